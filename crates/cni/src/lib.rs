@@ -1,0 +1,1 @@
+//! The CNI spec as a library (being written).
