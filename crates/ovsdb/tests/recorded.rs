@@ -3,6 +3,8 @@
 //! request the client sends equals the recorded one, then writes the recorded server bytes,
 //! optionally re-cut into small chunks so replies arrive split across reads.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test file: a failed unwrap is a failed test
+
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
