@@ -1,0 +1,66 @@
+//! Errors of the host-local library. Messages keep the reference plugin's wording so logs and
+//! scripts that match on them keep working; the plugin maps each kind to a CNI code in one place.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+/// The configuration (stdin, CNI_ARGS) is unusable.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    /// A value is well-formed JSON but not a valid setting (CNI code 7).
+    #[error("{0}")]
+    Invalid(String),
+    /// A value has the wrong JSON type or does not parse (CNI code 6). `field` names the key.
+    #[error("{msg}")]
+    Decode { msg: String, field: String },
+    /// CNI_ARGS is malformed or has unknown keys (CNI code 4).
+    #[error("{0}")]
+    Args(String),
+}
+
+/// A filesystem operation on the lease store failed.
+#[derive(Debug, thiserror::Error)]
+#[error("{op} {}: {source}", path.display())]
+pub struct StoreError {
+    pub op: &'static str,
+    pub path: PathBuf,
+    #[source]
+    pub source: std::io::Error,
+}
+
+impl StoreError {
+    pub fn new(op: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        StoreError {
+            op,
+            path: path.into(),
+            source,
+        }
+    }
+}
+
+/// Why one range set could not give an address.
+#[derive(Debug, thiserror::Error)]
+pub enum RangeFailure {
+    #[error("requested ip {0} is subnet's gateway")]
+    RequestedIsGateway(IpAddr),
+    #[error("requested IP address {ip} is not available in range set {set}")]
+    RequestedTaken { ip: IpAddr, set: String },
+    #[error("{ip} has been allocated to {id}, duplicate allocation is not allowed")]
+    Duplicate { ip: IpAddr, id: String },
+    #[error("no IP addresses available in range set: {0}")]
+    Exhausted(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// ADD failed; every address reserved by this ADD has been released again.
+#[derive(Debug, thiserror::Error)]
+pub enum AllocError {
+    #[error("failed to allocate for range {index}: {failure}")]
+    Range { index: usize, failure: RangeFailure },
+    /// Some requested addresses are in no range set (listed as given).
+    #[error("failed to allocate all requested IPs:{}", .0.iter().map(|ip| format!(" {ip}")).collect::<String>())]
+    RequestedNotInRange(Vec<IpAddr>),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}

@@ -1,0 +1,13 @@
+//! host-local IPAM as a library: configuration, range sets, the round-robin allocator and the
+//! on-disk lease store, compatible byte for byte with the reference plugin's data directory.
+
+pub mod addr;
+pub mod config;
+pub mod error;
+pub mod range;
+pub mod range_set;
+
+pub use config::IpamConfig;
+pub use error::{AllocError, ConfigError, StoreError};
+pub use range::Range;
+pub use range_set::RangeSet;
