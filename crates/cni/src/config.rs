@@ -1,0 +1,153 @@
+//! Network configuration (spec section "Network configuration"): the keys every plugin shares.
+//! Plugin-specific keys stay in [`NetConf::extra`] and reach delegates unchanged, because
+//! delegation passes the original stdin bytes, not a re-serialisation.
+
+use crate::error::{code, Error};
+use crate::result::Dns;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// One attachment named in GC's `cni.dev/valid-attachments`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Attachment {
+    #[serde(rename = "containerID")]
+    pub container_id: String,
+    pub ifname: String,
+}
+
+/// The keys of a network configuration that the spec defines.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NetConf {
+    /// `cniVersion`; empty means 0.1.0.
+    #[serde(default)]
+    pub cni_version: String,
+    /// `name`: the network name, unique per host.
+    #[serde(default)]
+    pub name: String,
+    /// `type`: the plugin binary's name.
+    #[serde(rename = "type", default)]
+    pub plugin_type: String,
+    /// `capabilities` as declared in a conflist (runtimes usually strip it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capabilities: Option<Map<String, Value>>,
+    /// `ipam`: at least `type`; the rest belongs to the IPAM plugin.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ipam: Option<Map<String, Value>>,
+    /// `dns`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dns: Option<Dns>,
+    /// `runtimeConfig`: capability arguments from the runtime (mac, ips, deviceID, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runtime_config: Option<Map<String, Value>>,
+    /// `args`: conventionally `{"cni": {...}}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub args: Option<Value>,
+    /// `prevResult`, untouched: read it with [`crate::Request::prev_result`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prev_result: Option<Value>,
+    /// GC (1.1.0): the attachments the runtime still considers valid.
+    #[serde(
+        rename = "cni.dev/valid-attachments",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub valid_attachments: Option<Vec<Attachment>>,
+    /// nfv-cni: `error`, `warning`, `info` or `debug`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_level: Option<String>,
+    /// nfv-cni: a file to append log lines to (default stderr).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_file: Option<String>,
+    /// Every other key, kept in order.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+impl NetConf {
+    /// `ipam.type`, when an IPAM section with a type is configured.
+    pub fn ipam_type(&self) -> Option<&str> {
+        self.ipam
+            .as_ref()?
+            .get("type")?
+            .as_str()
+            .filter(|t| !t.is_empty())
+    }
+
+    /// A `runtimeConfig` key, when present and not null.
+    pub fn runtime(&self, key: &str) -> Option<&Value> {
+        self.runtime_config
+            .as_ref()?
+            .get(key)
+            .filter(|v| !v.is_null())
+    }
+
+    /// `args.cni.<key>`, when present.
+    pub fn args_cni(&self, key: &str) -> Option<&Value> {
+        self.args
+            .as_ref()?
+            .get("cni")?
+            .get(key)
+            .filter(|v| !v.is_null())
+    }
+}
+
+/// Deserialise JSON into `T`, naming the offending field in the error.
+/// Syntax errors are code 6 (decode); a value of the wrong type is code 6 too (it did not
+/// decode); a missing required field is code 7 (the config is invalid).
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8], what: &str) -> Result<T, Error> {
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        let at = if path == "." || path.is_empty() {
+            String::new()
+        } else {
+            format!(" at {path:?}")
+        };
+        let msg = inner.to_string();
+        let code = if msg.starts_with("missing field") || msg.starts_with("invalid value") {
+            code::INVALID_CONFIG
+        } else {
+            code::DECODE
+        };
+        Error::new(code, format!("{what}{at}: {msg}"))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keeps_unknown_keys_and_reads_shared_ones() {
+        let c: NetConf = parse_json(
+            br#"{"cniVersion":"1.1.0","name":"n","type":"sriov","vlan":100,"ipam":{"type":"host-local","subnet":"10.0.0.0/24"},
+                "runtimeConfig":{"mac":"02:00:00:00:00:01"},"args":{"cni":{"ips":["10.0.0.9"]}},
+                "cni.dev/valid-attachments":[{"containerID":"c","ifname":"net1"}]}"#,
+            "network configuration",
+        )
+        .unwrap();
+        assert_eq!(c.plugin_type, "sriov");
+        assert_eq!(c.extra["vlan"], 100);
+        assert_eq!(c.ipam_type(), Some("host-local"));
+        assert_eq!(c.runtime("mac").unwrap(), "02:00:00:00:00:01");
+        assert_eq!(c.args_cni("ips").unwrap()[0], "10.0.0.9");
+        assert_eq!(c.valid_attachments.unwrap()[0].ifname, "net1");
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        let e = parse_json::<NetConf>(br#"{"name": 5}"#, "network configuration").unwrap_err();
+        assert_eq!(e.code, code::DECODE);
+        assert!(e.msg.contains("\"name\""), "{}", e.msg);
+        let e = parse_json::<NetConf>(br#"{"name": "#, "network configuration").unwrap_err();
+        assert_eq!(e.code, code::DECODE);
+        let e = parse_json::<NetConf>(br#"{"cni.dev/valid-attachments":[{"ifname":"x"}]}"#, "c")
+            .unwrap_err();
+        assert_eq!(e.code, code::INVALID_CONFIG);
+        assert!(e.msg.contains("containerID"), "{}", e.msg);
+    }
+}

@@ -1,0 +1,303 @@
+use super::*;
+use crate::result::{Interface, IpConfig};
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+/// A plugin that records which verb ran and answers as told.
+#[derive(Default)]
+struct Probe {
+    calls: RefCell<Vec<&'static str>>,
+    fail: Option<Error>,
+    panic: bool,
+}
+
+impl Probe {
+    fn answer(&self, verb: &'static str) -> Result<(), Error> {
+        self.calls.borrow_mut().push(verb);
+        if self.panic {
+            panic!("boom in {verb}");
+        }
+        match &self.fail {
+            Some(e) => Err(e.clone()),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Plugin for Probe {
+    fn add(&self, req: &Request) -> Result<Success, Error> {
+        self.answer("ADD")?;
+        Ok(Success {
+            cni_version: String::new(),
+            interfaces: vec![Interface {
+                name: req.ifname().into(),
+                sandbox: req.netns().map(|p| p.display().to_string()),
+                ..Default::default()
+            }],
+            ips: vec![IpConfig {
+                address: "10.0.0.2/24".parse().unwrap(),
+                gateway: None,
+                interface: Some(0),
+            }],
+            ..Default::default()
+        })
+    }
+    fn del(&self, _: &Request) -> Result<(), Error> {
+        self.answer("DEL")
+    }
+    fn check(&self, _: &Request) -> Result<(), Error> {
+        self.answer("CHECK")
+    }
+    fn gc(&self, _: &Request) -> Result<(), Error> {
+        self.answer("GC")
+    }
+    fn status(&self, _: &Request) -> Result<(), Error> {
+        self.answer("STATUS")
+    }
+}
+
+fn run_with(p: &Probe, cmd: &str, stdin: &str, unset: &[&str]) -> Outcome {
+    let mut env: HashMap<&str, &str> = [
+        ("CNI_COMMAND", cmd),
+        ("CNI_CONTAINERID", "ctr1"),
+        ("CNI_NETNS", "/run/netns/x"),
+        ("CNI_IFNAME", "net1"),
+        ("CNI_PATH", "/nonexistent"),
+    ]
+    .into_iter()
+    .collect();
+    for u in unset {
+        env.remove(u);
+    }
+    let get = move |k: &str| env.get(k).map(|v| v.to_string());
+    dispatch(p, "probe plugin", &get, &mut stdin.as_bytes())
+}
+
+fn err_of(o: &Outcome) -> (u32, String, Value) {
+    assert_eq!(
+        o.exit_code,
+        1,
+        "stdout: {}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    (
+        v["code"].as_u64().unwrap() as u32,
+        v["msg"].as_str().unwrap().to_string(),
+        v,
+    )
+}
+
+const CONF: &str = r#"{"cniVersion":"1.0.0","name":"n","type":"probe"}"#;
+
+#[test]
+fn add_prints_result_in_config_version() {
+    let p = Probe::default();
+    for (ver, key) in [("1.1.0", "ips"), ("0.4.0", "ips"), ("0.2.0", "ip4")] {
+        let o = run_with(
+            &p,
+            "ADD",
+            &format!(r#"{{"cniVersion":"{ver}","name":"n","type":"probe"}}"#),
+            &[],
+        );
+        assert_eq!(o.exit_code, 0);
+        let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(v["cniVersion"], ver);
+        assert!(v.get(key).is_some(), "{v}");
+    }
+}
+
+#[test]
+fn version_ignores_stdin() {
+    let o = run_with(&Probe::default(), "VERSION", "not json", &[]);
+    assert_eq!(o.exit_code, 0);
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["cniVersion"], "1.1.0");
+    assert_eq!(v["supportedVersions"].as_array().unwrap().len(), 7);
+}
+
+#[test]
+fn no_command_prints_about_on_stderr_only() {
+    let o = run_with(&Probe::default(), "", "", &["CNI_COMMAND"]);
+    assert_eq!(o.exit_code, 0);
+    assert!(o.stdout.is_empty());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("probe plugin"));
+}
+
+#[test]
+fn malformed_inputs_get_exact_codes_and_never_reach_the_plugin() {
+    let huge = format!(
+        r#"{{"name":"n","pad":"{}"}}"#,
+        "x".repeat((MAX_STDIN + 10) as usize)
+    );
+    let cases: Vec<(&str, &str, String, &[&str], u32)> = vec![
+        ("invalid json", "ADD", "{".into(), &[], 6),
+        ("not an object", "ADD", "[1]".into(), &[], 6),
+        ("empty stdin", "ADD", "".into(), &[], 6),
+        (
+            "missing name",
+            "ADD",
+            r#"{"cniVersion":"1.0.0"}"#.into(),
+            &[],
+            7,
+        ),
+        (
+            "bad name",
+            "ADD",
+            r#"{"cniVersion":"1.0.0","name":"a/b"}"#.into(),
+            &[],
+            7,
+        ),
+        (
+            "name not string",
+            "ADD",
+            r#"{"cniVersion":"1.0.0","name":1}"#.into(),
+            &[],
+            6,
+        ),
+        (
+            "unsupported version",
+            "ADD",
+            r#"{"cniVersion":"9.9.9","name":"n"}"#.into(),
+            &[],
+            1,
+        ),
+        (
+            "malformed version",
+            "ADD",
+            r#"{"cniVersion":"one","name":"n"}"#.into(),
+            &[],
+            6,
+        ),
+        (
+            "version not string",
+            "ADD",
+            r#"{"cniVersion":1,"name":"n"}"#.into(),
+            &[],
+            6,
+        ),
+        (
+            "check on 0.3.1",
+            "CHECK",
+            r#"{"cniVersion":"0.3.1","name":"n"}"#.into(),
+            &[],
+            1,
+        ),
+        ("gc on 1.0.0", "GC", CONF.into(), &[], 1),
+        ("status on 1.0.0", "STATUS", CONF.into(), &[], 1),
+        (
+            "missing netns on ADD",
+            "ADD",
+            CONF.into(),
+            &["CNI_NETNS"],
+            4,
+        ),
+        (
+            "missing ifname on DEL",
+            "DEL",
+            CONF.into(),
+            &["CNI_IFNAME"],
+            4,
+        ),
+        ("missing path on GC", "GC", CONF.into(), &["CNI_PATH"], 4),
+        ("unknown command", "FROB", CONF.into(), &[], 4),
+        ("huge stdin", "ADD", huge, &[], 5),
+        (
+            "bad logLevel",
+            "ADD",
+            r#"{"cniVersion":"1.0.0","name":"n","logLevel":"loud"}"#.into(),
+            &[],
+            7,
+        ),
+        (
+            "ipam wrong type",
+            "ADD",
+            r#"{"cniVersion":"1.0.0","name":"n","ipam":5}"#.into(),
+            &[],
+            6,
+        ),
+    ];
+    for (what, cmd, stdin, unset, want) in cases {
+        let p = Probe::default();
+        let o = run_with(&p, cmd, &stdin, unset);
+        let (code, msg, v) = err_of(&o);
+        assert_eq!(code, want, "{what}: {msg}");
+        assert!(v["cniVersion"].is_string(), "{what}");
+        assert!(p.calls.borrow().is_empty(), "{what}: plugin was called");
+    }
+}
+
+#[test]
+fn plugin_errors_pass_through_with_config_version() {
+    let p = Probe {
+        fail: Some(Error::new(11, "busy")),
+        ..Default::default()
+    };
+    let (code, msg, v) = err_of(&run_with(&p, "DEL", CONF, &["CNI_NETNS"]));
+    assert_eq!(
+        (code, msg.as_str(), v["cniVersion"].as_str()),
+        (11, "busy", Some("1.0.0"))
+    );
+}
+
+#[test]
+fn panic_becomes_code_100() {
+    let p = Probe {
+        panic: true,
+        ..Default::default()
+    };
+    let (code, msg, _) = err_of(&run_with(&p, "ADD", CONF, &[]));
+    assert_eq!(code, code::PANIC);
+    assert!(msg.contains("panicked"), "{msg}");
+}
+
+#[test]
+fn each_verb_reaches_the_plugin() {
+    let v11 = r#"{"cniVersion":"1.1.0","name":"n","type":"probe"}"#;
+    for verb in ["ADD", "DEL", "CHECK", "GC", "STATUS"] {
+        let p = Probe::default();
+        let o = run_with(&p, verb, v11, &[]);
+        assert_eq!(
+            o.exit_code,
+            0,
+            "{verb}: {}",
+            String::from_utf8_lossy(&o.stdout)
+        );
+        assert_eq!(p.calls.borrow().as_slice(), &[verb]);
+        if verb != "ADD" {
+            assert!(o.stdout.is_empty(), "{verb} prints nothing on success");
+        }
+    }
+}
+
+#[test]
+fn result_without_ips_cannot_be_printed_as_020() {
+    struct NoIp;
+    impl Plugin for NoIp {
+        fn add(&self, _: &Request) -> Result<Success, Error> {
+            Ok(Success::default())
+        }
+        fn del(&self, _: &Request) -> Result<(), Error> {
+            Ok(())
+        }
+        fn check(&self, _: &Request) -> Result<(), Error> {
+            Ok(())
+        }
+    }
+    let get = |k: &str| match k {
+        "CNI_COMMAND" => Some("ADD".to_string()),
+        "CNI_CONTAINERID" => Some("c".into()),
+        "CNI_NETNS" => Some("/x".into()),
+        "CNI_IFNAME" => Some("eth0".into()),
+        "CNI_PATH" => Some("/x".into()),
+        _ => None,
+    };
+    let o = dispatch(
+        &NoIp,
+        "",
+        &get,
+        &mut r#"{"cniVersion":"0.2.0","name":"n"}"#.as_bytes(),
+    );
+    let (code, _, _) = err_of(&o);
+    assert_eq!(code, 1);
+}
