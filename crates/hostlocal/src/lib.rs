@@ -11,3 +11,8 @@ pub use config::IpamConfig;
 pub use error::{AllocError, ConfigError, StoreError};
 pub use range::Range;
 pub use range_set::RangeSet;
+pub mod allocator;
+pub mod store;
+
+pub use allocator::{allocate, release, Allocation};
+pub use store::{LeaseStore, MemoryStore, Owner};
