@@ -213,7 +213,10 @@ mod tests {
     use crate::range::RangeSpec;
     use crate::store::MemoryStore;
 
-    fn set(specs: &[(&str, Option<&str>, Option<&str>, Option<&str>)]) -> RangeSet {
+    /// (subnet, rangeStart, rangeEnd, gateway)
+    type Spec<'a> = (&'a str, Option<&'a str>, Option<&'a str>, Option<&'a str>);
+
+    fn set(specs: &[Spec]) -> RangeSet {
         let specs: Vec<RangeSpec> = specs
             .iter()
             .map(|(s, a, b, g)| RangeSpec {
