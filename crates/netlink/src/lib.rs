@@ -1,0 +1,31 @@
+//! A thin synchronous netlink layer for one-shot CNI plugins (no async runtime).
+//!
+//! - [`Netlink`]: a blocking rtnetlink socket; [`Netlink::open_in`] binds one to a pod's
+//!   namespace without leaving the calling thread there.
+//! - [`Netns`]: open a namespace by path, [`Netns::enter`] with a restoring guard,
+//!   [`Netns::run_in`] for sysctl/proc work; [`Netns::new_anonymous`] / [`Netns::create_named`]
+//!   for tests.
+//! - Typed calls on links ([`Link`]), addresses, routes and SR-IOV VFs ([`VfInfo`],
+//!   [`VfSetting`]); pure message builders ([`vf_setting_message`], [`address_message`],
+//!   [`route_message`]) that the unit tests check byte for byte.
+//! - One error type, [`Error`], with errno in words and the failed operation named.
+
+mod address;
+mod error;
+mod link;
+mod mac;
+pub mod netns;
+mod route;
+mod socket;
+mod vf;
+
+pub use address::{address_message, Address};
+pub use error::{explain, Action, Error, Result, VfField};
+pub use link::{validate_ifname, Link, OperState, MAX_IFNAME_LEN};
+pub use mac::{MacAddr, ParseMacError};
+pub use netns::{run_in, Netns, NetnsGuard};
+pub use route::{route_message, Route, SCOPE_HOST, SCOPE_LINK, SCOPE_UNIVERSE, TABLE_MAIN};
+pub use socket::{Netlink, DUMP_ATTEMPTS};
+pub use vf::{
+    parse_vf_list, vf_query_message, vf_setting_message, VfInfo, VfLinkState, VfSetting, VlanProto,
+};

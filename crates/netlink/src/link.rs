@@ -1,0 +1,396 @@
+//! Links: look up, set up/down, rename, set MAC/MTU, move to a namespace, delete, veth pairs.
+
+use std::os::fd::{AsFd, AsRawFd};
+
+use netlink_packet_core::{NLM_F_CREATE, NLM_F_EXCL};
+use netlink_packet_route::link::{
+    InfoData, InfoKind, InfoVeth, LinkAttribute, LinkFlags, LinkInfo, LinkMessage, State,
+};
+use netlink_packet_route::RouteNetlinkMessage;
+
+use crate::error::{Action, Error, Result};
+use crate::mac::MacAddr;
+use crate::netns::Netns;
+use crate::socket::{parse_reply, Expect, Netlink};
+
+/// Linux's IFNAMSIZ minus the terminating NUL.
+pub const MAX_IFNAME_LEN: usize = 15;
+
+/// Operational state (RFC 2863), as the kernel reports it in IFLA_OPERSTATE.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OperState {
+    Unknown,
+    NotPresent,
+    Down,
+    LowerLayerDown,
+    Testing,
+    Dormant,
+    Up,
+}
+
+impl From<State> for OperState {
+    fn from(s: State) -> Self {
+        match s {
+            State::NotPresent => OperState::NotPresent,
+            State::Down => OperState::Down,
+            State::LowerLayerDown => OperState::LowerLayerDown,
+            State::Testing => OperState::Testing,
+            State::Dormant => OperState::Dormant,
+            State::Up => OperState::Up,
+            _ => OperState::Unknown,
+        }
+    }
+}
+
+/// What the kernel says about one link.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Link {
+    pub index: u32,
+    pub name: String,
+    /// IFLA_ADDRESS, when the link has a 6-byte hardware address.
+    pub mac: Option<MacAddr>,
+    /// IFLA_PERM_ADDRESS: the address burnt in (or assigned at creation).
+    pub permanent_mac: Option<MacAddr>,
+    pub mtu: Option<u32>,
+    pub min_mtu: Option<u32>,
+    pub max_mtu: Option<u32>,
+    /// IFF_UP: administratively up.
+    pub admin_up: bool,
+    pub oper_state: OperState,
+    /// IFLA_LINK_NETNSID: the namespace id of the peer/lower device when it lives elsewhere.
+    pub link_netns_id: Option<i32>,
+    /// IFLA_INFO_KIND ("veth", "bridge", ...); `None` for physical devices and VFs.
+    pub kind: Option<String>,
+    /// IFLA_NUM_VF: present on SR-IOV PFs when VF info was asked for.
+    pub num_vfs: Option<u32>,
+}
+
+impl Link {
+    pub(crate) fn from_message(msg: &LinkMessage) -> Link {
+        let mut link = Link {
+            index: msg.header.index,
+            name: String::new(),
+            mac: None,
+            permanent_mac: None,
+            mtu: None,
+            min_mtu: None,
+            max_mtu: None,
+            admin_up: msg.header.flags.contains(LinkFlags::Up),
+            oper_state: OperState::Unknown,
+            link_netns_id: None,
+            kind: None,
+            num_vfs: None,
+        };
+        for attr in &msg.attributes {
+            match attr {
+                LinkAttribute::IfName(n) => link.name = n.clone(),
+                LinkAttribute::Address(a) if a.len() == 6 => link.mac = MacAddr::from_slice(a),
+                LinkAttribute::PermAddress(a) if a.len() == 6 => {
+                    link.permanent_mac = MacAddr::from_slice(a)
+                }
+                LinkAttribute::Mtu(m) => link.mtu = Some(*m),
+                LinkAttribute::MinMtu(m) => link.min_mtu = Some(*m),
+                LinkAttribute::MaxMtu(m) => link.max_mtu = Some(*m),
+                LinkAttribute::OperState(s) => link.oper_state = (*s).into(),
+                LinkAttribute::LinkNetNsId(id) => link.link_netns_id = Some(*id),
+                LinkAttribute::NumVf(n) => link.num_vfs = Some(*n),
+                LinkAttribute::LinkInfo(infos) => {
+                    for info in infos {
+                        if let LinkInfo::Kind(k) = info {
+                            link.kind = Some(k.to_string());
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        link
+    }
+}
+
+/// Check an interface name before the kernel sees it, so the error names the rule.
+pub fn validate_ifname(name: &str) -> Result<()> {
+    let bad = |why: &str| Err(Error::invalid(format!("interface name {name:?}"), why));
+    if name.is_empty() {
+        return bad("must not be empty");
+    }
+    if name.len() > MAX_IFNAME_LEN {
+        return bad("must be at most 15 bytes long");
+    }
+    if name == "." || name == ".." {
+        return bad("must not be '.' or '..'");
+    }
+    if name
+        .chars()
+        .any(|c| c == '/' || c == ':' || c.is_whitespace() || c == '\0')
+    {
+        return bad("must not contain '/', ':', NUL or whitespace");
+    }
+    Ok(())
+}
+
+fn set_link_message(index: u32) -> LinkMessage {
+    let mut msg = LinkMessage::default();
+    msg.header.index = index;
+    msg
+}
+
+impl Netlink {
+    fn get_link(&mut self, msg: LinkMessage, op: &str) -> Result<Link> {
+        let replies = self.request(
+            RouteNetlinkMessage::GetLink(msg),
+            0,
+            Expect::One,
+            op,
+            &Action::GetLink,
+        )?;
+        let raw = replies
+            .first()
+            .ok_or_else(|| Error::protocol(op, "no reply"))?;
+        match parse_reply(raw, op)? {
+            RouteNetlinkMessage::NewLink(m) => Ok(Link::from_message(&m)),
+            other => Err(Error::protocol(
+                op,
+                format!("expected a link, got {other:?}"),
+            )),
+        }
+    }
+
+    /// The link called `name` in this socket's namespace. ENODEV ([`Error::is_not_found`])
+    /// when there is none.
+    pub fn link_by_name(&mut self, name: &str) -> Result<Link> {
+        validate_ifname(name)?;
+        let mut msg = LinkMessage::default();
+        msg.attributes.push(LinkAttribute::IfName(name.to_string()));
+        self.get_link(msg, &format!("looking up interface {name}"))
+    }
+
+    /// The link with this index.
+    pub fn link_by_index(&mut self, index: u32) -> Result<Link> {
+        self.get_link(
+            set_link_message(index),
+            &format!("looking up interface index {index}"),
+        )
+    }
+
+    /// Every link in this socket's namespace.
+    pub fn links(&mut self) -> Result<Vec<Link>> {
+        let op = "listing interfaces";
+        let replies = self.request(
+            RouteNetlinkMessage::GetLink(LinkMessage::default()),
+            0,
+            Expect::Dump,
+            op,
+            &Action::Other,
+        )?;
+        let mut out = Vec::with_capacity(replies.len());
+        for raw in &replies {
+            if let RouteNetlinkMessage::NewLink(m) = parse_reply(raw, op)? {
+                out.push(Link::from_message(&m));
+            }
+        }
+        Ok(out)
+    }
+
+    fn set_link(&mut self, msg: LinkMessage, op: &str, action: Action) -> Result<()> {
+        self.request(
+            RouteNetlinkMessage::SetLink(msg),
+            0,
+            Expect::Ack,
+            op,
+            &action,
+        )
+        .map(|_| ())
+    }
+
+    /// Set a link administratively up.
+    pub fn set_up(&mut self, index: u32) -> Result<()> {
+        let mut msg = set_link_message(index);
+        msg.header.flags = LinkFlags::Up;
+        msg.header.change_mask = LinkFlags::Up;
+        self.set_link(
+            msg,
+            &format!("setting interface index {index} up"),
+            Action::SetState,
+        )
+    }
+
+    /// Set a link administratively down.
+    pub fn set_down(&mut self, index: u32) -> Result<()> {
+        let mut msg = set_link_message(index);
+        msg.header.change_mask = LinkFlags::Up;
+        self.set_link(
+            msg,
+            &format!("setting interface index {index} down"),
+            Action::SetState,
+        )
+    }
+
+    /// Rename a link (it must be down on most kernels: EBUSY otherwise).
+    pub fn rename(&mut self, index: u32, new_name: &str) -> Result<()> {
+        validate_ifname(new_name)?;
+        let mut msg = set_link_message(index);
+        msg.attributes
+            .push(LinkAttribute::IfName(new_name.to_string()));
+        self.set_link(
+            msg,
+            &format!("renaming interface index {index} to {new_name}"),
+            Action::Rename(new_name.to_string()),
+        )
+    }
+
+    /// Set the link's own MAC address (for a VF: its netdev side; see [`crate::VfSetting::Mac`]
+    /// for the administrative MAC set through the PF).
+    pub fn set_mac(&mut self, index: u32, mac: MacAddr) -> Result<()> {
+        let mut msg = set_link_message(index);
+        msg.attributes.push(LinkAttribute::Address(mac.0.to_vec()));
+        self.set_link(
+            msg,
+            &format!("setting MAC {mac} on interface index {index}"),
+            Action::SetMac,
+        )
+    }
+
+    /// Set the MTU.
+    pub fn set_mtu(&mut self, index: u32, mtu: u32) -> Result<()> {
+        let mut msg = set_link_message(index);
+        msg.attributes.push(LinkAttribute::Mtu(mtu));
+        self.set_link(
+            msg,
+            &format!("setting MTU {mtu} on interface index {index}"),
+            Action::SetMtu,
+        )
+    }
+
+    /// Move a link into `netns`, renaming it to `new_name` there in the same request.
+    ///
+    /// The kernel moves first, then renames, under one rtnl lock: udev on either side never
+    /// sees the link under a name it might fight over, and no temporary name is needed. If
+    /// the link's current name is taken in the target, the new name is used for the move.
+    /// The link arrives down, and may get a new index (look it up by name afterwards).
+    pub fn move_to_netns(
+        &mut self,
+        index: u32,
+        netns: &Netns,
+        new_name: Option<&str>,
+    ) -> Result<()> {
+        if let Some(n) = new_name {
+            validate_ifname(n)?;
+        }
+        let mut msg = set_link_message(index);
+        msg.attributes
+            .push(LinkAttribute::NetNsFd(netns.as_fd().as_raw_fd()));
+        if let Some(n) = new_name {
+            msg.attributes.push(LinkAttribute::IfName(n.to_string()));
+        }
+        let op = match new_name {
+            Some(n) => format!(
+                "moving interface index {index} into {} as {n}",
+                netns.path().display()
+            ),
+            None => format!(
+                "moving interface index {index} into {}",
+                netns.path().display()
+            ),
+        };
+        let action = match new_name {
+            Some(n) => Action::Rename(n.to_string()),
+            None => Action::MoveToNetns,
+        };
+        self.set_link(msg, &op, action)
+    }
+
+    /// Delete a link (for a veth, both ends go).
+    pub fn delete_link(&mut self, index: u32) -> Result<()> {
+        self.request(
+            RouteNetlinkMessage::DelLink(set_link_message(index)),
+            0,
+            Expect::Ack,
+            &format!("deleting interface index {index}"),
+            &Action::DeleteLink,
+        )
+        .map(|_| ())
+    }
+
+    /// Create a veth pair `name` / `peer` in this namespace; the peer goes straight into
+    /// `peer_netns` when given. Fails with EEXIST ([`Error::is_exists`]) when a name is taken.
+    /// Tests use veths to stand in for VF netdevs.
+    pub fn create_veth(
+        &mut self,
+        name: &str,
+        peer: &str,
+        peer_netns: Option<&Netns>,
+    ) -> Result<()> {
+        validate_ifname(name)?;
+        validate_ifname(peer)?;
+        let mut peer_msg = LinkMessage::default();
+        peer_msg
+            .attributes
+            .push(LinkAttribute::IfName(peer.to_string()));
+        if let Some(ns) = peer_netns {
+            peer_msg
+                .attributes
+                .push(LinkAttribute::NetNsFd(ns.as_fd().as_raw_fd()));
+        }
+        let mut msg = LinkMessage::default();
+        msg.attributes.push(LinkAttribute::IfName(name.to_string()));
+        msg.attributes.push(LinkAttribute::LinkInfo(vec![
+            LinkInfo::Kind(InfoKind::Veth),
+            LinkInfo::Data(InfoData::Veth(InfoVeth::Peer(peer_msg))),
+        ]));
+        self.request(
+            RouteNetlinkMessage::NewLink(msg),
+            NLM_F_CREATE | NLM_F_EXCL,
+            Expect::Ack,
+            &format!("creating veth pair {name}/{peer}"),
+            &Action::CreateLink(format!("{name} or {peer}")),
+        )
+        .map(|_| ())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::socket::serialize;
+
+    #[test]
+    fn ifname_rules() {
+        for good in ["net1", "eth0", "a", "abcdefghijklmno", "vf-0_1.2"] {
+            assert!(validate_ifname(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "",
+            ".",
+            "..",
+            "abcdefghijklmnop",
+            "a/b",
+            "a:b",
+            "a b",
+            "tab\t",
+        ] {
+            let e = validate_ifname(bad).unwrap_err();
+            assert!(e.to_string().contains("interface name"), "{e}");
+        }
+    }
+
+    #[test]
+    fn set_up_message_bytes() {
+        let mut msg = set_link_message(7);
+        msg.header.flags = LinkFlags::Up;
+        msg.header.change_mask = LinkFlags::Up;
+        let bytes = serialize(RouteNetlinkMessage::SetLink(msg), 5, 1);
+        let mut want = Vec::new();
+        want.extend_from_slice(&32u32.to_ne_bytes()); // nlmsg_len
+        want.extend_from_slice(&19u16.to_ne_bytes()); // RTM_SETLINK
+        want.extend_from_slice(&5u16.to_ne_bytes()); // REQUEST|ACK
+        want.extend_from_slice(&1u32.to_ne_bytes()); // seq
+        want.extend_from_slice(&0u32.to_ne_bytes()); // pid
+        want.extend_from_slice(&[0, 0]); // family, pad
+        want.extend_from_slice(&0u16.to_ne_bytes()); // ifi_type
+        want.extend_from_slice(&7i32.to_ne_bytes()); // ifi_index
+        want.extend_from_slice(&1u32.to_ne_bytes()); // ifi_flags IFF_UP
+        want.extend_from_slice(&1u32.to_ne_bytes()); // ifi_change IFF_UP
+        assert_eq!(bytes, want);
+    }
+}

@@ -1,0 +1,345 @@
+//! The blocking rtnetlink socket: send one request, read its replies, turn NLMSG_ERROR into
+//! [`Error`], and repeat dumps the kernel marks interrupted (NLM_F_DUMP_INTR).
+
+use netlink_packet_core::{
+    NetlinkHeader, NetlinkMessage, NetlinkPayload, NLM_F_ACK, NLM_F_DUMP, NLM_F_DUMP_INTR,
+    NLM_F_REQUEST,
+};
+use netlink_packet_route::RouteNetlinkMessage;
+use netlink_sys::{protocols::NETLINK_ROUTE, Socket, SocketAddr};
+
+use crate::error::{Action, Error, Result};
+use crate::netns::Netns;
+
+const NLMSG_HDR_LEN: usize = 16;
+const NLMSG_ERROR: u16 = 2;
+const NLMSG_DONE: u16 = 3;
+const NLMSG_NOOP: u16 = 1;
+const NLMSG_OVERRUN: u16 = 4;
+/// Error message flags: the echoed request was cut to its header / TLVs follow.
+const NLM_F_CAPPED: u16 = 0x100;
+const NLM_F_ACK_TLVS: u16 = 0x200;
+const NLMSGERR_ATTR_MSG: u16 = 1;
+
+/// How many times a dump is repeated when the kernel marks it interrupted.
+pub const DUMP_ATTEMPTS: u32 = 10;
+
+/// A route-netlink socket bound to the namespace it was opened in.
+#[derive(Debug)]
+pub struct Netlink {
+    socket: Socket,
+    seq: u32,
+}
+
+/// What a request expects back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Expect {
+    /// An ACK (NLMSG_ERROR with code 0): set/new/del requests.
+    Ack,
+    /// Exactly one reply message: a GET of one object.
+    One,
+    /// A multipart dump ending in NLMSG_DONE.
+    Dump,
+}
+
+impl Netlink {
+    /// A socket in the calling thread's current namespace.
+    pub fn open() -> Result<Netlink> {
+        let op = "opening a netlink socket";
+        let mut socket = Socket::new(NETLINK_ROUTE).map_err(|e| Error::io(op, e))?;
+        socket.bind_auto().map_err(|e| Error::io(op, e))?;
+        socket
+            .connect(&SocketAddr::new(0, 0))
+            .map_err(|e| Error::io(op, e))?;
+        // Both are best effort: they only make error replies smaller and more helpful.
+        let _ = socket.set_ext_ack(true);
+        let _ = socket.set_cap_ack(true);
+        Ok(Netlink { socket, seq: 0 })
+    }
+
+    /// A socket bound to `netns`: enter, open, return at once. The socket keeps talking to
+    /// that namespace; the calling thread is back where it was before this returns.
+    pub fn open_in(netns: &Netns) -> Result<Netlink> {
+        let guard = netns.enter()?;
+        let socket = Netlink::open();
+        drop(guard);
+        socket.map_err(|e| e.context(format!("in network namespace {}", netns.path().display())))
+    }
+
+    /// Send `msg` and collect the replies (raw netlink messages, header included) according to
+    /// `expect`. Interrupted dumps are repeated up to [`DUMP_ATTEMPTS`] times.
+    pub(crate) fn request(
+        &mut self,
+        msg: RouteNetlinkMessage,
+        extra_flags: u16,
+        expect: Expect,
+        op: &str,
+        action: &Action,
+    ) -> Result<Vec<Vec<u8>>> {
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            let (replies, interrupted) =
+                self.request_once(msg.clone(), extra_flags, expect, op, action)?;
+            if !interrupted {
+                return Ok(replies);
+            }
+            if attempts >= DUMP_ATTEMPTS {
+                return Err(Error::DumpInterrupted {
+                    op: op.to_string(),
+                    attempts,
+                });
+            }
+        }
+    }
+
+    fn request_once(
+        &mut self,
+        msg: RouteNetlinkMessage,
+        extra_flags: u16,
+        expect: Expect,
+        op: &str,
+        action: &Action,
+    ) -> Result<(Vec<Vec<u8>>, bool)> {
+        self.seq = self.seq.wrapping_add(1);
+        let seq = self.seq;
+        let flags = NLM_F_REQUEST
+            | extra_flags
+            | match expect {
+                Expect::Ack => NLM_F_ACK,
+                Expect::One => 0,
+                Expect::Dump => NLM_F_DUMP,
+            };
+        let bytes = serialize(msg, flags, seq);
+        self.socket.send(&bytes, 0).map_err(|e| Error::io(op, e))?;
+
+        let mut replies = Vec::new();
+        let mut interrupted = false;
+        loop {
+            let datagram = self.recv_datagram().map_err(|e| Error::io(op, e))?;
+            for raw in split_messages(&datagram).map_err(|d| Error::protocol(op, d))? {
+                let hdr = Header::parse(raw).map_err(|d| Error::protocol(op, d))?;
+                if hdr.seq != seq {
+                    continue; // a late reply to an earlier request on this socket
+                }
+                if hdr.flags & NLM_F_DUMP_INTR != 0 {
+                    interrupted = true;
+                }
+                match hdr.kind {
+                    NLMSG_NOOP => {}
+                    NLMSG_OVERRUN => {
+                        return Err(Error::protocol(op, "the kernel reported a receive overrun"))
+                    }
+                    NLMSG_ERROR => {
+                        let (code, ext) =
+                            parse_error(raw, hdr.flags).map_err(|d| Error::protocol(op, d))?;
+                        if code != 0 {
+                            return Err(Error::kernel(op, action, -code, ext));
+                        }
+                        return Ok((replies, interrupted)); // the ACK
+                    }
+                    NLMSG_DONE => {
+                        // A dump may end in DONE carrying an error code.
+                        let code = read_i32(raw, NLMSG_HDR_LEN).unwrap_or(0);
+                        if code < 0 {
+                            return Err(Error::kernel(op, action, -code, None));
+                        }
+                        return Ok((replies, interrupted));
+                    }
+                    _ => {
+                        replies.push(raw.to_vec());
+                        if expect == Expect::One {
+                            return Ok((replies, interrupted));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Read one datagram whole, however large (a PF with many VFs sends big link messages).
+    fn recv_datagram(&self) -> std::io::Result<Vec<u8>> {
+        loop {
+            let mut probe: Vec<u8> = Vec::with_capacity(0);
+            let size = match self
+                .socket
+                .recv(&mut probe, libc::MSG_PEEK | libc::MSG_TRUNC)
+            {
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            let mut buf: Vec<u8> = Vec::with_capacity(size.max(NLMSG_HDR_LEN));
+            match self.socket.recv(&mut buf, 0) {
+                Ok(_) => return Ok(buf),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+/// Serialize a request with its flags and sequence number. Public within the crate so the
+/// message-builder tests can compare whole messages byte for byte.
+pub(crate) fn serialize(msg: RouteNetlinkMessage, flags: u16, seq: u32) -> Vec<u8> {
+    let mut header = NetlinkHeader::default();
+    header.flags = flags;
+    header.sequence_number = seq;
+    let mut packet = NetlinkMessage::new(header, NetlinkPayload::from(msg));
+    packet.finalize();
+    let mut buf = vec![0u8; packet.buffer_len()];
+    packet.serialize(&mut buf);
+    buf
+}
+
+/// Parse one raw reply (from [`Netlink::request`]) into a route message.
+pub(crate) fn parse_reply(raw: &[u8], op: &str) -> Result<RouteNetlinkMessage> {
+    let msg = NetlinkMessage::<RouteNetlinkMessage>::deserialize(raw)
+        .map_err(|e| Error::protocol(op, e.to_string()))?;
+    match msg.payload {
+        NetlinkPayload::InnerMessage(m) => Ok(m),
+        other => Err(Error::protocol(
+            op,
+            format!("expected a route message, got {other:?}"),
+        )),
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Header {
+    kind: u16,
+    flags: u16,
+    seq: u32,
+}
+
+impl Header {
+    fn parse(raw: &[u8]) -> std::result::Result<Header, String> {
+        let kind = read_u16(raw, 4).ok_or("truncated netlink header")?;
+        let flags = read_u16(raw, 6).ok_or("truncated netlink header")?;
+        let seq = read_u32(raw, 8).ok_or("truncated netlink header")?;
+        Ok(Header { kind, flags, seq })
+    }
+}
+
+/// Split a datagram into its netlink messages (each 4-byte aligned).
+fn split_messages(datagram: &[u8]) -> std::result::Result<Vec<&[u8]>, String> {
+    let mut out = Vec::new();
+    let mut rest = datagram;
+    while rest.len() >= NLMSG_HDR_LEN {
+        let len = read_u32(rest, 0).ok_or("truncated netlink header")? as usize;
+        if len < NLMSG_HDR_LEN || len > rest.len() {
+            return Err(format!(
+                "netlink message length {len} does not fit the {} bytes received",
+                rest.len()
+            ));
+        }
+        out.push(&rest[..len]);
+        let aligned = (len + 3) & !3;
+        rest = rest.get(aligned..).unwrap_or(&[]);
+    }
+    Ok(out)
+}
+
+/// The error code of an NLMSG_ERROR and the kernel's extended-ack message, if any.
+fn parse_error(raw: &[u8], flags: u16) -> std::result::Result<(i32, Option<String>), String> {
+    let code = read_i32(raw, NLMSG_HDR_LEN).ok_or("truncated NLMSG_ERROR")?;
+    if flags & NLM_F_ACK_TLVS == 0 {
+        return Ok((code, None));
+    }
+    // After the code: the echoed request (header only when capped), then TLVs.
+    let echoed = NLMSG_HDR_LEN + 4;
+    let echoed_len = if flags & NLM_F_CAPPED != 0 {
+        NLMSG_HDR_LEN
+    } else {
+        read_u32(raw, echoed).ok_or("truncated NLMSG_ERROR")? as usize
+    };
+    let mut off = echoed + ((echoed_len + 3) & !3);
+    while let (Some(len), Some(kind)) = (read_u16(raw, off), read_u16(raw, off + 2)) {
+        let len = len as usize;
+        if len < 4 || off + len > raw.len() {
+            break;
+        }
+        if kind & 0x3fff == NLMSGERR_ATTR_MSG {
+            let text = &raw[off + 4..off + len];
+            let text = text.split(|b| *b == 0).next().unwrap_or(&[]);
+            return Ok((code, Some(String::from_utf8_lossy(text).into_owned())));
+        }
+        off += (len + 3) & !3;
+    }
+    Ok((code, None))
+}
+
+fn read_u16(b: &[u8], at: usize) -> Option<u16> {
+    Some(u16::from_ne_bytes(b.get(at..at + 2)?.try_into().ok()?))
+}
+
+pub(crate) fn read_u32(b: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from_ne_bytes(b.get(at..at + 4)?.try_into().ok()?))
+}
+
+fn read_i32(b: &[u8], at: usize) -> Option<i32> {
+    Some(i32::from_ne_bytes(b.get(at..at + 4)?.try_into().ok()?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn error_msg(code: i32, flags: u16, tlv_msg: Option<&str>) -> Vec<u8> {
+        let mut b = Vec::new();
+        b.extend_from_slice(&0u32.to_ne_bytes()); // length, fixed below
+        b.extend_from_slice(&NLMSG_ERROR.to_ne_bytes());
+        b.extend_from_slice(&flags.to_ne_bytes());
+        b.extend_from_slice(&7u32.to_ne_bytes()); // seq
+        b.extend_from_slice(&0u32.to_ne_bytes()); // pid
+        b.extend_from_slice(&code.to_ne_bytes());
+        // echoed request header (capped)
+        b.extend_from_slice(&32u32.to_ne_bytes());
+        b.extend_from_slice(&[0u8; 12]);
+        if let Some(m) = tlv_msg {
+            let len = 4 + m.len() + 1;
+            b.extend_from_slice(&(len as u16).to_ne_bytes());
+            b.extend_from_slice(&NLMSGERR_ATTR_MSG.to_ne_bytes());
+            b.extend_from_slice(m.as_bytes());
+            b.push(0);
+            while b.len() % 4 != 0 {
+                b.push(0);
+            }
+        }
+        let n = b.len() as u32;
+        b[..4].copy_from_slice(&n.to_ne_bytes());
+        b
+    }
+
+    #[test]
+    fn error_with_ext_ack_message() {
+        let raw = error_msg(
+            -libc::EINVAL,
+            NLM_F_CAPPED | NLM_F_ACK_TLVS,
+            Some("Invalid MTU"),
+        );
+        let (code, ext) = parse_error(&raw, NLM_F_CAPPED | NLM_F_ACK_TLVS).unwrap();
+        assert_eq!(code, -libc::EINVAL);
+        assert_eq!(ext.as_deref(), Some("Invalid MTU"));
+    }
+
+    #[test]
+    fn plain_ack_has_no_message() {
+        let raw = error_msg(0, NLM_F_CAPPED, None);
+        assert_eq!(parse_error(&raw, NLM_F_CAPPED).unwrap(), (0, None));
+    }
+
+    #[test]
+    fn split_handles_several_messages_and_rejects_bad_lengths() {
+        let a = error_msg(0, 0, None);
+        let b = error_msg(-1, 0, None);
+        let mut d = a.clone();
+        d.extend_from_slice(&b);
+        let parts = split_messages(&d).unwrap();
+        assert_eq!(parts.len(), 2);
+        assert_eq!(parts[1], &b[..]);
+        let mut bad = a.clone();
+        bad[..4].copy_from_slice(&1000u32.to_ne_bytes());
+        assert!(split_messages(&bad).is_err());
+    }
+}

@@ -1,0 +1,1 @@
+//! PCI, SR-IOV and vDPA discovery from sysfs.
