@@ -176,6 +176,18 @@ impl Outcome {
         );
     }
 
+    /// Exit status 1 and an error `code` on stdout, without judging the rest of the shape:
+    /// for reference binaries that predate the spec's `cniVersion` in errors.
+    pub fn error_code(&self) -> Option<u64> {
+        assert_eq!(
+            self.status,
+            Some(1),
+            "expected exit status 1:\n{}",
+            self.report()
+        );
+        self.json().get("code").and_then(Value::as_u64)
+    }
+
     /// The spec's error shape: exit status 1, stdout holding only
     /// `{cniVersion, code, msg, details?}` with the right types, msg non-empty, and `code` as
     /// expected. Returns the error object.
