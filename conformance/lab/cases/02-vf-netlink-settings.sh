@@ -1,0 +1,2 @@
+. "$LAB/guest/lib.sh"
+ok placeholder

@@ -1,0 +1,181 @@
+#!/bin/bash
+# Booting the guest and judging the run.
+#
+# Time limits (seconds, environment overrides):
+#   LAB_BOOT_TIMEOUT   from QEMU start to the guest's "ready" line (baseline done)        default 300
+#   LAB_CASE_TIMEOUT   one case, enforced in the guest (the case is killed)             default 120
+#   LAB_CASE_SLACK     per case on top of LAB_CASE_TIMEOUT for the host's deadline,
+#                      covering the reset before the case and power-off                  default 30
+# After "ready" the host gives the guest N x (LAB_CASE_TIMEOUT + LAB_CASE_SLACK) to power off; a guest
+# that hangs is killed then, and every case without a verdict fails.
+LAB_BOOT_TIMEOUT=${LAB_BOOT_TIMEOUT:-300}
+LAB_CASE_TIMEOUT=${LAB_CASE_TIMEOUT:-120}
+LAB_CASE_SLACK=${LAB_CASE_SLACK:-30}
+LAB_SMP=${LAB_SMP:-2}
+LAB_MEM=${LAB_MEM:-1024}
+
+# lab_qemu_args MODE INITRD: the QEMU command line (array LAB_QEMU).
+lab_qemu_args() {
+  local kv
+  kv=$(lab_kernel_release)
+  LAB_QEMU=(qemu-system-x86_64 -accel tcg -machine q35 -m "$LAB_MEM" -smp "$LAB_SMP"
+    -nodefaults -display none -no-reboot
+    # QEMU 10.0.2: without this the igb VFs never leave reset ("PF still in reset state").
+    -global q35-pcihost.pci-hole64-size=0
+    # A virtual IOMMU: each VF gets its own IOMMU group, so it can be bound to vfio-pci.
+    -device intel-iommu,intremap=on,caching-mode=on
+    # The SR-IOV NIC: an Intel 82576 with up to 7 VFs, on an isolated user-mode network.
+    -netdev user,id=n0,restrict=on -device igb,netdev=n0,romfile=
+    -virtfs "local,path=$LAB_OUT/share,mount_tag=lab,security_model=none"
+    -kernel "$LAB_CACHE/kernel/$kv/boot/vmlinuz-$kv" -initrd "$2"
+    -append "console=ttyS0 panic=-1 intel_iommu=on quiet loglevel=3 lab.mode=$1")
+}
+
+now() { date +%s; }
+
+# lab_case_line CASE WHY: one line for the case from its verdict file; a failure adds the tail of
+# its log. WHY explains a missing verdict. Returns 0 when the case passed.
+lab_case_line() {
+  local c=$1 why=$2 share=$LAB_OUT/share v secs rest log
+  log=$share/logs/$c.log
+  if [ ! -f "$share/results/$c" ]; then
+    echo "FAIL $c: no result ($why)"
+    return 1
+  fi
+  read -r v secs rest < "$share/results/$c" || true
+  case $v in
+    pass) echo "ok   $c (${secs}s)"; return 0 ;;
+    timeout) echo "FAIL $c: timed out after ${secs}s, killed (log: $log)" ;;
+    fail)
+      if [ "$rest" = reset ]; then
+        log=$share/logs/$c.reset.log
+        echo "FAIL $c: the lab could not be reset to its baseline before it (log: $log)"
+      else
+        echo "FAIL $c: ${rest:-failed} after ${secs}s (log: $log)"
+      fi ;;
+    *) echo "FAIL $c: unreadable verdict '$v $secs $rest'" ;;
+  esac
+  [ -f "$log" ] && tail -n 15 "$log" | sed 's/^/    | /'
+  return 1
+}
+
+# lab_count CASE WHY: print the case's line and count it in LAB_PASSED / LAB_FAILED.
+lab_count() {
+  if lab_case_line "$1" "$2"; then LAB_PASSED=$((LAB_PASSED + 1)); else LAB_FAILED=$((LAB_FAILED + 1)); fi
+}
+
+# lab_report WHY CASE...: a line per case from the verdicts in $LAB_OUT/share, then the closing line;
+# non-zero when any case did not pass. ("lab.sh report" prints the last run again with it.)
+lab_report() {
+  local why=$1 c
+  shift
+  LAB_PASSED=0 LAB_FAILED=0
+  for c in "$@"; do lab_count "$c" "$why"; done
+  echo "lab: $LAB_PASSED passed, $LAB_FAILED failed"
+  [ "$LAB_FAILED" = 0 ]
+}
+
+lab_console_has() { grep -q "^### lab: $1" "$LAB_OUT/console.log" 2>/dev/null; }
+
+# lab_boot_watch CASE_COUNT: boot the guest in the background and wait for it within the limits;
+# prints the cases' lines as their verdicts appear. Sets LAB_WHY (why verdicts may be missing) and
+# returns non-zero when the guest did not power off in time or never got ready.
+lab_boot_watch() {
+  local n=$1 qpid t0 deadline ready=0 rc=0
+  : > "$LAB_OUT/console.log"
+  "${LAB_QEMU[@]}" -serial "file:$LAB_OUT/console.log" -monitor none \
+    < /dev/null > "$LAB_OUT/qemu.log" 2>&1 &
+  qpid=$!
+  t0=$(now)
+  deadline=$((t0 + LAB_BOOT_TIMEOUT))
+  LAB_WHY="the guest stopped early: see $LAB_OUT/console.log"
+  while kill -0 "$qpid" 2>/dev/null; do
+    if [ "$ready" = 0 ] && lab_console_has ready; then
+      ready=1
+      LAB_READY_AFTER=$(($(now) - t0))
+      deadline=$(($(now) + n * (LAB_CASE_TIMEOUT + LAB_CASE_SLACK)))
+    fi
+    lab_stream
+    if [ "$(now)" -gt "$deadline" ]; then
+      if [ "$ready" = 0 ]; then
+        LAB_WHY="the guest was not ready within LAB_BOOT_TIMEOUT=${LAB_BOOT_TIMEOUT}s"
+      else
+        LAB_WHY="the guest did not finish within $((n * (LAB_CASE_TIMEOUT + LAB_CASE_SLACK)))s of being ready"
+      fi
+      echo "lab: $LAB_WHY; stopping it" >&2
+      kill "$qpid" 2>/dev/null || true
+      rc=1
+      break
+    fi
+    sleep 1
+  done
+  wait "$qpid" 2>/dev/null || { [ "$rc" = 1 ] || { rc=1; cat "$LAB_OUT/qemu.log" >&2; }; }
+  LAB_BOOT_SECONDS=$(($(now) - t0))
+  if [ "$rc" = 0 ] && ! lab_console_has done; then
+    rc=1
+    lab_console_has 'baseline failed' && LAB_WHY="the lab baseline failed: see $LAB_OUT/console.log"
+  fi
+  return "$rc"
+}
+
+# Print the lines of the cases whose verdicts arrived, in order (LAB_CASES from LAB_NEXT on).
+lab_stream() {
+  while [ "$LAB_NEXT" -lt "${#LAB_CASES[@]}" ] && [ -f "$LAB_OUT/share/results/${LAB_CASES[$LAB_NEXT]}" ]; do
+    lab_count "${LAB_CASES[$LAB_NEXT]}" ""
+    LAB_NEXT=$((LAB_NEXT + 1))
+  done
+}
+
+lab_run() {
+  local a initrd
+  LAB_CASES=()
+  if [ $# = 0 ]; then
+    mapfile -t LAB_CASES < <(lab_all_cases)
+  else
+    for a in "$@"; do LAB_CASES+=("$(lab_resolve_case "$a")"); done
+  fi
+  [ ${#LAB_CASES[@]} -gt 0 ] || lab_die "no cases in $LAB_CASES_DIR"
+  mkdir -p "$LAB_OUT"
+  initrd=$(lab_image)
+  lab_share "${LAB_CASES[@]}"
+  lab_qemu_args run "$initrd"
+  lab_log "booting the guest for ${#LAB_CASES[@]} case(s); console: $LAB_OUT/console.log, case logs: $LAB_OUT/share/logs/"
+  LAB_NEXT=0 LAB_PASSED=0 LAB_FAILED=0
+  local guest=0
+  lab_boot_watch "${#LAB_CASES[@]}" || guest=1
+  lab_stream
+  [ -n "${LAB_READY_AFTER:-}" ] && lab_log "guest ready after ${LAB_READY_AFTER}s, run over after ${LAB_BOOT_SECONDS}s"
+  if [ "$guest" = 1 ]; then
+    echo "lab: guest failure: $LAB_WHY; console tail:"
+    tail -n 20 "$LAB_OUT/console.log" | sed 's/^/    | /'
+  fi
+  while [ "$LAB_NEXT" -lt "${#LAB_CASES[@]}" ]; do
+    lab_count "${LAB_CASES[$LAB_NEXT]}" "$LAB_WHY"
+    LAB_NEXT=$((LAB_NEXT + 1))
+  done
+  echo "lab: $LAB_PASSED passed, $LAB_FAILED failed"
+  [ "$guest" = 0 ] && [ "$LAB_FAILED" = 0 ]
+}
+
+lab_shell() {
+  local initrd
+  mkdir -p "$LAB_OUT"
+  initrd=$(lab_image)
+  mapfile -t LAB_CASES < <(lab_all_cases)
+  lab_share
+  lab_qemu_args shell "$initrd"
+  lab_log "interactive guest; leave with 'exit' (powers off) or Ctrl-a x"
+  "${LAB_QEMU[@]}" -serial mon:stdio
+}
+
+lab_report_last() {
+  local conf=$LAB_OUT/share/lab.conf LAB_CASES=""
+  [ -f "$conf" ] || lab_die "no run in $LAB_OUT"
+  if [ $# = 0 ]; then
+    # shellcheck disable=SC1090
+    . "$conf"
+    # shellcheck disable=SC2086
+    set -- $LAB_CASES
+  fi
+  lab_report "the last run did not report it" "$@"
+}

@@ -1,0 +1,175 @@
+#!/bin/bash
+# Lab setup: everything the emulated SR-IOV lab needs, from Debian packages only, cached.
+#
+# Sourced by lab.sh (LAB_* variables set there). Idempotent: a warm run checks stamps and
+# installed packages and touches neither the network nor the compiler.
+#
+# Cache layout under $LAB_CACHE (default <repo>/.lab-cache):
+#   kernel.release             the guest kernel release last resolved ("6.12.95+deb12-amd64 6.12.95-1~bpo12+1")
+#   debs/                      downloaded .deb files (image, headers, kbuild, source)
+#   kernel/<release>/          unpacked linux-image with modules.dep, and .ready when complete
+#   vdpasim/<release>/         vringh.ko vdpa_sim.ko vdpa_sim_net.ko built out of tree, and .ready
+
+APT=(apt-get -o DPkg::Lock::Timeout=600 -q)
+# Host packages: the emulator (backports, QEMU 10 for -device igb) and what builds the guest image.
+LAB_HOST_PKGS=(busybox-static iproute2 jq kmod xz-utils cpio gzip make gcc bc)
+
+lab_log() { echo "lab: $*" >&2; }
+lab_die() { echo "lab: error: $*" >&2; exit 1; }
+
+# The machine's own Debian mirror with the bookworm-backports suite added, once.
+lab_ensure_backports() {
+  if grep -rqs 'bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/; then
+    return 1
+  fi
+  local uri
+  uri=$(grep -hm1 -E '^URIs:' /etc/apt/sources.list.d/*.sources 2>/dev/null | awk '{print $2}')
+  [ -n "$uri" ] || uri=$(grep -hm1 -E '^deb ' /etc/apt/sources.list 2>/dev/null | awk '{print $2}')
+  [ -n "$uri" ] || uri=http://deb.debian.org/debian
+  lab_log "adding bookworm-backports from $uri"
+  printf 'Types: deb\nURIs: %s\nSuites: bookworm-backports\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' \
+    "$uri" > /etc/apt/sources.list.d/nfv-cni-lab-backports.sources
+  return 0
+}
+
+LAB_APT_UPDATED=0
+lab_apt_update() {
+  [ "$LAB_APT_UPDATED" = 1 ] && return 0
+  lab_log "apt-get update"
+  "${APT[@]}" update >/dev/null || lab_die "apt-get update failed"
+  LAB_APT_UPDATED=1
+}
+
+# QEMU >= 10 (the igb device with working VFs); Debian's bookworm has 7.2, backports has 10.
+lab_qemu_ok() {
+  command -v qemu-system-x86_64 >/dev/null || return 1
+  local major
+  major=$(qemu-system-x86_64 --version | sed -n 's/^QEMU emulator version \([0-9]*\).*/\1/p')
+  [ "${major:-0}" -ge 10 ]
+}
+
+lab_install_packages() {
+  local missing=() p
+  for p in "${LAB_HOST_PKGS[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  if ! lab_qemu_ok; then
+    lab_apt_update
+    lab_log "installing qemu-system-x86 from bookworm-backports"
+    "${APT[@]}" install -y --no-install-recommends -t bookworm-backports qemu-system-x86 >/dev/null \
+      || lab_die "cannot install qemu-system-x86 from bookworm-backports"
+    lab_qemu_ok || lab_die "qemu-system-x86_64 is not version 10 or later after install"
+  fi
+  if [ ${#missing[@]} -gt 0 ]; then
+    lab_apt_update
+    lab_log "installing ${missing[*]}"
+    "${APT[@]}" install -y --no-install-recommends "${missing[@]}" >/dev/null \
+      || lab_die "cannot install ${missing[*]}"
+  fi
+}
+
+# The current backports kernel: whatever linux-image-amd64 in bookworm-backports depends on.
+# Prints "<release> <package version>", e.g. "6.12.95+deb12-amd64 6.12.95-1~bpo12+1".
+lab_resolve_kernel() {
+  local dep
+  dep=$(apt-cache show linux-image-amd64/bookworm-backports 2>/dev/null \
+        | sed -n 's/^Depends: .*linux-image-\([^ ]*\) (= \([^)]*\)).*/\1 \2/p' | head -n1)
+  [ -n "$dep" ] && echo "$dep"
+}
+
+lab_download() {  # lab_download <pkg=version>... into $LAB_CACHE/debs
+  mkdir -p "$LAB_CACHE/debs"
+  chown _apt "$LAB_CACHE/debs" 2>/dev/null || true
+  (cd "$LAB_CACHE/debs" && "${APT[@]}" download "$@" >/dev/null)
+}
+
+lab_deb() {  # lab_deb <package> <version>: path of the cached .deb (apt encodes ':' as %3a)
+  local f
+  f=$(ls "$LAB_CACHE/debs/$1_${2//:/%3a}"_*.deb 2>/dev/null | head -n1)
+  [ -n "$f" ] && echo "$f"
+}
+
+lab_fetch() {  # lab_fetch <package> <version>: cached, downloaded if missing (one apt update retry)
+  lab_deb "$1" "$2" >/dev/null && return 0
+  lab_download "$1=$2" 2>/dev/null || { lab_apt_update; lab_download "$1=$2"; } \
+    || lab_die "cannot download $1=$2"
+  lab_deb "$1" "$2" >/dev/null || lab_die "downloaded $1=$2 but cannot find its .deb in $LAB_CACHE/debs"
+}
+
+lab_unpack_kernel() {
+  local kv=$1 ver=$2 dir=$LAB_CACHE/kernel/$1
+  [ -f "$dir/.ready" ] && return 0
+  lab_fetch "linux-image-$kv" "$ver"
+  lab_log "unpacking guest kernel $kv"
+  rm -rf "$dir" && mkdir -p "$dir"
+  dpkg-deb -x "$(lab_deb "linux-image-$kv" "$ver")" "$dir"
+  depmod -b "$dir" "$kv"
+  [ -f "$dir/boot/vmlinuz-$kv" ] || lab_die "no vmlinuz-$kv in linux-image-$kv"
+  touch "$dir/.ready"
+}
+
+# vdpa_sim is not built in Debian's kernel: build vringh, vdpa_sim and vdpa_sim_net out of tree from
+# linux-source against the matching headers (the same package version when the mirror still has it).
+lab_build_vdpasim() {
+  local kv=$1 ver=$2 out=$LAB_CACHE/vdpasim/$1
+  [ -f "$out/.ready" ] && return 0
+  local base=${kv%-amd64} series
+  series=$(echo "$kv" | cut -d. -f1,2)
+  lab_fetch "linux-headers-$kv" "$ver"
+  lab_fetch "linux-headers-$base-common" "$ver"
+  lab_fetch "linux-kbuild-$base" "$ver"
+  if ! lab_deb "linux-source-$series" "$ver" >/dev/null; then
+    lab_download "linux-source-$series=$ver" 2>/dev/null || {
+      lab_log "linux-source-$series=$ver is gone from the mirror; using the newest linux-source-$series"
+      lab_download "linux-source-$series" || lab_die "cannot download linux-source-$series"; }
+  fi
+  lab_log "building vdpa_sim modules for $kv"
+  local work=$LAB_CACHE/vdpasim/build-$kv
+  rm -rf "$work" "$out" && mkdir -p "$work/kh" "$work/src" "$out"
+  local d
+  for d in "$(lab_deb "linux-headers-$kv" "$ver")" "$(lab_deb "linux-headers-$base-common" "$ver")" \
+           "$(lab_deb "linux-kbuild-$base" "$ver")"; do
+    dpkg-deb -x "$d" "$work/kh"
+  done
+  local kh=$work/kh/usr/src/linux-headers-$kv l t
+  # The arch headers include the -common tree by absolute path, and link to /usr/lib/linux-kbuild-*:
+  # point both at our private copy so nothing is installed on the host.
+  sed -i "s|/usr/src/|$work/kh/usr/src/|g" "$kh/Makefile"
+  while read -r l; do
+    t=$(readlink "$l")
+    case $t in /*) ln -sfn "$work/kh$t" "$l" ;; esac
+  done < <(find "$work/kh/usr/src" -maxdepth 2 -type l)
+  local srcdeb
+  srcdeb=$(ls -t "$LAB_CACHE/debs/linux-source-${series}_"*.deb | head -n1)
+  dpkg-deb -x "$srcdeb" "$work/src"
+  local tarball
+  tarball=$(ls "$work"/src/usr/src/linux-source-*.tar.* | head -n1)
+  tar -xf "$tarball" -C "$work" --strip-components=1 --wildcards \
+    '*/drivers/vdpa/vdpa_sim/*' '*/drivers/vhost/vringh.c'
+  mkdir -p "$work/m"
+  mv "$work"/drivers/vdpa/vdpa_sim/*.[ch] "$work/drivers/vhost/vringh.c" "$work/m/"
+  echo 'obj-m += vringh.o vdpa_sim.o vdpa_sim_net.o' > "$work/m/Makefile"
+  make -s -C "$kh" M="$work/m" CONFIG_DEBUG_INFO_BTF_MODULES= modules >"$work/build.log" 2>&1 \
+    || { tail -n 30 "$work/build.log" >&2; lab_die "vdpa_sim build failed (log: $work/build.log)"; }
+  cp "$work"/m/{vringh,vdpa_sim,vdpa_sim_net}.ko "$out/"
+  rm -rf "$work"
+  touch "$out/.ready"
+}
+
+lab_setup() {
+  [ "$(id -u)" = 0 ] || lab_die "setup needs root (apt, and the guest image is built from host files)"
+  mkdir -p "$LAB_CACHE"
+  if lab_ensure_backports; then LAB_APT_UPDATED=0; lab_apt_update; fi
+  lab_install_packages
+  local k
+  k=$(lab_resolve_kernel)
+  if [ -z "$k" ]; then
+    lab_apt_update
+    k=$(lab_resolve_kernel) || true
+  fi
+  [ -n "$k" ] || lab_die "cannot resolve linux-image-amd64 in bookworm-backports (apt-cache show linux-image-amd64/bookworm-backports)"
+  set -- $k
+  lab_unpack_kernel "$1" "$2"
+  lab_build_vdpasim "$1" "$2"
+  echo "$1 $2" > "$LAB_CACHE/kernel.release"
+}

@@ -1,0 +1,44 @@
+#!/bin/bash
+# The emulated SR-IOV lab: a QEMU (TCG) guest with an igb SR-IOV NIC, VFs on igbvf and vfio-pci,
+# and vdpa_sim_net devices, running the case files under cases/. See README.md.
+#
+#   lab.sh setup            install and build what the lab needs (idempotent, cached)
+#   lab.sh run [CASE ...]   one guest boot running every case, or the named ones, in order
+#   lab.sh shell            the same guest with an interactive shell on the console
+#   lab.sh report [CASE ...] the verdicts of the last run again (every case of its lab.conf by default)
+set -euo pipefail
+
+LAB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+LAB_REPO=$(cd "$LAB_DIR/../.." && pwd)
+LAB_CACHE=${LAB_CACHE:-$LAB_REPO/.lab-cache}
+LAB_OUT=${LAB_OUT:-$LAB_REPO/target/lab}
+LAB_CASES_DIR=${LAB_CASES_DIR:-$LAB_DIR/cases}
+LAB_BIN_DIR=${LAB_BIN_DIR:-$LAB_REPO/target/release}
+
+# shellcheck source=host/setup.sh
+. "$LAB_DIR/host/setup.sh"
+# shellcheck source=host/image.sh
+. "$LAB_DIR/host/image.sh"
+# shellcheck source=host/share.sh
+. "$LAB_DIR/host/share.sh"
+# shellcheck source=host/boot.sh
+. "$LAB_DIR/host/boot.sh"
+
+usage() {
+  sed -n '2,9s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2
+  exit 2
+}
+
+main() {
+  local cmd=${1:-}
+  [ $# -gt 0 ] && shift
+  case $cmd in
+    setup) lab_setup ;;
+    run) lab_setup && lab_run "$@" ;;
+    shell) lab_setup && lab_shell ;;
+    report) lab_report_last "$@" ;;
+    *) usage ;;
+  esac
+}
+
+main "$@"
