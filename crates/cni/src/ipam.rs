@@ -47,8 +47,8 @@ fn is_executable(p: &Path) -> bool {
         .unwrap_or(false)
 }
 
-/// Run the configured IPAM plugin with `command`; returns its stdout JSON if it printed any.
-fn exec(req: &Request, command: &str) -> Result<Option<Value>, Error> {
+/// Run the configured IPAM plugin with `command`; returns what it printed on success.
+fn exec(req: &Request, command: &str) -> Result<String, Error> {
     let name = req.conf.ipam_type().ok_or_else(|| {
         Error::invalid_config(
             "ipam.type is missing: set it to the IPAM plugin to use, e.g. \"host-local\"",
@@ -88,15 +88,7 @@ fn exec(req: &Request, command: &str) -> Result<Option<Value>, Error> {
             ..err
         });
     }
-    if trimmed.is_empty() {
-        return Ok(None);
-    }
-    serde_json::from_str(trimmed).map(Some).map_err(|e| {
-        Error::new(
-            code::DELEGATE_OUTPUT,
-            format!("IPAM plugin {name} printed something that is not JSON ({e}): {trimmed:?}"),
-        )
-    })
+    Ok(trimmed.to_string())
 }
 
 /// Addresses allocated by IPAM ADD, released again on drop unless committed.
@@ -133,14 +125,20 @@ impl Drop for IpamLease<'_> {
 /// IPAM ADD. The result is read in whatever version the IPAM plugin printed.
 pub fn add(req: &Request) -> Result<IpamLease<'_>, Error> {
     let out = exec(req, "ADD")?;
-    let value = out.ok_or_else(|| {
-        Error::new(
+    // From here on the addresses are ours: release them if the result is unusable.
+    let parsed = if out.is_empty() {
+        Err(Error::new(
             code::DELEGATE_OUTPUT,
             "IPAM plugin succeeded but printed no result",
-        )
-    });
-    // From here on the addresses are ours: release them if the result is unusable.
-    let parsed = value.and_then(|v| Success::from_value_as(&v, req.cni_version()));
+        ))
+    } else {
+        serde_json::from_str::<Value>(&out)
+            .map_err(|e| {
+                let msg = format!("IPAM plugin printed something that is not JSON ({e}): {out:?}");
+                Error::new(code::DELEGATE_OUTPUT, msg)
+            })
+            .and_then(|v| Success::from_value_as(&v, req.cni_version()))
+    };
     match parsed {
         Ok(result) => Ok(IpamLease {
             req,
