@@ -268,6 +268,10 @@ impl Netlink {
     /// sees the link under a name it might fight over, and no temporary name is needed. If
     /// the link's current name is taken in the target, the new name is used for the move.
     /// The link arrives down, and may get a new index (look it up by name afterwards).
+    ///
+    /// The kernel does not undo the move when the rename fails (EEXIST: the pod already has
+    /// an interface of that name). This call does: on failure the link is moved back here
+    /// under its own name, so an error always means "the link did not move".
     pub fn move_to_netns(
         &mut self,
         index: u32,
@@ -277,6 +281,10 @@ impl Netlink {
         if let Some(n) = new_name {
             validate_ifname(n)?;
         }
+        let before = match new_name {
+            Some(_) => Some(self.link_by_index(index)?),
+            None => None,
+        };
         let mut msg = set_link_message(index);
         msg.attributes
             .push(LinkAttribute::NetNsFd(netns.as_fd().as_raw_fd()));
@@ -297,7 +305,33 @@ impl Netlink {
             Some(n) => Action::Rename(n.to_string()),
             None => Action::MoveToNetns,
         };
-        self.set_link(msg, &op, action)
+        let err = match self.set_link(msg, &op, action) {
+            Ok(()) => return Ok(()),
+            Err(e) => e,
+        };
+        if let Some(before) = before {
+            if let Err(undo) = self.undo_half_move(&before, netns) {
+                return Err(err.context(format!(
+                    "(and the link stayed in the target namespace under {}: {undo})",
+                    before.name
+                )));
+            }
+        }
+        Err(err)
+    }
+
+    /// After a move-and-rename that failed at the rename: if the link sits in `netns` under
+    /// its old name, bring it back.
+    fn undo_half_move(&mut self, before: &Link, netns: &Netns) -> Result<()> {
+        let mut there = Netlink::open_in(netns)?;
+        let moved = match there.link_by_name(&before.name) {
+            Ok(l) if l.mac == before.mac => l,
+            Ok(_) => return Ok(()), // a different link of that name: ours never moved
+            Err(e) if e.is_not_found() => return Ok(()),
+            Err(e) => return Err(e),
+        };
+        let here = self.netns().try_clone()?;
+        there.move_to_netns(moved.index, &here, None)
     }
 
     /// Delete a link (for a veth, both ends go).

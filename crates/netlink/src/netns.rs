@@ -50,14 +50,38 @@ impl Netns {
         })
     }
 
-    /// The namespace the calling thread is in now.
+    /// The namespace the calling thread is in now. Its [`Netns::path`] is the kernel's name for
+    /// it (`net:[<inode>]`), not a path to reopen: `/proc/thread-self/...` would name whatever
+    /// namespace the reopening thread is in.
     pub fn current() -> Result<Netns> {
-        Netns::open("/proc/thread-self/ns/net")
+        let mut ns = Netns::open("/proc/thread-self/ns/net")?;
+        let ino = ns
+            .file
+            .metadata()
+            .map_err(|e| Error::io("reading the current network namespace", e))?
+            .ino();
+        ns.path = PathBuf::from(format!("net:[{ino}]"));
+        Ok(ns)
     }
 
-    /// The path this namespace was opened from.
+    /// The path this namespace was opened from (`net:[<inode>]` for [`Netns::current`] and
+    /// anonymous namespaces). For messages; reopen a namespace with [`Netns::try_clone`].
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Another handle to the same namespace.
+    pub fn try_clone(&self) -> Result<Netns> {
+        let file = self.file.try_clone().map_err(|e| {
+            Error::io(
+                format!("duplicating the handle of {}", self.path.display()),
+                e,
+            )
+        })?;
+        Ok(Netns {
+            file,
+            path: self.path.clone(),
+        })
     }
 
     /// Whether both handles refer to the same namespace (same nsfs inode).

@@ -29,6 +29,7 @@ pub const DUMP_ATTEMPTS: u32 = 10;
 pub struct Netlink {
     socket: Socket,
     seq: u32,
+    netns: Netns,
 }
 
 /// What a request expects back.
@@ -45,6 +46,7 @@ pub(crate) enum Expect {
 impl Netlink {
     /// A socket in the calling thread's current namespace.
     pub fn open() -> Result<Netlink> {
+        let netns = Netns::current()?;
         let op = "opening a netlink socket";
         let mut socket = Socket::new(NETLINK_ROUTE).map_err(|e| Error::io(op, e))?;
         socket.bind_auto().map_err(|e| Error::io(op, e))?;
@@ -54,7 +56,11 @@ impl Netlink {
         // Both are best effort: they only make error replies smaller and more helpful.
         let _ = socket.set_ext_ack(true);
         let _ = socket.set_cap_ack(true);
-        Ok(Netlink { socket, seq: 0 })
+        Ok(Netlink {
+            socket,
+            seq: 0,
+            netns,
+        })
     }
 
     /// A socket bound to `netns`: enter, open, return at once. The socket keeps talking to
@@ -64,6 +70,11 @@ impl Netlink {
         let socket = Netlink::open();
         drop(guard);
         socket.map_err(|e| e.context(format!("in network namespace {}", netns.path().display())))
+    }
+
+    /// The namespace this socket talks to.
+    pub fn netns(&self) -> &Netns {
+        &self.netns
     }
 
     /// Send `msg` and collect the replies (raw netlink messages, header included) according to
