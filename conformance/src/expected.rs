@@ -21,6 +21,22 @@ pub fn load(rel: &str) -> Value {
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("parsing {}: {e}", path.display()))
 }
 
+/// `testdata/conformance/<rel>` with `@KEY@` placeholders replaced, written to `dest`.
+/// Fails the test if a placeholder is left over.
+pub fn render(rel: &str, vars: &[(&str, &str)], dest: &std::path::Path) {
+    let path = testdata_dir().join(rel);
+    let mut text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+    for (k, v) in vars {
+        text = text.replace(&format!("@{k}@"), v);
+    }
+    assert!(
+        !text.contains("@"),
+        "{rel}: placeholder left unreplaced in\n{text}"
+    );
+    std::fs::write(dest, text).unwrap_or_else(|e| panic!("writing {}: {e}", dest.display()));
+}
+
 /// Literal substitutions applied to every string in a document: each `(from, to)` replaces
 /// occurrences of `from` (a generated value) with `to` (its placeholder, e.g. `<NETNS>`).
 #[derive(Debug, Clone, Default)]
