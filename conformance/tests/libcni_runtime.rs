@@ -164,7 +164,7 @@ fn chain_with_tuning(version: &str, ipam: Ipam) {
     // The chain took effect in the namespace: tuning's MAC, MTU and sysctl, our address.
     let link =
         a.ns.link(IFNAME)
-            .expect("net1 exists in the netns after ADD");
+            .unwrap_or_else(|| panic!("net1 missing from the netns after ADD"));
     assert_eq!(
         link["address"], TUNED_MAC,
         "tuning's mac (capability) is on the link"
@@ -390,7 +390,10 @@ fn reference_bridge_chain() {
     rt.capabilities = Some(json!({"mac": TUNED_MAC}).to_string());
     let added = rt.run("add").success();
     assert_eq!(added["ips"][0]["address"], "10.241.0.2/24");
-    assert_eq!(ns.link(IFNAME).expect("net1 exists")["address"], TUNED_MAC);
+    assert_eq!(
+        ns.link(IFNAME).unwrap_or_else(|| panic!("net1 missing"))["address"],
+        TUNED_MAC
+    );
     assert_eq!(
         ns.sysctl(&format!("net/ipv4/conf/{IFNAME}/arp_filter")),
         "1"
