@@ -1,0 +1,433 @@
+//! The verbs: ADD (with rollback), DEL (idempotent, keeps going), CHECK and GC.
+
+use std::path::{Path, PathBuf};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use nfv_cni::result::Interface;
+use nfv_cni::{code, ipam, Error, Request, Success};
+
+use crate::config::{pod_mac, Mode, Plan, UserspaceConf};
+use crate::ports::{self, OurPort, KEY_NETWORK};
+use crate::sockdir;
+use crate::vswitch::{cni_error, errcode, Vswitch};
+
+fn device_info_file(req: &Request) -> Option<PathBuf> {
+    req.conf
+        .runtime("CNIDeviceInfoFile")
+        .and_then(|v| v.as_str())
+        .filter(|s| !s.is_empty())
+        .map(PathBuf::from)
+}
+
+fn plan(req: &Request, for_add: bool) -> Result<Plan, Error> {
+    let conf: UserspaceConf = req.parse_conf()?;
+    conf.plan(&req.conf.name, req.container_id(), req.ifname(), for_add)
+}
+
+pub fn add(req: &Request) -> Result<Success, Error> {
+    let plan = plan(req, true)?;
+    let mac = pod_mac(req.conf.runtime("mac"), &plan)?;
+    let mut vs = Vswitch::connect(&plan.ovsdb_socket, plan.timeout)?;
+    let (bridges, existing) = vs.read(&ports::attachment_filter(&plan))?;
+    if let Some(p) = existing.first() {
+        return Err(Error::new(
+            errcode::EXISTS,
+            format!(
+                "OVS already has port {} for container {} interface {} on network {}: \
+                 ADD must not run twice; run DEL first",
+                p.name, plan.container_id, plan.ifname, plan.network
+            ),
+        ));
+    }
+    // Released again (IPAM DEL) if anything below fails.
+    let lease = if ipam::configured(req) {
+        Some(ipam::add(req)?)
+    } else {
+        None
+    };
+    let created_dir = sockdir::create(&plan)?;
+    let attached = attach_port(&mut vs, &plan, &mac, &bridges).and_then(|()| {
+        let ips: Vec<String> = lease
+            .as_ref()
+            .map(|l| {
+                l.result()
+                    .ips
+                    .iter()
+                    .map(|ip| ip.address.to_string())
+                    .collect()
+            })
+            .unwrap_or_default();
+        sockdir::write_json(
+            &sockdir::pod_json_path(&plan),
+            &sockdir::pod_view(&plan, &mac, &ips),
+        )?;
+        if let Some(path) = device_info_file(req) {
+            sockdir::write_json(&path, &sockdir::device_info(&plan))?;
+        }
+        Ok(())
+    });
+    if let Err(e) = attached {
+        nfv_cni::warn!("ADD failed, rolling back: {e}");
+        let mut errors = Vec::new();
+        if let Err(r) = remove_ports(&mut vs, &ports::attachment_filter(&plan)) {
+            errors.push(format!("removing the port: {r}"));
+        }
+        if created_dir {
+            sockdir::remove(&plan.socket_path, &plan.port, &mut errors);
+        }
+        if let Some(path) = device_info_file(req) {
+            sockdir::remove_device_info(&path, &mut errors);
+        }
+        for r in &errors {
+            nfv_cni::error!("rollback: {r}");
+        }
+        return Err(e); // `lease` drops here: IPAM DEL
+    }
+    let mut result = lease.map(|l| l.commit()).unwrap_or_default();
+    result.interfaces = vec![Interface {
+        name: plan.ifname.clone(),
+        mac: Some(mac),
+        sandbox: req.netns().map(|p| p.to_string_lossy().into_owned()),
+        socket_path: Some(plan.socket_path.to_string_lossy().into_owned()),
+        ..Default::default()
+    }];
+    for ip in &mut result.ips {
+        ip.interface = Some(0);
+    }
+    nfv_cni::info!(
+        "attached {} to bridge {} ({}), socket {}: {}",
+        plan.port,
+        plan.bridge,
+        plan.mode.interface_type(),
+        plan.socket_path.display(),
+        sockdir::mode_note(plan.mode)
+    );
+    Ok(result)
+}
+
+/// The ADD transaction, then what ovs-vswitchd made of it.
+fn attach_port(
+    vs: &mut Vswitch,
+    plan: &Plan,
+    mac: &str,
+    bridges: &[ports::BridgeRow],
+) -> Result<(), Error> {
+    let bridge = bridges.iter().find(|b| b.name == plan.bridge);
+    let txn = ports::add_txn(plan, mac, bridge);
+    let results = vs
+        .transact(&txn.ops, "adding the port")
+        .map_err(|e| match e.ovsdb_error() {
+            Some("constraint violation") => Error::new(
+                errcode::EXISTS,
+                format!(
+                    "cannot add port {} to bridge {}: {e}. Another port or bridge with that name \
+                     exists in OVS (set host.vhost.socketfile or remove the stale port)",
+                    plan.port, plan.bridge
+                ),
+            ),
+            Some("timed out") => Error::new(
+                code::TRY_AGAIN_LATER,
+                format!(
+                    "bridge {} changed while we added the port: {e}",
+                    plan.bridge
+                ),
+            ),
+            _ => cni_error(
+                e,
+                &format!("adding port {} to bridge {}", plan.port, plan.bridge),
+            ),
+        })?;
+    let next = Vswitch::next_cfg(&results, txn.next_cfg_at).ok_or_else(|| {
+        Error::new(
+            errcode::OVSDB,
+            "ovsdb-server did not return Open_vSwitch.next_cfg",
+        )
+    })?;
+    let applied = vs
+        .wait_applied(next)
+        .map_err(|e| cni_error(e, "waiting for ovs-vswitchd"))?;
+    if !applied {
+        return Err(Error::new(
+            errcode::VSWITCHD,
+            format!(
+                "ovs-vswitchd did not apply the new port {} within {:.1}s: is ovs-vswitchd running \
+                 and connected to {}? (see ovs-vswitchd.log)",
+                plan.port,
+                vs.timeout().as_secs_f32(),
+                plan.ovsdb_socket.display()
+            ),
+        ));
+    }
+    // OVS accepts a port it cannot create and says so only here.
+    let state = vs
+        .interface_state(&plan.port)
+        .map_err(|e| cni_error(e, "reading the new port"))?;
+    if let Some(err) = state.error.filter(|e| !e.is_empty()) {
+        return Err(Error::new(
+            errcode::PORT,
+            format!(
+                "OVS could not create vhost-user port {} ({}): {err}",
+                plan.port,
+                plan.mode.interface_type()
+            ),
+        ));
+    }
+    if plan.mode == Mode::Server {
+        let made = plan.ovs_socket_dir.join(&plan.port);
+        wait_for_socket(&made, vs.timeout())?;
+        sockdir::adopt_server_socket(&made, plan)?;
+    }
+    Ok(())
+}
+
+fn wait_for_socket(path: &Path, timeout: Duration) -> Result<(), Error> {
+    let deadline = Instant::now() + timeout;
+    while !path.exists() {
+        if Instant::now() >= deadline {
+            return Err(Error::new(
+                errcode::PORT,
+                format!(
+                    "ovs-vswitchd did not create the server-mode socket {} within {:.1}s: \
+                     set ovsSocketDir to where ovs-vswitchd puts vhost-user sockets",
+                    path.display(),
+                    timeout.as_secs_f32()
+                ),
+            ));
+        }
+        thread::sleep(Duration::from_millis(5));
+    }
+    Ok(())
+}
+
+/// Removes our ports matching `filter` in one transaction (plus bridges we created that become
+/// empty). A concurrent change makes the guarded transaction fail; re-read and retry, and on
+/// the last attempt leave bridges alone. Returns the ports removed.
+fn remove_ports(vs: &mut Vswitch, filter: &[(&str, &str)]) -> Result<Vec<OurPort>, Error> {
+    remove_some(vs, filter, |_| true)
+}
+
+fn remove_some(
+    vs: &mut Vswitch,
+    filter: &[(&str, &str)],
+    select: impl Fn(&OurPort) -> bool,
+) -> Result<Vec<OurPort>, Error> {
+    const ATTEMPTS: usize = 3;
+    for attempt in 1..=ATTEMPTS {
+        let (bridges, found) = vs.read(filter)?;
+        let doomed: Vec<OurPort> = found.into_iter().filter(&select).collect();
+        if doomed.is_empty() {
+            return Ok(doomed);
+        }
+        let txn = ports::del_txn(&doomed, &bridges, attempt == ATTEMPTS);
+        match vs.transact(&txn.ops, "removing ports") {
+            Ok(results) => {
+                if let Some(next) = Vswitch::next_cfg(&results, txn.next_cfg_at) {
+                    match vs.wait_applied(next) {
+                        Ok(true) => {}
+                        Ok(false) => nfv_cni::warn!(
+                            "ovs-vswitchd has not applied the port removal yet (not running?)"
+                        ),
+                        Err(e) => nfv_cni::warn!("waiting for ovs-vswitchd: {e}"),
+                    }
+                }
+                for b in &txn.removes_bridges {
+                    nfv_cni::info!("removed bridge {b}: we created it and it is empty");
+                }
+                return Ok(doomed);
+            }
+            Err(e) if e.ovsdb_error() == Some("timed out") && attempt < ATTEMPTS => {
+                nfv_cni::debug!("bridges changed under us, retrying: {e}");
+            }
+            Err(e) => return Err(cni_error(e, "removing ports")),
+        }
+    }
+    Ok(Vec::new())
+}
+
+fn combine(errors: Vec<Error>) -> Result<(), Error> {
+    let mut it = errors.into_iter();
+    match it.next() {
+        None => Ok(()),
+        Some(first) => {
+            let rest: Vec<String> = it.map(|e| e.msg).collect();
+            if rest.is_empty() {
+                Err(first)
+            } else {
+                let code = first.code;
+                Err(Error::new(
+                    code,
+                    format!("{}; also: {}", first.msg, rest.join("; ")),
+                ))
+            }
+        }
+    }
+}
+
+pub fn del(req: &Request) -> Result<(), Error> {
+    let plan = plan(req, false)?;
+    let mut errors: Vec<Error> = Vec::new();
+    let mut sockets = vec![(plan.socket_path.clone(), plan.port.clone())];
+    match Vswitch::connect(&plan.ovsdb_socket, plan.timeout) {
+        Ok(mut vs) => match remove_ports(&mut vs, &ports::attachment_filter(&plan)) {
+            Ok(removed) => {
+                for p in removed {
+                    if let Some(s) = p.socket_path {
+                        sockets.push((PathBuf::from(s), p.name));
+                    }
+                }
+            }
+            Err(e) => errors.push(e),
+        },
+        Err(e) => errors.push(e),
+    }
+    let mut file_errors = Vec::new();
+    for (socket, port) in &sockets {
+        sockdir::remove(socket, port, &mut file_errors);
+    }
+    if let Some(path) = device_info_file(req) {
+        sockdir::remove_device_info(&path, &mut file_errors);
+    }
+    errors.extend(
+        file_errors
+            .into_iter()
+            .map(|m| Error::new(errcode::SOCKET_DIR, m)),
+    );
+    if let Err(e) = ipam::del(req) {
+        errors.push(e);
+    }
+    combine(errors)
+}
+
+pub fn check(req: &Request) -> Result<(), Error> {
+    let plan = plan(req, false)?;
+    let fail = |msg: String| Error::new(errcode::PORT, msg);
+    let mut vs = Vswitch::connect(&plan.ovsdb_socket, plan.timeout)?;
+    let (bridges, found) = vs.read(&ports::attachment_filter(&plan))?;
+    let port = match found.as_slice() {
+        [p] => p,
+        [] => {
+            return Err(fail(format!(
+                "OVS has no port for container {} interface {} on network {}",
+                plan.container_id, plan.ifname, plan.network
+            )))
+        }
+        many => {
+            return Err(fail(format!(
+                "OVS has {} ports for one attachment: {}",
+                many.len(),
+                many.iter()
+                    .map(|p| p.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )))
+        }
+    };
+    if !bridges
+        .iter()
+        .any(|b| b.name == plan.bridge && b.ports.contains(&port.uuid))
+    {
+        return Err(fail(format!(
+            "port {} is not on bridge {}",
+            port.name, plan.bridge
+        )));
+    }
+    let state = vs
+        .interface_state(&port.name)
+        .map_err(|e| cni_error(e, "reading the port"))?;
+    if state.iface_type != plan.mode.interface_type() {
+        return Err(fail(format!(
+            "port {} has type {:?}, expected {:?}",
+            port.name,
+            state.iface_type,
+            plan.mode.interface_type()
+        )));
+    }
+    let want_path = plan.socket_path.to_string_lossy().into_owned();
+    if plan.mode == Mode::Client && state.vhost_server_path.as_deref() != Some(&want_path) {
+        return Err(fail(format!(
+            "port {} has options:vhost-server-path {:?}, expected {want_path:?}",
+            port.name, state.vhost_server_path
+        )));
+    }
+    if state.tag != plan.vlan.map(i64::from) {
+        return Err(fail(format!(
+            "port {} has VLAN tag {:?}, expected {:?}",
+            port.name, state.tag, plan.vlan
+        )));
+    }
+    if let Some(err) = state.error.filter(|e| !e.is_empty()) {
+        return Err(fail(format!("OVS reports port {}: {err}", port.name)));
+    }
+    if !plan.socket_dir.is_dir() {
+        return Err(fail(format!(
+            "the socket directory {} is gone",
+            plan.socket_dir.display()
+        )));
+    }
+    if let Some(prev) = req.prev_result()? {
+        let iface = prev
+            .interfaces
+            .iter()
+            .find(|i| i.name == plan.ifname)
+            .ok_or_else(|| fail(format!("prevResult has no interface {}", plan.ifname)))?;
+        if iface.socket_path.as_deref().is_some_and(|s| s != want_path) {
+            return Err(fail(format!(
+                "prevResult socketPath {:?} differs from the port's {want_path:?}",
+                iface.socket_path
+            )));
+        }
+        if let (Some(a), Some(b)) = (&iface.mac, &port.mac) {
+            if !a.eq_ignore_ascii_case(b) {
+                return Err(fail(format!(
+                    "prevResult mac {a} differs from the port's {b}"
+                )));
+            }
+        }
+    }
+    ipam::check(req)
+}
+
+pub fn gc(req: &Request) -> Result<(), Error> {
+    let conf: UserspaceConf = req.parse_conf()?;
+    let (socket, timeout) = conf.endpoint()?;
+    let valid = req.conf.valid_attachments.clone().unwrap_or_default();
+    let mut errors = Vec::new();
+    match Vswitch::connect(&socket, timeout) {
+        Ok(mut vs) => {
+            let filter = [(KEY_NETWORK, req.conf.name.as_str())];
+            let stale = |p: &OurPort| {
+                !valid
+                    .iter()
+                    .any(|a| a.container_id == p.container_id && a.ifname == p.ifname)
+            };
+            match remove_some(&mut vs, &filter, stale) {
+                Ok(removed) => {
+                    let mut file_errors = Vec::new();
+                    for p in removed {
+                        nfv_cni::info!(
+                            "GC: removed port {} (container {} interface {})",
+                            p.name,
+                            p.container_id,
+                            p.ifname
+                        );
+                        if let Some(s) = p.socket_path {
+                            sockdir::remove(Path::new(&s), &p.name, &mut file_errors);
+                        }
+                    }
+                    errors.extend(
+                        file_errors
+                            .into_iter()
+                            .map(|m| Error::new(errcode::SOCKET_DIR, m)),
+                    );
+                }
+                Err(e) => errors.push(e),
+            }
+        }
+        Err(e) => errors.push(e),
+    }
+    if let Err(e) = ipam::gc(req) {
+        errors.push(e);
+    }
+    combine(errors)
+}

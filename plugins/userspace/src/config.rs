@@ -1,0 +1,544 @@
+//! The network configuration: the Intel userspace-cni-network-plugin format (engine `ovs-dpdk`,
+//! iftype `vhostuser`) plus our own keys, validated into a [`Plan`] (plain data, no I/O).
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use nfv_cni::{code, Error};
+use serde::Deserialize;
+use serde_json::Value;
+
+/// Default base of the per-pod socket directories (the Intel plugin's default).
+pub const DEFAULT_SHARED_DIR: &str = "/var/lib/cni/usrspcni";
+/// The bridge the Intel plugin uses when none is named.
+pub const DEFAULT_BRIDGE: &str = "br0";
+/// `sun_path` holds 108 bytes including the terminating NUL.
+pub const SUN_PATH_MAX: usize = 108;
+
+/// The whole stdin, as far as this plugin reads it (shared keys come from `nfv_cni::NetConf`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserspaceConf {
+    #[serde(default)]
+    pub host: Option<SideConf>,
+    #[serde(default)]
+    pub container: Option<SideConf>,
+    /// Base directory for the per-pod socket directories.
+    #[serde(default)]
+    pub shared_dir: Option<String>,
+    /// ovsdb-server's unix socket (nfv-cni extension).
+    #[serde(default)]
+    pub ovsdb_socket: Option<String>,
+    /// Where ovs-vswitchd creates server-mode (`dpdkvhostuser`) sockets; default: the directory of
+    /// `ovsdbSocket`, which is OVS's run directory (nfv-cni extension).
+    #[serde(default)]
+    pub ovs_socket_dir: Option<String>,
+    /// Seconds to wait for ovsdb-server and ovs-vswitchd (nfv-cni extension, default 10).
+    #[serde(default)]
+    pub ovs_timeout: Option<f64>,
+    /// Intel plugin: used to annotate the pod. Not needed here: accepted and ignored.
+    #[serde(default)]
+    pub kubeconfig: Option<String>,
+}
+
+/// The `host` or `container` block.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SideConf {
+    #[serde(default)]
+    pub engine: Option<String>,
+    #[serde(default)]
+    pub iftype: Option<String>,
+    #[serde(default)]
+    pub net_type: Option<String>,
+    #[serde(default)]
+    pub vhost: Option<VhostConf>,
+    #[serde(default)]
+    pub bridge: Option<BridgeConf>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VhostConf {
+    #[serde(default)]
+    pub mode: Option<String>,
+    #[serde(default)]
+    pub group: Option<String>,
+    #[serde(default)]
+    pub socketfile: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BridgeConf {
+    #[serde(default)]
+    pub bridge_name: Option<String>,
+    #[serde(default)]
+    pub vlan_id: Option<i64>,
+}
+
+/// Which side listens on the vhost-user socket, seen from OVS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// OVS connects (`dpdkvhostuserclient`), the pod's app is the server. OVS recommends this:
+    /// the port survives an ovs-vswitchd restart.
+    Client,
+    /// OVS listens (`dpdkvhostuser`, deprecated in OVS), the pod's app connects.
+    Server,
+}
+
+impl Mode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Client => "client",
+            Mode::Server => "server",
+        }
+    }
+
+    /// The pod's side of the socket.
+    pub fn flipped(self) -> Mode {
+        match self {
+            Mode::Client => Mode::Server,
+            Mode::Server => Mode::Client,
+        }
+    }
+
+    /// The OVS Interface type.
+    pub fn interface_type(self) -> &'static str {
+        match self {
+            Mode::Client => "dpdkvhostuserclient",
+            Mode::Server => "dpdkvhostuser",
+        }
+    }
+}
+
+/// Everything ADD, DEL and CHECK need, computed from config and environment.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan {
+    pub network: String,
+    pub container_id: String,
+    pub ifname: String,
+    pub bridge: String,
+    /// 802.1Q tag for the port (`bridge.vlanId`), `None` for an untagged port.
+    pub vlan: Option<u16>,
+    pub mode: Mode,
+    /// The OVS port and interface name, also the socket's file name.
+    pub port: String,
+    pub socket_dir: PathBuf,
+    pub socket_path: PathBuf,
+    /// Group (name as configured) that may use the socket directory.
+    pub group: Option<String>,
+    pub ovsdb_socket: PathBuf,
+    pub ovs_socket_dir: PathBuf,
+    /// How long to wait for ovsdb-server and for ovs-vswitchd to apply a change.
+    pub timeout: Duration,
+}
+
+fn invalid(msg: impl Into<String>) -> Error {
+    Error::new(code::INVALID_CONFIG, msg)
+}
+
+fn out_of_scope(field: &str, value: &str) -> Error {
+    invalid(format!(
+        "{field} is {value:?}: this plugin supports only OVS-DPDK vhost-user ports \
+         (engine \"ovs-dpdk\", iftype \"vhostuser\"); VPP and memif are out of scope, \
+         use the Intel userspace CNI plugin for those networks"
+    ))
+}
+
+fn check_side(side: &SideConf, which: &str) -> Result<(), Error> {
+    match side.engine.as_deref() {
+        None | Some("ovs-dpdk") => {}
+        Some(e) => return Err(out_of_scope(&format!("{which}.engine"), e)),
+    }
+    match side.iftype.as_deref() {
+        None | Some("vhostuser") => {}
+        Some(t) => return Err(out_of_scope(&format!("{which}.iftype"), t)),
+    }
+    Ok(())
+}
+
+fn parse_mode(s: Option<&str>, field: &str) -> Result<Option<Mode>, Error> {
+    match s {
+        None | Some("") => Ok(None),
+        Some("client") => Ok(Some(Mode::Client)),
+        Some("server") => Ok(Some(Mode::Server)),
+        Some(o) => Err(invalid(format!(
+            "{field} is {o:?}: use \"client\" (OVS connects to the pod, recommended) or \"server\""
+        ))),
+    }
+}
+
+/// An OVS bridge name that is also a usable Linux interface name (the netdev datapath creates a
+/// tap with the bridge's name).
+fn check_bridge_name(name: &str) -> Result<(), Error> {
+    let ok = !name.is_empty()
+        && name.len() <= 15
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+        && name != "."
+        && name != "..";
+    if ok {
+        Ok(())
+    } else {
+        Err(invalid(format!(
+            "host.bridge.bridgeName {name:?} is not a valid bridge name: 1-15 characters of \
+             letters, digits, '-', '_' or '.'"
+        )))
+    }
+}
+
+fn check_file_name(name: &str) -> Result<(), Error> {
+    let ok = !name.is_empty()
+        && name != "."
+        && name != ".."
+        && !name.contains('/')
+        && !name.contains('\0')
+        && !name.chars().any(char::is_whitespace);
+    if ok {
+        Ok(())
+    } else {
+        Err(invalid(format!(
+            "host.vhost.socketfile {name:?} must be a plain file name (no '/', no spaces)"
+        )))
+    }
+}
+
+/// The first 12 characters of the container ID, as the Intel plugin names sockets and dirs.
+pub fn short_id(container_id: &str) -> &str {
+    container_id
+        .char_indices()
+        .nth(12)
+        .map_or(container_id, |(i, _)| &container_id[..i])
+}
+
+impl UserspaceConf {
+    /// The ovsdb-server socket and the timeout: all GC and STATUS need.
+    pub fn endpoint(&self) -> Result<(PathBuf, Duration), Error> {
+        let socket = PathBuf::from(
+            self.ovsdb_socket
+                .clone()
+                .filter(|s| !s.is_empty())
+                .unwrap_or_else(|| nfv_ovsdb::DEFAULT_SOCKET.to_string()),
+        );
+        if !socket.is_absolute() {
+            return Err(invalid(format!(
+                "ovsdbSocket {} must be an absolute path",
+                socket.display()
+            )));
+        }
+        let timeout = match self.ovs_timeout {
+            None => 10.0,
+            Some(t) if t > 0.0 && t <= 600.0 => t,
+            Some(t) => {
+                return Err(invalid(format!(
+                    "ovsTimeout {t} is out of range: give seconds, more than 0 and at most 600"
+                )))
+            }
+        };
+        Ok((socket, Duration::from_secs_f64(timeout)))
+    }
+
+    /// Validates the config for one attachment. `for_add` enables checks that only matter when
+    /// creating (a DEL must still clean up after a config that became invalid).
+    pub fn plan(
+        &self,
+        network: &str,
+        container_id: &str,
+        ifname: &str,
+        for_add: bool,
+    ) -> Result<Plan, Error> {
+        let host = self.host.as_ref().ok_or_else(|| {
+            invalid(
+                "host is missing: give {\"host\": {\"engine\": \"ovs-dpdk\", \"iftype\": \"vhostuser\", ...}}",
+            )
+        })?;
+        check_side(host, "host")?;
+        if host.engine.is_none() {
+            return Err(invalid(
+                "host.engine is missing: set it to \"ovs-dpdk\" (the only engine supported)",
+            ));
+        }
+        if let Some(c) = &self.container {
+            check_side(c, "container")?;
+        }
+        match host.net_type.as_deref() {
+            None | Some("") | Some("bridge") => {}
+            Some("interface") => {
+                return Err(invalid(
+                    "host.netType \"interface\" is not supported with ovs-dpdk: use \"bridge\"",
+                ))
+            }
+            Some(o) => return Err(invalid(format!("host.netType is {o:?}: use \"bridge\""))),
+        }
+        let vhost = host.vhost.as_ref();
+        let mode = parse_mode(vhost.and_then(|v| v.mode.as_deref()), "host.vhost.mode")?
+            .unwrap_or(Mode::Client);
+        let pod_mode = parse_mode(
+            self.container
+                .as_ref()
+                .and_then(|c| c.vhost.as_ref())
+                .and_then(|v| v.mode.as_deref()),
+            "container.vhost.mode",
+        )?;
+        if pod_mode == Some(mode) {
+            return Err(invalid(format!(
+                "host.vhost.mode and container.vhost.mode are both {:?}: one side must be the \
+                 server and the other the client (host {:?} means container {:?})",
+                mode.as_str(),
+                mode.as_str(),
+                mode.flipped().as_str()
+            )));
+        }
+        let bridge_conf = host.bridge.as_ref();
+        let bridge = bridge_conf
+            .and_then(|b| b.bridge_name.clone())
+            .filter(|b| !b.is_empty())
+            .unwrap_or_else(|| DEFAULT_BRIDGE.to_string());
+        check_bridge_name(&bridge)?;
+        let vlan = match bridge_conf.and_then(|b| b.vlan_id) {
+            None | Some(0) => None,
+            Some(v @ 1..=4094) => Some(v as u16),
+            Some(v) => {
+                return Err(invalid(format!(
+                    "host.bridge.vlanId {v} is out of range: use 1-4094, or 0/omit for an untagged port"
+                )))
+            }
+        };
+        let default_name = format!("{}-{}", short_id(container_id), ifname);
+        let port = vhost
+            .and_then(|v| v.socketfile.clone())
+            .filter(|s| !s.is_empty())
+            .unwrap_or(default_name);
+        check_file_name(&port)?;
+        let shared = self
+            .shared_dir
+            .clone()
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| DEFAULT_SHARED_DIR.to_string());
+        if !shared.starts_with('/') {
+            return Err(invalid(format!(
+                "sharedDir {shared:?} must be an absolute path"
+            )));
+        }
+        let socket_dir = Path::new(&shared).join(short_id(container_id));
+        let socket_path = socket_dir.join(&port);
+        let len = socket_path.as_os_str().len();
+        if for_add && len >= SUN_PATH_MAX {
+            return Err(invalid(format!(
+                "the vhost-user socket path {} is {len} bytes; a unix socket path must be shorter \
+                 than {SUN_PATH_MAX} bytes (sun_path): shorten sharedDir or host.vhost.socketfile",
+                socket_path.display()
+            )));
+        }
+        let (ovsdb_socket, timeout) = self.endpoint()?;
+        let ovs_socket_dir = match self.ovs_socket_dir.as_deref().filter(|s| !s.is_empty()) {
+            Some(d) => PathBuf::from(d),
+            None => ovsdb_socket
+                .parent()
+                .map_or_else(|| PathBuf::from("/"), Path::to_path_buf),
+        };
+        Ok(Plan {
+            network: network.to_string(),
+            container_id: container_id.to_string(),
+            ifname: ifname.to_string(),
+            bridge,
+            vlan,
+            mode,
+            port,
+            socket_dir,
+            socket_path,
+            group: vhost
+                .and_then(|v| v.group.clone())
+                .filter(|g| !g.is_empty()),
+            ovsdb_socket,
+            ovs_socket_dir,
+            timeout,
+        })
+    }
+}
+
+/// The MAC for the pod's side: `runtimeConfig.mac` when given, else derived from the attachment
+/// (stable across retries, locally administered, unicast).
+pub fn pod_mac(runtime_mac: Option<&Value>, plan: &Plan) -> Result<String, Error> {
+    if let Some(v) = runtime_mac {
+        let s = v.as_str().unwrap_or_default();
+        let bytes: Vec<Option<u8>> = s
+            .split(':')
+            .map(|p| {
+                (p.len() == 2)
+                    .then(|| u8::from_str_radix(p, 16).ok())
+                    .flatten()
+            })
+            .collect();
+        if bytes.len() != 6 || bytes.iter().any(Option::is_none) {
+            return Err(invalid(format!(
+                "runtimeConfig.mac {v} is not a MAC address like \"02:00:00:00:00:01\""
+            )));
+        }
+        if bytes[0].unwrap_or(1) & 1 == 1 {
+            return Err(invalid(format!(
+                "runtimeConfig.mac {s} is a multicast address: the low bit of the first byte must be 0"
+            )));
+        }
+        return Ok(s.to_ascii_lowercase());
+    }
+    // FNV-1a over the attachment's identity.
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for part in [&plan.network, &plan.container_id, &plan.ifname] {
+        for b in part.bytes().chain([0u8]) {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    let b = h.to_be_bytes();
+    Ok(format!(
+        "02:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
+        b[3], b[4], b[5], b[6], b[7]
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn conf(v: Value) -> UserspaceConf {
+        serde_json::from_value(v).unwrap()
+    }
+
+    fn intel() -> Value {
+        json!({
+            "host": {"engine": "ovs-dpdk", "iftype": "vhostuser", "netType": "bridge",
+                     "vhost": {"mode": "client"}, "bridge": {"bridgeName": "br-dpdk", "vlanId": 100}},
+            "container": {"engine": "ovs-dpdk", "iftype": "vhostuser", "netType": "interface",
+                          "vhost": {"mode": "server"}},
+            "sharedDir": "/var/lib/cni/usrspcni/"
+        })
+    }
+
+    const CID: &str = "0123456789abcdef0123";
+
+    #[test]
+    fn intel_config_plans() {
+        let p = conf(intel()).plan("net", CID, "net1", true).unwrap();
+        assert_eq!(p.bridge, "br-dpdk");
+        assert_eq!(p.vlan, Some(100));
+        assert_eq!(p.mode, Mode::Client);
+        assert_eq!(p.port, "0123456789ab-net1");
+        assert_eq!(
+            p.socket_dir,
+            PathBuf::from("/var/lib/cni/usrspcni/0123456789ab")
+        );
+        assert_eq!(
+            p.socket_path,
+            PathBuf::from("/var/lib/cni/usrspcni/0123456789ab/0123456789ab-net1")
+        );
+        assert_eq!(
+            p.ovsdb_socket,
+            PathBuf::from("/var/run/openvswitch/db.sock")
+        );
+        assert_eq!(p.ovs_socket_dir, PathBuf::from("/var/run/openvswitch"));
+    }
+
+    #[test]
+    fn defaults_client_mode_br0() {
+        let p = conf(json!({"host": {"engine": "ovs-dpdk", "iftype": "vhostuser"}}))
+            .plan("n", CID, "eth1", true)
+            .unwrap();
+        assert_eq!(p.mode, Mode::Client);
+        assert_eq!(p.bridge, "br0");
+        assert_eq!(p.vlan, None);
+        assert!(p.socket_path.starts_with(DEFAULT_SHARED_DIR));
+    }
+
+    #[test]
+    fn vpp_and_memif_rejected_with_reason() {
+        for (k, v) in [("engine", "vpp"), ("iftype", "memif")] {
+            let mut c = intel();
+            c["host"][k] = json!(v);
+            let e = conf(c).plan("n", CID, "net1", true).unwrap_err();
+            assert_eq!(e.code, code::INVALID_CONFIG);
+            assert!(e.msg.contains("out of scope"), "{}", e.msg);
+            assert!(e.msg.contains(&format!("host.{k}")), "{}", e.msg);
+        }
+        let mut c = intel();
+        c["container"]["engine"] = json!("vpp");
+        assert!(conf(c).plan("n", CID, "net1", true).is_err());
+    }
+
+    #[test]
+    fn bad_fields_are_named() {
+        let cases = [
+            (json!({"vhost": {"mode": "both"}}), "host.vhost.mode"),
+            (json!({"bridge": {"vlanId": 4095}}), "host.bridge.vlanId"),
+            (json!({"bridge": {"vlanId": -1}}), "host.bridge.vlanId"),
+            (json!({"bridge": {"bridgeName": "a/b"}}), "bridgeName"),
+            (
+                json!({"bridge": {"bridgeName": "averyveryverylongbridge"}}),
+                "bridgeName",
+            ),
+            (json!({"vhost": {"socketfile": "../x"}}), "socketfile"),
+            (json!({"netType": "interface"}), "netType"),
+        ];
+        for (patch, field) in cases {
+            let mut c = intel();
+            for (k, v) in patch.as_object().unwrap() {
+                c["host"][k] = v.clone();
+            }
+            let e = conf(c).plan("n", CID, "net1", true).unwrap_err();
+            assert!(e.msg.contains(field), "{field}: {}", e.msg);
+        }
+        let e = conf(json!({})).plan("n", CID, "net1", true).unwrap_err();
+        assert!(e.msg.contains("host is missing"), "{}", e.msg);
+    }
+
+    #[test]
+    fn both_sides_same_mode_is_an_error() {
+        let mut c = intel();
+        c["container"]["vhost"]["mode"] = json!("client");
+        let e = conf(c).plan("n", CID, "net1", true).unwrap_err();
+        assert!(e.msg.contains("both"), "{}", e.msg);
+    }
+
+    #[test]
+    fn socket_path_limit_is_108_bytes() {
+        // dir + "/" + 12 + "/" + "0123456789ab-net1" (17)
+        let fits = 107 - 1 - 12 - 1 - 17;
+        let mut c = intel();
+        c["sharedDir"] = json!(format!("/{}", "d".repeat(fits - 1)));
+        let p = conf(c).plan("n", CID, "net1", true).unwrap();
+        assert_eq!(p.socket_path.as_os_str().len(), 107);
+        let mut c = intel();
+        c["sharedDir"] = json!(format!("/{}", "d".repeat(fits)));
+        let e = conf(c).plan("n", CID, "net1", true).unwrap_err();
+        assert!(e.msg.contains("108 bytes"), "{}", e.msg);
+        // DEL must still be able to clean up.
+        let mut c = intel();
+        c["sharedDir"] = json!(format!("/{}", "d".repeat(fits)));
+        assert!(conf(c).plan("n", CID, "net1", false).is_ok());
+    }
+
+    #[test]
+    fn mac_from_runtime_config_or_derived() {
+        let p = conf(intel()).plan("n", CID, "net1", true).unwrap();
+        assert_eq!(
+            pod_mac(Some(&json!("02:AA:bb:cc:dd:ee")), &p).unwrap(),
+            "02:aa:bb:cc:dd:ee"
+        );
+        assert!(pod_mac(Some(&json!("01:00:00:00:00:01")), &p).is_err());
+        assert!(pod_mac(Some(&json!("zz")), &p).is_err());
+        let a = pod_mac(None, &p).unwrap();
+        assert_eq!(a, pod_mac(None, &p).unwrap());
+        assert!(a.starts_with("02:"));
+        let q = conf(intel()).plan("n", CID, "net2", true).unwrap();
+        assert_ne!(a, pod_mac(None, &q).unwrap());
+    }
+
+    #[test]
+    fn short_id_handles_short_ids() {
+        assert_eq!(short_id("abc"), "abc");
+        assert_eq!(short_id(CID), "0123456789ab");
+    }
+}
