@@ -12,7 +12,9 @@ pub use error::{AllocError, ConfigError, StoreError};
 pub use range::Range;
 pub use range_set::RangeSet;
 pub mod allocator;
+pub mod disk;
 pub mod store;
 
 pub use allocator::{allocate, release, Allocation};
+pub use disk::DiskStore;
 pub use store::{LeaseStore, MemoryStore, Owner};

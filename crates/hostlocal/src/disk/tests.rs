@@ -1,0 +1,238 @@
+use super::*;
+use crate::allocator::{allocate, release};
+use crate::range::RangeSpec;
+use crate::range_set::RangeSet;
+use crate::store::MemoryStore;
+use std::os::unix::fs::PermissionsExt;
+
+/// A fresh directory under the system temp dir, removed on drop.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(tag: &str) -> TempDir {
+        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let p =
+            std::env::temp_dir().join(format!("nfv-hostlocal-{tag}-{}-{n}", std::process::id()));
+        let _ = fs::remove_dir_all(&p);
+        fs::create_dir_all(&p).unwrap();
+        TempDir(p)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+fn ip(s: &str) -> IpAddr {
+    s.parse().unwrap()
+}
+
+fn sets(subnets: &[&str]) -> Vec<RangeSet> {
+    subnets
+        .iter()
+        .map(|s| {
+            RangeSet::canonicalize(&[RangeSpec {
+                subnet: crate::addr::Cidr::parse(s),
+                ..Default::default()
+            }])
+            .unwrap()
+        })
+        .collect()
+}
+
+fn files(dir: &Path) -> Vec<(String, String)> {
+    let mut v: Vec<(String, String)> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            (
+                e.file_name().into_string().unwrap(),
+                fs::read_to_string(e.path()).unwrap(),
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn lease_files_match_the_reference_format() {
+    let t = TempDir::new("format");
+    let mut s = DiskStore::open(&t.0, "net").unwrap();
+    assert!(s
+        .reserve(&Owner::new(" c1 ", "eth0"), ip("10.0.0.2"), 0)
+        .unwrap());
+    assert!(!s
+        .reserve(&Owner::new("c2", "eth0"), ip("10.0.0.2"), 0)
+        .unwrap());
+    assert!(s
+        .reserve(&Owner::new("c2", "net1"), ip("2001:db8::2"), 1)
+        .unwrap());
+    s.finish().unwrap();
+    let dir = t.0.join("net");
+    assert_eq!(
+        files(&dir),
+        [
+            ("10.0.0.2".into(), "c1\r\neth0".into()),
+            ("2001:db8::2".into(), "c2\r\nnet1".into()),
+            ("last_reserved_ip.0".into(), "10.0.0.2".into()),
+            ("last_reserved_ip.1".into(), "2001:db8::2".into()),
+            ("lock".into(), String::new()),
+        ]
+    );
+    let mode = fs::metadata(dir.join("10.0.0.2"))
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o777;
+    assert_eq!(mode, 0o600);
+    let mode = fs::metadata(&dir).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o700);
+}
+
+#[test]
+fn unsafe_network_names_are_refused() {
+    let t = TempDir::new("names");
+    for bad in ["", ".", "..", "../x", "a/b", "a\0b"] {
+        assert!(DiskStore::open(&t.0, bad).is_err(), "{bad:?}");
+    }
+    assert!(check_network_name("my-net.v6_1").is_ok());
+}
+
+#[test]
+fn index_is_reused_and_rebuilt_after_foreign_changes() {
+    let t = TempDir::new("foreign");
+    let dir = t.0.join("net");
+    let sets = sets(&["10.0.0.0/24"]);
+    let mut s = DiskStore::open(&t.0, "net").unwrap();
+    allocate(&mut s, &sets, &Owner::new("a", "eth0"), &[]).unwrap();
+    s.finish().unwrap();
+
+    let s = DiskStore::open(&t.0, "net").unwrap();
+    assert!(!s.rebuilt, "an untouched directory must reuse the index");
+    s.finish().unwrap();
+
+    // Another plugin adds a lease right away (same clock tick) and we must see it.
+    fs::write(dir.join("10.0.0.9"), "b\r\neth0").unwrap();
+    let mut s = DiskStore::open(&t.0, "net").unwrap();
+    assert!(s.rebuilt);
+    assert_eq!(
+        s.leases_of(&Owner::new("b", "eth0")).unwrap(),
+        [ip("10.0.0.9")]
+    );
+    assert_eq!(s.lease_count().unwrap(), 2);
+    s.finish().unwrap();
+
+    // ... and removes one.
+    fs::remove_file(dir.join("10.0.0.2")).unwrap();
+    let mut s = DiskStore::open(&t.0, "net").unwrap();
+    assert!(s.leases_of(&Owner::new("a", "eth0")).unwrap().is_empty());
+    assert_eq!(s.lease_count().unwrap(), 1);
+    s.finish().unwrap();
+}
+
+#[test]
+fn a_wrong_index_with_a_matching_stamp_is_caught_by_the_file_check() {
+    let t = TempDir::new("verify");
+    let dir = t.0.join("net");
+    let sets = sets(&["10.0.0.0/24"]);
+    let mut s = DiskStore::open(&t.0, "net").unwrap();
+    allocate(&mut s, &sets, &Owner::new("a", "eth0"), &[]).unwrap();
+    s.finish().unwrap();
+    // Rewrite the lease in place (no directory change): the index still says "a".
+    fs::write(dir.join("10.0.0.2"), "z\r\neth0").unwrap();
+    let mut s = DiskStore::open(&t.0, "net").unwrap();
+    assert!(!s.rebuilt);
+    assert!(s
+        .release_owner(&Owner::new("a", "eth0"))
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        s.release_owner(&Owner::new("z", "eth0")).unwrap(),
+        [ip("10.0.0.2")]
+    );
+    s.finish().unwrap();
+}
+
+#[test]
+fn a_deleted_index_is_rebuilt() {
+    let t = TempDir::new("deleted");
+    let sets = sets(&["10.0.0.0/24"]);
+    let mut s = DiskStore::open(&t.0, "net").unwrap();
+    allocate(&mut s, &sets, &Owner::new("a", "eth0"), &[]).unwrap();
+    s.finish().unwrap();
+    fs::remove_dir_all(t.0.join(".nfv-hostlocal")).unwrap();
+    let mut s = DiskStore::open(&t.0, "net").unwrap();
+    assert_eq!(
+        s.leases_of(&Owner::new("a", "eth0")).unwrap(),
+        [ip("10.0.0.2")]
+    );
+    s.finish().unwrap();
+}
+
+/// The disk store and the in-memory store give the same results and the same leases over a
+/// long random sequence, reopening the disk store (and so using its index) every step.
+#[test]
+fn disk_store_behaves_like_the_memory_store() {
+    let t = TempDir::new("model");
+    let sets = sets(&["10.0.0.0/28", "2001:db8::/124"]);
+    let mut mem = MemoryStore::default();
+    let mut seed: u64 = 0x5eed;
+    let mut rnd = move |n: u64| {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (seed >> 33) % n
+    };
+    for step in 0..400 {
+        let owner = Owner::new(format!("c{}", rnd(20)), format!("eth{}", rnd(2)));
+        let mut disk = DiskStore::open(&t.0, "net").unwrap();
+        if rnd(3) < 2 {
+            let a = allocate(&mut disk, &sets, &owner, &[]).map_err(|e| e.to_string());
+            let b = allocate(&mut mem, &sets, &owner, &[]).map_err(|e| e.to_string());
+            assert_eq!(a, b, "step {step}");
+        } else {
+            assert!(release(&mut disk, sets.len(), &owner).is_empty());
+            release(&mut mem, sets.len(), &owner);
+        }
+        assert_eq!(disk.lease_count().unwrap(), mem.leases.len(), "step {step}");
+        disk.finish().unwrap();
+        let on_disk: Vec<(String, String)> = files(&t.0.join("net"))
+            .into_iter()
+            .filter(|(n, _)| crate::addr::parse_ip(n).is_some())
+            .collect();
+        let in_mem: Vec<(String, String)> = mem.leases.clone().into_iter().collect();
+        assert_eq!(on_disk, in_mem, "step {step}");
+    }
+}
+
+/// On filesystems with coarse timestamps a foreign change within the same clock tick as our
+/// last change leaves the directory's mtime where our change put it. Simulate exactly that and
+/// check the change is still noticed (the recorded mtime is one nanosecond before it).
+#[test]
+fn a_foreign_change_in_the_same_clock_tick_is_noticed() {
+    let t = TempDir::new("tick");
+    let dir = t.0.join("net");
+    let sets = sets(&["10.0.0.0/24"]);
+    let mut s = DiskStore::open(&t.0, "net").unwrap();
+    allocate(&mut s, &sets, &Owner::new("a", "eth0"), &[]).unwrap();
+    // The time the kernel stamped our own change with.
+    let ours = fs::metadata(&dir).unwrap().modified().unwrap();
+    s.finish().unwrap();
+    fs::write(dir.join("10.0.0.9"), "b\r\neth0").unwrap();
+    // Pretend the foreign create fell into the same tick as our change.
+    File::open(&dir).unwrap().set_modified(ours).unwrap();
+    let mut s = DiskStore::open(&t.0, "net").unwrap();
+    assert!(
+        s.rebuilt,
+        "a same-tick foreign change must invalidate the index"
+    );
+    assert_eq!(
+        s.leases_of(&Owner::new("b", "eth0")).unwrap(),
+        [ip("10.0.0.9")]
+    );
+    s.finish().unwrap();
+}
