@@ -21,9 +21,9 @@ pub fn load(rel: &str) -> Value {
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("parsing {}: {e}", path.display()))
 }
 
-/// `testdata/conformance/<rel>` with `@KEY@` placeholders replaced, written to `dest`.
+/// `testdata/conformance/<rel>` with `@KEY@` placeholders replaced.
 /// Fails the test if a placeholder is left over.
-pub fn render(rel: &str, vars: &[(&str, &str)], dest: &std::path::Path) {
+pub fn render_str(rel: &str, vars: &[(&str, &str)]) -> String {
     let path = testdata_dir().join(rel);
     let mut text = std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
@@ -31,10 +31,22 @@ pub fn render(rel: &str, vars: &[(&str, &str)], dest: &std::path::Path) {
         text = text.replace(&format!("@{k}@"), v);
     }
     assert!(
-        !text.contains("@"),
+        !text.contains('@'),
         "{rel}: placeholder left unreplaced in\n{text}"
     );
+    text
+}
+
+/// [`render_str`], written to `dest` (a conflist for the libcni driver).
+pub fn render(rel: &str, vars: &[(&str, &str)], dest: &std::path::Path) {
+    let text = render_str(rel, vars);
     std::fs::write(dest, text).unwrap_or_else(|e| panic!("writing {}: {e}", dest.display()));
+}
+
+/// [`render_str`], parsed.
+pub fn render_json(rel: &str, vars: &[(&str, &str)]) -> Value {
+    let text = render_str(rel, vars);
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("parsing rendered {rel}: {e}"))
 }
 
 /// Literal substitutions applied to every string in a document: each `(from, to)` replaces
