@@ -6,6 +6,7 @@ pub mod config;
 pub mod error;
 pub mod range;
 pub mod range_set;
+pub mod resolv;
 
 pub use config::IpamConfig;
 pub use error::{AllocError, ConfigError, StoreError};

@@ -1,4 +1,4 @@
-//! host-local IPAM plugin (being written: see issue 3).
+//! host-local: the CNI IPAM plugin. All logic is in the library.
 fn main() {
-    std::process::exit(1);
+    nfv_cni::run(&host_local::HostLocal, host_local::ABOUT)
 }

@@ -206,6 +206,28 @@ impl DiskStore {
         self.index_remove(ip, key)
     }
 
+    /// Can leases be created here? Creates and removes a probe file, which catches read-only
+    /// mounts, full disks and inode tables that a permission check misses.
+    pub fn probe_writable(&mut self) -> Result<(), StoreError> {
+        let probe = self
+            .dir
+            .join(format!(".nfv-hostlocal-probe.{}", std::process::id()));
+        let f = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .custom_flags(index::libc_o_nofollow())
+            .open(&probe);
+        self.changed = true;
+        let mut f = f.map_err(|e| StoreError::new("create a file in", &self.dir, e))?;
+        let written = f.write_all(b"probe");
+        drop(f);
+        let removed = fs::remove_file(&probe);
+        written.map_err(|e| StoreError::new("write a file in", &self.dir, e))?;
+        removed.map_err(|e| StoreError::new("remove a file in", &self.dir, e))
+    }
+
     /// Make the index match the directory and release the lock. Call it at the end of every
     /// operation, failed or not; without it the next run rebuilds the index from the files.
     pub fn finish(mut self) -> Result<(), StoreError> {

@@ -1,0 +1,264 @@
+//! ADD, DEL, CHECK, GC and STATUS.
+
+use crate::codes::{alloc_error, config_error, store_error, LEASE_MISMATCH};
+use ipnetwork::IpNetwork;
+use nfv_cni::result::{Dns, IpConfig, Route};
+use nfv_cni::{code, Error, Plugin, Request, Success};
+use nfv_hostlocal::resolv::ResolvConf;
+use nfv_hostlocal::store::LeaseStore;
+use nfv_hostlocal::{allocate, release, DiskStore, IpamConfig, Owner};
+use std::collections::HashSet;
+
+/// The plugin.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct HostLocal;
+
+/// The validated configuration of this invocation.
+fn load(req: &Request) -> Result<IpamConfig, Error> {
+    let stdin: serde_json::Value = serde_json::from_slice(&req.stdin)
+        .map_err(|e| Error::new(code::DECODE, format!("network configuration: {e}")))?;
+    let args: Vec<String> = req
+        .env
+        .args
+        .0
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    IpamConfig::load(&stdin, &args.join(";")).map_err(config_error)
+}
+
+fn open(conf: &IpamConfig) -> Result<DiskStore, Error> {
+    DiskStore::open(&conf.data_dir, &conf.name).map_err(|e| store_error(&e))
+}
+
+/// Save the index and unlock. The leases are already on disk: a failure here only means the
+/// next run rebuilds the index, so it is logged, not reported.
+fn finish(store: DiskStore) {
+    if let Err(e) = store.finish() {
+        nfv_cni::warn!(
+            "host-local: could not save the lease index (the next run rebuilds it): {e}"
+        );
+    }
+}
+
+fn owner(req: &Request) -> Owner {
+    Owner::new(req.container_id(), req.ifname())
+}
+
+fn dns(conf: &IpamConfig) -> Result<Dns, Error> {
+    let Some(path) = &conf.resolv_conf else {
+        return Ok(Dns::default());
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        Error::new(code::IO, format!("open {}: {e}", path.display()))
+            .with_details("ipam.resolvConf must name a readable resolv.conf file")
+    })?;
+    let r = ResolvConf::parse(&text);
+    Ok(Dns {
+        nameservers: r.nameservers,
+        domain: r.domain,
+        search: r.search,
+        options: r.options,
+    })
+}
+
+fn network(ip: std::net::IpAddr, prefix: u8) -> Result<IpNetwork, Error> {
+    IpNetwork::new(ip, prefix).map_err(|e| Error::internal(format!("address {ip}/{prefix}: {e}")))
+}
+
+fn routes(conf: &IpamConfig) -> Result<Vec<Route>, Error> {
+    conf.routes
+        .iter()
+        .map(|r| {
+            Ok(Route {
+                dst: network(nfv_hostlocal::addr::canonical(r.dst.addr), r.dst.prefix)?,
+                gw: r.gw,
+                mtu: r.mtu,
+                advmss: r.advmss,
+                priority: r.priority,
+                table: r.table,
+                scope: r.scope,
+            })
+        })
+        .collect()
+}
+
+impl Plugin for HostLocal {
+    fn add(&self, req: &Request) -> Result<Success, Error> {
+        let conf = load(req)?;
+        let dns = dns(&conf)?;
+        let routes = routes(&conf)?;
+        let mut store = open(&conf)?;
+        let allocated = allocate(&mut store, &conf.range_sets, &owner(req), &conf.requested);
+        finish(store);
+        let allocated = allocated.map_err(alloc_error)?;
+        let ips = allocated
+            .iter()
+            .map(|a| {
+                Ok(IpConfig {
+                    address: network(a.ip, a.prefix)?,
+                    gateway: Some(a.gateway),
+                    interface: None,
+                })
+            })
+            .collect::<Result<Vec<_>, Error>>()?;
+        Ok(Success {
+            cni_version: req.cni_version().to_string(),
+            interfaces: Vec::new(),
+            ips,
+            routes,
+            dns,
+        })
+    }
+
+    fn del(&self, req: &Request) -> Result<(), Error> {
+        let conf = load(req)?;
+        let mut store = open(&conf)?;
+        let errors = release(&mut store, conf.range_sets.len(), &owner(req));
+        finish(store);
+        if errors.is_empty() {
+            return Ok(());
+        }
+        let msg: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        Err(Error::new(code::IO, msg.join(";")))
+    }
+
+    fn check(&self, req: &Request) -> Result<(), Error> {
+        let conf = load(req)?;
+        let who = owner(req);
+        let mut store = open(&conf)?;
+        let held = store.leases_of(&who);
+        finish(store);
+        let held = held.map_err(|e| store_error(&e))?;
+        if held.is_empty() {
+            return Err(Error::new(
+                LEASE_MISMATCH,
+                format!(
+                    "host-local: Failed to find address added by container {}",
+                    req.container_id()
+                ),
+            ));
+        }
+        // Every address of prevResult that comes from our ranges must be leased to this attachment.
+        if let Some(prev) = req.prev_result()? {
+            for ip in prev
+                .ips
+                .iter()
+                .map(|c| nfv_hostlocal::addr::canonical(c.address.ip()))
+            {
+                let ours = conf.range_sets.iter().any(|s| s.contains(ip));
+                if ours && !held.contains(&ip) {
+                    return Err(Error::new(
+                        LEASE_MISMATCH,
+                        format!(
+                            "host-local: address {ip} in prevResult is not leased to container {} interface {}",
+                            req.container_id(),
+                            req.ifname()
+                        ),
+                    )
+                    .with_details(format!("leased to this attachment: {held:?}")));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn gc(&self, req: &Request) -> Result<(), Error> {
+        let conf = load(req)?;
+        let Some(valid) = &req.conf.valid_attachments else {
+            return Err(Error::invalid_config(
+                "GC needs \"cni.dev/valid-attachments\" (an empty list releases every lease)",
+            ));
+        };
+        let pairs: HashSet<(&str, &str)> = valid
+            .iter()
+            .map(|a| (a.container_id.trim(), a.ifname.as_str()))
+            .collect();
+        let ids: HashSet<&str> = valid.iter().map(|a| a.container_id.trim()).collect();
+        let mut store = open(&conf)?;
+        let mut errors = Vec::new();
+        match store.all_leases() {
+            Err(e) => errors.push(e.to_string()),
+            Ok(leases) => {
+                for (ip, content) in leases {
+                    let keep = match Owner::parse_key(&content) {
+                        (id, Some(ifname)) => pairs.contains(&(id, ifname)),
+                        (id, None) => ids.contains(id),
+                    };
+                    if keep {
+                        continue;
+                    }
+                    nfv_cni::info!("host-local GC: releasing {ip} held by {content:?}");
+                    if let Err(e) = store.release(ip) {
+                        errors.push(e.to_string());
+                    }
+                }
+            }
+        }
+        finish(store);
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::new(code::IO, errors.join(";")))
+        }
+    }
+
+    fn status(&self, req: &Request) -> Result<(), Error> {
+        let conf = load(req)?;
+        let dir = conf.data_dir.join(&conf.name);
+        let unusable = |why: String| {
+            Error::new(
+                code::NOT_AVAILABLE,
+                format!(
+                    "host-local: data directory {} is unusable: {why}",
+                    dir.display()
+                ),
+            )
+        };
+        let mut store =
+            DiskStore::open(&conf.data_dir, &conf.name).map_err(|e| unusable(e.to_string()))?;
+        let probe = store.probe_writable().map_err(|e| e.to_string());
+        let exhausted = exhausted_set(&mut store, &conf);
+        finish(store);
+        probe.map_err(unusable)?;
+        match exhausted.map_err(|e| unusable(e.to_string()))? {
+            None => Ok(()),
+            Some((i, set)) => Err(Error::new(
+                code::NOT_AVAILABLE,
+                format!("host-local: no IP addresses available in range set {i}: {set}"),
+            )),
+        }
+    }
+}
+
+/// The first range set without a free address, if any.
+fn exhausted_set(
+    store: &mut DiskStore,
+    conf: &IpamConfig,
+) -> Result<Option<(usize, String)>, nfv_hostlocal::StoreError> {
+    let leases = store.lease_count()? as u128;
+    for (i, set) in conf.range_sets.iter().enumerate() {
+        // More addresses than leases in the whole network: some must be free.
+        if set.usable_addresses() > leases {
+            continue;
+        }
+        let mut free = false;
+        'ranges: for r in set.ranges() {
+            let mut ip = r.range_start;
+            loop {
+                if ip != r.gateway && !store.is_leased(ip)? {
+                    free = true;
+                    break 'ranges;
+                }
+                if ip == r.range_end {
+                    break;
+                }
+                ip = nfv_hostlocal::addr::next(ip);
+            }
+        }
+        if !free {
+            return Ok(Some((i, set.to_string())));
+        }
+    }
+    Ok(None)
+}
