@@ -10,8 +10,9 @@
 //! It drives iproute2 rather than the project's netlink crate on purpose: a fixture that shares
 //! no kernel code with the plugins under test cannot hide their bugs.
 //!
-//! Test-only config keys: `mtu`, and `recordStdin` (a path prefix; each call writes the stdin
-//! and CNI_ARGS it got to `<prefix>.<verb>`, so a test can see what the runtime passed).
+//! Test-only config keys: `mtu`; `recordStdin` (a path prefix; each call writes the stdin
+//! and CNI_ARGS it got to `<prefix>.<verb>`, so a test can see what the runtime passed);
+//! `panicAfterIpam` (panic with an IPAM lease and a veth pair held).
 
 mod iproute;
 
@@ -33,6 +34,10 @@ struct VethConf {
     mtu: Option<u32>,
     #[serde(default)]
     record_stdin: Option<PathBuf>,
+    /// Panic once IPAM and the veth pair exist: the runner must report code 100 and the
+    /// unwinding must release both.
+    #[serde(default)]
+    panic_after_ipam: bool,
 }
 
 #[derive(Debug)]
@@ -100,6 +105,9 @@ impl Plugin for TestVeth {
         };
         let host = host_name(req.container_id(), ifname);
         let pair = VethPair::create(&host, netns, ifname, conf.mtu)?;
+        if conf.panic_after_ipam {
+            panic!("panicAfterIpam is set: exercising the runner's panic handling");
+        }
 
         let mut result = lease
             .as_ref()

@@ -300,3 +300,40 @@ fn version_output() {
         assert_eq!(got, expected, "{}", bin.display());
     }
 }
+
+/// A panic in the plugin becomes error code 100 with only the error JSON on stdout, after the
+/// unwinding released the IPAM lease and deleted the half-made veth pair.
+#[test]
+fn panic_is_code_100_and_rolls_back() {
+    let w = World::ours("1.0.0");
+    let mut conf = w.conf.clone();
+    conf["panicAfterIpam"] = json!(true);
+    let before = host_links();
+    let out = w.call("nfv-test-veth", "ADD", &conf);
+    let err = out.cni_error(100);
+    assert!(
+        err["msg"]
+            .as_str()
+            .is_some_and(|m| m.contains("panicAfterIpam")),
+        "{err}"
+    );
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("stack backtrace"));
+    assert_eq!(
+        w.leases(),
+        Vec::<String>::new(),
+        "the lease was released while unwinding"
+    );
+    assert!(
+        w.data.files().iter().any(|f| f.ends_with("lock")),
+        "host-local did allocate (its lock file exists)"
+    );
+    let new: Vec<String> = host_links()
+        .into_iter()
+        .filter(|l| !before.contains(l))
+        .collect();
+    assert!(
+        new.iter().all(|l| !l.starts_with("nfvt")),
+        "veth left behind: {new:?}"
+    );
+    assert_eq!(w.ns.links(), vec!["lo".to_owned()]);
+}
