@@ -243,6 +243,14 @@ fn table() -> Vec<Case> {
         ),
         case("DEL without CNI_PATH", "DEL", vec![Unset("CNI_PATH")], 4),
         case("GC without CNI_PATH", "GC", vec![Unset("CNI_PATH")], 4).ours_only(),
+        // CNI_ARGS (the reference leaves parsing to each plugin: host-local says 999)
+        case(
+            "CNI_ARGS pair without =",
+            "ADD",
+            vec![env("CNI_ARGS", "IgnoreUnknown=1;K8S_POD_NAME")],
+            4,
+        )
+        .ours_only(),
         // CNI_COMMAND
         case("unknown command", "FOO", vec![], 4),
         case("lower-case command", "add", vec![], 4),
