@@ -87,104 +87,139 @@ impl Netlink {
         op: &str,
         action: &Action,
     ) -> Result<Vec<Vec<u8>>> {
-        let mut attempts = 0;
-        loop {
-            attempts += 1;
-            let (replies, interrupted) =
-                self.request_once(msg.clone(), extra_flags, expect, op, action)?;
-            if !interrupted {
-                return Ok(replies);
-            }
-            if attempts >= DUMP_ATTEMPTS {
-                return Err(Error::DumpInterrupted {
-                    op: op.to_string(),
-                    attempts,
-                });
-            }
-        }
+        let mut transport = SocketTransport(&self.socket);
+        exchange(
+            &mut transport,
+            &mut self.seq,
+            &msg,
+            extra_flags,
+            expect,
+            op,
+            action,
+        )
     }
+}
 
-    fn request_once(
-        &mut self,
-        msg: RouteNetlinkMessage,
-        extra_flags: u16,
-        expect: Expect,
-        op: &str,
-        action: &Action,
-    ) -> Result<(Vec<Vec<u8>>, bool)> {
-        self.seq = self.seq.wrapping_add(1);
-        let seq = self.seq;
-        let flags = NLM_F_REQUEST
-            | extra_flags
-            | match expect {
-                Expect::Ack => NLM_F_ACK,
-                Expect::One => 0,
-                Expect::Dump => NLM_F_DUMP,
-            };
-        let bytes = serialize(msg, flags, seq);
-        self.socket.send(&bytes, 0).map_err(|e| Error::io(op, e))?;
+/// Where requests go and replies come from: the kernel socket, or a scripted fake in tests.
+pub(crate) trait Transport {
+    fn send(&mut self, request: &[u8]) -> std::io::Result<()>;
+    /// One whole datagram (it may hold several netlink messages).
+    fn recv(&mut self) -> std::io::Result<Vec<u8>>;
+}
 
-        let mut replies = Vec::new();
-        let mut interrupted = false;
-        loop {
-            let datagram = self.recv_datagram().map_err(|e| Error::io(op, e))?;
-            for raw in split_messages(&datagram).map_err(|d| Error::protocol(op, d))? {
-                let hdr = Header::parse(raw).map_err(|d| Error::protocol(op, d))?;
-                if hdr.seq != seq {
-                    continue; // a late reply to an earlier request on this socket
-                }
-                if hdr.flags & NLM_F_DUMP_INTR != 0 {
-                    interrupted = true;
-                }
-                match hdr.kind {
-                    NLMSG_NOOP => {}
-                    NLMSG_OVERRUN => {
-                        return Err(Error::protocol(op, "the kernel reported a receive overrun"))
-                    }
-                    NLMSG_ERROR => {
-                        let (code, ext) =
-                            parse_error(raw, hdr.flags).map_err(|d| Error::protocol(op, d))?;
-                        if code != 0 {
-                            return Err(Error::kernel(op, action, -code, ext));
-                        }
-                        return Ok((replies, interrupted)); // the ACK
-                    }
-                    NLMSG_DONE => {
-                        // A dump may end in DONE carrying an error code.
-                        let code = read_i32(raw, NLMSG_HDR_LEN).unwrap_or(0);
-                        if code < 0 {
-                            return Err(Error::kernel(op, action, -code, None));
-                        }
-                        return Ok((replies, interrupted));
-                    }
-                    _ => {
-                        replies.push(raw.to_vec());
-                        if expect == Expect::One {
-                            return Ok((replies, interrupted));
-                        }
-                    }
-                }
-            }
-        }
+struct SocketTransport<'a>(&'a Socket);
+
+impl Transport for SocketTransport<'_> {
+    fn send(&mut self, request: &[u8]) -> std::io::Result<()> {
+        self.0.send(request, 0).map(|_| ())
     }
 
     /// Read one datagram whole, however large (a PF with many VFs sends big link messages).
-    fn recv_datagram(&self) -> std::io::Result<Vec<u8>> {
+    fn recv(&mut self) -> std::io::Result<Vec<u8>> {
         loop {
             let mut probe: Vec<u8> = Vec::with_capacity(0);
-            let size = match self
-                .socket
-                .recv(&mut probe, libc::MSG_PEEK | libc::MSG_TRUNC)
-            {
+            let size = match self.0.recv(&mut probe, libc::MSG_PEEK | libc::MSG_TRUNC) {
                 Ok(n) => n,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e),
             };
             let mut buf: Vec<u8> = Vec::with_capacity(size.max(NLMSG_HDR_LEN));
-            match self.socket.recv(&mut buf, 0) {
+            match self.0.recv(&mut buf, 0) {
                 Ok(_) => return Ok(buf),
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+/// One request with its replies; repeats a dump the kernel marked interrupted.
+pub(crate) fn exchange(
+    transport: &mut impl Transport,
+    seq: &mut u32,
+    msg: &RouteNetlinkMessage,
+    extra_flags: u16,
+    expect: Expect,
+    op: &str,
+    action: &Action,
+) -> Result<Vec<Vec<u8>>> {
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        let (replies, interrupted) =
+            request_once(transport, seq, msg, extra_flags, expect, op, action)?;
+        if !interrupted {
+            return Ok(replies);
+        }
+        if attempts >= DUMP_ATTEMPTS {
+            return Err(Error::DumpInterrupted {
+                op: op.to_string(),
+                attempts,
+            });
+        }
+    }
+}
+
+fn request_once(
+    transport: &mut impl Transport,
+    seq_counter: &mut u32,
+    msg: &RouteNetlinkMessage,
+    extra_flags: u16,
+    expect: Expect,
+    op: &str,
+    action: &Action,
+) -> Result<(Vec<Vec<u8>>, bool)> {
+    *seq_counter = seq_counter.wrapping_add(1);
+    let seq = *seq_counter;
+    let flags = NLM_F_REQUEST
+        | extra_flags
+        | match expect {
+            Expect::Ack => NLM_F_ACK,
+            Expect::One => 0,
+            Expect::Dump => NLM_F_DUMP,
+        };
+    let bytes = serialize(msg.clone(), flags, seq);
+    transport.send(&bytes).map_err(|e| Error::io(op, e))?;
+
+    let mut replies = Vec::new();
+    let mut interrupted = false;
+    loop {
+        let datagram = transport.recv().map_err(|e| Error::io(op, e))?;
+        for raw in split_messages(&datagram).map_err(|d| Error::protocol(op, d))? {
+            let hdr = Header::parse(raw).map_err(|d| Error::protocol(op, d))?;
+            if hdr.seq != seq {
+                continue; // a late reply to an earlier request on this socket
+            }
+            if hdr.flags & NLM_F_DUMP_INTR != 0 {
+                interrupted = true;
+            }
+            match hdr.kind {
+                NLMSG_NOOP => {}
+                NLMSG_OVERRUN => {
+                    return Err(Error::protocol(op, "the kernel reported a receive overrun"))
+                }
+                NLMSG_ERROR => {
+                    let (code, ext) =
+                        parse_error(raw, hdr.flags).map_err(|d| Error::protocol(op, d))?;
+                    if code != 0 {
+                        return Err(Error::kernel(op, action, -code, ext));
+                    }
+                    return Ok((replies, interrupted)); // the ACK
+                }
+                NLMSG_DONE => {
+                    // A dump may end in DONE carrying an error code.
+                    let code = read_i32(raw, NLMSG_HDR_LEN).unwrap_or(0);
+                    if code < 0 {
+                        return Err(Error::kernel(op, action, -code, None));
+                    }
+                    return Ok((replies, interrupted));
+                }
+                _ => {
+                    replies.push(raw.to_vec());
+                    if expect == Expect::One {
+                        return Ok((replies, interrupted));
+                    }
+                }
             }
         }
     }
@@ -320,6 +355,154 @@ mod tests {
         let n = b.len() as u32;
         b[..4].copy_from_slice(&n.to_ne_bytes());
         b
+    }
+
+    /// Replies to each request with the next scripted datagrams; `{seq}` is patched in.
+    struct ScriptedKernel {
+        script: Vec<Vec<Vec<u8>>>,
+        sent: Vec<Vec<u8>>,
+        pending: Vec<Vec<u8>>,
+    }
+
+    fn message(kind: u16, flags: u16, seq: u32, payload: &[u8]) -> Vec<u8> {
+        let mut b = Vec::new();
+        b.extend_from_slice(&((16 + payload.len()) as u32).to_ne_bytes());
+        b.extend_from_slice(&kind.to_ne_bytes());
+        b.extend_from_slice(&flags.to_ne_bytes());
+        b.extend_from_slice(&seq.to_ne_bytes());
+        b.extend_from_slice(&0u32.to_ne_bytes());
+        b.extend_from_slice(payload);
+        b
+    }
+
+    impl Transport for ScriptedKernel {
+        fn send(&mut self, request: &[u8]) -> std::io::Result<()> {
+            let seq = read_u32(request, 8).unwrap();
+            self.sent.push(request.to_vec());
+            let mut next = self.script.remove(0);
+            for d in &mut next {
+                d[8..12].copy_from_slice(&seq.to_ne_bytes());
+            }
+            self.pending = next;
+            Ok(())
+        }
+        fn recv(&mut self) -> std::io::Result<Vec<u8>> {
+            Ok(self.pending.remove(0))
+        }
+    }
+
+    fn dump_msg() -> RouteNetlinkMessage {
+        RouteNetlinkMessage::GetLink(Default::default())
+    }
+
+    fn dump(interrupted: bool, names: &[&[u8]]) -> Vec<Vec<u8>> {
+        let flag = if interrupted { NLM_F_DUMP_INTR } else { 0 };
+        let mut first = Vec::new();
+        for n in names {
+            first.extend(message(16, 2 | flag, 0, n));
+        }
+        vec![first, message(NLMSG_DONE, 2 | flag, 0, &0i32.to_ne_bytes())]
+    }
+
+    #[test]
+    fn an_interrupted_dump_is_repeated_and_only_the_clean_one_returned() {
+        let mut k = ScriptedKernel {
+            script: vec![dump(true, &[b"old1", b"old2"]), dump(false, &[b"new1"])],
+            sent: vec![],
+            pending: vec![],
+        };
+        let mut seq = 0;
+        let replies = exchange(
+            &mut k,
+            &mut seq,
+            &dump_msg(),
+            0,
+            Expect::Dump,
+            "dump",
+            &Action::Other,
+        )
+        .unwrap();
+        assert_eq!(k.sent.len(), 2, "the dump was sent again");
+        assert_eq!(replies.len(), 1);
+        assert_eq!(&replies[0][16..], b"new1");
+        assert_ne!(
+            read_u32(&k.sent[0], 8),
+            read_u32(&k.sent[1], 8),
+            "a fresh sequence number"
+        );
+    }
+
+    #[test]
+    fn a_dump_that_never_settles_gives_up_with_a_clear_error() {
+        let mut k = ScriptedKernel {
+            script: (0..DUMP_ATTEMPTS).map(|_| dump(true, &[b"x"])).collect(),
+            sent: vec![],
+            pending: vec![],
+        };
+        let mut seq = 0;
+        let e = exchange(
+            &mut k,
+            &mut seq,
+            &dump_msg(),
+            0,
+            Expect::Dump,
+            "listing links",
+            &Action::Other,
+        )
+        .unwrap_err();
+        assert!(
+            matches!(
+                e,
+                Error::DumpInterrupted {
+                    attempts: DUMP_ATTEMPTS,
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        assert_eq!(k.sent.len() as u32, DUMP_ATTEMPTS);
+    }
+
+    /// Like the scripted kernel, but the first datagram answers an older request.
+    struct WithStaleReply(ScriptedKernel);
+
+    impl Transport for WithStaleReply {
+        fn send(&mut self, r: &[u8]) -> std::io::Result<()> {
+            self.0.send(r)?;
+            self.0.pending[0][8..12].copy_from_slice(&999u32.to_ne_bytes());
+            Ok(())
+        }
+        fn recv(&mut self) -> std::io::Result<Vec<u8>> {
+            self.0.recv()
+        }
+    }
+
+    #[test]
+    fn stale_replies_are_skipped_and_a_nack_becomes_words() {
+        let stale = error_msg(0, NLM_F_CAPPED, None); // an ACK, but for seq 999
+        let nack = error_msg(-libc::EOPNOTSUPP, NLM_F_CAPPED, None);
+        let mut t = WithStaleReply(ScriptedKernel {
+            script: vec![vec![stale, nack]],
+            sent: vec![],
+            pending: vec![],
+        });
+        let mut seq = 0;
+        let e = exchange(
+            &mut t,
+            &mut seq,
+            &dump_msg(),
+            0,
+            Expect::Ack,
+            "setting link state",
+            &Action::SetVf(crate::error::VfField::LinkState),
+        )
+        .unwrap_err();
+        assert_eq!(e.errno(), Some(libc::EOPNOTSUPP));
+        assert!(
+            e.to_string()
+                .contains("the PF driver does not support VF link state"),
+            "{e}"
+        );
     }
 
     #[test]
