@@ -3,6 +3,7 @@
 # (the boot brought it there). Output goes to $LAB/logs/CASE.log; the verdict to $LAB/results/CASE:
 #   pass SECONDS | fail SECONDS exit CODE | timeout SECONDS | fail 0 reset (the baseline could not be restored)
 . /lab/guest/lib.sh
+[ -f "$LAB/lab.conf" ] && . "$LAB/lab.conf"
 LAB_CASE_TIMEOUT=${LAB_CASE_TIMEOUT:-120}
 LAB_RUNNER_PID=$$
 export LAB_RUNNER_PID LAB_CASE_TIMEOUT

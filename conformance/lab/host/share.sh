@@ -44,8 +44,8 @@ lab_share() {  # lab_share CASE...: the share for a run of those cases
     done
   done
   {
-    echo "LAB_CASES=\"$*\""
-    echo "LAB_CASE_TIMEOUT=$LAB_CASE_TIMEOUT"
+    echo "export LAB_CASES=\"$*\""
+    echo "export LAB_CASE_TIMEOUT=$LAB_CASE_TIMEOUT"
   } > "$share/lab.conf"
   local have
   have=$(ls "$share/bin")

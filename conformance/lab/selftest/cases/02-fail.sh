@@ -1,0 +1,5 @@
+# Fails on purpose: the run must report it and exit non-zero.
+. "$LAB/guest/lib.sh"
+ok "a first check passes"
+fail "this case fails on purpose"
+ok "never reached"

@@ -1,0 +1,11 @@
+# Changes what the baseline defines (VF moved into a netns and renamed, VF settings, a VF on
+# vfio-pci, a vDPA device on the other driver): the next case must not see any of it.
+. "$LAB/guest/lib.sh"
+pf=$(lab_pf)
+check "netns dirty" lab_netns_new dirty
+check "VF 0 into netns dirty" ip link set "$(lab_vf_netdev 0)" netns dirty name net9
+check "VF 1 VLAN 300" ip link set "$pf" vf 1 vlan 300
+check "VF 1 trust on" ip link set "$pf" vf 1 trust on
+check "VF 3 onto igbvf" lab_vf_bind 3 igbvf
+check "vdpa0 onto virtio_vdpa" lab_vdpa_bind vdpa0 virtio_vdpa
+check "vdpa9 added" vdpa dev add name vdpa9 mgmtdev vdpasim_net
