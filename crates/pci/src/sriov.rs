@@ -265,3 +265,26 @@ impl Sysfs {
         })
     }
 }
+
+impl Sysfs {
+    /// Unbind a PCI device from its driver and bind it again (`driver/unbind`, then
+    /// `bus/pci/drivers/<driver>/bind`). igbvf only picks up an administrative MAC set through
+    /// the PF after this. Returns the driver name; an unbound device is left alone (`None`).
+    ///
+    /// This writes to sysfs: only for the real tree (or a disposable copy in tests).
+    pub fn rebind_driver(&self, addr: PciAddress) -> Result<Option<String>> {
+        let Some(driver) = self.driver(addr)?.name().map(str::to_string) else {
+            return Ok(None);
+        };
+        let dev = self.pci_device(addr)?;
+        let unbind = dev.join("driver/unbind");
+        std::fs::write(&unbind, addr.to_string()).map_err(|e| Error::io(&unbind, e))?;
+        let bind = self
+            .root()
+            .join("bus/pci/drivers")
+            .join(&driver)
+            .join("bind");
+        std::fs::write(&bind, addr.to_string()).map_err(|e| Error::io(&bind, e))?;
+        Ok(Some(driver))
+    }
+}

@@ -2,6 +2,9 @@
 //! PF with VFs on igbvf, vfio-pci (IOMMU and no-IOMMU), igb_uio and no driver; a PF whose VFs
 //! carry vDPA devices on vhost_vdpa and virtio_vdpa; the vdpa_sim_net simulator.
 
+// Helpers outside #[test] functions panic on setup failure, like the tests themselves.
+#![allow(clippy::unwrap_used)]
+
 use std::path::{Path, PathBuf};
 
 use nfv_pci::{
@@ -197,4 +200,45 @@ fn real_sysfs_reads_cleanly() {
     }
     assert!(seen > 0);
     s.vdpa_devices().unwrap();
+}
+
+/// A disposable copy of the fake tree (symlinks kept) for tests that write.
+fn scratch_copy(tag: &str) -> PathBuf {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/sysfs/nic");
+    let dst = std::env::temp_dir().join(format!("nfv-pci-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dst);
+    let ok = std::process::Command::new("cp")
+        .arg("-a")
+        .arg(&src)
+        .arg(&dst)
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "cp -a {} {}", src.display(), dst.display());
+    dst
+}
+
+#[test]
+fn rebind_writes_unbind_then_bind() {
+    let root = scratch_copy("rebind");
+    let s = Sysfs::at(&root);
+    assert_eq!(
+        s.rebind_driver(pci("0000:01:10.0")).unwrap().as_deref(),
+        Some("igbvf")
+    );
+    let drv = root.join("bus/pci/drivers/igbvf");
+    assert_eq!(
+        std::fs::read_to_string(drv.join("unbind")).unwrap(),
+        "0000:01:10.0"
+    );
+    assert_eq!(
+        std::fs::read_to_string(drv.join("bind")).unwrap(),
+        "0000:01:10.0"
+    );
+    assert_eq!(
+        s.rebind_driver(pci("0000:01:10.6")).unwrap(),
+        None,
+        "unbound: nothing to do"
+    );
+    std::fs::remove_dir_all(&root).unwrap();
 }
