@@ -5,6 +5,9 @@
 //!
 //! Replay a failure with `HOSTLOCAL_SEED=<seed printed> cargo test -p host-local --test differential`.
 
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use common::{ours, reference, run, seed, snapshot, Rng, Run, TempDir};
@@ -421,7 +424,9 @@ fn ours_and_the_reference_agree_on_legacy_lease_edge_cases() {
     let both_requested = [("args", json!({"cni": {"ips": ["fd00::5"]}}))];
     let three_requested = [("args", json!({"cni": {"ips": ["fd00::5", "10.21.0.1"]}}))];
     let plain: [(&str, Value); 0] = [];
-    let steps: Vec<(&str, &str, &[(&str, Value)], bool)> = vec![
+    // (verb, CNI_ARGS, extra config keys, put the legacy lease back first)
+    type Step<'a> = (&'a str, &'a str, &'a [(&'a str, Value)], bool);
+    let steps: Vec<Step> = vec![
         // Requested addresses skip the duplicate check: legacy1 gets two new leases next to
         // its legacy one; DEL's second pass then removes the legacy lease too.
         ("ADD", "IP=10.20.0.3", &both_requested, true),
