@@ -6,6 +6,7 @@
 
 pub mod binaries;
 pub mod expected;
+pub mod fixture;
 pub mod invocation;
 pub mod libcni_driver;
 pub mod netns;

@@ -76,6 +76,16 @@ impl Drop for Netns {
     }
 }
 
+/// The name of the host-namespace link with this ifindex (e.g. a veth's peer, from the
+/// container end's `link_index`).
+pub fn host_link_by_index(ifindex: u64) -> Option<String> {
+    let v: Value = serde_json::from_str(&ip(&["-j", "link", "show"])).ok()?;
+    v.as_array()?
+        .iter()
+        .find(|l| l.get("ifindex").and_then(Value::as_u64) == Some(ifindex))
+        .and_then(|l| l.get("ifname").and_then(Value::as_str).map(str::to_owned))
+}
+
 /// Link names in the host namespace (to check a plugin left no host-side veth behind).
 pub fn host_links() -> Vec<String> {
     link_names(&ip(&["-j", "link", "show"]))

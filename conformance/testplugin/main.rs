@@ -19,6 +19,7 @@ mod iproute;
 use iproute::{Link, VethPair};
 use nfv_cni::result::Interface;
 use nfv_cni::{ipam, Error, Plugin, Request, Success};
+use nfv_conformance::fixture::host_veth_name;
 use serde::Deserialize;
 use std::path::PathBuf;
 
@@ -72,16 +73,6 @@ fn record(conf: &VethConf, req: &Request) -> Result<(), Error> {
         .map_err(|e| Error::io(format!("recordStdin {path}: {e}")))
 }
 
-/// The host end's name: stable per attachment, so DEL finds it without any state on disk.
-fn host_name(container_id: &str, ifname: &str) -> String {
-    // FNV-1a: short, deterministic, dependency-free.
-    let mut h: u32 = 0x811c_9dc5;
-    for b in container_id.bytes().chain([b'/']).chain(ifname.bytes()) {
-        h = (h ^ u32::from(b)).wrapping_mul(0x0100_0193);
-    }
-    format!("nfvt{h:08x}")
-}
-
 impl Plugin for TestVeth {
     fn add(&self, req: &Request) -> Result<Success, Error> {
         let conf: VethConf = req.parse_conf()?;
@@ -103,7 +94,7 @@ impl Plugin for TestVeth {
         } else {
             None
         };
-        let host = host_name(req.container_id(), ifname);
+        let host = host_veth_name(req.container_id(), ifname);
         let pair = VethPair::create(&host, netns, ifname, conf.mtu)?;
         if conf.panic_after_ipam {
             panic!("panicAfterIpam is set: exercising the runner's panic handling");
@@ -156,7 +147,7 @@ impl Plugin for TestVeth {
         record(&conf, req)?;
         // Teardown keeps going: remove the link, release IPAM, then report every failure.
         let mut failures = Vec::new();
-        let host = Link::in_host(&host_name(req.container_id(), req.ifname()));
+        let host = Link::in_host(&host_veth_name(req.container_id(), req.ifname()));
         if let Err(e) = host.delete_if_present() {
             failures.push(e);
         }

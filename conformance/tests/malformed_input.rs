@@ -7,6 +7,7 @@
 //! the same code: the expected codes are the reference runtime's, not ours restated.
 
 use nfv_conformance::binaries::{plugin, reference, CniPath};
+use nfv_conformance::fixture::host_veth_name;
 use nfv_conformance::netns::host_links;
 use nfv_conformance::prerequisites::{require, require_root, IPROUTE2, REFERENCE_PLUGINS};
 use nfv_conformance::scratch::unique_name;
@@ -365,7 +366,6 @@ fn run_case(c: &Case, bin: &Path, cni_path: &Path, shape: Shape) {
             }
         }
     }
-    let before = host_links();
     let out = inv
         .stdin(raw.unwrap_or_else(|| conf.to_string().into_bytes()))
         .run();
@@ -391,13 +391,10 @@ fn run_case(c: &Case, bin: &Path, cni_path: &Path, shape: Shape) {
         "{}: files were left in the dataDir",
         c.name
     );
-    let leaked: Vec<String> = host_links()
-        .into_iter()
-        .filter(|l| !before.contains(l))
-        .collect();
+    let host = host_veth_name(&container_id, "net1");
     assert!(
-        leaked.iter().all(|l| !l.starts_with("nfvt")),
-        "{}: host links left behind: {leaked:?}",
+        !host_links().contains(&host),
+        "{}: host veth {host} left behind",
         c.name
     );
 }
