@@ -410,3 +410,58 @@ impl Drop for BridgeGuard {
         let _ = Command::new("ip").args(["link", "del", &self.0]).status();
     }
 }
+
+/// A single `.conf` at every version libcni speaks: libcni wraps it into a list, parses our
+/// ADD result with the reference result types of that version, and prints it back. For
+/// versions below 0.4.0 there is no cache-fed prevResult and no CHECK, as in the spec.
+#[test]
+fn single_conf_at_every_version_libcni_speaks() {
+    for version in ["0.1.0", "0.2.0", "0.3.0", "0.3.1", "0.4.0", "1.0.0"] {
+        let path = cni_path(Ipam::Ours);
+        let ns = Netns::new();
+        let data = ScratchDir::new("libcni-conf-data");
+        let work = ScratchDir::new("libcni-conf-work");
+        let conf = work.join("net.conf");
+        render(
+            "netconf/veth.conf",
+            &[
+                ("VERSION", version),
+                ("DATADIR", &data.path().display().to_string()),
+            ],
+            &conf,
+        );
+        let rt = Runtime::new(&conf, path.path(), &ns.path(), IFNAME, &unique_name("ctr"));
+        let added = rt.run("add").success();
+        let link = ns
+            .link(IFNAME)
+            .unwrap_or_else(|| panic!("{version}: {IFNAME} missing"));
+        let mac = link["address"].as_str().unwrap_or_default().to_owned();
+        let host = host_veth_name(&rt.container_id, IFNAME);
+        let mut norm = Normaliser::new()
+            .replace(&ns.path().display().to_string(), "<NETNS>")
+            .replace(&mac, "<MAC>")
+            .replace(&host, "<HOSTVETH>");
+        if let Some(host_mac) = added["interfaces"][0]["mac"].as_str() {
+            norm = norm.replace(host_mac, "<HOSTMAC>");
+        }
+        assert_matches(&added, &format!("expected/veth-add-{version}.json"), &norm);
+        if !matches!(version, "0.1.0" | "0.2.0" | "0.3.0" | "0.3.1") {
+            rt.run("check").success();
+        }
+        rt.run("del").success();
+        assert_eq!(
+            ns.links(),
+            vec!["lo".to_owned()],
+            "{version}: DEL removed {IFNAME}"
+        );
+        assert_eq!(
+            leases_in(&data),
+            Vec::<String>::new(),
+            "{version}: lease released"
+        );
+        assert!(
+            !host_links().contains(&host),
+            "{version}: host veth removed"
+        );
+    }
+}

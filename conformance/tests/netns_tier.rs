@@ -1,5 +1,5 @@
 //! The netns tier: our binaries run as a runtime runs them (env + stdin, one process per
-//! verb) against throwaway network namespaces, for cniVersion 0.2.0, 0.4.0, 1.0.0 and 1.1.0,
+//! verb) against throwaway network namespaces, for every cniVersion from 0.1.0 to 1.1.0,
 //! with every ADD result compared against `testdata/conformance/expected/`.
 //!
 //! Normalised, and only these: the namespace path (`<NETNS>`), the host veth's name
@@ -104,6 +104,16 @@ impl World {
     }
 }
 
+/// Every version the spec has defined.
+const ALL_VERSIONS: [&str; 7] = [
+    "0.1.0", "0.2.0", "0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0",
+];
+
+/// CHECK exists from 0.4.0 on.
+fn allows_check(version: &str) -> bool {
+    !matches!(version, "0.1.0" | "0.2.0" | "0.3.0" | "0.3.1")
+}
+
 /// ADD, kernel state, CHECK, DEL, DEL again: the main plugin with IPAM delegated.
 fn veth_lifecycle(version: &str) {
     let w = World::ours(version);
@@ -145,7 +155,7 @@ fn veth_lifecycle(version: &str) {
     assert_matches(&added, &format!("expected/veth-add-{version}.json"), &norm);
 
     let prev = w.with_prev(&added);
-    if version != "0.2.0" {
+    if allows_check(version) {
         w.call("nfv-test-veth", "CHECK", &prev).empty_success();
     }
     w.call("nfv-test-veth", "DEL", &prev).empty_success();
@@ -159,8 +169,23 @@ fn veth_lifecycle(version: &str) {
 }
 
 #[test]
+fn veth_lifecycle_0_1_0() {
+    veth_lifecycle("0.1.0");
+}
+
+#[test]
 fn veth_lifecycle_0_2_0() {
     veth_lifecycle("0.2.0");
+}
+
+#[test]
+fn veth_lifecycle_0_3_0() {
+    veth_lifecycle("0.3.0");
+}
+
+#[test]
+fn veth_lifecycle_0_3_1() {
+    veth_lifecycle("0.3.1");
 }
 
 #[test]
@@ -258,7 +283,7 @@ fn host_local_lifecycle(w: &World, version: &str) {
         &Normaliser::new(),
     );
     w.assert_lease("10.244.0.2");
-    if version != "0.2.0" {
+    if allows_check(version) {
         w.call("host-local", "CHECK", &w.with_prev(&added))
             .empty_success();
     }
@@ -274,7 +299,7 @@ fn host_local_lifecycle(w: &World, version: &str) {
 
 #[test]
 fn host_local_per_version() {
-    for version in ["0.2.0", "0.4.0", "1.0.0", "1.1.0"] {
+    for version in ALL_VERSIONS {
         host_local_lifecycle(&World::ours(version), version);
     }
 }
@@ -284,7 +309,7 @@ fn host_local_per_version() {
 #[test]
 fn reference_host_local_matches_the_expected_files() {
     require(&[REFERENCE_PLUGINS]);
-    for version in ["0.2.0", "0.4.0", "1.0.0"] {
+    for version in ALL_VERSIONS.iter().copied().filter(|v| *v != "1.1.0") {
         host_local_lifecycle(&World::new(version, reference("host-local")), version);
     }
 }
