@@ -357,3 +357,56 @@ fn panic_is_code_100_and_rolls_back() {
     assert!(!host_links().contains(&host), "veth {host} left behind");
     assert_eq!(w.ns.links(), vec!["lo".to_owned()]);
 }
+
+/// Sixteen attachments added at once on one network (one dataDir): host-local's lock must
+/// hand out sixteen distinct addresses, and sixteen concurrent DELs must release them all.
+#[test]
+fn concurrent_attachments_get_distinct_addresses() {
+    let w = World::ours("1.0.0");
+    let pods: Vec<(Netns, String)> = (0..16)
+        .map(|_| (Netns::new(), unique_name("ctr")))
+        .collect();
+    let call = |ns: &Netns, id: &str, command: &str| {
+        Invocation::attachment(
+            &w.path.binary("nfv-test-veth"),
+            command,
+            id,
+            &ns.path(),
+            IFNAME,
+            w.path.path(),
+        )
+        .stdin_json(&w.conf)
+        .run()
+    };
+    let addresses: Vec<String> = std::thread::scope(|s| {
+        let handles: Vec<_> = pods
+            .iter()
+            .map(|(ns, id)| s.spawn(move || call(ns, id, "ADD").success()))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                let r = h.join().unwrap_or_else(|_| panic!("an ADD failed"));
+                r["ips"][0]["address"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned()
+            })
+            .collect()
+    });
+    let mut distinct = addresses.clone();
+    distinct.sort();
+    distinct.dedup();
+    assert_eq!(
+        distinct.len(),
+        16,
+        "addresses handed out twice: {addresses:?}"
+    );
+    assert_eq!(w.leases().len(), 16);
+    std::thread::scope(|s| {
+        for (ns, id) in &pods {
+            s.spawn(move || call(ns, id, "DEL").empty_success());
+        }
+    });
+    assert_eq!(w.leases(), Vec::<String>::new(), "every lease released");
+}
