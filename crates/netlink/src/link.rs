@@ -63,6 +63,11 @@ pub struct Link {
     pub kind: Option<String>,
     /// IFLA_NUM_VF: present on SR-IOV PFs when VF info was asked for.
     pub num_vfs: Option<u32>,
+    /// IFLA_PARENT_DEV_NAME: the bus device behind the netdev (a VF's PCI address, e.g.
+    /// `0000:01:10.0`); `None` for virtual links. Identifies a VF netdev in any namespace.
+    pub parent_device: Option<String>,
+    /// IFLA_PARENT_DEV_BUS_NAME: `pci` for PCI functions.
+    pub parent_bus: Option<String>,
 }
 
 impl Link {
@@ -80,6 +85,8 @@ impl Link {
             link_netns_id: None,
             kind: None,
             num_vfs: None,
+            parent_device: None,
+            parent_bus: None,
         };
         for attr in &msg.attributes {
             match attr {
@@ -94,6 +101,8 @@ impl Link {
                 LinkAttribute::OperState(s) => link.oper_state = (*s).into(),
                 LinkAttribute::LinkNetNsId(id) => link.link_netns_id = Some(*id),
                 LinkAttribute::NumVf(n) => link.num_vfs = Some(*n),
+                LinkAttribute::ParentDevName(n) => link.parent_device = Some(n.clone()),
+                LinkAttribute::ParentDevBusName(n) => link.parent_bus = Some(n.clone()),
                 LinkAttribute::LinkInfo(infos) => {
                     for info in infos {
                         if let LinkInfo::Kind(k) = info {

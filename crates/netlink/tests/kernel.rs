@@ -34,6 +34,7 @@ fn veth_link_lifecycle() {
     let a = nl.link_by_name("vA").unwrap();
     assert_eq!(a.name, "vA");
     assert_eq!(a.kind.as_deref(), Some("veth"));
+    assert_eq!(a.parent_device, None, "a veth has no bus device behind it");
     assert!(!a.admin_up);
     assert_eq!(nl.link_by_index(a.index).unwrap().name, "vA");
 
@@ -334,4 +335,31 @@ fn named_namespaces_and_bad_paths() {
     assert!(missing.is_not_found(), "{missing}");
     let not_ns = Netns::open("/proc/self/status").unwrap_err();
     assert!(not_ns.to_string().contains("not a namespace"), "{not_ns}");
+}
+
+#[test]
+fn physical_links_name_their_bus_device() {
+    if !root_or_skip("physical_links_name_their_bus_device") {
+        return;
+    }
+    // Read-only, in the host namespace: every link with a sysfs device reports it.
+    let mut nl = Netlink::open().unwrap();
+    let mut checked = 0;
+    for link in nl.links().unwrap() {
+        let dev = format!("/sys/class/net/{}/device", link.name);
+        let Ok(target) = std::fs::canonicalize(&dev) else {
+            continue;
+        };
+        let want = target.file_name().unwrap().to_string_lossy().into_owned();
+        assert_eq!(
+            link.parent_device.as_deref(),
+            Some(want.as_str()),
+            "{}",
+            link.name
+        );
+        checked += 1;
+    }
+    if checked == 0 {
+        eprintln!("note: no physical links on this machine; parent_device only checked on veth");
+    }
 }
