@@ -25,11 +25,13 @@ ovs_start() {
   OVS_DB=$OVS_DIR/db.sock
   OVS_PREFIX=ovs$$                                    # DPDK --file-prefix, unique per run
   VSCTL="ovs-vsctl --db=unix:$OVS_DB --timeout=30"
+  local log=$OVS_DIR/start.log
   ovsdb-tool create "$OVS_DIR/conf.db" /usr/share/openvswitch/vswitch.ovsschema
   ovsdb-server "$OVS_DIR/conf.db" --remote="punix:$OVS_DB" \
     --remote=db:Open_vSwitch,Open_vSwitch,manager_options \
     --pidfile="$OVS_DIR/ovsdb-server.pid" --unixctl="$OVS_DIR/ovsdb-server.ctl" \
-    --log-file="$OVS_DIR/ovsdb-server.log" -vconsole:off --detach
+    --log-file="$OVS_DIR/ovsdb-server.log" -vconsole:off --detach >>"$log" 2>&1 \
+    || { cat "$log" >&2; return 1; }
   $VSCTL --no-wait init
   # No hugepages: memfd-backed memory that vhost-user can share; small per-port mempools.
   $VSCTL --no-wait set Open_vSwitch . other_config:dpdk-init=true other_config:dpdk-lcore-mask=0x1 \
@@ -37,7 +39,8 @@ ovs_start() {
     "other_config:dpdk-extra=--no-pci --no-huge --legacy-mem -m 256 --file-prefix=$OVS_PREFIX"
   [ "${OVS_NO_VSWITCHD:-0}" = 1 ] && return 0
   "$OVS_VSWITCHD" "unix:$OVS_DB" --pidfile="$OVS_DIR/ovs-vswitchd.pid" \
-    --unixctl="$OVS_DIR/ovs-vswitchd.ctl" --log-file="$OVS_DIR/ovs-vswitchd.log" -vconsole:off --detach
+    --unixctl="$OVS_DIR/ovs-vswitchd.ctl" --log-file="$OVS_DIR/ovs-vswitchd.log" -vconsole:off --detach >>"$log" 2>&1 \
+    || { cat "$log" >&2; return 1; }
   if [ "$($VSCTL get Open_vSwitch . dpdk_initialized)" != true ]; then
     echo "ovs: DPDK init failed" >&2; tail -20 "$OVS_DIR/ovs-vswitchd.log" >&2; return 1
   fi
