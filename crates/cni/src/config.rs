@@ -99,7 +99,7 @@ impl NetConf {
 /// decode); a missing required field is code 7 (the config is invalid).
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8], what: &str) -> Result<T, Error> {
     let de = &mut serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(de).map_err(|e| {
+    let value = serde_path_to_error::deserialize(&mut *de).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
         let at = if path == "." || path.is_empty() {
@@ -114,7 +114,15 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8], what: &str) -> Result<T, Er
             code::DECODE
         };
         Error::new(code, format!("{what}{at}: {msg}"))
-    })
+    })?;
+    // One JSON document and nothing after it: trailing bytes mean a broken writer.
+    de.end().map_err(|e| {
+        Error::new(
+            code::DECODE,
+            format!("{what}: {e}: only one JSON document is allowed"),
+        )
+    })?;
+    Ok(value)
 }
 
 #[cfg(test)]
@@ -145,6 +153,12 @@ mod tests {
         assert!(e.msg.contains("\"name\""), "{}", e.msg);
         let e = parse_json::<NetConf>(br#"{"name": "#, "network configuration").unwrap_err();
         assert_eq!(e.code, code::DECODE);
+        let e = parse_json::<NetConf>(br#"{"name": "n"} x"#, "network configuration").unwrap_err();
+        assert_eq!(e.code, code::DECODE, "trailing bytes");
+        assert!(
+            parse_json::<NetConf>(b"{\"name\": \"n\"}\n  ", "c").is_ok(),
+            "trailing whitespace is fine"
+        );
         let e = parse_json::<NetConf>(br#"{"cni.dev/valid-attachments":[{"ifname":"x"}]}"#, "c")
             .unwrap_err();
         assert_eq!(e.code, code::INVALID_CONFIG);

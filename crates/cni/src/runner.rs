@@ -298,10 +298,12 @@ fn read_request(env: Env, stdin: &mut dyn Read) -> Result<Request, (Error, Strin
         }
     }
     env.validate_attachment().map_err(fail)?;
-    let v = Version::parse(&version_str).map_err(fail)?;
+    // Like the reference, anything that is not a version we implement, malformed or not, is
+    // "incompatible CNI versions" (1); the details list the versions we do implement.
     if !version_str.is_empty() && !version::is_supported(&version_str) {
         return Err(fail(version::incompatible(&version_str)));
     }
+    let v = Version::parse(&version_str).map_err(fail)?;
     let minimum = match env.command {
         Command::Check => Some(V0_4_0),
         Command::Gc | Command::Status => Some(V1_1_0),

@@ -167,6 +167,13 @@ fn malformed_inputs_get_exact_codes_and_never_reach_the_plugin() {
             "ADD",
             r#"{"cniVersion":"one","name":"n"}"#.into(),
             &[],
+            1,
+        ),
+        (
+            "trailing garbage",
+            "ADD",
+            r#"{"cniVersion":"1.0.0","name":"n"} x"#.into(),
+            &[],
             6,
         ),
         (
