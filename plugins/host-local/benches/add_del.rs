@@ -1,1 +1,205 @@
-fn main() {}
+//! ADD and DEL latency of our host-local and the reference side by side, at 10, 1,000, 10,000
+//! and 60,000 existing leases in a /16, as a runtime sees it (process spawn to exit).
+//!
+//! `cargo bench -p host-local --bench add_del` (release build). Needs the reference plugin:
+//! `apt-get install containernetworking-plugins`. Environment:
+//! `HOSTLOCAL_BENCH_SIZES=10,1000` to pick sizes, `HOSTLOCAL_BENCH_ITERS=50` for our samples
+//! per size (the reference gets fewer at large sizes, where one call takes most of a second).
+//! A benchmark, not a test: it prints numbers and asserts nothing about speed.
+
+// A benchmark binary: it prints its table on stdout and fails loudly on setup errors.
+#![allow(clippy::print_stdout, clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::Write;
+use std::net::Ipv4Addr;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const REFERENCE: &str = "/usr/lib/cni/host-local";
+const BASE: u32 = 0x0ac8_0000; // 10.200.0.0/16
+
+fn conf(data: &Path) -> String {
+    format!(
+        r#"{{"cniVersion":"1.0.0","name":"bench","type":"host-local","ipam":{{"type":"host-local","dataDir":"{}","subnet":"10.200.0.0/16"}}}}"#,
+        data.display()
+    )
+}
+
+/// One plugin call; returns its wall time.
+fn call(bin: &Path, verb: &str, id: &str, conf: &str) -> Duration {
+    let start = Instant::now();
+    let mut child = Command::new(bin)
+        .env_clear()
+        .env("CNI_COMMAND", verb)
+        .env("CNI_CONTAINERID", id)
+        .env("CNI_NETNS", "/var/run/netns/bench")
+        .env("CNI_IFNAME", "eth0")
+        .env("CNI_PATH", "/usr/lib/cni")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn plugin");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(conf.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let took = start.elapsed();
+    assert!(
+        out.status.success(),
+        "{} {verb} {id} failed: {}{}",
+        bin.display(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    took
+}
+
+/// A data directory holding `n` leases, written directly in the on-disk format.
+fn populate(data: &Path, n: usize) {
+    let _ = std::fs::remove_dir_all(data);
+    let dir = data.join("bench");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("lock"), "").unwrap();
+    for i in 0..n {
+        let ip = Ipv4Addr::from(BASE + 2 + i as u32);
+        std::fs::write(dir.join(ip.to_string()), format!("existing-{i}\r\neth0")).unwrap();
+    }
+    if n > 0 {
+        std::fs::write(
+            dir.join("last_reserved_ip.0"),
+            Ipv4Addr::from(BASE + 1 + n as u32).to_string(),
+        )
+        .unwrap();
+    }
+    // Flush the new files so their writeback does not land inside the measurements.
+    let _ = Command::new("sync").status();
+}
+
+fn percentile(samples: &mut [Duration], p: f64) -> Duration {
+    samples.sort();
+    let idx = ((samples.len() as f64 - 1.0) * p).round() as usize;
+    samples[idx.min(samples.len() - 1)]
+}
+
+#[derive(Clone, Copy)]
+struct Stats {
+    add_p50: Duration,
+    add_p99: Duration,
+    del_p50: Duration,
+    del_p99: Duration,
+    samples: usize,
+}
+
+/// Alternate ADD and DEL of fresh containers so the lease count stays at `n`.
+fn measure(bin: &Path, data: &Path, n: usize, iters: usize) -> Stats {
+    populate(data, n);
+    let conf = conf(data);
+    // Warm-up (our first call after the directory was written behind its back rebuilds the index).
+    call(bin, "ADD", "warmup", &conf);
+    call(bin, "DEL", "warmup", &conf);
+    let (mut adds, mut dels) = (Vec::new(), Vec::new());
+    for i in 0..iters {
+        let id = format!("probe-{i}");
+        adds.push(call(bin, "ADD", &id, &conf));
+        dels.push(call(bin, "DEL", &id, &conf));
+    }
+    Stats {
+        add_p50: percentile(&mut adds, 0.50),
+        add_p99: percentile(&mut adds, 0.99),
+        del_p50: percentile(&mut dels, 0.50),
+        del_p99: percentile(&mut dels, 0.99),
+        samples: iters,
+    }
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2}", d.as_secs_f64() * 1000.0)
+}
+
+fn ratio(a: Duration, b: Duration) -> String {
+    format!("{:.2}x", a.as_secs_f64() / b.as_secs_f64().max(1e-9))
+}
+
+fn main() {
+    // `cargo bench` passes --bench; a filter argument is not used.
+    let ours = PathBuf::from(env!("CARGO_BIN_EXE_host-local"));
+    let reference = PathBuf::from(REFERENCE);
+    if !reference.is_file() {
+        eprintln!("{REFERENCE} is missing: apt-get install containernetworking-plugins");
+        std::process::exit(1);
+    }
+    let sizes: Vec<usize> = std::env::var("HOSTLOCAL_BENCH_SIZES")
+        .ok()
+        .map(|s| s.split(',').filter_map(|x| x.trim().parse().ok()).collect())
+        .unwrap_or_else(|| vec![10, 1_000, 10_000, 60_000]);
+    let iters: usize = std::env::var("HOSTLOCAL_BENCH_ITERS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(50);
+    let root = std::env::temp_dir().join(format!("nfv-host-local-bench-{}", std::process::id()));
+
+    println!("host-local ADD/DEL latency, ms per call (process spawn to exit), /16 network");
+    println!(
+        "{:>7} | {:>9} {:>9} {:>9} {:>9} | {:>9} {:>9} {:>9} {:>9} | {:>9} {:>9} | {:>5} {:>5}",
+        "leases",
+        "ours ADD",
+        "p99",
+        "ours DEL",
+        "p99",
+        "ref ADD",
+        "p99",
+        "ref DEL",
+        "p99",
+        "ADD ref/",
+        "DEL ref/",
+        "n ours",
+        "n ref"
+    );
+    let mut ours_base: Option<Stats> = None;
+    let mut flat = Vec::new();
+    for &n in &sizes {
+        let o = measure(&ours, &root.join("ours"), n, iters);
+        let ref_iters = match n {
+            0..=1_000 => iters,
+            1_001..=10_000 => iters.min(15),
+            _ => iters.min(8),
+        };
+        let r = measure(&reference, &root.join("reference"), n, ref_iters);
+        println!(
+            "{:>7} | {:>9} {:>9} {:>9} {:>9} | {:>9} {:>9} {:>9} {:>9} | {:>9} {:>9} | {:>5} {:>5}",
+            n,
+            ms(o.add_p50),
+            ms(o.add_p99),
+            ms(o.del_p50),
+            ms(o.del_p99),
+            ms(r.add_p50),
+            ms(r.add_p99),
+            ms(r.del_p50),
+            ms(r.del_p99),
+            ratio(r.add_p50, o.add_p50),
+            ratio(r.del_p50, o.del_p50),
+            o.samples,
+            r.samples
+        );
+        let base = *ours_base.get_or_insert(o);
+        flat.push((
+            n,
+            ratio(o.add_p50, base.add_p50),
+            ratio(o.del_p50, base.del_p50),
+        ));
+    }
+    println!();
+    println!(
+        "ours at n leases vs ours at {} leases (p50; the target is within 1.5x):",
+        sizes.first().copied().unwrap_or(0)
+    );
+    for (n, a, d) in flat {
+        println!("{n:>7}: ADD {a}  DEL {d}");
+    }
+    let _ = std::fs::remove_dir_all(&root);
+}

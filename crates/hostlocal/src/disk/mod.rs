@@ -29,7 +29,8 @@ pub fn check_network_name(name: &str) -> Result<(), String> {
     if name.is_empty() {
         return Err("the network name is empty: set \"name\" in the network configuration".into());
     }
-    if name == "." || name == ".." || name.contains('/') || name.contains('\0') {
+    // A leading '.' is refused too: `.nfv-hostlocal` next to the networks holds our index.
+    if name.starts_with('.') || name.contains('/') || name.contains('\0') {
         return Err(format!(
             "network name {name:?} cannot be used as a directory name under dataDir: use letters, digits, '-', '_' and '.'"
         ));

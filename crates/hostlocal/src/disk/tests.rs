@@ -96,7 +96,7 @@ fn lease_files_match_the_reference_format() {
 #[test]
 fn unsafe_network_names_are_refused() {
     let t = TempDir::new("names");
-    for bad in ["", ".", "..", "../x", "a/b", "a\0b"] {
+    for bad in ["", ".", "..", "../x", "a/b", "a\0b", ".nfv-hostlocal"] {
         assert!(DiskStore::open(&t.0, bad).is_err(), "{bad:?}");
     }
     assert!(check_network_name("my-net.v6_1").is_ok());
