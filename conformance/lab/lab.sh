@@ -29,13 +29,27 @@ usage() {
   exit 2
 }
 
+# Concurrent runs: setup and the image build are serialised on the cache; runs sharing an output
+# directory (and so a 9p share) wait for each other.
+lab_lock_cache() {
+  mkdir -p "$LAB_CACHE"
+  exec 8> "$LAB_CACHE/.lock"
+  flock 8
+}
+lab_unlock_cache() { flock -u 8; }
+lab_lock_out() {
+  mkdir -p "$LAB_OUT"
+  exec 9> "$LAB_OUT/.lock"
+  flock -n 9 || { lab_log "waiting for the other lab run using $LAB_OUT"; flock 9; }
+}
+
 main() {
   local cmd=${1:-}
   [ $# -gt 0 ] && shift
   case $cmd in
-    setup) lab_setup ;;
-    run) lab_setup && lab_run "$@" ;;
-    shell) lab_setup && lab_shell ;;
+    setup) lab_lock_cache && lab_setup ;;
+    run) lab_lock_out && lab_lock_cache && lab_setup && lab_run "$@" ;;
+    shell) lab_lock_out && lab_lock_cache && lab_setup && lab_shell ;;
     report) lab_report_last "$@" ;;
     *) usage ;;
   esac

@@ -1,3 +1,4 @@
+# shellcheck shell=sh
 # Guest-side library for lab cases (busybox ash). A case starts with:  . "$LAB/guest/lib.sh"
 #
 # What a case can rely on when it starts (the runner resets to this before every case):
@@ -51,7 +52,12 @@ lab_wait() {
 }
 
 # --- the PF and its VFs --------------------------------------------------------------------------------
-lab_pf_pci() { ls /sys/bus/pci/drivers/igb | grep -m1 '^[0-9a-f]\{4\}:'; }
+lab_pf_pci() {
+  for _p in /sys/bus/pci/drivers/igb/[0-9a-f][0-9a-f][0-9a-f][0-9a-f]:*; do
+    [ -e "$_p" ] && echo "${_p##*/}" && return 0
+  done
+  return 1
+}
 lab_pf() { ls "/sys/bus/pci/devices/$(lab_pf_pci)/net"; }
 lab_vf_pci() { basename "$(readlink "/sys/bus/pci/devices/$(lab_pf_pci)/virtfn$1")"; }
 # Driver of VF N (igbvf, vfio-pci, ...), empty when unbound.

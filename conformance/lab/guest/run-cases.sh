@@ -2,6 +2,7 @@
 # timeout of $LAB_CASE_TIMEOUT seconds, the lab reset to its baseline before every case but the first
 # (the boot brought it there). Output goes to $LAB/logs/CASE.log; the verdict to $LAB/results/CASE:
 #   pass SECONDS | fail SECONDS exit CODE | timeout SECONDS | fail 0 reset (the baseline could not be restored)
+# shellcheck shell=sh disable=SC1091
 . /lab/guest/lib.sh
 [ -f "$LAB/lab.conf" ] && . "$LAB/lab.conf"
 LAB_CASE_TIMEOUT=${LAB_CASE_TIMEOUT:-120}

@@ -1,6 +1,7 @@
 # Run by guest/init from the 9p share: bring the lab to its baseline, then run the cases listed in
 # $LAB/lab.conf (kernel command line lab.mode=run) or give the console an interactive shell
 # (lab.mode=shell). Console lines starting with "### lab:" are read by the host.
+# shellcheck shell=sh disable=SC1091
 . /lab/guest/lib.sh
 [ -f "$LAB/lab.conf" ] && . "$LAB/lab.conf"
 mkdir -p "$LAB/logs" "$LAB/results"
@@ -20,6 +21,7 @@ case " $(cat /proc/cmdline) " in
     ENV=$LAB/guest/lib.sh setsid cttyhack sh -i
     ;;
   *)
+    # shellcheck disable=SC2086  # a list of names
     sh "$LAB/guest/run-cases.sh" $LAB_CASES
     echo "### lab: done $(uptime_s)"
     ;;

@@ -18,6 +18,7 @@ LAB_MEM=${LAB_MEM:-1024}
 lab_qemu_args() {
   local kv
   kv=$(lab_kernel_release)
+  # shellcheck disable=SC2054  # the commas are QEMU's option syntax
   LAB_QEMU=(qemu-system-x86_64 -accel tcg -machine q35 -m "$LAB_MEM" -smp "$LAB_SMP"
     -nodefaults -display none -no-reboot
     # QEMU 10.0.2: without this the igb VFs never leave reset ("PF still in reset state").
@@ -111,46 +112,47 @@ lab_boot_watch() {
   done
   wait "$qpid" 2>/dev/null || { [ "$rc" = 1 ] || { rc=1; cat "$LAB_OUT/qemu.log" >&2; }; }
   LAB_BOOT_SECONDS=$(($(now) - t0))
-  if [ "$rc" = 0 ] && ! lab_console_has done; then
+  if [ "$rc" = 0 ] && ! lab_console_has "done"; then
     rc=1
     lab_console_has 'baseline failed' && LAB_WHY="the lab baseline failed: see $LAB_OUT/console.log"
   fi
   return "$rc"
 }
 
-# Print the lines of the cases whose verdicts arrived, in order (LAB_CASES from LAB_NEXT on).
+# Print the lines of the cases whose verdicts arrived, in order (LAB_RUN_CASES from LAB_NEXT on).
 lab_stream() {
-  while [ "$LAB_NEXT" -lt "${#LAB_CASES[@]}" ] && [ -f "$LAB_OUT/share/results/${LAB_CASES[$LAB_NEXT]}" ]; do
-    lab_count "${LAB_CASES[$LAB_NEXT]}" ""
+  while [ "$LAB_NEXT" -lt "${#LAB_RUN_CASES[@]}" ] && [ -f "$LAB_OUT/share/results/${LAB_RUN_CASES[$LAB_NEXT]}" ]; do
+    lab_count "${LAB_RUN_CASES[$LAB_NEXT]}" ""
     LAB_NEXT=$((LAB_NEXT + 1))
   done
 }
 
 lab_run() {
   local a initrd
-  LAB_CASES=()
+  LAB_RUN_CASES=()
   if [ $# = 0 ]; then
-    mapfile -t LAB_CASES < <(lab_all_cases)
+    mapfile -t LAB_RUN_CASES < <(lab_all_cases)
   else
-    for a in "$@"; do LAB_CASES+=("$(lab_resolve_case "$a")"); done
+    for a in "$@"; do LAB_RUN_CASES+=("$(lab_resolve_case "$a")"); done
   fi
-  [ ${#LAB_CASES[@]} -gt 0 ] || lab_die "no cases in $LAB_CASES_DIR"
+  [ ${#LAB_RUN_CASES[@]} -gt 0 ] || lab_die "no cases in $LAB_CASES_DIR"
   mkdir -p "$LAB_OUT"
   initrd=$(lab_image)
-  lab_share "${LAB_CASES[@]}"
+  lab_unlock_cache
+  lab_share "${LAB_RUN_CASES[@]}"
   lab_qemu_args run "$initrd"
-  lab_log "booting the guest for ${#LAB_CASES[@]} case(s); console: $LAB_OUT/console.log, case logs: $LAB_OUT/share/logs/"
+  lab_log "booting the guest for ${#LAB_RUN_CASES[@]} case(s); console: $LAB_OUT/console.log, case logs: $LAB_OUT/share/logs/"
   LAB_NEXT=0 LAB_PASSED=0 LAB_FAILED=0
   local guest=0
-  lab_boot_watch "${#LAB_CASES[@]}" || guest=1
+  lab_boot_watch "${#LAB_RUN_CASES[@]}" || guest=1
   lab_stream
   [ -n "${LAB_READY_AFTER:-}" ] && lab_log "guest ready after ${LAB_READY_AFTER}s, run over after ${LAB_BOOT_SECONDS}s"
   if [ "$guest" = 1 ]; then
     echo "lab: guest failure: $LAB_WHY; console tail:"
     tail -n 20 "$LAB_OUT/console.log" | sed 's/^/    | /'
   fi
-  while [ "$LAB_NEXT" -lt "${#LAB_CASES[@]}" ]; do
-    lab_count "${LAB_CASES[$LAB_NEXT]}" "$LAB_WHY"
+  while [ "$LAB_NEXT" -lt "${#LAB_RUN_CASES[@]}" ]; do
+    lab_count "${LAB_RUN_CASES[$LAB_NEXT]}" "$LAB_WHY"
     LAB_NEXT=$((LAB_NEXT + 1))
   done
   echo "lab: $LAB_PASSED passed, $LAB_FAILED failed"
@@ -161,7 +163,7 @@ lab_shell() {
   local initrd
   mkdir -p "$LAB_OUT"
   initrd=$(lab_image)
-  mapfile -t LAB_CASES < <(lab_all_cases)
+  lab_unlock_cache
   lab_share
   lab_qemu_args shell "$initrd"
   lab_log "interactive guest; leave with 'exit' (powers off) or Ctrl-a x"
@@ -169,13 +171,13 @@ lab_shell() {
 }
 
 lab_report_last() {
-  local conf=$LAB_OUT/share/lab.conf LAB_CASES=""
+  local conf=$LAB_OUT/share/lab.conf cases
   [ -f "$conf" ] || lab_die "no run in $LAB_OUT"
   if [ $# = 0 ]; then
     # shellcheck disable=SC1090
-    . "$conf"
-    # shellcheck disable=SC2086
-    set -- $LAB_CASES
+    cases=$(. "$conf" && echo "$LAB_CASES")
+    read -r -a cases <<< "$cases"
+    set -- "${cases[@]}"
   fi
   lab_report "the last run did not report it" "$@"
 }

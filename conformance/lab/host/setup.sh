@@ -83,10 +83,14 @@ lab_download() {  # lab_download <pkg=version>... into $LAB_CACHE/debs
   (cd "$LAB_CACHE/debs" && "${APT[@]}" download "$@" >/dev/null)
 }
 
-lab_deb() {  # lab_deb <package> <version>: path of the cached .deb (apt encodes ':' as %3a)
+lab_first() {  # lab_first GLOB...: the first existing path (in the sort order given)
   local f
-  f=$(ls "$LAB_CACHE/debs/$1_${2//:/%3a}"_*.deb 2>/dev/null | head -n1)
-  [ -n "$f" ] && echo "$f"
+  for f in "$@"; do [ -e "$f" ] && { echo "$f"; return 0; }; done
+  return 1
+}
+
+lab_deb() {  # lab_deb <package> <version>: path of the cached .deb (apt encodes ':' as %3a)
+  lab_first "$LAB_CACHE/debs/$1_${2//:/%3a}"_*.deb
 }
 
 lab_fetch() {  # lab_fetch <package> <version>: cached, downloaded if missing (one apt update retry)
@@ -140,10 +144,11 @@ lab_build_vdpasim() {
     case $t in /*) ln -sfn "$work/kh$t" "$l" ;; esac
   done < <(find "$work/kh/usr/src" -maxdepth 2 -type l)
   local srcdeb
-  srcdeb=$(ls -t "$LAB_CACHE/debs/linux-source-${series}_"*.deb | head -n1)
+  srcdeb=$(lab_deb "linux-source-$series" "$ver" \
+    || printf '%s\n' "$LAB_CACHE/debs/linux-source-${series}_"*.deb | sort -V | tail -n1)
   dpkg-deb -x "$srcdeb" "$work/src"
   local tarball
-  tarball=$(ls "$work"/src/usr/src/linux-source-*.tar.* | head -n1)
+  tarball=$(lab_first "$work"/src/usr/src/linux-source-*.tar.*)
   tar -xf "$tarball" -C "$work" --strip-components=1 --wildcards \
     '*/drivers/vdpa/vdpa_sim/*' '*/drivers/vhost/vringh.c'
   mkdir -p "$work/m"
@@ -168,8 +173,9 @@ lab_setup() {
     k=$(lab_resolve_kernel) || true
   fi
   [ -n "$k" ] || lab_die "cannot resolve linux-image-amd64 in bookworm-backports (apt-cache show linux-image-amd64/bookworm-backports)"
-  set -- $k
-  lab_unpack_kernel "$1" "$2"
-  lab_build_vdpasim "$1" "$2"
-  echo "$1 $2" > "$LAB_CACHE/kernel.release"
+  local kv ver
+  read -r kv ver <<< "$k"
+  lab_unpack_kernel "$kv" "$ver"
+  lab_build_vdpasim "$kv" "$ver"
+  echo "$kv $ver" > "$LAB_CACHE/kernel.release"
 }

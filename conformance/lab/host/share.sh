@@ -1,7 +1,7 @@
 #!/bin/bash
 # The 9p share the guest mounts at /lab: $LAB_OUT/share, rebuilt before every boot.
 #   guest/    start.sh, run-cases.sh, lib.sh (the guest side of the harness)
-#   cases/    every NN-name.sh of $LAB_CASES_DIR
+#   cases/    a copy of $LAB_CASES_DIR (the NN-name.sh cases and whatever files they use)
 #   bin/      our release binaries (CNI_PATH in the guest); lib/ the shared libraries they link
 #   lab.conf  the cases to run and the per-case timeout
 #   logs/     written by the guest: baseline.log, CASE.log (and CASE.reset.log)
@@ -32,9 +32,8 @@ lab_share() {  # lab_share CASE...: the share for a run of those cases
   rm -rf "$share"
   mkdir -p "$share"/{guest,cases,bin,lib,logs,results}
   cp "$LAB_DIR"/guest/{start.sh,run-cases.sh,lib.sh} "$share/guest/"
-  for f in "$LAB_CASES_DIR"/[0-9][0-9]-*.sh; do
-    [ -f "$f" ] && cp "$f" "$share/cases/"
-  done
+  # The whole case directory: cases may keep netconfs and other inputs next to them.
+  cp -r "$LAB_CASES_DIR"/. "$share/cases/"
   for b in "${LAB_PLUGINS[@]}"; do
     [ -x "$LAB_BIN_DIR/$b" ] || continue
     cp "$LAB_BIN_DIR/$b" "$share/bin/"
@@ -49,5 +48,5 @@ lab_share() {  # lab_share CASE...: the share for a run of those cases
   } > "$share/lab.conf"
   local have
   have=$(ls "$share/bin")
-  lab_log "binaries for the guest from $LAB_BIN_DIR: ${have:-none}" 
+  lab_log "binaries for the guest from $LAB_BIN_DIR: ${have:-none}"
 }
