@@ -49,7 +49,7 @@ goldens-check: deps
 
 ## conformance: black-box tiers against the release binaries (netns, malformed input, libcni)
 conformance: deps build
-	NFV_CNI_BIN_DIR=$(CURDIR)/$(RELEASE_DIR) $(CARGO) test --locked -p nfv-conformance -- --test-threads=1
+	NFV_CNI_BIN_DIR=$(CURDIR)/$(RELEASE_DIR) $(CARGO) test --locked -p nfv-conformance
 
 ## lab: every case in the emulated SR-IOV lab (QEMU igb guest), plus the harness self-test
 lab: build
@@ -82,9 +82,11 @@ install: build
 	done
 
 ## lint: formatting, clippy with warnings as errors, and no async runtime in any plugin
-lint:
+lint: deps
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --locked --workspace --all-targets -- -D warnings
+	@out=$$(gofmt -l conformance/libcni conformance/goldens); [ -z "$$out" ] || { echo "gofmt: $$out"; exit 1; }
+	@for d in conformance/libcni conformance/goldens; do GO111MODULE=off GOPATH=/usr/share/gocode GOCACHE=$$(mktemp -d) go vet ./$$d; done
 	@for p in $(PLUGINS); do \
 	  [ -d plugins/$$p ] || continue; \
 	  if $(CARGO) tree --locked -p $$p -e normal --prefix none | grep -E '^(tokio|async-std|smol|async-executor|futures-executor) ' ; then \

@@ -9,6 +9,7 @@
 //   - to 1.1.0 from an older version: the reference conversion to 1.0.0, relabelled 1.1.0
 //     (no 1.1.0-only field can appear);
 //   - 1.1.0 to 1.1.0: the input itself.
+//
 // A conversion the reference refuses is written as {"error": "<its message>"}.
 //
 // Run: GO111MODULE=off GOPATH=/usr/share/gocode go run conformance/goldens/main.go testdata/results
