@@ -264,6 +264,16 @@ check "STATUS is code 50 when ovsdb-server is unreachable" eval '[ "$(code)" = 5
 cni ADD cdown00000000000 net1 "$D/err.json" /proc/self/ns/net
 check "ADD with ovsdb-server down fails (11, try again) and leaves no dir or lease" \
   eval '[ "$(code)" = 11 ] && [ ! -e "$D/s/cdown0000000" ] && no_leases_for cdown00000000000'
+
+# ovsdb-server up, ovs-vswitchd not: OVSDB takes the port but nobody applies it.
+OVS_NO_VSWITCHD=1 ovs_start "$D/ovs2" || bad "ovsdb-server alone did not start"
+python3 -c 'import json,sys; c=json.load(open(sys.argv[1])); c["ovsdbSocket"]=sys.argv[2]; c["ovsTimeout"]=1; print(json.dumps(c))' \
+  "$D/err.json" "$OVS_DB" >"$D/novs.json"
+cni ADD cnovs00000000000 net1 "$D/novs.json" /proc/self/ns/net
+check "ADD without ovs-vswitchd fails after ovsTimeout (112) and rolls back port, bridge, dir, lease" \
+  eval '[ "$(code)" = 112 ] && grep -q "is ovs-vswitchd running" "$D/out" && [ -z "$(our_ports ovs-err)" ] && ! $VSCTL br-exists br-err && [ ! -e "$D/s/cnovs0000000" ] && no_leases_for cnovs00000000000'
+check "DEL without ovs-vswitchd still succeeds" cni DEL cnovs00000000000 net1 "$D/novs.json"
+ovs_stop
 echo "  ($(since "$T")s)"
 
 echo "ovs-e2e: $PASSED passed, $FAILED failed"
