@@ -1,3 +1,272 @@
 //! The sriov CNI plugin (netdev mode): attach an SR-IOV VF to a pod and give it back intact.
+//!
+//! - `config`: sriov-cni's fields plus `mtu`, validated; the VF plan.
+//! - `attach`: ADD with full rollback.
+//! - `restore`: putting a VF back from its record (DEL, GC, rollback).
+//! - `record`: what ADD changed, written before the first change; per-VF lock.
+//!
+//! The binary always reads `/sys` and keeps records in [`record::STATE_DIR`]; tests build a
+//! [`Sriov`] over a fake sysfs tree and a scratch state directory. Nothing in a config or the
+//! environment can point the binary elsewhere.
 
+pub mod attach;
+pub mod codes;
 pub mod config;
+pub mod record;
+pub mod restore;
+
+use nfv_cni::result::Success;
+use nfv_cni::{code, ipam, Error, Plugin, Request};
+use nfv_netlink::{Netlink, Netns};
+use nfv_pci::Sysfs;
+
+use crate::codes::from_netlink;
+use crate::config::SriovConf;
+use crate::record::{Record, RecordStore, STATE_DIR};
+
+/// The plugin: where sysfs is and where records are kept.
+#[derive(Debug, Clone)]
+pub struct Sriov {
+    pub sysfs: Sysfs,
+    pub records: RecordStore,
+}
+
+impl Default for Sriov {
+    fn default() -> Self {
+        Sriov {
+            sysfs: Sysfs::new(),
+            records: RecordStore::new(STATE_DIR),
+        }
+    }
+}
+
+fn join_failures(verb: &str, failures: Vec<String>) -> Result<(), Error> {
+    if failures.is_empty() {
+        return Ok(());
+    }
+    Err(Error::new(
+        codes::KERNEL_REFUSED,
+        format!("{verb}: {} step(s) failed: {}", failures.len(), failures[0]),
+    )
+    .with_details(failures.join("; ")))
+}
+
+impl Sriov {
+    /// DEL: restore from the record (or, without one, bring the VF named by the config back
+    /// from the pod), always release IPAM, then forget the record.
+    fn detach(&self, req: &Request) -> Result<(), Error> {
+        let mut failures = Vec::new();
+        let record = self.records.load(req.container_id(), req.ifname())?;
+        let pod_ns = match req.netns() {
+            None => None,
+            Some(p) => match Netns::open(p) {
+                Ok(ns) => Some(ns),
+                Err(e) if e.is_not_found() => None, // the pod's namespace is already gone
+                Err(e) => {
+                    failures.push(e.to_string());
+                    None
+                }
+            },
+        };
+        match &record {
+            Some(r) => {
+                let _lock = self.records.lock_vf(&r.device)?;
+                let mut host = Netlink::open().map_err(from_netlink)?;
+                failures.extend(restore::restore(&mut host, pod_ns.as_ref(), r));
+            }
+            None => failures.extend(self.detach_without_record(req, pod_ns.as_ref())),
+        }
+        if let Err(e) = ipam::del(req) {
+            failures.push(format!("IPAM DEL: {}", e.msg));
+        }
+        if failures.is_empty() {
+            self.records.remove(req.container_id(), req.ifname())?;
+        }
+        join_failures("DEL", failures)
+    }
+
+    /// No record (written by another version, or lost): the config still names the VF. If its
+    /// netdev is in the pod, bring it home as `<pf>v<index>` (its original name is unknown).
+    fn detach_without_record(&self, req: &Request, pod_ns: Option<&Netns>) -> Vec<String> {
+        let Some(ns) = pod_ns else {
+            return Vec::new(); // the kernel brings the VF back itself when the namespace dies
+        };
+        let Ok(conf) = req.parse_conf::<SriovConf>() else {
+            return Vec::new();
+        };
+        let Ok(device) = config::device(&conf) else {
+            return Vec::new();
+        };
+        let vf = match self.sysfs.vf(device) {
+            Ok(vf) => vf,
+            Err(e) => return vec![format!("DEL without a record: {e}")],
+        };
+        let mut pod = match Netlink::open_in(ns) {
+            Ok(p) => p,
+            Err(e) => return vec![e.to_string()],
+        };
+        let link = match pod.link_by_name(req.ifname()) {
+            Ok(l) if restore::is_device(&l, &device.to_string()) => l,
+            _ => return Vec::new(), // not there: nothing to give back
+        };
+        let name = {
+            let n = format!("{}v{}", vf.pf_netdev, vf.index);
+            if n.len() <= nfv_netlink::MAX_IFNAME_LEN {
+                n
+            } else {
+                format!("sriovvf{}", vf.index)
+            }
+        };
+        let home = match Netns::current() {
+            Ok(h) => h,
+            Err(e) => return vec![e.to_string()],
+        };
+        let _ = pod.set_down(link.index);
+        match pod.move_to_netns(link.index, &home, Some(&name)) {
+            Ok(()) => Vec::new(),
+            Err(e) => vec![format!("DEL without a record: {e}")],
+        }
+    }
+
+    /// CHECK: the VF is in the pod under the expected name with the expected MAC and MTU, and
+    /// its settings on the PF match the config.
+    fn check_attachment(&self, req: &Request) -> Result<(), Error> {
+        let conf: SriovConf = req.parse_conf()?;
+        let plan = config::plan(&conf, &req.env.args)?;
+        let r = self
+            .records
+            .load(req.container_id(), req.ifname())?
+            .ok_or_else(|| {
+                Error::new(
+                    code::UNKNOWN_CONTAINER,
+                    format!(
+                        "no attachment {} / {} recorded on this node",
+                        req.container_id(),
+                        req.ifname()
+                    ),
+                )
+            })?;
+        let ns_path = req
+            .netns()
+            .ok_or_else(|| Error::new(code::INVALID_ENV, "CNI_NETNS is required for CHECK"))?;
+        let ns = Netns::open(ns_path).map_err(from_netlink)?;
+        let mut pod = Netlink::open_in(&ns).map_err(from_netlink)?;
+        let link = pod.link_by_name(req.ifname()).map_err(from_netlink)?;
+        let fail = |m: String| Err(Error::new(codes::VF_UNUSABLE, m));
+        if !restore::is_device(&link, &r.device) {
+            return fail(format!(
+                "{} in the pod is not VF {}",
+                req.ifname(),
+                r.device
+            ));
+        }
+        if let Some(mac) = plan.mac {
+            if link.mac != Some(mac) {
+                return fail(format!(
+                    "{} has MAC {:?}, config says {mac}",
+                    req.ifname(),
+                    link.mac
+                ));
+            }
+        }
+        if let Some(mtu) = plan.mtu {
+            if link.mtu != Some(mtu) {
+                return fail(format!(
+                    "{} has MTU {:?}, config says {mtu}",
+                    req.ifname(),
+                    link.mtu
+                ));
+            }
+        }
+        if !plan.vf_settings.is_empty() {
+            let mut host = Netlink::open().map_err(from_netlink)?;
+            let pf = host.link_by_name(&r.pf_netdev).map_err(from_netlink)?;
+            let current = host.vf(pf.index, r.vf_index).map_err(from_netlink)?;
+            let missing = attach::missing_settings(&plan, &current);
+            if !missing.is_empty() {
+                return fail(format!(
+                    "VF {} differs from the config: {missing:?}",
+                    r.device
+                ));
+            }
+        }
+        if let Some(prev) = req.prev_result()? {
+            let have: Vec<_> = pod
+                .addresses(Some(link.index))
+                .map_err(from_netlink)?
+                .into_iter()
+                .map(|a| a.network)
+                .collect();
+            for ip in prev.ips {
+                if !have.contains(&ip.address) {
+                    return fail(format!("{} lacks address {}", req.ifname(), ip.address));
+                }
+            }
+        }
+        ipam::check(req)
+    }
+
+    /// GC: restore every recorded VF whose attachment is not in the valid list.
+    fn collect_garbage(&self, req: &Request) -> Result<(), Error> {
+        let valid = req.conf.valid_attachments.clone().unwrap_or_default();
+        let mut failures = Vec::new();
+        let stale: Vec<Record> = self
+            .records
+            .all()?
+            .into_iter()
+            .filter(|r| {
+                !valid
+                    .iter()
+                    .any(|a| a.container_id == r.container_id && a.ifname == r.ifname)
+            })
+            .collect();
+        for r in stale {
+            let _lock = self.records.lock_vf(&r.device)?;
+            let ns = Netns::open(&r.netns).ok();
+            let mut host = Netlink::open().map_err(from_netlink)?;
+            let f = restore::restore(&mut host, ns.as_ref(), &r);
+            if f.is_empty() {
+                self.records.remove(&r.container_id, &r.ifname)?;
+            }
+            failures.extend(f);
+        }
+        if let Err(e) = ipam::gc(req) {
+            failures.push(format!("IPAM GC: {}", e.msg));
+        }
+        join_failures("GC", failures)
+    }
+}
+
+impl Plugin for Sriov {
+    fn add(&self, req: &Request) -> Result<Success, Error> {
+        self.attach(req)
+    }
+
+    fn del(&self, req: &Request) -> Result<(), Error> {
+        self.detach(req)
+    }
+
+    fn check(&self, req: &Request) -> Result<(), Error> {
+        self.check_attachment(req)
+    }
+
+    fn gc(&self, req: &Request) -> Result<(), Error> {
+        self.collect_garbage(req)
+    }
+
+    /// Ready when sysfs shows PCI devices and a netlink socket opens.
+    fn status(&self, req: &Request) -> Result<(), Error> {
+        std::fs::read_dir(self.sysfs.root().join("bus/pci/devices")).map_err(|e| {
+            Error::new(
+                code::NOT_AVAILABLE,
+                format!(
+                    "sysfs is not usable ({}/bus/pci/devices: {e})",
+                    self.sysfs.root().display()
+                ),
+            )
+        })?;
+        Netlink::open()
+            .map_err(|e| Error::new(code::NOT_AVAILABLE, format!("netlink is not usable: {e}")))?;
+        ipam::status(req)
+    }
+}

@@ -1,0 +1,219 @@
+//! ADD in netdev mode: record the VF, apply its settings through the PF, move its netdev into
+//! the pod under the requested name, set MAC/MTU, bring it up, configure IPAM's addresses.
+//! Any failure puts everything back (VF settings, netdev name/MAC/MTU/namespace, IPAM lease).
+
+use nfv_cni::result::{Interface, Success};
+use nfv_cni::{code, ipam, Error, Request};
+use nfv_netlink::{Link, Netlink, Netns, Route, VfSetting};
+
+use crate::codes::{self, from_netlink, from_pci};
+use crate::config::{self, Plan, SriovConf};
+use crate::record::{Record, SavedVf};
+use crate::restore::restore;
+use crate::Sriov;
+
+fn netlink<T>(r: nfv_netlink::Result<T>) -> Result<T, Error> {
+    r.map_err(from_netlink)
+}
+
+impl Sriov {
+    pub(crate) fn attach(&self, req: &Request) -> Result<Success, Error> {
+        let conf: SriovConf = req.parse_conf()?;
+        let plan = config::plan(&conf, &req.env.args)?;
+        let device = plan.device.to_string();
+        let ifname = req.ifname().to_string();
+
+        let vf = self.sysfs.vf(plan.device).map_err(from_pci)?;
+        if vf.is_userspace() {
+            return Err(Error::new(
+                codes::VF_UNUSABLE,
+                format!(
+                    "VF {device} is bound to {}: userspace-driver (DPDK) mode is not supported by \
+                     this version; bind the VF to its kernel driver",
+                    vf.driver.name().unwrap_or("?")
+                ),
+            ));
+        }
+        let host_ifname = vf.netdev().map(str::to_string).ok_or_else(|| {
+            Error::new(
+                codes::VF_UNUSABLE,
+                format!(
+                    "VF {device} has no network interface in the host namespace (driver: {}); \
+                     is it attached to another pod?",
+                    vf.driver.name().unwrap_or("none")
+                ),
+            )
+        })?;
+
+        let _lock = self.records.lock_vf(&device)?;
+        if let Some(holder) = self.records.holder_of(&device)? {
+            return Err(Error::new(
+                codes::VF_IN_USE,
+                format!(
+                    "VF {device} is attached to container {} as {}; DEL that attachment first",
+                    holder.container_id, holder.ifname
+                ),
+            ));
+        }
+
+        let netns_path = req
+            .netns()
+            .ok_or_else(|| Error::new(code::INVALID_ENV, "CNI_NETNS is required for ADD"))?;
+        let pod_ns = netlink(Netns::open(netns_path))?;
+        let mut host = netlink(Netlink::open())?;
+        let mut pod = netlink(Netlink::open_in(&pod_ns))?;
+        match pod.link_by_name(&ifname) {
+            Ok(_) => {
+                return Err(Error::new(
+                    codes::IFNAME_IN_USE,
+                    format!("an interface named {ifname} already exists in the pod"),
+                ))
+            }
+            Err(e) if e.is_not_found() => {}
+            Err(e) => return Err(from_netlink(e)),
+        }
+
+        let link = netlink(host.link_by_name(&host_ifname))?;
+        let pf = if plan.vf_settings.is_empty() {
+            None
+        } else {
+            Some(netlink(host.link_by_name(&vf.pf_netdev))?)
+        };
+        let current = match &pf {
+            Some(pf) => Some(netlink(host.vf(pf.index, vf.index))?),
+            None => None,
+        };
+        let record = Record {
+            container_id: req.container_id().to_string(),
+            ifname: ifname.clone(),
+            device: device.clone(),
+            pf_netdev: vf.pf_netdev.clone(),
+            vf_index: vf.index,
+            host_ifname: host_ifname.clone(),
+            host_mac: link.mac.map(|m| m.to_string()),
+            host_mtu: link.mtu,
+            saved_vf: current
+                .as_ref()
+                .map(|c| SavedVf::capture(c, &plan.vf_settings))
+                .unwrap_or_default(),
+            netns: netns_path.display().to_string(),
+        };
+        // Written before the first change: a crash from here on is undone by DEL.
+        self.records.save(&record)?;
+
+        let attached = self.configure(req, &plan, &mut host, &mut pod, &pod_ns, pf.as_ref(), &link);
+        match attached {
+            Ok(result) => Ok(result),
+            Err(e) => {
+                nfv_cni::warn!("ADD failed, rolling back VF {device}: {}", e.msg);
+                let failures = restore(&mut host, Some(&pod_ns), &record);
+                if failures.is_empty() {
+                    if let Err(r) = self.records.remove(&record.container_id, &record.ifname) {
+                        nfv_cni::error!("rollback: {}", r.msg);
+                    }
+                    Err(e)
+                } else {
+                    // Keep the record: DEL will finish the job.
+                    Err(e.with_details(format!("rollback incomplete: {}", failures.join("; "))))
+                }
+            }
+        }
+    }
+
+    /// The changes, in order; the caller undoes them all on error.
+    #[allow(clippy::too_many_arguments)]
+    fn configure(
+        &self,
+        req: &Request,
+        plan: &Plan,
+        host: &mut Netlink,
+        pod: &mut Netlink,
+        pod_ns: &Netns,
+        pf: Option<&Link>,
+        link: &Link,
+    ) -> Result<Success, Error> {
+        let ifname = req.ifname();
+        if let Some(pf) = pf {
+            let current = netlink(host.vf(pf.index, vf_index(plan, self)?))?;
+            for s in &plan.vf_settings {
+                if !current.has(s) {
+                    netlink(host.set_vf(pf.index, current.id, s))?;
+                }
+            }
+        }
+
+        netlink(host.set_down(link.index))?;
+        if let Some(mac) = plan.mac {
+            // The netdev's own MAC, set while still in the host (igbvf refuses a MAC other
+            // than the admin MAC; the admin MAC set above is then already the same).
+            if link.mac != Some(mac) {
+                netlink(host.set_mac(link.index, mac))?;
+            }
+        }
+        netlink(host.move_to_netns(link.index, pod_ns, Some(ifname)))?;
+        let moved = netlink(pod.link_by_name(ifname))?;
+        if let Some(mtu) = plan.mtu {
+            netlink(pod.set_mtu(moved.index, mtu))?;
+        }
+        netlink(pod.set_up(moved.index))?;
+
+        let mut result = Success {
+            cni_version: req.cni_version().to_string(),
+            ..Default::default()
+        };
+        let lease = if ipam::configured(req) {
+            Some(ipam::add(req)?)
+        } else {
+            None
+        };
+        if let Some(lease) = &lease {
+            let got = lease.result();
+            for ip in &got.ips {
+                netlink(pod.add_address(moved.index, ip.address))?;
+            }
+            for r in &got.routes {
+                let mut route = Route::new(r.dst);
+                route.gateway = r.gw;
+                route.oif = Some(moved.index);
+                route.mtu = r.mtu;
+                route.advmss = r.advmss;
+                route.priority = r.priority;
+                route.table = r.table;
+                route.scope = r.scope;
+                netlink(pod.add_route(&route))?;
+            }
+            result.ips = got.ips.clone();
+            result.routes = got.routes.clone();
+            result.dns = got.dns.clone();
+            for ip in &mut result.ips {
+                ip.interface = Some(0);
+            }
+        }
+        let now = netlink(pod.link_by_index(moved.index))?;
+        result.interfaces = vec![Interface {
+            name: ifname.to_string(),
+            mac: now.mac.map(|m| m.to_string()),
+            mtu: now.mtu,
+            sandbox: req.netns().map(|p| p.display().to_string()),
+            socket_path: None,
+            pci_id: Some(plan.device.to_string()),
+        }];
+        if let Some(lease) = lease {
+            lease.commit();
+        }
+        Ok(result)
+    }
+}
+
+fn vf_index(plan: &Plan, s: &Sriov) -> Result<u32, Error> {
+    s.sysfs.vf_index(plan.device).map_err(from_pci)
+}
+
+/// The VF settings in `plan` that `current` does not have yet (for CHECK).
+pub fn missing_settings(plan: &Plan, current: &nfv_netlink::VfInfo) -> Vec<VfSetting> {
+    plan.vf_settings
+        .iter()
+        .filter(|s| !current.has(s))
+        .copied()
+        .collect()
+}

@@ -1,0 +1,6 @@
+fn main() {
+    nfv_cni::run(
+        &sriov::Sriov::default(),
+        "nfv-cni sriov plugin (SR-IOV VF, netdev mode)",
+    )
+}
