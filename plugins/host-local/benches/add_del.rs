@@ -62,6 +62,7 @@ fn call(bin: &Path, verb: &str, id: &str, conf: &str) -> Duration {
 /// A data directory holding `n` leases, written directly in the on-disk format.
 fn populate(data: &Path, n: usize) {
     let _ = std::fs::remove_dir_all(data);
+    eprintln!("writing {n} leases into {}", data.display());
     let dir = data.join("bench");
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("lock"), "").unwrap();
@@ -95,25 +96,49 @@ struct Stats {
     samples: usize,
 }
 
-/// Alternate ADD and DEL of fresh containers so the lease count stays at `n`.
-fn measure(bin: &Path, data: &Path, n: usize, iters: usize) -> Stats {
-    populate(data, n);
-    let conf = conf(data);
-    // Warm-up (our first call after the directory was written behind its back rebuilds the index).
-    call(bin, "ADD", "warmup", &conf);
-    call(bin, "DEL", "warmup", &conf);
-    let (mut adds, mut dels) = (Vec::new(), Vec::new());
-    for i in 0..iters {
-        let id = format!("probe-{i}");
-        adds.push(call(bin, "ADD", &id, &conf));
-        dels.push(call(bin, "DEL", &id, &conf));
+/// Samples of one plugin at one lease count.
+struct Series {
+    bin: PathBuf,
+    conf: String,
+    iters: usize,
+    adds: Vec<Duration>,
+    dels: Vec<Duration>,
+}
+
+impl Series {
+    fn new(bin: &Path, data: &Path, n: usize, iters: usize) -> Series {
+        populate(data, n);
+        let conf = conf(data);
+        // Warm-up (our first call after the directory was written behind its back rebuilds the index).
+        call(bin, "ADD", "warmup", &conf);
+        call(bin, "DEL", "warmup", &conf);
+        Series {
+            bin: bin.to_path_buf(),
+            conf,
+            iters,
+            adds: Vec::new(),
+            dels: Vec::new(),
+        }
     }
-    Stats {
-        add_p50: percentile(&mut adds, 0.50),
-        add_p99: percentile(&mut adds, 0.99),
-        del_p50: percentile(&mut dels, 0.50),
-        del_p99: percentile(&mut dels, 0.99),
-        samples: iters,
+
+    /// One ADD and one DEL of a fresh container, so the lease count stays the same.
+    fn sample(&mut self, round: usize) {
+        if round >= self.iters {
+            return;
+        }
+        let id = format!("probe-{round}");
+        self.adds.push(call(&self.bin, "ADD", &id, &self.conf));
+        self.dels.push(call(&self.bin, "DEL", &id, &self.conf));
+    }
+
+    fn stats(&mut self) -> Stats {
+        Stats {
+            add_p50: percentile(&mut self.adds, 0.50),
+            add_p99: percentile(&mut self.adds, 0.99),
+            del_p50: percentile(&mut self.dels, 0.50),
+            del_p99: percentile(&mut self.dels, 0.99),
+            samples: self.adds.len(),
+        }
     }
 }
 
@@ -160,16 +185,36 @@ fn main() {
         "n ours",
         "n ref"
     );
+    // Rounds interleave every size and both plugins, so load from elsewhere on the machine
+    // hits all columns alike instead of skewing one row.
+    let mut series: Vec<(usize, Series, Series)> = sizes
+        .iter()
+        .map(|&n| {
+            let ref_iters = match n {
+                0..=1_000 => iters,
+                1_001..=10_000 => iters.min(15),
+                _ => iters.min(8),
+            };
+            let o = Series::new(&ours, &root.join(format!("ours-{n}")), n, iters);
+            let r = Series::new(
+                &reference,
+                &root.join(format!("reference-{n}")),
+                n,
+                ref_iters,
+            );
+            (n, o, r)
+        })
+        .collect();
+    for round in 0..iters {
+        for (_, o, r) in series.iter_mut() {
+            o.sample(round);
+            r.sample(round);
+        }
+    }
     let mut ours_base: Option<Stats> = None;
     let mut flat = Vec::new();
-    for &n in &sizes {
-        let o = measure(&ours, &root.join("ours"), n, iters);
-        let ref_iters = match n {
-            0..=1_000 => iters,
-            1_001..=10_000 => iters.min(15),
-            _ => iters.min(8),
-        };
-        let r = measure(&reference, &root.join("reference"), n, ref_iters);
+    for (n, o, r) in series.iter_mut() {
+        let (n, o, r) = (*n, o.stats(), r.stats());
         println!(
             "{:>7} | {:>9} {:>9} {:>9} {:>9} | {:>9} {:>9} {:>9} {:>9} | {:>9} {:>9} | {:>5} {:>5}",
             n,
