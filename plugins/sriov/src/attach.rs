@@ -8,6 +8,7 @@ use nfv_netlink::{Link, Netlink, Netns, Route, VfSetting};
 
 use crate::codes::{self, from_netlink, from_pci};
 use crate::config::{self, Plan, SriovConf};
+use crate::crash::crash_point;
 use crate::record::{Record, SavedVf};
 use crate::restore::restore;
 use crate::Sriov;
@@ -92,6 +93,7 @@ impl Sriov {
             host_ifname: host_ifname.clone(),
             host_mac: link.mac.map(|m| m.to_string()),
             host_mtu: link.mtu,
+            host_up: link.admin_up,
             saved_vf: current
                 .as_ref()
                 .map(|c| SavedVf::capture(c, &plan.vf_settings))
@@ -100,6 +102,7 @@ impl Sriov {
         };
         // Written before the first change: a crash from here on is undone by DEL.
         self.records.save(&record)?;
+        crash_point("after-record");
 
         let attached = self.configure(req, &plan, &mut host, &mut pod, &pod_ns, pf.as_ref(), &link);
         match attached {
@@ -141,8 +144,10 @@ impl Sriov {
                 }
             }
         }
+        crash_point("after-vf-settings");
 
         netlink(host.set_down(link.index))?;
+        crash_point("after-set-down");
         if let Some(mac) = plan.mac {
             // The netdev's own MAC, set while still in the host (igbvf refuses a MAC other
             // than the admin MAC; the admin MAC set above is then already the same).
@@ -150,12 +155,16 @@ impl Sriov {
                 netlink(host.set_mac(link.index, mac))?;
             }
         }
+        crash_point("after-set-mac");
         netlink(host.move_to_netns(link.index, pod_ns, Some(ifname)))?;
+        crash_point("after-move");
         let moved = netlink(pod.link_by_name(ifname))?;
         if let Some(mtu) = plan.mtu {
             netlink(pod.set_mtu(moved.index, mtu))?;
         }
+        crash_point("after-mtu");
         netlink(pod.set_up(moved.index))?;
+        crash_point("after-up");
 
         let mut result = Success {
             cni_version: req.cni_version().to_string(),
@@ -166,6 +175,7 @@ impl Sriov {
         } else {
             None
         };
+        crash_point("after-ipam");
         if let Some(lease) = &lease {
             let got = lease.result();
             for ip in &got.ips {
@@ -182,6 +192,7 @@ impl Sriov {
                 route.scope = r.scope;
                 netlink(pod.add_route(&route))?;
             }
+            crash_point("after-addresses");
             result.ips = got.ips.clone();
             result.routes = got.routes.clone();
             result.dns = got.dns.clone();

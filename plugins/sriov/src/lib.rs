@@ -12,6 +12,7 @@
 pub mod attach;
 pub mod codes;
 pub mod config;
+pub mod crash;
 pub mod record;
 pub mod restore;
 

@@ -99,6 +99,9 @@ pub struct Record {
     pub host_ifname: String,
     pub host_mac: Option<String>,
     pub host_mtu: Option<u32>,
+    /// Whether the VF netdev was administratively up in the host before ADD.
+    #[serde(default)]
+    pub host_up: bool,
     /// The VF settings ADD changes on the PF, as they were.
     pub saved_vf: SavedVf,
     /// CNI_NETNS at ADD.
@@ -252,6 +255,7 @@ mod tests {
             host_ifname: "enp1s0v0".into(),
             host_mac: Some("02:00:00:00:00:01".into()),
             host_mtu: Some(1500),
+            host_up: true,
             saved_vf: SavedVf::default(),
             netns: "/run/netns/x".into(),
         };

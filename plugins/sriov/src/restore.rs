@@ -116,6 +116,11 @@ pub fn restore(host: &mut Netlink, pod_ns: Option<&Netns>, r: &Record) -> Vec<St
                     }
                 }
             }
+            if r.host_up && !l.admin_up {
+                if let Err(e) = host.set_up(l.index) {
+                    failures.push(format!("setting {} up again: {e}", r.host_ifname));
+                }
+            }
         }
         None => failures.push(format!(
             "VF {dev}: not found as {} in the pod nor as {} or {} in the host; if the pod \

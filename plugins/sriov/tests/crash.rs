@@ -1,0 +1,121 @@
+//! Crash tests: the binary is killed with SIGKILL at each step of ADD (test-only crash points,
+//! compiled in with the `test-hooks` feature only), then DEL runs; the host must be exactly as
+//! before: the VF netdev's name, MAC, MTU, admin state and namespace, no record, no lease.
+//!
+//!     cargo test -p sriov --features test-hooks --test crash
+//!
+//! Needs root and util-linux; VF settings through the PF are the lab's (a veth has none).
+
+#![cfg(feature = "test-hooks")]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+
+use common::{conf, is_root, Node};
+use nfv_netlink::{Netlink, Netns};
+use serde_json::json;
+use sriov::crash::ADD_POINTS;
+
+/// An IPAM plugin that keeps its "lease" as a file: ADD creates it, DEL removes it.
+fn install_ipam(dir: &Path) {
+    let bin = dir.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let lease = dir.join("lease");
+    let script = format!(
+        "#!/bin/sh\ncase \"$CNI_COMMAND\" in\n\
+         ADD) touch {l}; echo '{{\"cniVersion\":\"1.0.0\",\"ips\":[{{\"address\":\"10.7.0.9/24\"}}]}}';;\n\
+         DEL) rm -f {l};;\nesac\nexit 0\n",
+        l = lease.display()
+    );
+    let p = bin.join("lease-ipam");
+    std::fs::write(&p, script).unwrap();
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+/// Everything DEL must put back, as one comparable value.
+fn host_state(node: &Node) -> String {
+    let mut host = Netlink::open_in(&node.host).unwrap();
+    let vf = host.link_by_name("enp0s11v1").ok();
+    let pod = Netns::open(format!("/run/netns/{}", node.pod_name)).unwrap();
+    let in_pod = Netlink::open_in(&pod).unwrap().link_by_name("net1").is_ok();
+    let records = std::fs::read_dir(node.dir.join("varlib/cni/nfv-sriov"))
+        .map(|d| {
+            d.flatten()
+                .filter(|e| e.file_name().to_string_lossy().ends_with(".json"))
+                .count()
+        })
+        .unwrap_or(0);
+    format!(
+        "vf={:?} in_pod={in_pod} records={records} lease={}",
+        vf.map(|l| (l.name, l.mac, l.mtu, l.admin_up)),
+        node.dir.join("lease").exists()
+    )
+}
+
+#[test]
+fn sigkill_at_every_add_step_then_del_leaves_the_host_as_before() {
+    if !is_root() {
+        eprintln!(
+            "SKIPPED sigkill_at_every_add_step_then_del_leaves_the_host_as_before: needs root"
+        );
+        return;
+    }
+    for point in ADD_POINTS {
+        let node = Node::new();
+        install_ipam(&node.dir);
+        {
+            // The VF starts up with a known MAC, like a VF netdev the node brought up.
+            let mut host = Netlink::open_in(&node.host).unwrap();
+            let vf = host.link_by_name("enp0s11v1").unwrap();
+            host.set_mac(vf.index, "02:00:00:cc:00:01".parse().unwrap())
+                .unwrap();
+            host.set_up(vf.index).unwrap();
+        }
+        let before = host_state(&node);
+        let c = conf(json!({"mtu": 1400, "ipam": {"type": "lease-ipam"}}));
+        let env = [("CNI_PATH", node.dir.join("bin").display().to_string())];
+        let mut crash_env = env.to_vec();
+        crash_env.push(("NFV_SRIOV_CRASH_AT", point.to_string()));
+
+        let (code, out) = node.cni_with("ADD", "ctr1", &c, &crash_env);
+        assert_ne!(
+            code, 0,
+            "{point}: the ADD was supposed to be killed, printed {out}"
+        );
+        assert_eq!(
+            out,
+            serde_json::Value::Null,
+            "{point}: a killed plugin prints nothing"
+        );
+
+        let (code, out) = node.cni_with("DEL", "ctr1", &c, &env);
+        assert_eq!(code, 0, "{point}: DEL after the crash failed: {out}");
+        assert_eq!(
+            host_state(&node),
+            before,
+            "{point}: DEL did not restore the host"
+        );
+    }
+}
+
+#[test]
+fn without_a_crash_point_add_completes() {
+    if !is_root() {
+        eprintln!("SKIPPED without_a_crash_point_add_completes: needs root");
+        return;
+    }
+    // The hooks are inert unless named: the same build attaches normally.
+    let node = Node::new();
+    install_ipam(&node.dir);
+    let c = conf(json!({"ipam": {"type": "lease-ipam"}}));
+    let env = [("CNI_PATH", node.dir.join("bin").display().to_string())];
+    let (code, out) = node.cni_with("ADD", "ctr1", &c, &env);
+    assert_eq!(code, 0, "{out}");
+    assert!(node.dir.join("lease").exists());
+    let (code, out) = node.cni_with("DEL", "ctr1", &c, &env);
+    assert_eq!(code, 0, "{out}");
+    assert!(!node.dir.join("lease").exists());
+}
