@@ -124,8 +124,10 @@ impl OwnerIndex {
             replace_all: false,
             count: 0,
         };
+        // Without its bucket directory the index cannot be trusted (someone removed part of it).
+        let buckets_present = index.root.join("owners").is_dir();
         match recorded {
-            Some((s, count)) if s == stamp => {
+            Some((s, count)) if s == stamp && buckets_present => {
                 index.count = count;
                 (index, true)
             }
