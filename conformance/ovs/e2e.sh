@@ -244,6 +244,26 @@ check "DEL leaves a bridge we did not create in place" \
   eval 'cni DEL cfor000000000000 net1 "$D/foreign.json" && $VSCTL br-exists br-foreign && [ -z "$(our_ports ovs-err)" ]'
 $VSCTL del-br br-foreign
 
+# Concurrent ADDs racing to create the same bridge, then concurrent DELs racing to remove it.
+conf 1.1.0 client br-race 0 ovs-race >"$D/race.json"
+race() {  # race VERB: four attachments at once; prints the failures
+  local pids=() i rc=0
+  for i in 1 2 3 4; do
+    ( CNI_COMMAND=$1 CNI_CONTAINERID=crace${i}00000000000 CNI_IFNAME=net1 CNI_NETNS=/proc/self/ns/net \
+        CNI_PATH=$D/bin "$D/bin/userspace" <"$D/race.json" >"$D/race$i.out" 2>>"$D/plugin.log" ) &
+    pids+=($!)
+  done
+  for i in 1 2 3 4; do wait "${pids[$((i - 1))]}" || { rc=1; echo "  $1 $i: $(cat "$D/race$i.out")"; }; done
+  return $rc
+}
+check "four concurrent ADDs onto a missing bridge all succeed, one bridge" \
+  eval 'race ADD && [ "$(our_ports ovs-race | wc -l)" = 4 ] && [ "$($VSCTL list-br | grep -c br-race)" = 1 ]'
+check "four concurrent DELs leave no port and remove the bridge" \
+  eval 'race DEL && no_ports_left ovs-race && no_bridge br-race'
+
+sed 's/"iftype":"vhostuser","netType":"bridge"/"iftype":"memif","netType":"bridge"/' "$D/err.json" >"$D/memif-del.json"
+check "DEL with a config ADD would refuse still succeeds" cni DEL cmemif0000000000 net1 "$D/memif-del.json"
+
 for c in cgckeep000000000 cgcgone000000000; do cni ADD $c net1 "$D/err.json" /proc/self/ns/net || bad "ADD $c: $(cat "$D/out")"; done
 python3 - "$D/err.json" >"$D/gc.json" <<'EOF'
 import json, sys

@@ -47,7 +47,7 @@ pub fn add(req: &Request) -> Result<Success, Error> {
         None
     };
     let created_dir = sockdir::create(&plan)?;
-    let attached = attach_port(&mut vs, &plan, &mac, &bridges).and_then(|()| {
+    let attached = attach_port(&mut vs, &plan, &mac, bridges).and_then(|()| {
         let ips: Vec<String> = lease
             .as_ref()
             .map(|l| {
@@ -106,38 +106,39 @@ pub fn add(req: &Request) -> Result<Success, Error> {
     Ok(result)
 }
 
-/// The ADD transaction, then what ovs-vswitchd made of it.
+/// The ADD transaction, then what ovs-vswitchd made of it. Two ADDs racing to create the same
+/// bridge, or a bridge removed between our read and our write, make the transaction fail
+/// without changing anything: re-read and try again.
 fn attach_port(
     vs: &mut Vswitch,
     plan: &Plan,
     mac: &str,
-    bridges: &[ports::BridgeRow],
+    bridges: Vec<ports::BridgeRow>,
 ) -> Result<(), Error> {
-    let bridge = bridges.iter().find(|b| b.name == plan.bridge);
-    let txn = ports::add_txn(plan, mac, bridge);
-    let results = vs
-        .transact(&txn.ops, "adding the port")
-        .map_err(|e| match e.ovsdb_error() {
-            Some("constraint violation") => Error::new(
-                errcode::EXISTS,
-                format!(
-                    "cannot add port {} to bridge {}: {e}. Another port or bridge with that name \
-                     exists in OVS (set host.vhost.socketfile or remove the stale port)",
-                    plan.port, plan.bridge
-                ),
-            ),
-            Some("timed out") => Error::new(
-                code::TRY_AGAIN_LATER,
-                format!(
-                    "bridge {} changed while we added the port: {e}",
-                    plan.bridge
-                ),
-            ),
-            _ => cni_error(
-                e,
-                &format!("adding port {} to bridge {}", plan.port, plan.bridge),
-            ),
-        })?;
+    const ATTEMPTS: usize = 3;
+    let mut bridges = bridges;
+    let mut attempt = 1;
+    let (results, txn) = loop {
+        let bridge = bridges.iter().find(|b| b.name == plan.bridge);
+        let txn = ports::add_txn(plan, mac, bridge);
+        match vs.transact(&txn.ops, "adding the port") {
+            Ok(r) => break (r, txn),
+            Err(e) => {
+                let raced = match e.ovsdb_error() {
+                    Some("timed out") => true,
+                    Some("constraint violation") => txn.creates_bridge,
+                    _ => false,
+                };
+                if raced && attempt < ATTEMPTS {
+                    nfv_cni::debug!("bridge {} changed under us, retrying: {e}", plan.bridge);
+                    attempt += 1;
+                    bridges = vs.read(&ports::attachment_filter(plan))?.0;
+                    continue;
+                }
+                return Err(add_error(e, plan));
+            }
+        }
+    };
     let next = Vswitch::next_cfg(&results, txn.next_cfg_at).ok_or_else(|| {
         Error::new(
             errcode::OVSDB,
@@ -181,6 +182,30 @@ fn attach_port(
     Ok(())
 }
 
+fn add_error(e: nfv_ovsdb::Error, plan: &Plan) -> Error {
+    match e.ovsdb_error() {
+        Some("constraint violation") => Error::new(
+            errcode::EXISTS,
+            format!(
+                "cannot add port {} to bridge {}: {e}. Another port or bridge with that name \
+                 exists in OVS (set host.vhost.socketfile or remove the stale port)",
+                plan.port, plan.bridge
+            ),
+        ),
+        Some("timed out") => Error::new(
+            code::TRY_AGAIN_LATER,
+            format!(
+                "bridge {} kept changing while we added the port: {e}",
+                plan.bridge
+            ),
+        ),
+        _ => cni_error(
+            e,
+            &format!("adding port {} to bridge {}", plan.port, plan.bridge),
+        ),
+    }
+}
+
 fn wait_for_socket(path: &Path, timeout: Duration) -> Result<(), Error> {
     let deadline = Instant::now() + timeout;
     while !path.exists() {
@@ -212,8 +237,13 @@ fn remove_some(
     filter: &[(&str, &str)],
     select: impl Fn(&OurPort) -> bool,
 ) -> Result<Vec<OurPort>, Error> {
-    const ATTEMPTS: usize = 3;
+    // Each round of a race has a winner; the last attempt keeps bridges and cannot race.
+    const ATTEMPTS: usize = 10;
     for attempt in 1..=ATTEMPTS {
+        if attempt > 1 {
+            // Spread the racers out a little.
+            thread::sleep(Duration::from_millis(1 + u64::from(std::process::id() % 7)));
+        }
         let (bridges, found) = vs.read(filter)?;
         let doomed: Vec<OurPort> = found.into_iter().filter(&select).collect();
         if doomed.is_empty() {
@@ -264,12 +294,27 @@ fn combine(errors: Vec<Error>) -> Result<(), Error> {
     }
 }
 
+/// DEL needs only the ovsdb socket and the attachment's identity: a config that no longer
+/// validates (or never did) must not make the pod undeletable.
 pub fn del(req: &Request) -> Result<(), Error> {
-    let plan = plan(req, false)?;
+    let conf: UserspaceConf = req.parse_conf()?;
+    let (socket, timeout) = conf.endpoint()?;
+    let plan = conf
+        .plan(&req.conf.name, req.container_id(), req.ifname(), false)
+        .inspect_err(|e| nfv_cni::warn!("DEL with a config ADD would refuse: {e}"))
+        .ok();
+    let filter = [
+        (KEY_NETWORK, req.conf.name.as_str()),
+        (ports::KEY_CONTAINER, req.container_id()),
+        (ports::KEY_IFNAME, req.ifname()),
+    ];
     let mut errors: Vec<Error> = Vec::new();
-    let mut sockets = vec![(plan.socket_path.clone(), plan.port.clone())];
-    match Vswitch::connect(&plan.ovsdb_socket, plan.timeout) {
-        Ok(mut vs) => match remove_ports(&mut vs, &ports::attachment_filter(&plan)) {
+    let mut sockets: Vec<(PathBuf, String)> = plan
+        .iter()
+        .map(|p| (p.socket_path.clone(), p.port.clone()))
+        .collect();
+    match Vswitch::connect(&socket, timeout) {
+        Ok(mut vs) => match remove_ports(&mut vs, &filter) {
             Ok(removed) => {
                 for p in removed {
                     if let Some(s) = p.socket_path {

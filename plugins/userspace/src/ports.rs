@@ -240,10 +240,11 @@ pub struct DelTxn {
 }
 
 /// Removes `ports` from their bridges (OVSDB garbage-collects the Port and Interface rows) and
-/// removes a bridge we created when only its LOCAL port would remain. Every bridge touched is
-/// guarded by a `wait` on its exact port set, so a concurrent ADD makes the transaction fail
-/// (and the caller re-read and retry) rather than delete a bridge that just got a new port.
-/// With `keep_bridges`, bridges are never removed.
+/// removes a bridge we created when only its LOCAL port would remain. Removing a bridge is
+/// guarded by a `wait` on its exact port set, so a concurrent ADD or DEL makes the transaction
+/// fail (and the caller re-read and retry) rather than delete a bridge that just got a new port.
+/// Removing ports from a set needs no guard. With `keep_bridges`, bridges are never removed and
+/// the transaction cannot fail on a race.
 pub fn del_txn(ports: &[OurPort], bridges: &[BridgeRow], keep_bridges: bool) -> DelTxn {
     let mut ops = vec![Operation::comment(&format!(
         "nfv-cni userspace: remove {}",
@@ -264,17 +265,18 @@ pub fn del_txn(ports: &[OurPort], bridges: &[BridgeRow], keep_bridges: bool) -> 
         if mine.is_empty() {
             continue;
         }
-        ops.push(Operation::wait_now(
-            "Bridge",
-            by_uuid(&b.uuid),
-            &["ports"],
-            WaitUntil::Equal,
-            vec![vec![("ports".into(), uuid_set(&b.ports))]],
-        ));
         let rest: Vec<&Uuid> = b.ports.iter().filter(|u| !mine.contains(u)).collect();
         match rest.as_slice() {
             [local] if b.created_by_us && !keep_bridges => {
-                // Only if the one port left is the bridge's own LOCAL port.
+                // Only if the port set is still what we read, and the one port left is the
+                // bridge's own LOCAL port.
+                ops.push(Operation::wait_now(
+                    "Bridge",
+                    by_uuid(&b.uuid),
+                    &["ports"],
+                    WaitUntil::Equal,
+                    vec![vec![("ports".into(), uuid_set(&b.ports))]],
+                ));
                 ops.push(Operation::wait_now(
                     "Port",
                     by_uuid(local),
@@ -446,6 +448,10 @@ mod tests {
         let t = del_txn(&[ours(u(3))], &[foreign, other], false);
         let j = ops_json(&t.ops);
         assert!(t.removes_bridges.is_empty());
+        assert!(
+            !j.iter().any(|o| o["op"] == json!("wait")),
+            "no guard needed: {j:?}"
+        );
         assert!(j.iter().any(|o| o["mutations"]
             == json!([[
                 "ports",
