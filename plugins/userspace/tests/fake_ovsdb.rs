@@ -1,0 +1,352 @@
+//! The plugin's logic (retry on races, rollback, error codes) against a recording fake
+//! ovsdb-server on a unix socket: each test scripts what the "server" answers to each kind of
+//! transaction and then checks what the plugin sent. No root, no OVS; real OVS is
+//! conformance/ovs/e2e.sh's job.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test file: a failed unwrap is a failed test
+
+use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::os::unix::net::UnixListener;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::thread;
+
+use nfv_ovsdb::stream::JsonStream;
+use serde_json::{json, Value};
+
+/// What kind of transaction the plugin sent, recognised from its operations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Kind {
+    Read,
+    Add,
+    Remove,
+    CurCfg,
+    State,
+}
+
+fn kind(ops: &[Value]) -> Kind {
+    let comment = ops
+        .iter()
+        .find(|o| o["op"] == "comment")
+        .and_then(|o| o["comment"].as_str())
+        .unwrap_or("");
+    if comment.contains(": ADD ") {
+        Kind::Add
+    } else if comment.contains("remove") {
+        Kind::Remove
+    } else if ops.len() == 1 && ops[0]["columns"] == json!(["cur_cfg"]) {
+        Kind::CurCfg
+    } else if ops.first().map(|o| &o["columns"]) == Some(&json!(["cur_cfg"])) {
+        Kind::State
+    } else {
+        Kind::Read
+    }
+}
+
+type Handler = Box<dyn FnMut(Kind, &[Value], usize) -> Value + Send>;
+
+/// A fake ovsdb-server: answers `transact` with `handler(kind, ops, nth of that kind)`.
+struct FakeOvsdb {
+    log: Arc<Mutex<Vec<(Kind, Vec<Value>)>>>,
+}
+
+impl FakeOvsdb {
+    fn start(dir: &Path, mut handler: Handler) -> FakeOvsdb {
+        let path = dir.join("db.sock");
+        let listener = UnixListener::bind(&path).unwrap();
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let log2 = log.clone();
+        thread::spawn(move || {
+            let mut counts: HashMap<Kind, usize> = HashMap::new();
+            for conn in listener.incoming() {
+                let Ok(mut conn) = conn else { return };
+                let mut frames = JsonStream::new();
+                let mut buf = [0u8; 65536];
+                loop {
+                    let req = match frames.next_value().unwrap() {
+                        Some(v) => v,
+                        None => match conn.read(&mut buf) {
+                            Ok(0) | Err(_) => break,
+                            Ok(n) => {
+                                frames.push(&buf[..n]);
+                                continue;
+                            }
+                        },
+                    };
+                    let result = match req["method"].as_str() {
+                        Some("transact") => {
+                            let ops: Vec<Value> = req["params"].as_array().unwrap()[1..].to_vec();
+                            let k = kind(&ops);
+                            let n = counts.entry(k).or_insert(0);
+                            *n += 1;
+                            log2.lock().unwrap().push((k, ops.clone()));
+                            handler(k, &ops, *n)
+                        }
+                        Some("list_dbs") => json!(["Open_vSwitch"]),
+                        other => panic!("unexpected method {other:?}"),
+                    };
+                    let reply = json!({"id": req["id"], "result": result, "error": null});
+                    conn.write_all(reply.to_string().as_bytes()).unwrap();
+                }
+            }
+        });
+        FakeOvsdb { log }
+    }
+
+    fn sent(&self, k: Kind) -> Vec<Vec<Value>> {
+        self.log
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(kk, _)| *kk == k)
+            .map(|(_, o)| o.clone())
+            .collect()
+    }
+}
+
+const BRIDGE: &str = "00000000-0000-0000-0000-0000000000b1";
+const LOCAL: &str = "00000000-0000-0000-0000-0000000000b2";
+const PORT: &str = "00000000-0000-0000-0000-0000000000c1";
+
+/// Answers: a successful result for each op (inserts get uuids, selects rows).
+fn ok_results(ops: &[Value], next_cfg: i64) -> Value {
+    Value::Array(
+        ops.iter()
+            .map(|o| match o["op"].as_str().unwrap() {
+                "insert" => json!({"uuid": ["uuid", PORT]}),
+                "select" if o["columns"] == json!(["next_cfg"]) => {
+                    json!({"rows": [{"next_cfg": next_cfg}]})
+                }
+                "select" => json!({"rows": []}),
+                "mutate" | "update" | "delete" => json!({"count": 1}),
+                _ => json!({}),
+            })
+            .collect(),
+    )
+}
+
+fn bridge_row(ports: &[&str], ours: bool) -> Value {
+    let ext = if ours {
+        json!(["map", [["nfv-cni/created-by", "userspace"]]])
+    } else {
+        json!(["map", []])
+    };
+    json!({"_uuid": ["uuid", BRIDGE], "name": "br-t",
+           "ports": ["set", ports.iter().map(|p| json!(["uuid", p])).collect::<Vec<_>>()],
+           "external_ids": ext})
+}
+
+fn our_port_row(dir: &Path) -> Value {
+    json!({"_uuid": ["uuid", PORT], "name": "c0ffee000000-net1",
+           "external_ids": ["map", [["nfv-cni/network", "n"], ["nfv-cni/container-id", "c0ffee0000000000"],
+                                    ["nfv-cni/ifname", "net1"],
+                                    ["nfv-cni/socket-path", format!("{}/s/c0ffee000000/c0ffee000000-net1", dir.display())]]]})
+}
+
+fn state(error: Option<&str>) -> Value {
+    let err = error.map_or(json!(["set", []]), |e| json!(e));
+    json!([{"rows": [{"cur_cfg": 5}]},
+           {"rows": [{"name": "c0ffee000000-net1", "type": "dpdkvhostuserclient",
+                      "options": ["map", []], "error": err, "mac_in_use": "", "ofport": 1}]},
+           {"rows": [{"name": "c0ffee000000-net1", "tag": ["set", []], "external_ids": ["map", []]}]}])
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("us-fake-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn conf(dir: &Path, extra: Value) -> String {
+    let mut c = json!({"cniVersion": "1.1.0", "name": "n", "type": "userspace",
+        "ovsdbSocket": dir.join("db.sock"), "sharedDir": dir.join("s"), "ovsTimeout": 0.3,
+        "host": {"engine": "ovs-dpdk", "iftype": "vhostuser", "bridge": {"bridgeName": "br-t"}}});
+    for (k, v) in extra.as_object().unwrap() {
+        c[k] = v.clone();
+    }
+    c.to_string()
+}
+
+fn run(verb: &str, stdin: &str) -> (i32, Value) {
+    let env = move |k: &str| -> Option<String> {
+        match k {
+            "CNI_COMMAND" => Some(verb.to_string()),
+            "CNI_CONTAINERID" => Some("c0ffee0000000000".into()),
+            "CNI_IFNAME" => Some("net1".into()),
+            "CNI_NETNS" => Some("/proc/self/ns/net".into()),
+            "CNI_PATH" => Some("/nonexistent".into()),
+            _ => None,
+        }
+    };
+    let out = nfv_cni::dispatch(&userspace::Userspace, "", &env, &mut stdin.as_bytes());
+    let v = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+    (out.exit_code, v)
+}
+
+#[test]
+fn add_retries_when_another_add_created_the_bridge_first() {
+    let d = scratch("race");
+    let fake = FakeOvsdb::start(
+        &d,
+        Box::new(|k, ops, n| match (k, n) {
+            (Kind::Read, 1) => json!([{"rows": []}, {"rows": []}]),
+            (Kind::Read, _) => json!([{"rows": [bridge_row(&[LOCAL], false)]}, {"rows": []}]),
+            (Kind::Add, 1) => {
+                let mut r: Vec<Value> = ops.iter().map(|_| json!({})).collect();
+                r.push(
+                    json!({"error": "constraint violation", "details": "duplicate Bridge name"}),
+                );
+                Value::Array(r)
+            }
+            (Kind::Add, _) => ok_results(ops, 5),
+            (Kind::CurCfg, _) => json!([{"rows": [{"cur_cfg": 5}]}]),
+            (Kind::State, _) => state(None),
+            (k, _) => panic!("unexpected {k:?}"),
+        }),
+    );
+    let (rc, out) = run("ADD", &conf(&d, json!({})));
+    assert_eq!(rc, 0, "{out}");
+    assert_eq!(
+        out["interfaces"][0]["socketPath"],
+        json!(format!("{}/s/c0ffee000000/c0ffee000000-net1", d.display()))
+    );
+    let adds = fake.sent(Kind::Add);
+    assert_eq!(adds.len(), 2, "one failed attempt, one retry");
+    assert!(adds[0]
+        .iter()
+        .any(|o| o["op"] == "insert" && o["table"] == "Bridge"));
+    assert!(!adds[1]
+        .iter()
+        .any(|o| o["op"] == "insert" && o["table"] == "Bridge"));
+    assert!(adds[1]
+        .iter()
+        .any(|o| o["op"] == "mutate" && o["table"] == "Bridge"));
+    assert!(fake.sent(Kind::Remove).is_empty());
+    assert!(d.join("s/c0ffee000000/c0ffee000000-net1.json").exists());
+}
+
+#[test]
+fn interface_error_rolls_back_port_bridge_and_dir() {
+    let d = scratch("ifaceerr");
+    let dd = d.clone();
+    let fake = FakeOvsdb::start(
+        &d,
+        Box::new(move |k, ops, n| match (k, n) {
+            (Kind::Read, 1) => json!([{"rows": []}, {"rows": []}]),
+            // The rollback's read: our port is in the bridge we just created.
+            (Kind::Read, _) => json!([{"rows": [bridge_row(&[LOCAL, PORT], true)]},
+                                      {"rows": [our_port_row(&dd)]}]),
+            (Kind::Add, _) => ok_results(ops, 5),
+            (Kind::Remove, _) => ok_results(ops, 6),
+            (Kind::CurCfg, _) => json!([{"rows": [{"cur_cfg": 6}]}]),
+            (Kind::State, _) => state(Some("could not open network device (No such file)")),
+        }),
+    );
+    let (rc, out) = run("ADD", &conf(&d, json!({})));
+    assert_eq!(rc, 1);
+    assert_eq!(out["code"], json!(111), "{out}");
+    assert!(out["msg"]
+        .as_str()
+        .unwrap()
+        .contains("could not open network device"));
+    let removes = fake.sent(Kind::Remove);
+    assert_eq!(removes.len(), 1, "rolled back in one transaction");
+    // We created the bridge and only its LOCAL port is left: the bridge goes too.
+    assert!(removes[0].iter().any(|o| o["table"] == "Open_vSwitch"
+        && o["mutations"][0][1] == "delete"
+        && o["mutations"][0][0] == "bridges"));
+    assert!(!d.join("s/c0ffee000000").exists(), "socket dir removed");
+}
+
+#[test]
+fn vswitchd_that_never_applies_times_out_with_112_and_rolls_back() {
+    let d = scratch("novswitchd");
+    let dd = d.clone();
+    let fake = FakeOvsdb::start(
+        &d,
+        Box::new(move |k, ops, n| match (k, n) {
+            (Kind::Read, 1) => json!([{"rows": [bridge_row(&[LOCAL], false)]}, {"rows": []}]),
+            (Kind::Read, _) => json!([{"rows": [bridge_row(&[LOCAL, PORT], false)]},
+                                      {"rows": [our_port_row(&dd)]}]),
+            (Kind::Add, _) => ok_results(ops, 5),
+            (Kind::Remove, _) => ok_results(ops, 6),
+            (Kind::CurCfg, _) => json!([{"rows": [{"cur_cfg": 4}]}]),
+            (k, _) => panic!("unexpected {k:?}"),
+        }),
+    );
+    let (rc, out) = run("ADD", &conf(&d, json!({})));
+    assert_eq!(rc, 1);
+    assert_eq!(out["code"], json!(112), "{out}");
+    let removes = fake.sent(Kind::Remove);
+    assert_eq!(removes.len(), 1);
+    // Not our bridge: only the port is taken out of it.
+    assert!(!removes[0]
+        .iter()
+        .any(|o| o["table"] == "Open_vSwitch" && o["mutations"][0][0] == "bridges"));
+    assert!(removes[0]
+        .iter()
+        .any(|o| o["table"] == "Bridge" && o["op"] == "mutate"));
+}
+
+#[test]
+fn existing_attachment_fails_add_without_touching_anything() {
+    let d = scratch("exists");
+    let dd = d.clone();
+    let fake = FakeOvsdb::start(
+        &d,
+        Box::new(move |k, _ops, _n| match k {
+            Kind::Read => json!([{"rows": [bridge_row(&[LOCAL, PORT], false)]},
+                                 {"rows": [our_port_row(&dd)]}]),
+            k => panic!("unexpected {k:?}"),
+        }),
+    );
+    let (rc, out) = run("ADD", &conf(&d, json!({})));
+    assert_eq!((rc, out["code"].clone()), (1, json!(114)), "{out}");
+    assert!(fake.sent(Kind::Add).is_empty() && fake.sent(Kind::Remove).is_empty());
+    assert!(!d.join("s").exists());
+}
+
+#[test]
+fn del_of_nothing_is_success_and_sends_no_write() {
+    let d = scratch("delnothing");
+    let fake = FakeOvsdb::start(
+        &d,
+        Box::new(|k, _ops, _n| match k {
+            Kind::Read => json!([{"rows": []}, {"rows": []}]),
+            k => panic!("unexpected {k:?}"),
+        }),
+    );
+    let (rc, out) = run("DEL", &conf(&d, json!({})));
+    assert_eq!(rc, 0, "{out}");
+    assert!(fake.sent(Kind::Remove).is_empty());
+    // The read asked for exactly this attachment.
+    let reads = fake.sent(Kind::Read);
+    assert_eq!(
+        reads[0][1]["where"],
+        json!([[
+            "external_ids",
+            "includes",
+            [
+                "map",
+                [
+                    ["nfv-cni/network", "n"],
+                    ["nfv-cni/container-id", "c0ffee0000000000"],
+                    ["nfv-cni/ifname", "net1"]
+                ]
+            ]
+        ]])
+    );
+}
+
+#[test]
+fn status_is_50_when_nothing_listens() {
+    let d = scratch("status");
+    let (rc, out) = run("STATUS", &conf(&d, json!({})));
+    assert_eq!((rc, out["code"].clone()), (1, json!(50)), "{out}");
+    assert!(out["msg"]
+        .as_str()
+        .unwrap()
+        .contains("is ovsdb-server running"));
+}
