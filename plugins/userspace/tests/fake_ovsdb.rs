@@ -44,18 +44,21 @@ fn kind(ops: &[Value]) -> Kind {
     }
 }
 
+/// Every transaction the plugin sent, in order.
+type Log = Arc<Mutex<Vec<(Kind, Vec<Value>)>>>;
+
 type Handler = Box<dyn FnMut(Kind, &[Value], usize) -> Value + Send>;
 
 /// A fake ovsdb-server: answers `transact` with `handler(kind, ops, nth of that kind)`.
 struct FakeOvsdb {
-    log: Arc<Mutex<Vec<(Kind, Vec<Value>)>>>,
+    log: Log,
 }
 
 impl FakeOvsdb {
     fn start(dir: &Path, mut handler: Handler) -> FakeOvsdb {
         let path = dir.join("db.sock");
         let listener = UnixListener::bind(&path).unwrap();
-        let log = Arc::new(Mutex::new(Vec::new()));
+        let log: Log = Arc::new(Mutex::new(Vec::new()));
         let log2 = log.clone();
         thread::spawn(move || {
             let mut counts: HashMap<Kind, usize> = HashMap::new();
