@@ -117,6 +117,21 @@ s.request("transact", ["Open_vSwitch", {"op": "update", "table": "Open_vSwitch",
                                         "row": {"external_ids": ["map", []]}}])
 s.save("large_reply", "a select reply of about 100 kB that arrives in several reads")
 
+a = Session(db_sock)
+b = Session(db_sock)
+a.request("monitor", ["Open_vSwitch", "cfg", {"Open_vSwitch": {"columns": ["cur_cfg"]}}])
+b.request("transact", ["Open_vSwitch", {"op": "update", "table": "Open_vSwitch", "where": [],
+                                        "row": {"cur_cfg": 7}}])
+a.read_until(lambda m: m.get("method") == "update")
+b.request("transact", ["Open_vSwitch", {"op": "update", "table": "Open_vSwitch", "where": [],
+                                        "row": {"cur_cfg": 8}}])
+time.sleep(0.2)  # the notification is on the wire before the next reply
+a.request("transact", ["Open_vSwitch", {"op": "select", "table": "Open_vSwitch", "where": [],
+                                        "columns": ["cur_cfg"]}])
+a.save("monitor", "monitor cur_cfg; another client changes it twice; the second update "
+                  "arrives before the reply to a select")
+b.s.close()
+
 s = Session(probe_sock)
 s.request("transact", ["Open_vSwitch",
                        {"op": "wait", "table": "Bridge", "where": [["name", "==", "br-rec"]],

@@ -1,5 +1,6 @@
 //! [`OvsdbClient`]: a blocking JSON-RPC 1.0 session with ovsdb-server (RFC 7047 section 4).
 
+use std::collections::VecDeque;
 use std::io::{self, Read, Write};
 use std::os::unix::net::UnixStream;
 use std::path::Path;
@@ -23,6 +24,8 @@ pub struct OvsdbClient<S = UnixStream> {
     frames: JsonStream,
     next_id: u64,
     timeout: Duration,
+    /// `update` notifications that arrived while waiting for a reply: (monitor id, table-updates).
+    updates: VecDeque<(Json, Json)>,
 }
 
 impl OvsdbClient<UnixStream> {
@@ -53,6 +56,7 @@ impl<S: Read + Write> OvsdbClient<S> {
             frames: JsonStream::new(),
             next_id: 0,
             timeout,
+            updates: VecDeque::new(),
         }
     }
 
@@ -83,6 +87,50 @@ impl<S: Read + Write> OvsdbClient<S> {
         parse_transact(ops, &r)
     }
 
+    /// `monitor` (RFC 7047 4.1.5): returns the initial `<table-updates>` for `requests`
+    /// (`{"Table": {"columns": [..]}}`); later changes arrive as `update` notifications, read
+    /// with [`OvsdbClient::next_update`].
+    pub fn monitor(&mut self, db: &str, monitor_id: &Json, requests: Json) -> Result<Json, Error> {
+        self.updates.retain(|(id, _)| id != monitor_id);
+        self.call("monitor", json!([db, monitor_id, requests]))
+    }
+
+    /// Blocks until the next `update` notification for `monitor_id` and returns its
+    /// `<table-updates>`. Gives up with [`Error::Timeout`] when nothing arrives within the
+    /// stream's read timeout.
+    pub fn next_update(&mut self, monitor_id: &Json) -> Result<Json, Error> {
+        loop {
+            if let Some(pos) = self.updates.iter().position(|(id, _)| id == monitor_id) {
+                if let Some((_, u)) = self.updates.remove(pos) {
+                    return Ok(u);
+                }
+            }
+            let msg = self.receive("an update notification")?;
+            self.handle_request(&msg)?;
+        }
+    }
+
+    /// Answers the server's `echo` and queues `update` notifications; false if `msg` is not a
+    /// request or notification from the server.
+    fn handle_request(&mut self, msg: &Json) -> Result<bool, Error> {
+        let Some(m) = msg.get("method").and_then(Json::as_str) else {
+            return Ok(false);
+        };
+        match m {
+            "echo" if !msg["id"].is_null() => {
+                let reply = json!({"result": msg["params"], "error": null, "id": msg["id"]});
+                self.send(&reply, "the reply to the server's echo")?;
+            }
+            "update" => {
+                if let Some([id, u]) = msg["params"].as_array().map(Vec::as_slice) {
+                    self.updates.push_back((id.clone(), u.clone()));
+                }
+            }
+            _ => {}
+        }
+        Ok(true)
+    }
+
     /// Sends any request and returns its `result`; an `error` in the reply becomes [`Error::Rpc`].
     pub fn call(&mut self, method: &str, params: Json) -> Result<Json, Error> {
         let id = self.next_id;
@@ -93,12 +141,7 @@ impl<S: Read + Write> OvsdbClient<S> {
         )?;
         loop {
             let msg = self.receive(method)?;
-            // A request or notification from the server.
-            if let Some(m) = msg.get("method").and_then(Json::as_str) {
-                if m == "echo" && !msg["id"].is_null() {
-                    let reply = json!({"result": msg["params"], "error": null, "id": msg["id"]});
-                    self.send(&reply, "the reply to the server's echo")?;
-                }
+            if self.handle_request(&msg)? {
                 continue;
             }
             if msg.get("id") != Some(&json!(id)) {

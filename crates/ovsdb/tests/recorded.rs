@@ -395,3 +395,44 @@ fn rpc_error_without_object_and_stale_ids() {
     assert_eq!(c.list_dbs().unwrap(), vec!["Open_vSwitch"]);
     t.join().unwrap();
 }
+
+#[test]
+fn monitor_updates_including_one_that_arrives_before_a_reply() {
+    for cut in CUTS {
+        let (mut c, peer) = serve(load("monitor"), cut);
+        let id = json!("cfg");
+        let initial = c
+            .monitor(
+                "Open_vSwitch",
+                &id,
+                json!({"Open_vSwitch": {"columns": ["cur_cfg"]}}),
+            )
+            .unwrap();
+        let cfg = |u: &Json| {
+            u["Open_vSwitch"]
+                .as_object()
+                .unwrap()
+                .values()
+                .next()
+                .unwrap()["new"]["cur_cfg"]
+                .as_i64()
+                .unwrap()
+        };
+        assert_eq!(cfg(&initial), 0);
+        assert_eq!(cfg(&c.next_update(&id).unwrap()), 7);
+        // The second update is on the wire before this reply: it must be kept, not dropped.
+        let r = c
+            .transact(
+                "Open_vSwitch",
+                &[Operation::select(
+                    "Open_vSwitch",
+                    vec![],
+                    Some(&["cur_cfg"]),
+                )],
+            )
+            .unwrap();
+        assert_eq!(r[0].rows[0].get("cur_cfg").unwrap().opt_i64(), Some(8));
+        assert_eq!(cfg(&c.next_update(&id).unwrap()), 8);
+        peer.join().unwrap();
+    }
+}
