@@ -8,6 +8,8 @@
 //! - Typed calls on links ([`Link`]), addresses, routes and SR-IOV VFs ([`VfInfo`],
 //!   [`VfSetting`]); pure message builders ([`vf_setting_message`], [`address_message`],
 //!   [`route_message`]) that the unit tests check byte for byte.
+//! - [`VdpaNetlink`]: the "vdpa" generic-netlink family (list devices, find one by name or
+//!   parent PCI address), `None` when the module is not loaded.
 //! - One error type, [`Error`], with errno in words and the failed operation named.
 
 mod address;
@@ -17,6 +19,7 @@ mod mac;
 pub mod netns;
 mod route;
 mod socket;
+mod vdpa;
 mod vf;
 
 pub use address::{address_message, Address};
@@ -26,6 +29,10 @@ pub use mac::{MacAddr, ParseMacError};
 pub use netns::{run_in, Netns, NetnsGuard};
 pub use route::{route_message, Route, SCOPE_HOST, SCOPE_LINK, SCOPE_UNIVERSE, TABLE_MAIN};
 pub use socket::{Netlink, DUMP_ATTEMPTS};
+pub use vdpa::{
+    dev_get_message, family_query_message, generic_family_id, parse_family_id, parse_vdpa_dev,
+    VdpaDev, VdpaNetlink, VDPA_GENL_NAME,
+};
 pub use vf::{
     parse_vf_list, vf_query_message, vf_setting_message, VfInfo, VfLinkState, VfSetting, VlanProto,
 };

@@ -47,15 +47,7 @@ impl Netlink {
     /// A socket in the calling thread's current namespace.
     pub fn open() -> Result<Netlink> {
         let netns = Netns::current()?;
-        let op = "opening a netlink socket";
-        let mut socket = Socket::new(NETLINK_ROUTE).map_err(|e| Error::io(op, e))?;
-        socket.bind_auto().map_err(|e| Error::io(op, e))?;
-        socket
-            .connect(&SocketAddr::new(0, 0))
-            .map_err(|e| Error::io(op, e))?;
-        // Both are best effort: they only make error replies smaller and more helpful.
-        let _ = socket.set_ext_ack(true);
-        let _ = socket.set_cap_ack(true);
+        let socket = open_socket(NETLINK_ROUTE)?;
         Ok(Netlink {
             socket,
             seq: 0,
@@ -91,13 +83,27 @@ impl Netlink {
         exchange(
             &mut transport,
             &mut self.seq,
-            &msg,
+            &|flags, seq| serialize(msg.clone(), flags, seq),
             extra_flags,
             expect,
             op,
             action,
         )
     }
+}
+
+/// A blocking netlink socket of `protocol`, bound and connected to the kernel.
+pub(crate) fn open_socket(protocol: isize) -> Result<Socket> {
+    let op = "opening a netlink socket";
+    let mut socket = Socket::new(protocol).map_err(|e| Error::io(op, e))?;
+    socket.bind_auto().map_err(|e| Error::io(op, e))?;
+    socket
+        .connect(&SocketAddr::new(0, 0))
+        .map_err(|e| Error::io(op, e))?;
+    // Both are best effort: they only make error replies smaller and more helpful.
+    let _ = socket.set_ext_ack(true);
+    let _ = socket.set_cap_ack(true);
+    Ok(socket)
 }
 
 /// Where requests go and replies come from: the kernel socket, or a scripted fake in tests.
@@ -107,7 +113,7 @@ pub(crate) trait Transport {
     fn recv(&mut self) -> std::io::Result<Vec<u8>>;
 }
 
-struct SocketTransport<'a>(&'a Socket);
+pub(crate) struct SocketTransport<'a>(pub(crate) &'a Socket);
 
 impl Transport for SocketTransport<'_> {
     fn send(&mut self, request: &[u8]) -> std::io::Result<()> {
@@ -137,7 +143,7 @@ impl Transport for SocketTransport<'_> {
 pub(crate) fn exchange(
     transport: &mut impl Transport,
     seq: &mut u32,
-    msg: &RouteNetlinkMessage,
+    msg: &dyn Fn(u16, u32) -> Vec<u8>,
     extra_flags: u16,
     expect: Expect,
     op: &str,
@@ -163,7 +169,7 @@ pub(crate) fn exchange(
 fn request_once(
     transport: &mut impl Transport,
     seq_counter: &mut u32,
-    msg: &RouteNetlinkMessage,
+    msg: &dyn Fn(u16, u32) -> Vec<u8>,
     extra_flags: u16,
     expect: Expect,
     op: &str,
@@ -178,7 +184,7 @@ fn request_once(
             Expect::One => 0,
             Expect::Dump => NLM_F_DUMP,
         };
-    let bytes = serialize(msg.clone(), flags, seq);
+    let bytes = msg(flags, seq);
     transport.send(&bytes).map_err(|e| Error::io(op, e))?;
 
     let mut replies = Vec::new();
@@ -348,7 +354,7 @@ mod tests {
             b.extend_from_slice(&NLMSGERR_ATTR_MSG.to_ne_bytes());
             b.extend_from_slice(m.as_bytes());
             b.push(0);
-            while b.len() % 4 != 0 {
+            while !b.len().is_multiple_of(4) {
                 b.push(0);
             }
         }
@@ -391,8 +397,8 @@ mod tests {
         }
     }
 
-    fn dump_msg() -> RouteNetlinkMessage {
-        RouteNetlinkMessage::GetLink(Default::default())
+    fn dump_msg(flags: u16, seq: u32) -> Vec<u8> {
+        serialize(RouteNetlinkMessage::GetLink(Default::default()), flags, seq)
     }
 
     fn dump(interrupted: bool, names: &[&[u8]]) -> Vec<Vec<u8>> {
@@ -415,7 +421,7 @@ mod tests {
         let replies = exchange(
             &mut k,
             &mut seq,
-            &dump_msg(),
+            &dump_msg,
             0,
             Expect::Dump,
             "dump",
@@ -443,7 +449,7 @@ mod tests {
         let e = exchange(
             &mut k,
             &mut seq,
-            &dump_msg(),
+            &dump_msg,
             0,
             Expect::Dump,
             "listing links",
@@ -490,7 +496,7 @@ mod tests {
         let e = exchange(
             &mut t,
             &mut seq,
-            &dump_msg(),
+            &dump_msg,
             0,
             Expect::Ack,
             "setting link state",

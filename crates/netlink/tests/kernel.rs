@@ -363,3 +363,30 @@ fn physical_links_name_their_bus_device() {
         eprintln!("note: no physical links on this machine; parent_device only checked on veth");
     }
 }
+
+#[test]
+fn generic_netlink_families_resolve_and_vdpa_is_optional() {
+    if !root_or_skip("generic_netlink_families_resolve_and_vdpa_is_optional") {
+        return;
+    }
+    // The controller always exists, with its fixed ID.
+    assert_eq!(
+        nfv_netlink::generic_family_id("nlctrl").unwrap(),
+        Some(0x10)
+    );
+    assert_eq!(
+        nfv_netlink::generic_family_id("no-such-family").unwrap(),
+        None
+    );
+    // vdpa is there exactly when the vdpa bus is.
+    let loaded = std::path::Path::new("/sys/bus/vdpa").exists();
+    match nfv_netlink::VdpaNetlink::open().unwrap() {
+        None => assert!(!loaded, "vdpa bus present but no vdpa family"),
+        Some(mut v) => {
+            assert!(loaded);
+            for d in v.devices().unwrap() {
+                assert_eq!(v.device(&d.name).unwrap(), d);
+            }
+        }
+    }
+}
