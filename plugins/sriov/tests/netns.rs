@@ -339,3 +339,29 @@ fn gc_restores_attachments_the_runtime_no_longer_knows() {
     assert_eq!(w.host_nl().link_by_name("vf0").unwrap().mtu, Some(1500));
     assert!(w.plugin.records.all().unwrap().is_empty());
 }
+
+#[test]
+fn del_without_a_record_still_brings_the_vf_home() {
+    if !root_or_skip("del_without_a_record_still_brings_the_vf_home") {
+        return;
+    }
+    let w = World::new("norecord");
+    w.install_ipam(false);
+    let c = conf(json!({"ipam": {"type": "fake-ipam"}}));
+    w.run(|p| p.add(&w.request(Command::Add, "c1", c.clone())))
+        .unwrap();
+    // The record is lost (another version wrote none, or the disk was wiped).
+    for r in w.plugin.records.all().unwrap() {
+        w.plugin.records.remove(&r.container_id, &r.ifname).unwrap();
+    }
+    w.run(|p| p.del(&w.request(Command::Del, "c1", c.clone())))
+        .unwrap();
+    // Its original name is unknown: it comes home as <pf>v<index>.
+    assert!(w.host_nl().link_by_name("pf0v0").is_ok());
+    assert!(w.pod_nl().link_by_name("net1").unwrap_err().is_not_found());
+    assert_eq!(
+        w.ipam_log().matches("DEL").count(),
+        1,
+        "IPAM released anyway"
+    );
+}
