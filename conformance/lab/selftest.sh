@@ -1,7 +1,8 @@
 #!/bin/bash
 # Self-test of the lab harness, with its own cases (selftest/cases) and short timeouts, two boots:
 #   boot 1: a passing case, a failing one, one that never returns (killed by the per-case timeout),
-#           one that dirties the lab and one that checks the reset undid it. The run must exit
+#           cases that dirty the lab (settings; the VF count) each followed by one that checks the
+#           reset undid it (quickly; by recreating the VFs). The run must exit
 #           non-zero with a line per case; re-judging its verdicts one by one shows that the passing
 #           case alone passes and that the failing and the hanging case each fail a run.
 #   boot 2: a case that hangs the guest (the runner stops, the guest never powers off): the host must
@@ -53,16 +54,19 @@ bash "$LAB" setup
 
 echo "selftest: boot 1 - pass, fail, case timeout, reset between cases"
 judge "a run with a failing and a hanging case exits non-zero" nonzero \
-  bash "$LAB" run 01-pass 02-fail 03-case-hang 04-dirty-state 05-clean-state
+  bash "$LAB" run 01-pass 02-fail 03-case-hang 04-dirty-settings 05-clean-state 06-dirty-numvfs 07-clean-again
 cp "$WORK/out" "$WORK/boot1"
 expect_line "$WORK/boot1" '^ok   01-pass \(' "the passing case passes (cni helper, plugin binary via 9p)"
 expect_line "$WORK/boot1" '^FAIL 02-fail: exit 1 after ' "the failing case is reported with its exit status"
 expect_line "$WORK/boot1" '^    \| not ok - this case fails on purpose$' "a failure shows the tail of the case log"
 expect_line "$WORK/boot1" '^FAIL 03-case-hang: timed out after [5-9]\.[0-9]s, killed' "the case that never returns is killed at LAB_CASE_TIMEOUT=5 and fails"
-expect_line "$WORK/boot1" '^ok   04-dirty-state \(' "the case that dirties the lab ran after the killed one"
-expect_line "$WORK/boot1" '^ok   05-clean-state \(' "the next case starts from the baseline again"
-expect_last "$WORK/boot1" "lab: 3 passed, 2 failed"
-if [ "$(grep -c '^\(ok  \|FAIL\) ' "$WORK/boot1")" = 5 ]; then pass "one line per case"; else flunk "not one line per case"; fi
+expect_line "$WORK/boot1" '^ok   04-dirty-settings \(' "the case that dirties the lab ran after the killed one"
+expect_line "$WORK/boot1" '^ok   05-clean-state \(' "after changed VF settings the next case starts from the baseline"
+expect_line "$LAB_OUT/share/logs/05-clean-state.reset.log" 'baseline state restored$' "... by the quick reset"
+expect_line "$WORK/boot1" '^ok   07-clean-again \(' "after a changed VF count the next case starts from the baseline"
+expect_line "$LAB_OUT/share/logs/07-clean-again.reset.log" 'recreating the VFs$' "... by recreating the VFs"
+expect_last "$WORK/boot1" "lab: 5 passed, 2 failed"
+if [ "$(grep -c '^\(ok  \|FAIL\) ' "$WORK/boot1")" = 7 ]; then pass "one line per case"; else flunk "not one line per case"; fi
 
 echo "selftest: the verdicts of boot 1, case by case"
 judge "the passing case alone passes" 0 bash "$LAB" report 01-pass

@@ -123,25 +123,23 @@ cni() {
 }
 
 # --- the known state every case starts from --------------------------------------------------------------
-lab_baseline() {
-  _pf=$(lab_pf)
-  [ -n "$_pf" ] || { echo "no igb PF" >&2; return 1; }
-  [ "$(cat /proc/sys/vm/nr_hugepages)" -ge 64 ] || echo 64 > /proc/sys/vm/nr_hugepages
-  ip link set "$_pf" up || return 1
-  _sriov=/sys/class/net/$_pf/device/sriov_numvfs
-  [ "$(cat "$_sriov")" = 0 ] || echo 0 > "$_sriov" || return 1
-  # New VFs stay unbound until each is bound to its baseline driver below.
-  echo 0 > "/sys/class/net/$_pf/device/sriov_drivers_autoprobe"
-  echo "$LAB_NUM_VFS" > "$_sriov" || return 1
+_lab_step() { echo "$(cut -d' ' -f1 /proc/uptime) $*"; }  # timestamped progress for baseline/reset logs
+
+# The baseline driver of VF N.
+_lab_vf_baseline_driver() {
+  case " $LAB_VFIO_VFS " in *" $1 "*) echo vfio-pci ;; *) echo igbvf ;; esac
+}
+
+_lab_vfs_bind() {
   _i=0
   while [ "$_i" -lt "$LAB_NUM_VFS" ]; do
-    case " $LAB_VFIO_VFS " in
-      *" $_i "*) lab_vf_bind "$_i" vfio-pci || return 1 ;;
-      *) lab_vf_bind "$_i" igbvf || return 1 ;;
-    esac
+    lab_vf_bind "$_i" "$(_lab_vf_baseline_driver "$_i")" || return 1
     _i=$((_i + 1))
   done
-  echo 1 > "/sys/class/net/$_pf/device/sriov_drivers_autoprobe"
+  _lab_step "VFs on their drivers"
+}
+
+_lab_vdpa_baseline() {
   for _d in /sys/bus/vdpa/devices/*; do
     [ -e "$_d" ] && { vdpa dev del "${_d##*/}" || return 1; }
   done
@@ -149,13 +147,82 @@ lab_baseline() {
   vdpa dev add name vdpa1 mgmtdev vdpasim_net mac 02:00:00:00:0a:01 || return 1
   lab_vdpa_bind vdpa0 vhost_vdpa && lab_vdpa_bind vdpa1 virtio_vdpa || return 1
   lab_wait 10 test -n "$(lab_vdpa_netdev vdpa1)" || { echo "vdpa1 has no netdev" >&2; return 1; }
+  _lab_step "vdpa0 on vhost_vdpa, vdpa1 on virtio_vdpa"
 }
 
-# Undo what a case may have changed, then the baseline: namespaces go (their VF netdevs return),
-# VFs are destroyed and created again (default settings, default names), vDPA devices recreated.
+# What the baseline promises, as text: PF, VF drivers and netdevs, the PF's view of every VF
+# (igbvf makes up a random MAC for itself, so only whether one is set counts there), vDPA devices,
+# namespaces. Two states are the same baseline when this text is the same.
+lab_state() {
+  _pf=$(lab_pf)
+  echo "pf $_pf mtu $(cat "/sys/class/net/$_pf/mtu") $(cat "/sys/class/net/$_pf/operstate")" \
+    "numvfs $(cat "/sys/class/net/$_pf/device/sriov_numvfs")"
+  _i=0 _igbvf=""
+  while [ "$_i" -lt "$(cat "/sys/class/net/$_pf/device/sriov_numvfs")" ]; do
+    _drv=$(lab_vf_driver "$_i")
+    echo "vf $_i $_drv netdev:$([ -n "$(lab_vf_netdev "$_i")" ] && echo yes)"
+    [ "$_drv" = igbvf ] && _igbvf="$_igbvf,$_i"
+    _i=$((_i + 1))
+  done
+  ip -j -d link show "$_pf" | jq -c --argjson igbvf "[${_igbvf#,}]" \
+    '.[0].vfinfo_list[] | if (.vf | IN($igbvf[])) then .address = "(igbvf)" else . end'
+  for _d in /sys/bus/vdpa/devices/*; do
+    [ -e "$_d" ] && echo "vdpa ${_d##*/} $(lab_vdpa_driver "${_d##*/}") $(vdpa -j dev config show "${_d##*/}" | jq -c .)"
+  done
+  echo "netns: $(ls /run/netns)"
+}
+
+# From scratch: VFs destroyed and created, drivers bound, vDPA devices created. Records the state.
+lab_baseline() {
+  _pf=$(lab_pf)
+  [ -n "$_pf" ] || { echo "no igb PF" >&2; return 1; }
+  [ "$(cat /proc/sys/vm/nr_hugepages)" -ge 64 ] || echo 64 > /proc/sys/vm/nr_hugepages
+  ip link set "$_pf" mtu 1500 up || return 1
+  _sriov=/sys/class/net/$_pf/device/sriov_numvfs
+  _lab_step "PF $_pf up"
+  [ "$(cat "$_sriov")" = 0 ] || echo 0 > "$_sriov" || return 1
+  _lab_step "VFs removed"
+  # New VFs stay unbound until each is bound to its baseline driver.
+  echo 0 > "/sys/class/net/$_pf/device/sriov_drivers_autoprobe"
+  echo "$LAB_NUM_VFS" > "$_sriov" || return 1
+  _lab_step "$LAB_NUM_VFS VFs created"
+  _lab_vfs_bind || return 1
+  echo 1 > "/sys/class/net/$_pf/device/sriov_drivers_autoprobe"
+  _lab_vdpa_baseline || return 1
+  mkdir -p /run/lab && lab_state > /run/lab/baseline.state
+}
+
+# The quick way back: every VF setting cleared through the PF, every VF rebound (a fresh netdev for
+# igbvf), vDPA devices recreated. Removing and creating VFs costs seconds (the PCI core waits 1 s).
+_lab_reset_settings() {
+  _pf=$(lab_pf)
+  [ "$(cat "/sys/class/net/$_pf/device/sriov_numvfs")" = "$LAB_NUM_VFS" ] || return 1
+  ip link set "$_pf" mtu 1500 up || return 1
+  _i=0
+  while [ "$_i" -lt "$LAB_NUM_VFS" ]; do
+    ip link set "$_pf" vf "$_i" mac 00:00:00:00:00:00 vlan 0 spoofchk on trust off max_tx_rate 0 || return 1
+    _i=$((_i + 1))
+  done
+  _lab_step "VF settings cleared"
+  _lab_vfs_bind && _lab_vdpa_baseline
+}
+
+# Back to the baseline after a case: namespaces go (their VF netdevs return), then the quick way; if
+# that does not give the recorded baseline state, the VFs are destroyed and created again.
 lab_reset() {
   for _n in /run/netns/*; do
     [ -e "$_n" ] && ip netns del "${_n##*/}"
   done
+  _lab_step "namespaces deleted"
+  if [ -f /run/lab/baseline.state ] && _lab_reset_settings; then
+    lab_state > /run/lab/reset.state
+    if cmp -s /run/lab/baseline.state /run/lab/reset.state; then
+      _lab_step "baseline state restored"
+      return 0
+    fi
+    echo "differences from the baseline after clearing settings:"
+    diff /run/lab/baseline.state /run/lab/reset.state
+  fi
+  _lab_step "recreating the VFs"
   lab_baseline
 }

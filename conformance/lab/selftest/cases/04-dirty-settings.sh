@@ -1,5 +1,5 @@
-# Changes what the baseline defines (VF moved into a netns and renamed, VF settings, a VF on
-# vfio-pci, a vDPA device on the other driver): the next case must not see any of it.
+# Changes what the baseline defines without touching the VF count (VF moved into a netns and renamed,
+# VF settings, a VF on another driver, vDPA devices): the quick reset must undo it.
 . "$LAB/guest/lib.sh"
 pf=$(lab_pf)
 check "netns dirty" lab_netns_new dirty
