@@ -89,6 +89,23 @@ fn scenarios(resolv: &Path) -> Vec<Scenario> {
             legacy_lease: "fd02::4",
         },
         Scenario {
+            name: "spec-0.1.0",
+            version: "0.1.0",
+            ipam: json!({"type":"host-local","subnet":"10.45.0.0/29","ranges":[[{"subnet":"fd03::/125"}]],
+                "routes":[{"dst":"0.0.0.0/0","gw":"10.45.0.1"}]}),
+            runtime_config: None,
+            candidates: &["10.45.0.3", "fd03::3", "10.45.0.1"],
+            legacy_lease: "10.45.0.5",
+        },
+        Scenario {
+            name: "spec-0.3.0-v6-only",
+            version: "0.3.0",
+            ipam: json!({"type":"host-local","ranges":[[{"subnet":"fd04::/125"}],[{"subnet":"fd05::/125"}]]}),
+            runtime_config: None,
+            candidates: &["fd04::3", "fd05::3", "fd06::3"],
+            legacy_lease: "fd05::4",
+        },
+        Scenario {
             name: "runtime-ip-ranges",
             version: "1.0.0",
             ipam: json!({"type":"host-local","ranges":[[{"subnet":"10.51.0.0/29"}]]}),
@@ -319,7 +336,7 @@ fn ours_and_the_reference_agree_on_random_operation_sequences() {
             let mut args = String::new();
             let mut extra: Vec<(&str, Value)> = Vec::new();
             let mut ipam = s.ipam.clone();
-            let check_allowed = s.version != "0.2.0" && s.version != "0.3.1";
+            let check_allowed = matches!(s.version, "0.4.0" | "1.0.0");
             let verb = if roll < 45 {
                 if rng.chance(35) {
                     let ip = *rng.pick(s.candidates);
@@ -452,4 +469,63 @@ fn ours_and_the_reference_agree_on_legacy_lease_edge_cases() {
         compare(&sides, &s, net, op, || format!("edge step {i}"));
     }
     assert!(common::leases(&sides[1].data.join(net)).is_empty());
+}
+
+/// Our binary and the reference take turns at random on ONE directory, against the reference
+/// alone on a twin directory: results and directories must stay identical, so our index must
+/// notice every change the reference makes behind its back.
+#[test]
+fn taking_turns_with_the_reference_on_one_directory_changes_nothing() {
+    let reference = reference();
+    let ours = ours();
+    let seed = seed();
+    let tmp = TempDir::new("differential-turns");
+    let s = scenarios(&tmp.0.join("resolv.conf"))
+        .into_iter()
+        .find(|s| s.name == "dual-stack")
+        .unwrap();
+    let net = "turns";
+    let (alone, mixed) = (tmp.0.join("alone"), tmp.0.join("mixed"));
+    let mut rng = Rng::new(seed ^ 0x7475_726e);
+    let ids = ["a1", "b2", "c3", "d4", "e5", "f6", "g7"];
+    for step in 0..150 {
+        let verb = if rng.chance(55) { "ADD" } else { "DEL" };
+        let id = *rng.pick(&ids);
+        let by = if rng.chance(50) { &ours } else { &reference };
+        let a = run(
+            &reference,
+            verb,
+            id,
+            "eth0",
+            "",
+            &config(&s, &alone, net, &s.ipam, &[]),
+        );
+        let m = run(
+            by,
+            verb,
+            id,
+            "eth0",
+            "",
+            &config(&s, &mixed, net, &s.ipam, &[]),
+        );
+        let who = if by == &ours { "ours" } else { "reference" };
+        let ctx = || {
+            format!(
+                "seed {seed} step {step}: {verb} {id} by {who}\nalone: {}\nmixed: {}{}",
+                a.stdout, m.stdout, m.stderr
+            )
+        };
+        assert_eq!(a.ok, m.ok, "{}", ctx());
+        if a.ok {
+            assert_eq!(a.json, m.json, "{}", ctx());
+        } else {
+            assert_eq!(a.msg(), m.msg(), "{}", ctx());
+        }
+        assert_eq!(
+            snapshot(&alone.join(net)),
+            snapshot(&mixed.join(net)),
+            "{}",
+            ctx()
+        );
+    }
 }
