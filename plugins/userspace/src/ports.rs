@@ -240,11 +240,12 @@ pub struct DelTxn {
 }
 
 /// Removes `ports` from their bridges (OVSDB garbage-collects the Port and Interface rows) and
-/// removes a bridge we created when only its LOCAL port would remain. Removing a bridge is
-/// guarded by a `wait` on its exact port set, so a concurrent ADD or DEL makes the transaction
-/// fail (and the caller re-read and retry) rather than delete a bridge that just got a new port.
-/// Removing ports from a set needs no guard. With `keep_bridges`, bridges are never removed and
-/// the transaction cannot fail on a race.
+/// removes a bridge we created when only its LOCAL port would remain. Changes to a bridge we
+/// created are guarded by a `wait` on its exact port set, so a concurrent ADD or DEL makes the
+/// transaction fail (and the caller re-read and retry) rather than delete a bridge that just
+/// got a new port, or leave one empty because every racing DEL saw the others' ports. Other
+/// bridges need no guard: removing elements from a set is safe. With `keep_bridges`, bridges
+/// are never removed and the transaction cannot fail on a race.
 pub fn del_txn(ports: &[OurPort], bridges: &[BridgeRow], keep_bridges: bool) -> DelTxn {
     let mut ops = vec![Operation::comment(&format!(
         "nfv-cni userspace: remove {}",
@@ -265,18 +266,22 @@ pub fn del_txn(ports: &[OurPort], bridges: &[BridgeRow], keep_bridges: bool) -> 
         if mine.is_empty() {
             continue;
         }
+        let ours_to_remove = b.created_by_us && !keep_bridges;
+        if ours_to_remove {
+            // Our bridge may become empty, now or through a concurrent DEL: act only on the
+            // port set we read, so that exactly one of several racing DELs sees it empty.
+            ops.push(Operation::wait_now(
+                "Bridge",
+                by_uuid(&b.uuid),
+                &["ports"],
+                WaitUntil::Equal,
+                vec![vec![("ports".into(), uuid_set(&b.ports))]],
+            ));
+        }
         let rest: Vec<&Uuid> = b.ports.iter().filter(|u| !mine.contains(u)).collect();
         match rest.as_slice() {
-            [local] if b.created_by_us && !keep_bridges => {
-                // Only if the port set is still what we read, and the one port left is the
-                // bridge's own LOCAL port.
-                ops.push(Operation::wait_now(
-                    "Bridge",
-                    by_uuid(&b.uuid),
-                    &["ports"],
-                    WaitUntil::Equal,
-                    vec![vec![("ports".into(), uuid_set(&b.ports))]],
-                ));
+            [local] if ours_to_remove => {
+                // Only if the one port left is the bridge's own LOCAL port.
                 ops.push(Operation::wait_now(
                     "Port",
                     by_uuid(local),
@@ -488,8 +493,16 @@ mod tests {
             ports: vec![u(2), u(3), u(4)],
             created_by_us: true,
         };
-        let t = del_txn(&[ours(u(3))], &[b], false);
+        let t = del_txn(&[ours(u(3))], std::slice::from_ref(&b), false);
         assert!(t.removes_bridges.is_empty());
+        let j = ops_json(&t.ops);
+        assert!(
+            j.iter()
+                .any(|o| o["op"] == json!("wait") && o["table"] == json!("Bridge")),
+            "racing DELs must conflict on our bridge: {j:?}"
+        );
+        let keep = ops_json(&del_txn(&[ours(u(3))], &[b], true).ops);
+        assert!(!keep.iter().any(|o| o["op"] == json!("wait")));
     }
 
     #[test]

@@ -3,11 +3,11 @@
 //! `ovs-vsctl` does without `--no-wait`).
 
 use std::path::Path;
-use std::thread;
 use std::time::{Duration, Instant};
 
 use nfv_cni::{code, Error};
 use nfv_ovsdb::{Atom, Error as OvsdbError, Operation, OperationResult, OvsdbClient};
+use serde_json::json;
 
 use crate::ports::{self, BridgeRow, OurPort, DB};
 
@@ -33,6 +33,19 @@ pub fn cni_error(e: OvsdbError, what: &str) -> Error {
         errcode::OVSDB
     };
     Error::new(code, format!("{what}: {e}"))
+}
+
+/// The highest `cur_cfg` in a monitor's `<table-updates>` for Open_vSwitch (0 if none).
+fn cur_cfg(updates: &serde_json::Value) -> i64 {
+    updates["Open_vSwitch"]
+        .as_object()
+        .map(|rows| {
+            rows.values()
+                .filter_map(|r| r["new"]["cur_cfg"].as_i64())
+                .max()
+                .unwrap_or(0)
+        })
+        .unwrap_or(0)
 }
 
 /// What ovs-vswitchd made of one of our interfaces.
@@ -110,33 +123,27 @@ impl Vswitch {
             .opt_i64()
     }
 
-    /// Polls until ovs-vswitchd has applied configuration `next_cfg`; false on timeout.
+    /// Waits until ovs-vswitchd has applied configuration `next_cfg` (`cur_cfg >= next_cfg`),
+    /// watching `cur_cfg` with an OVSDB monitor rather than polling; false on timeout.
     pub fn wait_applied(&mut self, next_cfg: i64) -> Result<bool, OvsdbError> {
+        let id = json!(["cur_cfg", next_cfg]);
+        let initial =
+            self.client
+                .monitor(DB, &id, json!({"Open_vSwitch": {"columns": ["cur_cfg"]}}))?;
+        if cur_cfg(&initial) >= next_cfg {
+            return Ok(true);
+        }
         let deadline = Instant::now() + self.timeout;
-        let mut pause = Duration::from_millis(1);
         loop {
-            let r = self.client.transact(
-                DB,
-                &[Operation::select(
-                    "Open_vSwitch",
-                    vec![],
-                    Some(&["cur_cfg"]),
-                )],
-            )?;
-            let cur = r[0]
-                .rows
-                .first()
-                .and_then(|row| row.get("cur_cfg").ok())
-                .and_then(|v| v.opt_i64())
-                .unwrap_or(0);
-            if cur >= next_cfg {
-                return Ok(true);
+            match self.client.next_update(&id) {
+                Ok(u) if cur_cfg(&u) >= next_cfg => return Ok(true),
+                Ok(_) => {}
+                Err(OvsdbError::Timeout { .. }) => return Ok(false),
+                Err(e) => return Err(e),
             }
             if Instant::now() >= deadline {
                 return Ok(false);
             }
-            thread::sleep(pause);
-            pause = (pause * 2).min(Duration::from_millis(20));
         }
     }
 

@@ -87,6 +87,18 @@ impl FakeOvsdb {
                             handler(k, &ops, *n)
                         }
                         Some("list_dbs") => json!(["Open_vSwitch"]),
+                        // The plugin watches cur_cfg: answer with the scripted value, and
+                        // never send an update (so a low value means "vswitchd is stuck").
+                        Some("monitor") => {
+                            let k = Kind::CurCfg;
+                            let n = counts.entry(k).or_insert(0);
+                            *n += 1;
+                            log2.lock().unwrap().push((k, Vec::new()));
+                            let r = handler(k, &[], *n);
+                            let cfg = r[0]["rows"][0]["cur_cfg"].clone();
+                            json!({"Open_vSwitch": {"00000000-0000-0000-0000-0000000000a1":
+                                                    {"new": {"cur_cfg": cfg}}}})
+                        }
                         other => panic!("unexpected method {other:?}"),
                     };
                     let reply = json!({"id": req["id"], "result": result, "error": null});
