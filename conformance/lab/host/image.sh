@@ -10,6 +10,8 @@ LAB_MODULES=(igb igbvf vfio-pci vhost_vdpa virtio_vdpa virtio_net 9pnet_virtio 9
 LAB_VDPASIM_MODULES=(vringh vdpa_sim vdpa_sim_net)
 # Host programs copied into the guest with their shared libraries (busybox provides the rest).
 LAB_GUEST_PROGS=(/sbin/ip /sbin/vdpa /usr/bin/jq)
+# Libraries our Rust binaries link besides glibc (the unwinder), so they run without LD_LIBRARY_PATH.
+LAB_GUEST_LIBS=(/lib/x86_64-linux-gnu/libgcc_s.so.1)
 
 lab_kernel_release() {
   [ -f "$LAB_CACHE/kernel.release" ] || lab_die "no kernel in $LAB_CACHE: run 'lab.sh setup'"
@@ -38,7 +40,7 @@ lab_image_key() {
   {
     echo "$kv"
     cat "$LAB_DIR/guest/init" "$LAB_DIR/host/image.sh"
-    sha256sum /bin/busybox "${LAB_GUEST_PROGS[@]}" "$LAB_CACHE/vdpasim/$kv"/*.ko
+    sha256sum /bin/busybox "${LAB_GUEST_PROGS[@]}" "${LAB_GUEST_LIBS[@]}" "$LAB_CACHE/vdpasim/$kv"/*.ko
   } | sha256sum | cut -c1-16
 }
 
@@ -60,6 +62,7 @@ lab_image() {
   mkdir -p "$root/usr" && ln -s ../bin "$root/usr/bin" && ln -s ../bin "$root/usr/sbin"
   rm -f "$root/bin/ip"  # busybox's applet: replaced by iproute2's (it knows VFs and netns)
   for f in "${LAB_GUEST_PROGS[@]}"; do lab_copy_prog "$root" "$f"; done
+  for f in "${LAB_GUEST_LIBS[@]}"; do install -D "$f" "$root$f"; done
   local files
   files=$(lab_module_files "$kv")
   : > "$root/lib/modules/order"
