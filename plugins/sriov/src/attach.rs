@@ -9,6 +9,7 @@ use nfv_netlink::{Link, Netlink, Netns, Route, VfSetting};
 use crate::codes::{self, from_netlink, from_pci};
 use crate::config::{self, Plan, SriovConf};
 use crate::crash::crash_point;
+use crate::devinfo;
 use crate::record::{Record, SavedVf};
 use crate::restore::restore;
 use crate::Sriov;
@@ -21,6 +22,7 @@ impl Sriov {
     pub(crate) fn attach(&self, req: &Request) -> Result<Success, Error> {
         let conf: SriovConf = req.parse_conf()?;
         let plan = config::plan(&conf, &req.env.args)?;
+        let device_info_file = devinfo::requested_path(&conf.runtime_config)?;
         let device = plan.device.to_string();
         let ifname = req.ifname().to_string();
 
@@ -99,12 +101,28 @@ impl Sriov {
                 .map(|c| SavedVf::capture(c, &plan.vf_settings))
                 .unwrap_or_default(),
             netns: netns_path.display().to_string(),
+            device_info_file: device_info_file.as_ref().map(|p| p.display().to_string()),
         };
         // Written before the first change: a crash from here on is undone by DEL.
         self.records.save(&record)?;
         crash_point("after-record");
 
-        let attached = self.configure(req, &plan, &mut host, &mut pod, &pod_ns, pf.as_ref(), &link);
+        let device_info = device_info_file.as_ref().map(|p| {
+            (
+                p.as_path(),
+                devinfo::pci_device_info(&device, &vf.pf.to_string()),
+            )
+        });
+        let attached = self.configure(
+            req,
+            &plan,
+            &mut host,
+            &mut pod,
+            &pod_ns,
+            pf.as_ref(),
+            &link,
+            device_info.as_ref().map(|(p, v)| (*p, v)),
+        );
         match attached {
             Ok(result) => Ok(result),
             Err(e) => {
@@ -134,6 +152,7 @@ impl Sriov {
         pod_ns: &Netns,
         pf: Option<&Link>,
         link: &Link,
+        device_info: Option<(&std::path::Path, &serde_json::Value)>,
     ) -> Result<Success, Error> {
         let ifname = req.ifname();
         if let Some(pf) = pf {
@@ -209,6 +228,9 @@ impl Sriov {
             socket_path: None,
             pci_id: Some(plan.device.to_string()),
         }];
+        if let Some((path, info)) = device_info {
+            devinfo::write(path, info)?;
+        }
         if let Some(lease) = lease {
             lease.commit();
         }

@@ -13,6 +13,7 @@ pub mod attach;
 pub mod codes;
 pub mod config;
 pub mod crash;
+pub mod devinfo;
 pub mod record;
 pub mod restore;
 
@@ -89,26 +90,38 @@ impl Sriov {
     /// No record (written by another version, or lost): the config still names the VF. If its
     /// netdev is in the pod, bring it home as `<pf>v<index>` (its original name is unknown).
     fn detach_without_record(&self, req: &Request, pod_ns: Option<&Netns>) -> Vec<String> {
-        let Some(ns) = pod_ns else {
-            return Vec::new(); // the kernel brings the VF back itself when the namespace dies
-        };
         let Ok(conf) = req.parse_conf::<SriovConf>() else {
             return Vec::new();
         };
+        let mut failures = Vec::new();
+        if let Ok(Some(p)) = devinfo::requested_path(&conf.runtime_config) {
+            if let Err(e) = devinfo::remove(&p) {
+                failures.push(e);
+            }
+        }
+        let Some(ns) = pod_ns else {
+            return failures; // the kernel brings the VF back itself when the namespace dies
+        };
         let Ok(device) = config::device(&conf) else {
-            return Vec::new();
+            return failures;
         };
         let vf = match self.sysfs.vf(device) {
             Ok(vf) => vf,
-            Err(e) => return vec![format!("DEL without a record: {e}")],
+            Err(e) => {
+                failures.push(format!("DEL without a record: {e}"));
+                return failures;
+            }
         };
         let mut pod = match Netlink::open_in(ns) {
             Ok(p) => p,
-            Err(e) => return vec![e.to_string()],
+            Err(e) => {
+                failures.push(e.to_string());
+                return failures;
+            }
         };
         let link = match pod.link_by_name(req.ifname()) {
             Ok(l) if restore::is_device(&l, &device.to_string()) => l,
-            _ => return Vec::new(), // not there: nothing to give back
+            _ => return failures, // not there: nothing to give back
         };
         let name = {
             let n = format!("{}v{}", vf.pf_netdev, vf.index);
@@ -120,13 +133,16 @@ impl Sriov {
         };
         let home = match Netns::current() {
             Ok(h) => h,
-            Err(e) => return vec![e.to_string()],
+            Err(e) => {
+                failures.push(e.to_string());
+                return failures;
+            }
         };
         let _ = pod.set_down(link.index);
-        match pod.move_to_netns(link.index, &home, Some(&name)) {
-            Ok(()) => Vec::new(),
-            Err(e) => vec![format!("DEL without a record: {e}")],
+        if let Err(e) = pod.move_to_netns(link.index, &home, Some(&name)) {
+            failures.push(format!("DEL without a record: {e}"));
         }
+        failures
     }
 
     /// CHECK: the VF is in the pod under the expected name with the expected MAC and MTU, and

@@ -106,6 +106,9 @@ pub struct Record {
     pub saved_vf: SavedVf,
     /// CNI_NETNS at ADD.
     pub netns: String,
+    /// The device-info file ADD wrote (runtimeConfig.CNIDeviceInfoFile), removed by DEL.
+    #[serde(default)]
+    pub device_info_file: Option<String>,
 }
 
 /// The records of one node.
@@ -258,6 +261,7 @@ mod tests {
             host_up: true,
             saved_vf: SavedVf::default(),
             netns: "/run/netns/x".into(),
+            device_info_file: None,
         };
         assert_eq!(store.load("c1", "net1").unwrap(), None);
         let _lock = store.lock_vf(&r.device).unwrap();

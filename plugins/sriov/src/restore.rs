@@ -95,6 +95,12 @@ pub fn restore(host: &mut Netlink, pod_ns: Option<&Netns>, r: &Record) -> Vec<St
         },
     };
 
+    if let Some(f) = &r.device_info_file {
+        if let Err(e) = crate::devinfo::remove(std::path::Path::new(f)) {
+            failures.push(e);
+        }
+    }
+
     // 3. Its own MAC and MTU.
     match link {
         Some(l) => {

@@ -187,7 +187,9 @@ fn add_then_del_gives_the_vf_back_as_it_was() {
     let w = World::new("adddel");
     w.install_ipam(false);
     // No "mac": it is also the admin MAC set through the PF, which a veth cannot take.
-    let c = conf(json!({"mtu": 1400, "ipam": {"type": "fake-ipam"}}));
+    let devinfo = w.dir.join("devinfo/sriov-net-c1.json");
+    let c = conf(json!({"mtu": 1400, "ipam": {"type": "fake-ipam"},
+        "runtimeConfig": {"CNIDeviceInfoFile": devinfo.display().to_string()}}));
     let result = w
         .run(|p| p.add(&w.request(Command::Add, "c1", c.clone())))
         .unwrap();
@@ -199,6 +201,11 @@ fn add_then_del_gives_the_vf_back_as_it_was() {
     assert_eq!(iface.mtu, Some(1400));
     assert_eq!(result.ips[0].address.to_string(), "10.9.0.5/24");
     assert_eq!(result.ips[0].interface, Some(0));
+
+    let info: Value = serde_json::from_slice(&std::fs::read(&devinfo).unwrap()).unwrap();
+    assert_eq!(info["type"], "pci");
+    assert_eq!(info["pci"]["pci-address"], VF);
+    assert_eq!(info["pci"]["pf-pci-address"], PF);
 
     let mut pod = w.pod_nl();
     let net1 = pod.link_by_name("net1").unwrap();
@@ -237,6 +244,7 @@ fn add_then_del_gives_the_vf_back_as_it_was() {
     assert_eq!(back.mac, Some(w.vf_mac));
     assert_eq!(back.mtu, Some(1500));
     assert!(pod.link_by_name("net1").unwrap_err().is_not_found());
+    assert!(!devinfo.exists(), "DEL removes the device-info file");
     // (nfv_cni::ipam passes CNI_CONTAINERID through the process environment, which a
     // library-level test does not set: count the DELs.)
     assert_eq!(w.ipam_log().matches("DEL").count(), 1);
