@@ -65,7 +65,7 @@ fn hex(s: &str) -> String {
 }
 
 fn unhex(s: &str) -> Option<String> {
-    if !s.len().is_multiple_of(2) {
+    if s.len() & 1 != 0 {
         return None;
     }
     let bytes: Option<Vec<u8>> = (0..s.len())
