@@ -86,6 +86,13 @@ impl RangeSpec {
             }
             None => last_address(network, cidr.prefix),
         };
+        // Only reachable with the default rangeEnd and rangeStart on the IPv4 broadcast address.
+        // The reference accepts this and then hands out addresses beyond the subnet; we refuse.
+        if addr::cmp(range_start, range_end).is_gt() {
+            return Err(ConfigError::Invalid(format!(
+                "RangeStart {range_start} is after RangeEnd {range_end} in network {subnet_text}"
+            )));
+        }
         Ok(Range {
             network,
             prefix: cidr.prefix,
@@ -162,7 +169,7 @@ impl Range {
 
     /// Number of addresses between rangeStart and rangeEnd, minus the gateway when inside.
     pub fn usable_addresses(&self) -> u128 {
-        let span = addr::to_int(self.range_end) - addr::to_int(self.range_start);
+        let span = addr::to_int(self.range_end).saturating_sub(addr::to_int(self.range_start));
         let total = span.saturating_add(1);
         if self.contains(self.gateway) {
             total - 1
@@ -268,6 +275,12 @@ mod tests {
         assert_eq!(
             err(s.clone()),
             "RangeEnd 2001:db8::1 not in network 10.0.0.0/24"
+        );
+        s.range_end = None;
+        s.range_start = Some(ip("10.0.0.255"));
+        assert_eq!(
+            err(s.clone()),
+            "RangeStart 10.0.0.255 is after RangeEnd 10.0.0.254 in network 10.0.0.0/24"
         );
         s.range_start = Some(ip("10.0.0.0"));
         s.range_end = Some(ip("10.0.0.255"));
