@@ -531,4 +531,41 @@ mod tests {
         assert!(!version_at_least("0.2.0", "0.3.0"));
         assert!(!version_at_least("", "0.3.0"));
     }
+
+    #[test]
+    fn odd_input_is_an_error_never_a_panic() {
+        let odd = [
+            json!(null),
+            json!([]),
+            json!({"ipam": 5}),
+            json!({"ipam": {"ranges": 5}}),
+            json!({"ipam": {"ranges": [5]}}),
+            json!({"ipam": {"ranges": [[5]]}}),
+            json!({"ipam": {"ranges": [[null]]}}),
+            json!({"ipam": {"ranges": [null]}}),
+            json!({"ipam": {"subnet": 5}}),
+            json!({"ipam": {"subnet": "10.0.0.0/255"}}),
+            json!({"ipam": {"subnet": "10.0.0.0/-1"}}),
+            json!({"ipam": {"subnet": "::/0"}}),
+            json!({"ipam": {"subnet": "0.0.0.0/0", "rangeStart": "255.255.255.255"}}),
+            json!({"ipam": {"subnet": "::/0", "rangeStart": "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"}}),
+            json!({"ipam": {"subnet": "10.0.0.0/24", "routes": [5]}}),
+            json!({"ipam": {"subnet": "10.0.0.0/24", "routes": [{"dst": "0.0.0.0/0", "mtu": -1}]}}),
+            json!({"ipam": {"subnet": "10.0.0.0/24", "routes": [{"dst": "0.0.0.0/0", "scope": 300}]}}),
+            json!({"ipam": {"subnet": "10.0.0.0/24", "dataDir": []}}),
+            json!({"ipam": {"subnet": "10.0.0.0/24"}, "args": 5}),
+            json!({"ipam": {"subnet": "10.0.0.0/24"}, "args": {"cni": {"ips": [5]}}}),
+            json!({"ipam": {"subnet": "10.0.0.0/24"}, "runtimeConfig": {"ips": "x"}}),
+            json!({"ipam": {"subnet": "10.0.0.0/24"}, "runtimeConfig": {"ipRanges": [[{"subnet": 1}]]}}),
+            json!({"ipam": {"subnet": "10.0.0.0/24"}, "name": 5}),
+        ];
+        for v in odd {
+            let _ = load(v.clone(), "");
+            let _ = load(v, "IP=;=;==;IgnoreUnknown=maybe");
+        }
+        // The whole address space is a valid (if unusual) range.
+        let c = load(json!({"ipam": {"subnet": "0.0.0.0/0"}}), "").unwrap();
+        assert_eq!(c.range_sets[0].ranges()[0].range_end, ip("255.255.255.254"));
+        assert_eq!(c.range_sets[0].usable_addresses(), (1u128 << 32) - 3);
+    }
 }
