@@ -172,6 +172,8 @@ for MODE in client server; do
   echo "# $MODE mode, binary invoked directly (cniVersion 1.1.0)"
   NET=ovs-$MODE
   conf 1.1.0 $MODE br-$MODE 100 $NET >"$D/$MODE.json"
+  # Server mode also gives the socket directory and socket to a group.
+  [ $MODE = server ] && sed -i 's/"vhost":{"mode":"server"}/"vhost":{"mode":"server","group":"daemon"}/' "$D/$MODE.json"
   A=${MODE:0:1}aaaaaaaaaaaaaaa; B=${MODE:0:1}bbbbbbbbbbbbbbb
   newns e2e-${MODE:0:1}a$$; newns e2e-${MODE:0:1}b$$
   cni ADD $A net1 "$D/$MODE.json" /var/run/netns/e2e-${MODE:0:1}a$$ && cp "$D/out" "$D/resA" || { bad "$MODE ADD A: $(cat "$D/out")"; continue; }
@@ -186,7 +188,12 @@ for MODE in client server; do
   check "$MODE: external_ids name the container, ifname and network" \
     [ "$($VSCTL get Port $PA external_ids:nfv-cni/container-id external_ids:nfv-cni/ifname external_ids:nfv-cni/network | tr '\n' ' ')" = "$A net1 $NET " ]
   check "$MODE: socketPath in the result is under sharedDir/<id12>/" [ "$SA" = "$D/s/${A:0:12}/$PA" ]
-  check "$MODE: socket dir is private (0700)" [ "$(stat -c %a "$D/s/${A:0:12}")" = 700 ]
+  if [ $MODE = client ]; then
+    check "$MODE: socket dir is private (0700 root)" [ "$(stat -c %a:%G "$D/s/${A:0:12}")" = 700:root ]
+  else
+    check "$MODE: socket dir and socket belong to host.vhost.group (0770, 0660)" \
+      [ "$(stat -c %a:%G "$D/s/${A:0:12}") $(stat -c %a:%G "$SA")" = "770:daemon 660:daemon" ]
+  fi
   check "$MODE: pod-side JSON flips the mode" [ "$(jget "$D/s/${A:0:12}/$PA.json" 'd["mode"]')" = "$([ $MODE = client ] && echo server || echo client)" ]
   python3 -c 'import json,sys; c=json.load(open(sys.argv[1])); c["prevResult"]=json.load(open(sys.argv[2])); print(json.dumps(c))' \
     "$D/$MODE.json" "$D/resA" >"$D/chk.json"

@@ -136,7 +136,15 @@ pub fn write_json(path: &Path, v: &Value) -> Result<(), Error> {
 
 /// Moves the socket ovs-vswitchd created (server mode) into the pod's directory, as the Intel
 /// plugin does; the listening socket keeps working under its new name.
+/// With `host.vhost.group` the socket is given to that group (0660) so a non-root app in the
+/// group can connect; ovs-vswitchd creates it root-only.
 pub fn adopt_server_socket(from: &Path, plan: &Plan) -> Result<(), Error> {
+    let gid = plan.group.as_deref().map(resolve_group).transpose()?;
+    if let Some(gid) = gid {
+        chown(from, None, Some(gid))
+            .and_then(|()| fs::set_permissions(from, fs::Permissions::from_mode(0o660)))
+            .map_err(|e| dir_error(format!("giving {} to group {gid}", from.display()), e))?;
+    }
     fs::rename(from, &plan.socket_path).map_err(|e| {
         dir_error(
             format!(
