@@ -56,8 +56,27 @@ fn exec(req: &Request, command: &str) -> Result<String, Error> {
     })?;
     let bin = find_in_path(name, &req.env.path)?;
     crate::debug!("ipam {command}: running {}", bin.display());
-    let mut child = Command::new(&bin)
-        .env("CNI_COMMAND", command)
+    // The delegate gets this invocation's CNI_* values from the request, not from whatever the
+    // process environment holds, so a Request built by a library caller (GC of one attachment,
+    // a test) delegates exactly what it describes.
+    let env = &req.env;
+    let args: Vec<String> = env.args.0.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let path: Vec<String> = env.path.iter().map(|p| p.display().to_string()).collect();
+    let mut cmd = Command::new(&bin);
+    cmd.env("CNI_COMMAND", command)
+        .env("CNI_ARGS", args.join(";"))
+        .env("CNI_PATH", path.join(":"));
+    for (key, value) in [
+        ("CNI_CONTAINERID", env.container_id.as_deref()),
+        ("CNI_IFNAME", env.ifname.as_deref()),
+        ("CNI_NETNS", env.netns.as_deref().and_then(|p| p.to_str())),
+    ] {
+        match value {
+            Some(v) => cmd.env(key, v),
+            None => cmd.env_remove(key),
+        };
+    }
+    let mut child = cmd
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())

@@ -62,8 +62,8 @@ impl Drop for Fixture {
 const CONF: &str = r#"{"cniVersion":"0.4.0","name":"n","type":"x","vendorKey":{"kept":true},"ipam":{"type":"fake-ipam","subnet":"10.0.0.0/24"}}"#;
 
 fn with_env<T>(f: impl FnOnce() -> T) -> T {
-    // The delegate inherits our environment; these tests set the CNI_* values it reads.
-    std::env::set_var("CNI_CONTAINERID", "ctr9");
+    // The delegate must get the request's CNI_* values, not the process's: make them differ.
+    std::env::set_var("CNI_CONTAINERID", "process-env-value");
     f()
 }
 
