@@ -87,6 +87,10 @@ lab_boot_watch() {
   "${LAB_QEMU[@]}" -serial "file:$LAB_OUT/console.log" -monitor none \
     < /dev/null > "$LAB_OUT/qemu.log" 2>&1 &
   qpid=$!
+  # Interrupted or killed (CI job timeout): take the guest down too.
+  trap 'kill "$qpid" 2>/dev/null' EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
   t0=$(now)
   deadline=$((t0 + LAB_BOOT_TIMEOUT))
   LAB_WHY="the guest stopped early: see $LAB_OUT/console.log"
@@ -111,6 +115,7 @@ lab_boot_watch() {
     sleep 1
   done
   wait "$qpid" 2>/dev/null || { [ "$rc" = 1 ] || { rc=1; cat "$LAB_OUT/qemu.log" >&2; }; }
+  trap - EXIT INT TERM
   LAB_BOOT_SECONDS=$(($(now) - t0))
   if [ "$rc" = 0 ] && ! lab_console_has "done"; then
     rc=1

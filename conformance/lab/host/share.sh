@@ -47,6 +47,6 @@ lab_share() {  # lab_share CASE...: the share for a run of those cases
     echo "export LAB_CASE_TIMEOUT=$LAB_CASE_TIMEOUT"
   } > "$share/lab.conf"
   local have
-  have=$(ls "$share/bin")
+  have=$(ls "$share/bin" | tr '\n' ' ')
   lab_log "binaries for the guest from $LAB_BIN_DIR: ${have:-none}"
 }

@@ -2,4 +2,5 @@
 . "$LAB/guest/lib.sh"
 ok "a first check passes"
 fail "this case fails on purpose"
+# shellcheck disable=SC2317
 ok "never reached"
