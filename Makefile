@@ -38,6 +38,8 @@ test: deps build unit goldens-check conformance lab ovs-e2e
 ## unit: cargo's tests of every crate (unit, kernel tests in fresh netns, differential tests)
 unit: deps
 	$(CARGO) test --locked --workspace --exclude nfv-conformance
+	# the crash test: sriov killed (SIGKILL) at each ADD step through test-only hooks, then DEL
+	$(CARGO) test --locked -p sriov --features test-hooks --test crash
 
 ## goldens-check: the result-conversion goldens still match the reference Go library
 goldens-check: deps
@@ -71,6 +73,7 @@ demo: deps build
 ## bench: ADD/DEL latency of ours and the reference side by side, with ratios
 bench: deps build
 	@for b in plugins/host-local/bench.sh conformance/ovs/bench.sh; do [ ! -f $$b ] || bash $$b; done
+	$(CARGO) bench --locked -p sriov --bench add_del
 
 ## install: atomically replace the plugins in DESTDIR (default /opt/cni/bin)
 install: build
@@ -85,6 +88,7 @@ install: build
 lint: deps
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --locked --workspace --all-targets -- -D warnings
+	$(CARGO) clippy --locked -p sriov --all-targets --features test-hooks -- -D warnings
 	@out=$$(gofmt -l conformance/libcni conformance/goldens); [ -z "$$out" ] || { echo "gofmt: $$out"; exit 1; }
 	@for d in conformance/libcni conformance/goldens; do GO111MODULE=off GOPATH=/usr/share/gocode GOCACHE=$$(mktemp -d) go vet ./$$d; done
 	@for p in $(PLUGINS); do \
