@@ -28,7 +28,7 @@ lab_resolve_case() {
 }
 
 lab_share() {  # lab_share CASE...: the share for a run of those cases
-  local share=$LAB_OUT/share f b lib
+  local share=$LAB_OUT/share b lib have=()
   rm -rf "$share"
   mkdir -p "$share"/{guest,cases,bin,lib,logs,results}
   cp "$LAB_DIR"/guest/{start.sh,run-cases.sh,lib.sh} "$share/guest/"
@@ -37,6 +37,7 @@ lab_share() {  # lab_share CASE...: the share for a run of those cases
   for b in "${LAB_PLUGINS[@]}"; do
     [ -x "$LAB_BIN_DIR/$b" ] || continue
     cp "$LAB_BIN_DIR/$b" "$share/bin/"
+    have+=("$b")
     # Dynamically linked (glibc, libgcc_s): bring the host's copies, the guest uses LD_LIBRARY_PATH.
     for lib in $(ldd "$LAB_BIN_DIR/$b" 2>/dev/null | grep -oE '/[^ ]+\.so[^ ]*' || true); do
       cp -n "$lib" "$share/lib/" 2>/dev/null || true
@@ -46,7 +47,5 @@ lab_share() {  # lab_share CASE...: the share for a run of those cases
     echo "export LAB_CASES=\"$*\""
     echo "export LAB_CASE_TIMEOUT=$LAB_CASE_TIMEOUT"
   } > "$share/lab.conf"
-  local have
-  have=$(ls "$share/bin" | tr '\n' ' ')
-  lab_log "binaries for the guest from $LAB_BIN_DIR: ${have:-none}"
+  lab_log "binaries for the guest from $LAB_BIN_DIR: ${have[*]:-none}"
 }
