@@ -166,16 +166,25 @@ lab_setup() {
   mkdir -p "$LAB_CACHE"
   if lab_ensure_backports; then LAB_APT_UPDATED=0; lab_apt_update; fi
   lab_install_packages
-  local k
-  k=$(lab_resolve_kernel)
-  if [ -z "$k" ]; then
-    lab_apt_update
-    k=$(lab_resolve_kernel) || true
-  fi
-  [ -n "$k" ] || lab_die "cannot resolve linux-image-amd64 in bookworm-backports (apt-cache show linux-image-amd64/bookworm-backports)"
-  local kv ver
+  # Resolved from the local package lists: a warm cache needs no network. When the kernel they name
+  # is not cached yet, refresh the lists first, so we fetch what the mirror has now.
+  local k kv ver
+  k=$(lab_resolve_kernel || true)
   read -r kv ver <<< "$k"
+  if [ -z "$k" ] || [ ! -f "$LAB_CACHE/kernel/$kv/.ready" ] || [ ! -f "$LAB_CACHE/vdpasim/$kv/.ready" ]; then
+    lab_apt_update
+    k=$(lab_resolve_kernel || true)
+    [ -n "$k" ] || lab_die "cannot resolve linux-image-amd64 in bookworm-backports (apt-cache show linux-image-amd64/bookworm-backports)"
+    read -r kv ver <<< "$k"
+  fi
   lab_unpack_kernel "$kv" "$ver"
   lab_build_vdpasim "$kv" "$ver"
   echo "$kv $ver" > "$LAB_CACHE/kernel.release"
+  # A kernel the mirror has moved past is not used again: drop it and its packages.
+  local d
+  for d in "$LAB_CACHE"/kernel/* "$LAB_CACHE"/vdpasim/*; do
+    [ -d "$d" ] && [ "${d##*/}" != "$kv" ] && { lab_log "removing the old ${d##*/} from the cache"; rm -rf "$d"; }
+  done
+  find "$LAB_CACHE/debs" -name 'linux-*.deb' ! -name "*_${ver//:/%3a}_*" ! -name 'linux-source-*' -delete
+  return 0
 }
