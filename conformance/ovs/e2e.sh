@@ -6,10 +6,10 @@
 # Starts its own ovsdb-server + ovs-vswitchd-dpdk under a temp dir, attaches "pods" (a netns
 # each, running dpdk-testpmd with virtio_user on the socket path the plugin returned), sends
 # 128 packets A->B->A and checks the exact counts on both sides, then DEL and checks OVS holds
-# no port of ours. Client mode through libcni (Debian's v1.1.2 driver in conformance/libcni,
-# cniVersion 1.0.0: the socket path comes from the device-info file, since socketPath is a
-# 1.1.0 field), client and server mode invoking the binary directly with cniVersion 1.1.0
-# (socket path from the result's socketPath), and the error paths against the real daemons.
+# no port of ours. Client and server mode, each through libcni (Debian's v1.1.2 driver in
+# conformance/libcni, cniVersion 1.0.0: the socket path comes from the device-info file, since
+# socketPath is a 1.1.0 field) and invoking the binary directly with cniVersion 1.1.0 (socket
+# path from the result's socketPath); then the error paths against the real daemons.
 # Binaries: $NFV_CNI_BIN_DIR (default target/release; built when missing).
 # Prints "ovs-e2e: N passed, N failed"; exits non-zero on any failure.
 set -uo pipefail
@@ -134,37 +134,42 @@ no_ports_left() {
 no_bridge() { ! $VSCTL br-exists "$1" && ! ip link show "$1" >/dev/null 2>&1; }
 no_leases_for() { ! grep -rqs "$1" "$D/ipam"; }
 
-# --- 1. client mode through libcni (cniVersion 1.0.0) -------------------------------------------
-T=$(t0)
-echo "# client mode via libcni (cniVersion 1.0.0)"
-cat >"$D/libcni.conflist" <<EOF
-{"cniVersion":"1.0.0","name":"ovs-libcni","plugins":[
- $(conf 1.0.0 client br-lc 0 ovs-libcni '"capabilities":{"CNIDeviceInfoFile":true,"mac":true}' | sed 's/"cniVersion":"1.0.0","name":"ovs-libcni",//')
-]}
-EOF
-newns e2e-lca$$; newns e2e-lcb$$
+# --- 1. both modes through libcni (cniVersion 1.0.0) --------------------------------------------
 drv() { "$D/cnidriver" "$1" --conflist "$D/libcni.conflist" --cni-path "$D/bin" --cache-dir "$D/cache" \
   --containerid "$2" --ifname net1 --netns "/var/run/netns/$3" ${4:+--capabilities "$4"} >"$D/out.$2" 2>>"$D/plugin.log"; }
-ok_a=0; ok_b=0
-drv add lcaaaaaaaaaaaaaa e2e-lca$$ "{\"CNIDeviceInfoFile\":\"$D/devinfo/a.json\",\"mac\":\"02:00:00:00:0a:01\"}" && ok_a=1
-drv add lcbbbbbbbbbbbbbb e2e-lcb$$ "{\"CNIDeviceInfoFile\":\"$D/devinfo/b.json\",\"mac\":\"02:00:00:00:0b:01\"}" && ok_b=1
-check "libcni ADD of two pods" [ $ok_a$ok_b = 11 ]
-if [ $ok_a$ok_b = 11 ]; then
-  SA=$(jget "$D/devinfo/a.json" 'd["vhost-user"]["path"]'); SB=$(jget "$D/devinfo/b.json" 'd["vhost-user"]["path"]')
-  check "device-info files say vhost-user, pod side server" [ "$(jget "$D/devinfo/a.json" 'd["type"]+"/"+d["vhost-user"]["mode"]')" = vhost-user/server ]
-  check "result MAC is runtimeConfig.mac and IP comes from IPAM" \
-    [ "$(jget "$D/out.lcaaaaaaaaaaaaaa" 'd["interfaces"][0]["mac"]+" "+d["ips"][0]["address"].split(".")[0]')" = "02:00:00:00:0a:01 10" ]
-  check "libcni CHECK" drv check lcaaaaaaaaaaaaaa e2e-lca$$ "{\"CNIDeviceInfoFile\":\"$D/devinfo/a.json\",\"mac\":\"02:00:00:00:0a:01\"}"
-  check "128 packets A->B->A through OVS-DPDK (client mode, libcni)" \
-    traffic client "$SA" 02:00:00:00:0a:01 lcaaaaaaaaaa-net1 e2e-lca$$ "$SB" 02:00:00:00:0b:01 lcbbbbbbbbbb-net1 e2e-lcb$$
-fi
-check "libcni DEL of both pods" drv del lcaaaaaaaaaaaaaa e2e-lca$$ "{\"CNIDeviceInfoFile\":\"$D/devinfo/a.json\"}"
-drv del lcbbbbbbbbbbbbbb e2e-lcb$$ "{\"CNIDeviceInfoFile\":\"$D/devinfo/b.json\"}" || bad "libcni DEL pod B"
-check "after DEL: OVS holds no port of ours" no_ports_left ovs-libcni
-check "after DEL: the bridge we created is gone, LOCAL tap too" no_bridge br-lc
-check "after DEL: socket dirs, device-info files and leases are gone" \
-  eval '[ ! -e "$D/s/lcaaaaaaaaaa" ] && [ ! -e "$D/s/lcbbbbbbbbbb" ] && [ ! -e "$D/devinfo/a.json" ] && no_leases_for lcaaaaaaaaaaaaaa'
-echo "  ($(since "$T")s)"
+for MODE in client server; do
+  T=$(t0)
+  echo "# $MODE mode via libcni (cniVersion 1.0.0)"
+  m=${MODE:0:1}; podmode=server; [ $MODE = server ] && podmode=client
+  CA=l${m}aaaaaaaaaaaaaa; CB=l${m}bbbbbbbbbbbbbb; NA=e2e-l${m}a$$; NB=e2e-l${m}b$$
+  DA=$D/devinfo/$CA.json; DB=$D/devinfo/$CB.json
+  cat >"$D/libcni.conflist" <<EOF
+{"cniVersion":"1.0.0","name":"ovs-libcni","plugins":[
+ $(conf 1.0.0 $MODE br-lc 0 ovs-libcni '"capabilities":{"CNIDeviceInfoFile":true,"mac":true}' | sed 's/"cniVersion":"1.0.0","name":"ovs-libcni",//')
+]}
+EOF
+  newns $NA; newns $NB
+  ok_a=0; ok_b=0
+  drv add $CA $NA "{\"CNIDeviceInfoFile\":\"$DA\",\"mac\":\"02:00:00:00:0a:01\"}" && ok_a=1
+  drv add $CB $NB "{\"CNIDeviceInfoFile\":\"$DB\",\"mac\":\"02:00:00:00:0b:01\"}" && ok_b=1
+  check "$MODE: libcni ADD of two pods" [ $ok_a$ok_b = 11 ]
+  if [ $ok_a$ok_b = 11 ]; then
+    SA=$(jget "$DA" 'd["vhost-user"]["path"]'); SB=$(jget "$DB" 'd["vhost-user"]["path"]')
+    check "$MODE: device-info files say vhost-user, pod side $podmode" \
+      [ "$(jget "$DA" 'd["type"]+"/"+d["vhost-user"]["mode"]')" = vhost-user/$podmode ]
+    check "$MODE: result MAC is runtimeConfig.mac and the IP comes from IPAM" \
+      [ "$(jget "$D/out.$CA" 'd["interfaces"][0]["mac"]+" "+d["ips"][0]["address"].split(".")[0]')" = "02:00:00:00:0a:01 10" ]
+    check "$MODE: libcni CHECK" drv check $CA $NA "{\"CNIDeviceInfoFile\":\"$DA\",\"mac\":\"02:00:00:00:0a:01\"}"
+    check "$MODE: 128 packets A->B->A through OVS-DPDK (libcni)" \
+      traffic $MODE "$SA" 02:00:00:00:0a:01 ${CA:0:12}-net1 $NA "$SB" 02:00:00:00:0b:01 ${CB:0:12}-net1 $NB
+  fi
+  check "$MODE: libcni DEL of both pods" eval 'drv del $CA $NA "{\"CNIDeviceInfoFile\":\"$DA\"}" && drv del $CB $NB "{\"CNIDeviceInfoFile\":\"$DB\"}"'
+  check "$MODE: after DEL OVS holds no port of ours" no_ports_left ovs-libcni
+  check "$MODE: after DEL the bridge we created is gone, LOCAL tap too" no_bridge br-lc
+  check "$MODE: after DEL socket dirs, device-info files and leases are gone" \
+    eval '[ ! -e "$D/s/${CA:0:12}" ] && [ ! -e "$D/s/${CB:0:12}" ] && [ ! -e "$DA" ] && [ ! -e "$DB" ] && no_leases_for $CA && no_leases_for $CB'
+  echo "  ($(since "$T")s)"
+done
 
 # --- 2./3. both modes invoking the binary directly (cniVersion 1.1.0, socketPath) ---------------
 for MODE in client server; do
