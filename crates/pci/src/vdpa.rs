@@ -38,6 +38,9 @@ pub struct VdpaDevice {
     pub parent: Option<PciAddress>,
     /// `/dev/vhost-vdpa-N` when bound to vhost_vdpa.
     pub vhost_device: Option<PathBuf>,
+    /// The virtio device (`virtio3`) when bound to virtio_vdpa: what the netdev's kernel
+    /// parent device is named (IFLA_PARENT_DEV_NAME).
+    pub virtio_device: Option<String>,
     /// The virtio netdev(s) when bound to virtio_vdpa.
     pub netdevs: Vec<String>,
 }
@@ -83,12 +86,14 @@ impl Sysfs {
             .and_then(|n| n.to_str())
             .and_then(|n| n.parse().ok());
         let mut vhost_device = None;
+        let mut virtio_device = None;
         let mut netdevs = Vec::new();
         for child in dir_names(&dir)? {
             if child.starts_with("vhost-vdpa-") {
                 vhost_device = Some(PathBuf::from("/dev").join(&child));
             } else if child.starts_with("virtio") {
                 netdevs.extend(dir_names(&dir.join(&child).join("net"))?);
+                virtio_device = Some(child);
             }
         }
         Ok(VdpaDevice {
@@ -96,6 +101,7 @@ impl Sysfs {
             driver,
             parent,
             vhost_device,
+            virtio_device,
             netdevs,
         })
     }

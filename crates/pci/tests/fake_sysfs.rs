@@ -131,6 +131,7 @@ fn vdpa_vhost_on_a_vf() {
     assert_eq!(d.parent, Some(pci("0000:02:00.2")));
     assert_eq!(d.vhost_device, Some(PathBuf::from("/dev/vhost-vdpa-0")));
     assert!(d.netdevs.is_empty());
+    assert_eq!(d.virtio_device, None);
     let by_parent = s.vdpa_by_parent(pci("0000:02:00.2")).unwrap().unwrap();
     assert_eq!(by_parent, d);
     // The VF itself is a normal VF of its PF, with no netdev of its own.
@@ -148,6 +149,7 @@ fn vdpa_virtio_has_a_netdev() {
     assert_eq!(d.driver, Some(VdpaDriver::Virtio));
     assert_eq!(d.vhost_device, None);
     assert_eq!(d.netdevs, vec!["eth5".to_string()]);
+    assert_eq!(d.virtio_device.as_deref(), Some("virtio1"));
 }
 
 #[test]
