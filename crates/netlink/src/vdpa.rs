@@ -59,7 +59,7 @@ fn put_attr(buf: &mut Vec<u8>, kind: u16, value: &[u8]) {
     buf.extend_from_slice(&((4 + value.len()) as u16).to_ne_bytes());
     buf.extend_from_slice(&kind.to_ne_bytes());
     buf.extend_from_slice(value);
-    while buf.len() % 4 != 0 {
+    while buf.len() & 3 != 0 {
         buf.push(0);
     }
 }
