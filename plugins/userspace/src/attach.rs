@@ -70,8 +70,17 @@ pub fn add(req: &Request) -> Result<Success, Error> {
     if let Err(e) = attached {
         nfv_cni::warn!("ADD failed, rolling back: {e}");
         let mut errors = Vec::new();
-        if let Err(r) = remove_ports(&mut vs, &ports::attachment_filter(&plan)) {
-            errors.push(format!("removing the port: {r}"));
+        let filter = ports::attachment_filter(&plan);
+        // The failure may have broken the connection (a timeout mid-reply): retry on a new one.
+        let removed = remove_ports(&mut vs, &filter).or_else(|first| {
+            nfv_cni::debug!("rollback on the same connection failed ({first}), reconnecting");
+            let mut fresh = Vswitch::connect(&plan.ovsdb_socket, plan.timeout)?;
+            remove_ports(&mut fresh, &filter)
+        });
+        if let Err(r) = removed {
+            errors.push(format!(
+                "removing the port: {r}; DEL or GC will remove it (it carries our external_ids)"
+            ));
         }
         if created_dir {
             sockdir::remove(&plan.socket_path, &plan.port, &mut errors);
