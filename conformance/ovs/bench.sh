@@ -18,6 +18,10 @@ source "$HERE/ovs.sh"
 N=${N:-50}
 [ "$(id -u)" = 0 ] || { echo "ovs-bench: must run as root"; exit 1; }
 ovs_install
+if ! command -v python3 >/dev/null; then
+  apt-get -o DPkg::Lock::Timeout=600 update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends python3 >/dev/null
+fi
 BIN_DIR=${NFV_CNI_BIN_DIR:-$ROOT/target/release}
 [ -x "$BIN_DIR/userspace" ] || (cd "$ROOT" && cargo build --release -p userspace)
 

@@ -31,6 +31,8 @@ T=$(t0)
 ovs_install
 need=()
 command -v bc >/dev/null || need+=(bc)
+command -v python3 >/dev/null || need+=(python3)
+command -v ip >/dev/null || need+=(iproute2)
 command -v go >/dev/null || need+=(golang-go)
 [ -d /usr/share/gocode/src/github.com/containernetworking/cni ] || need+=(golang-github-appc-cni-dev)
 if [ ${#need[@]} -gt 0 ]; then

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Re-record testdata/ovsdb/*.json from a real ovsdb-server (no ovs-vswitchd needed). Root not needed.
+# Re-record testdata/ovsdb/*.json from a real ovsdb-server (no ovs-vswitchd needed; python3).
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 source "$HERE/../../conformance/ovs/ovs.sh"
