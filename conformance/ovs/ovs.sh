@@ -9,13 +9,15 @@ OVS_VSWITCHD=/usr/lib/openvswitch-switch-dpdk/ovs-vswitchd-dpdk
 OVS_PKGS=(openvswitch-switch-dpdk dpdk-dev librte-net-virtio23 librte-mempool-ring23 librte-bus-vdev23)
 
 ovs_install() {
-  if command -v dpdk-testpmd >/dev/null && [ -x "$OVS_VSWITCHD" ] && command -v ovsdb-server >/dev/null; then
-    return 0
-  fi
-  echo "ovs: installing ${OVS_PKGS[*]}" >&2
+  local p missing=()
+  for p in "${OVS_PKGS[@]}"; do
+    dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  echo "ovs: installing ${missing[*]}" >&2
   apt-get -o DPkg::Lock::Timeout=600 update -qq
   DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq \
-    --no-install-recommends "${OVS_PKGS[@]}" >/dev/null
+    --no-install-recommends "${missing[@]}" >/dev/null
 }
 
 ovs_start() {
