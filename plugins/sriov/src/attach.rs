@@ -2,9 +2,11 @@
 //! the pod under the requested name, set MAC/MTU, bring it up, configure IPAM's addresses.
 //! Any failure puts everything back (VF settings, netdev name/MAC/MTU/namespace, IPAM lease).
 
-use nfv_cni::result::{Interface, Success};
+use nfv_cni::result::Success;
 use nfv_cni::{code, ipam, Error, Request};
-use nfv_netlink::{Link, Netlink, Netns, Route, VfSetting};
+use nfv_netlink::{Link, Netlink, Netns, VfSetting};
+use nfv_podnet::addresses;
+use nfv_podnet::give::PodNetdev;
 
 use crate::codes::{self, from_netlink, from_pci};
 use crate::config::{self, Plan, SriovConf};
@@ -165,25 +167,18 @@ impl Sriov {
         }
         crash_point("after-vf-settings");
 
-        netlink(host.set_down(link.index))?;
-        crash_point("after-set-down");
-        if let Some(mac) = plan.mac {
-            // The netdev's own MAC, set while still in the host (igbvf refuses a MAC other
-            // than the admin MAC; the admin MAC set above is then already the same).
-            if link.mac != Some(mac) {
-                netlink(host.set_mac(link.index, mac))?;
-            }
-        }
-        crash_point("after-set-mac");
-        netlink(host.move_to_netns(link.index, pod_ns, Some(ifname)))?;
-        crash_point("after-move");
-        let moved = netlink(pod.link_by_name(ifname))?;
-        if let Some(mtu) = plan.mtu {
-            netlink(pod.set_mtu(moved.index, mtu))?;
-        }
-        crash_point("after-mtu");
-        netlink(pod.set_up(moved.index))?;
-        crash_point("after-up");
+        let moved = netlink(nfv_podnet::give::give(
+            host,
+            pod,
+            pod_ns,
+            link,
+            &PodNetdev {
+                ifname,
+                mac: plan.mac,
+                mtu: plan.mtu,
+            },
+            &mut |step| crash_point(step),
+        ))?;
 
         let mut result = Success {
             cni_version: req.cni_version().to_string(),
@@ -197,20 +192,7 @@ impl Sriov {
         crash_point("after-ipam");
         if let Some(lease) = &lease {
             let got = lease.result();
-            for ip in &got.ips {
-                netlink(pod.add_address(moved.index, ip.address))?;
-            }
-            for r in &got.routes {
-                let mut route = Route::new(r.dst);
-                route.gateway = r.gw;
-                route.oif = Some(moved.index);
-                route.mtu = r.mtu;
-                route.advmss = r.advmss;
-                route.priority = r.priority;
-                route.table = r.table;
-                route.scope = r.scope;
-                netlink(pod.add_route(&route))?;
-            }
+            netlink(addresses::add(pod, moved.index, &got.ips, &got.routes))?;
             crash_point("after-addresses");
             result.ips = got.ips.clone();
             result.routes = got.routes.clone();
@@ -220,14 +202,11 @@ impl Sriov {
             }
         }
         let now = netlink(pod.link_by_index(moved.index))?;
-        result.interfaces = vec![Interface {
-            name: ifname.to_string(),
-            mac: now.mac.map(|m| m.to_string()),
-            mtu: now.mtu,
-            sandbox: req.netns().map(|p| p.display().to_string()),
-            socket_path: None,
-            pci_id: Some(plan.device.to_string()),
-        }];
+        result.interfaces = vec![addresses::interface(
+            &now,
+            req.netns().map(|p| p.display().to_string()),
+            Some(plan.device.to_string()),
+        )];
         if let Some((path, info)) = device_info {
             devinfo::write(path, info)?;
         }

@@ -21,6 +21,7 @@ use nfv_cni::result::Success;
 use nfv_cni::{code, ipam, Error, Plugin, Request};
 use nfv_netlink::{Netlink, Netns};
 use nfv_pci::Sysfs;
+use nfv_podnet::verify::{verify, Expected, Mismatch};
 
 use crate::codes::from_netlink;
 use crate::config::SriovConf;
@@ -112,17 +113,6 @@ impl Sriov {
                 return failures;
             }
         };
-        let mut pod = match Netlink::open_in(ns) {
-            Ok(p) => p,
-            Err(e) => {
-                failures.push(e.to_string());
-                return failures;
-            }
-        };
-        let link = match pod.link_by_name(req.ifname()) {
-            Ok(l) if restore::is_device(&l, &device.to_string()) => l,
-            _ => return failures, // not there: nothing to give back
-        };
         let name = {
             let n = format!("{}v{}", vf.pf_netdev, vf.index);
             if n.len() <= nfv_netlink::MAX_IFNAME_LEN {
@@ -131,17 +121,11 @@ impl Sriov {
                 format!("sriovvf{}", vf.index)
             }
         };
-        let home = match Netns::current() {
-            Ok(h) => h,
-            Err(e) => {
-                failures.push(e.to_string());
-                return failures;
-            }
-        };
-        let _ = pod.set_down(link.index);
-        if let Err(e) = pod.move_to_netns(link.index, &home, Some(&name)) {
-            failures.push(format!("DEL without a record: {e}"));
-        }
+        failures.extend(
+            nfv_podnet::take_back::bring_home_as(ns, req.ifname(), &device.to_string(), &name)
+                .into_iter()
+                .map(|f| format!("DEL without a record: {f}")),
+        );
         failures
     }
 
@@ -168,33 +152,22 @@ impl Sriov {
             .ok_or_else(|| Error::new(code::INVALID_ENV, "CNI_NETNS is required for CHECK"))?;
         let ns = Netns::open(ns_path).map_err(from_netlink)?;
         let mut pod = Netlink::open_in(&ns).map_err(from_netlink)?;
-        let link = pod.link_by_name(req.ifname()).map_err(from_netlink)?;
+        let addresses = match req.prev_result()? {
+            Some(prev) => prev.ips.into_iter().map(|ip| ip.address).collect(),
+            None => Vec::new(),
+        };
+        let want = Expected {
+            ifname: req.ifname(),
+            device: &r.device,
+            mac: plan.mac,
+            mtu: plan.mtu,
+            addresses,
+        };
+        verify(&mut pod, &want).map_err(|m| match m {
+            Mismatch::Netlink(e) => from_netlink(e),
+            Mismatch::Differs(m) => Error::new(codes::VF_UNUSABLE, m),
+        })?;
         let fail = |m: String| Err(Error::new(codes::VF_UNUSABLE, m));
-        if !restore::is_device(&link, &r.device) {
-            return fail(format!(
-                "{} in the pod is not VF {}",
-                req.ifname(),
-                r.device
-            ));
-        }
-        if let Some(mac) = plan.mac {
-            if link.mac != Some(mac) {
-                return fail(format!(
-                    "{} has MAC {:?}, config says {mac}",
-                    req.ifname(),
-                    link.mac
-                ));
-            }
-        }
-        if let Some(mtu) = plan.mtu {
-            if link.mtu != Some(mtu) {
-                return fail(format!(
-                    "{} has MTU {:?}, config says {mtu}",
-                    req.ifname(),
-                    link.mtu
-                ));
-            }
-        }
         if !plan.vf_settings.is_empty() {
             let mut host = Netlink::open().map_err(from_netlink)?;
             let pf = host.link_by_name(&r.pf_netdev).map_err(from_netlink)?;
@@ -205,19 +178,6 @@ impl Sriov {
                     "VF {} differs from the config: {missing:?}",
                     r.device
                 ));
-            }
-        }
-        if let Some(prev) = req.prev_result()? {
-            let have: Vec<_> = pod
-                .addresses(Some(link.index))
-                .map_err(from_netlink)?
-                .into_iter()
-                .map(|a| a.network)
-                .collect();
-            for ip in prev.ips {
-                if !have.contains(&ip.address) {
-                    return fail(format!("{} lacks address {}", req.ifname(), ip.address));
-                }
             }
         }
         ipam::check(req)
