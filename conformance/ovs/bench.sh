@@ -9,6 +9,7 @@
 #   ADD: ovs-vsctl find bridge name=BR; ovs-vsctl add-port BR P -- set Interface P type=...
 #        options:vhost-server-path=...; ovs-vsctl --bare --columns=mac find port name=P
 #   DEL: ovs-vsctl --if-exists del-port BR P; ovs-vsctl list-ports BR
+# The two sides alternate per attachment (5 warm-up rounds), so background load hits both.
 # Both sides wait for ovs-vswitchd to apply each change (ovs-vsctl without --no-wait; the plugin
 # waits for cur_cfg). No IPAM on either side. Client mode, an existing netdev bridge.
 set -euo pipefail
@@ -65,18 +66,17 @@ def intel(verb, cid):
         run(vsctl + ["list-ports", "br-bench"])
         os.rmdir(f"{d}/s/{cid[:12]}")
 
-def bench(fn, tag):
-    add, dele = [], []
-    for i in range(n):
-        cid = f"{tag}{i:011d}abcd"
-        t = time.perf_counter(); fn("ADD", cid); add.append(time.perf_counter() - t)
-        t = time.perf_counter(); fn("DEL", cid); dele.append(time.perf_counter() - t)
-    return add, dele
+def timed(fn, verb, cid, into):
+    t = time.perf_counter(); fn(verb, cid); into.append(time.perf_counter() - t)
 
-# Interleave warm-up, then measure each side in turn (same daemons, same bridge).
-bench(ours, "w"); bench(intel, "x")
-o_add, o_del = bench(ours, "o")
-i_add, i_del = bench(intel, "i")
+# Interleaved, so load from anything else on the machine hits both sides alike.
+o_add, o_del, i_add, i_del, warm = [], [], [], [], []
+for i in range(n + 5):
+    first = i < 5
+    timed(ours, "ADD", f"o{i:011d}abcd", warm if first else o_add)
+    timed(ours, "DEL", f"o{i:011d}abcd", warm if first else o_del)
+    timed(intel, "ADD", f"i{i:011d}abcd", warm if first else i_add)
+    timed(intel, "DEL", f"i{i:011d}abcd", warm if first else i_del)
 left = subprocess.run(vsctl + ["list-ports", "br-bench"], capture_output=True, text=True).stdout.split()
 if left:
     sys.exit(f"ports left on br-bench: {left}")
