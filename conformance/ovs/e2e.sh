@@ -89,6 +89,7 @@ cni() {
 jget() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))" "$@"; }
 
 newns() { ip netns add "$1" && NS+=("$1"); }
+code() { jget "$D/out" 'd.get("code")'; }
 
 # Ports of ours (by external_ids) on network $1
 our_ports() { $VSCTL --bare --columns=name find Port "external_ids:nfv-cni/network=$1" | grep -v '^$' || true; }
@@ -205,6 +206,10 @@ for MODE in client server; do
   python3 -c 'import json,sys; c=json.load(open(sys.argv[1])); c["prevResult"]=json.load(open(sys.argv[2])); print(json.dumps(c))' \
     "$D/$MODE.json" "$D/resA" >"$D/chk.json"
   check "$MODE: CHECK with prevResult" cni CHECK $A net1 "$D/chk.json" /var/run/netns/e2e-${MODE:0:1}a$$
+  $VSCTL set Port $PA tag=200
+  cni CHECK $A net1 "$D/chk.json" /var/run/netns/e2e-${MODE:0:1}a$$
+  check "$MODE: CHECK notices a changed VLAN tag (111)" eval '[ "$(code)" = 111 ] && grep -q "VLAN tag" "$D/out"'
+  $VSCTL set Port $PA tag=100
   check "$MODE: 128 packets A->B->A through OVS-DPDK" traffic $MODE "$SA" "$MA" $PA e2e-${MODE:0:1}a$$ "$SB" "$MB" $PB e2e-${MODE:0:1}b$$
   check "$MODE: DEL A" cni DEL $A net1 "$D/$MODE.json" /var/run/netns/e2e-${MODE:0:1}a$$
   check "$MODE: bridge stays while B is attached" $VSCTL br-exists br-$MODE
@@ -220,7 +225,6 @@ done
 T=$(t0)
 echo "# error paths, GC, STATUS"
 conf 1.1.0 client br-err 0 ovs-err >"$D/err.json"
-code() { jget "$D/out" 'd.get("code")'; }
 
 sed 's/"iftype":"vhostuser","netType":"bridge"/"iftype":"memif","netType":"bridge"/' "$D/err.json" >"$D/memif.json"
 cni ADD cmemif0000000000 net1 "$D/memif.json" /proc/self/ns/net
