@@ -9,7 +9,8 @@
 //! - [`reply`]: the `transact` reply, per-operation errors and commit failures (RFC 7047 4.1.3).
 //! - [`stream`]: framing. JSON-RPC over a stream socket has no length prefix: values arrive split
 //!   across reads or several in one read, so the reader parses a byte stream.
-//! - [`client`]: [`OvsdbClient`], the JSON-RPC session (ids, answering the server's `echo`).
+//! - [`client`]: [`OvsdbClient`], the JSON-RPC session: `list_dbs`, `echo`, `transact`, `monitor`
+//!   with its `update` notifications; answers the server's own `echo` (inactivity probe).
 //! - [`error`]: one error type whose messages say what an operator should check.
 
 pub mod client;
