@@ -1,0 +1,188 @@
+//! DEL and GC: put back what a record says ADD did, or, without a record, what the config
+//! names. Every step is tried and failures are reported together (STYLE.md 5); a device
+//! already back is success; IPAM is always released.
+
+use std::path::Path;
+
+use nfv_cni::{ipam, Error, Request};
+use nfv_netlink::{Netlink, Netns};
+use nfv_podnet::take_back::{bring_home_as, take_back};
+
+use crate::codes::KERNEL_REFUSED;
+use crate::config::{self, Mode, VdpaConf};
+use crate::devinfo;
+use crate::record::Record;
+use crate::Vdpa;
+
+/// One error for a list of failures (none: Ok).
+pub(crate) fn join_failures(verb: &str, failures: Vec<String>) -> Result<(), Error> {
+    if failures.is_empty() {
+        return Ok(());
+    }
+    Err(Error::new(
+        KERNEL_REFUSED,
+        format!("{verb}: {} step(s) failed: {}", failures.len(), failures[0]),
+    )
+    .with_details(failures.join("; ")))
+}
+
+/// The pod's namespace if it still exists (gone is not a failure).
+fn open_pod_ns(path: Option<&Path>, failures: &mut Vec<String>) -> Option<Netns> {
+    match Netns::open(path?) {
+        Ok(ns) => Some(ns),
+        Err(e) if e.is_not_found() => None,
+        Err(e) => {
+            failures.push(e.to_string());
+            None
+        }
+    }
+}
+
+/// Put back what `r` says: the virtio netdev home under its name, MAC, MTU and admin state;
+/// the device-info file removed. Returns the failures.
+pub(crate) fn restore(r: &Record, pod_ns: Option<&Netns>) -> Vec<String> {
+    let mut failures = Vec::new();
+    if let (Mode::Virtio, Some(saved)) = (r.mode, &r.netdev) {
+        match Netlink::open() {
+            Ok(mut host) => failures.extend(take_back(
+                &mut host,
+                pod_ns,
+                &saved.host,
+                &r.ifname,
+                &saved.kernel_device,
+            )),
+            Err(e) => failures.push(e.to_string()),
+        }
+    }
+    if let Some(f) = &r.device_info_file {
+        if let Err(e) = devinfo::remove(Path::new(f)) {
+            failures.push(e);
+        }
+    }
+    failures
+}
+
+/// The host name for a netdev brought home without a record: the vDPA device's name when it
+/// is a valid interface name, else `vdpanet`.
+fn home_name(device: &str) -> String {
+    if nfv_netlink::validate_ifname(device).is_ok() && !device.contains(':') {
+        device.to_string()
+    } else {
+        "vdpanet".to_string()
+    }
+}
+
+impl Vdpa {
+    /// Whether an attachment of this plugin is recorded (for the sriov plugin's DEL: when it
+    /// is, hand the DEL to [`Vdpa::detach`]).
+    pub fn has_attachment(&self, container_id: &str, ifname: &str) -> Result<bool, Error> {
+        Ok(self.records.load(container_id, ifname)?.is_some())
+    }
+
+    /// DEL: restore from the record (or from the config without one), release IPAM, forget
+    /// the record. Public for the sriov plugin's vDPA hand-over.
+    pub fn detach(&self, req: &Request) -> Result<(), Error> {
+        let mut failures = Vec::new();
+        let record = self.records.load(req.container_id(), req.ifname())?;
+        let pod_ns = open_pod_ns(req.netns(), &mut failures);
+        match &record {
+            Some(r) => {
+                let _lock = self.records.lock_device(&r.device)?;
+                failures.extend(restore(r, pod_ns.as_ref()));
+            }
+            None => failures.extend(self.detach_without_record(req, pod_ns.as_ref())),
+        }
+        if let Err(e) = ipam::del(req) {
+            failures.push(format!("IPAM DEL: {}", e.msg));
+        }
+        if failures.is_empty() {
+            self.records.remove(req.container_id(), req.ifname())?;
+        }
+        join_failures("DEL", failures)
+    }
+
+    /// No record (lost, or written by another version): the config still names the device.
+    /// Remove the device-info file; if its virtio netdev is in the pod, bring it home (its
+    /// original name is unknown: it comes back under the vDPA device's name).
+    fn detach_without_record(&self, req: &Request, pod_ns: Option<&Netns>) -> Vec<String> {
+        let Ok(conf) = req.parse_conf::<VdpaConf>() else {
+            return Vec::new(); // DEL must not fail on a config ADD would refuse
+        };
+        let mut failures = Vec::new();
+        if let Ok(Some(p)) = config::device_info_file(&conf.runtime_config) {
+            if let Err(e) = devinfo::remove(&p) {
+                failures.push(e);
+            }
+        }
+        let Some(ns) = pod_ns else {
+            return failures; // the kernel brings the netdev back itself when the namespace dies
+        };
+        let Ok(plan) = config::plan(&conf, &req.env.args) else {
+            return failures;
+        };
+        let plan = config::Plan { mode: None, ..plan };
+        let Ok(found) = self.find(&plan) else {
+            return failures;
+        };
+        if let Some(kernel_device) = &found.device.virtio_device {
+            failures.extend(bring_home_as(
+                ns,
+                req.ifname(),
+                kernel_device,
+                &home_name(&found.device.name),
+            ));
+        }
+        failures
+    }
+
+    /// GC: restore every recorded attachment that is not in `cni.dev/valid-attachments`.
+    pub(crate) fn collect_garbage(&self, req: &Request) -> Result<(), Error> {
+        let valid = req.conf.valid_attachments.clone().unwrap_or_default();
+        let mut failures = Vec::new();
+        let stale: Vec<Record> = self
+            .records
+            .all()?
+            .into_iter()
+            .filter(|r| {
+                !valid
+                    .iter()
+                    .any(|a| a.container_id == r.container_id && a.ifname == r.ifname)
+            })
+            .collect();
+        for r in stale {
+            let _lock = self.records.lock_device(&r.device)?;
+            let ns = Netns::open(&r.netns).ok();
+            let f = restore(&r, ns.as_ref());
+            if f.is_empty() {
+                self.records.remove(&r.container_id, &r.ifname)?;
+            } else {
+                failures.extend(f);
+            }
+        }
+        if let Err(e) = ipam::gc(req) {
+            failures.push(format!("IPAM GC: {}", e.msg));
+        }
+        join_failures("GC", failures)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn home_names_are_valid_interface_names() {
+        assert_eq!(home_name("vdpa1"), "vdpa1");
+        assert_eq!(home_name("vdpa:0000:65:00.2"), "vdpanet");
+        assert_eq!(home_name("a-very-long-vdpa-device-name"), "vdpanet");
+    }
+
+    #[test]
+    fn failures_are_joined_with_a_count() {
+        assert!(join_failures("DEL", vec![]).is_ok());
+        let e = join_failures("DEL", vec!["a".into(), "b".into()]).unwrap_err();
+        assert_eq!(e.code, KERNEL_REFUSED);
+        assert_eq!(e.msg, "DEL: 2 step(s) failed: a");
+        assert_eq!(e.details, "a; b");
+    }
+}
