@@ -4,7 +4,7 @@
 use crate::error::{code, Error};
 use std::fmt;
 use std::io::Write;
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Mutex, RwLock};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Level {
@@ -44,9 +44,11 @@ struct Logger {
     sink: Mutex<Box<dyn Write + Send>>,
 }
 
-static LOGGER: OnceLock<Logger> = OnceLock::new();
+/// The current logger. Replaced by each `init`, so a process that runs several invocations
+/// (tests, a library caller) logs each with its own verb and attachment.
+static LOGGER: RwLock<Option<Logger>> = RwLock::new(None);
 
-/// Set up logging once per process. A log file that cannot be opened falls back to stderr
+/// Set up logging for an invocation. A log file that cannot be opened falls back to stderr
 /// with a warning: a log path must not break pod networking.
 pub fn init(level: Level, file: Option<&str>, prefix: String) {
     let mut warning = None;
@@ -70,11 +72,13 @@ pub fn init(level: Level, file: Option<&str>, prefix: String) {
             }
         }
     };
-    let _ = LOGGER.set(Logger {
-        level,
-        prefix,
-        sink: Mutex::new(sink),
-    });
+    if let Ok(mut slot) = LOGGER.write() {
+        *slot = Some(Logger {
+            level,
+            prefix,
+            sink: Mutex::new(sink),
+        });
+    }
     if let Some(w) = warning {
         log(Level::Warning, format_args!("{w}"));
     }
@@ -82,33 +86,34 @@ pub fn init(level: Level, file: Option<&str>, prefix: String) {
 
 /// Is this level enabled? (Before `init`, warnings and errors go to stderr.)
 pub fn enabled(level: Level) -> bool {
-    LOGGER
-        .get()
-        .map_or(level <= Level::Warning, |l| level <= l.level)
+    match LOGGER.read() {
+        Ok(guard) => guard
+            .as_ref()
+            .map_or(level <= Level::Warning, |l| level <= l.level),
+        Err(_) => level <= Level::Warning,
+    }
 }
 
 pub fn log(level: Level, args: fmt::Arguments<'_>) {
-    if !enabled(level) {
-        return;
-    }
     let secs = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs_f64())
         .unwrap_or(0.0);
-    let line = match LOGGER.get() {
-        Some(l) => format!("{secs:.3} {} [{}] {args}\n", l.prefix, level.as_str()),
-        None => format!("{secs:.3} [{}] {args}\n", level.as_str()),
-    };
-    match LOGGER.get() {
-        Some(l) => {
+    let Ok(guard) = LOGGER.read() else { return };
+    match guard.as_ref() {
+        Some(l) if level <= l.level => {
+            let line = format!("{secs:.3} {} [{}] {args}\n", l.prefix, level.as_str());
             if let Ok(mut w) = l.sink.lock() {
                 let _ = w.write_all(line.as_bytes());
                 let _ = w.flush();
             }
         }
-        None => {
+        Some(_) => {}
+        None if level <= Level::Warning => {
+            let line = format!("{secs:.3} [{}] {args}\n", level.as_str());
             let _ = std::io::stderr().write_all(line.as_bytes());
         }
+        None => {}
     }
 }
 
