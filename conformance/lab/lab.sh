@@ -7,6 +7,9 @@
 #   lab.sh shell            the same guest with an interactive shell on the console
 #   lab.sh report [CASE ...] the verdicts of the last run again (every case of its lab.conf by default)
 set -euo pipefail
+# Command substitutions keep errexit, and the steps below are called one by one, never in && lists:
+# bash ignores errexit inside a function called from a && list.
+shopt -s inherit_errexit
 
 LAB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 LAB_REPO=$(cd "$LAB_DIR/../.." && pwd)
@@ -47,9 +50,19 @@ main() {
   local cmd=${1:-}
   [ $# -gt 0 ] && shift
   case $cmd in
-    setup) lab_lock_cache && lab_setup ;;
-    run) lab_lock_out && lab_lock_cache && lab_setup && lab_run "$@" ;;
-    shell) lab_lock_out && lab_lock_cache && lab_setup && lab_shell ;;
+    setup)
+      lab_lock_cache
+      lab_setup ;;
+    run)
+      lab_lock_out
+      lab_lock_cache
+      lab_setup
+      lab_run "$@" ;;
+    shell)
+      lab_lock_out
+      lab_lock_cache
+      lab_setup
+      lab_shell ;;
     report) lab_report_last "$@" ;;
     *) usage ;;
   esac

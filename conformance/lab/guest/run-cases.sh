@@ -1,5 +1,5 @@
 # run-cases.sh CASE...: run $LAB/cases/CASE.sh one after the other, each in its own session with a
-# timeout of $LAB_CASE_TIMEOUT seconds, the lab reset to its baseline before every case but the first
+# timeout of $LAB_CASE_TIMEOUT seconds (or what its "# lab-timeout: N" line says), the lab reset to its baseline before every case but the first
 # (the boot brought it there). Output goes to $LAB/logs/CASE.log; the verdict to $LAB/results/CASE:
 #   pass SECONDS | fail SECONDS exit CODE | timeout SECONDS | fail 0 reset (the baseline could not be restored)
 # shellcheck shell=sh disable=SC1091
@@ -27,9 +27,11 @@ for c in "$@"; do
   fi
   fresh=0
   touch /run/lab/dirty
+  limit=$(sed -n 's/^# lab-timeout: *\([0-9][0-9]*\) *$/\1/p' "$LAB/cases/$c.sh" | head -n 1)
+  limit=${limit:-$LAB_CASE_TIMEOUT}
   echo "### lab: start $c"
   t0=$(now_cs)
-  timeout -s KILL "$LAB_CASE_TIMEOUT" setsid sh "$LAB/cases/$c.sh" < /dev/null > "$LAB/logs/$c.log" 2>&1 &
+  timeout -s KILL "$limit" setsid sh "$LAB/cases/$c.sh" < /dev/null > "$LAB/logs/$c.log" 2>&1 &
   pid=$!
   wait "$pid"
   rc=$?
@@ -38,7 +40,7 @@ for c in "$@"; do
   secs=$((t / 100)).$((t / 10 % 10))
   if [ "$rc" = 0 ]; then
     verdict "$c" "pass $secs"
-  elif [ "$rc" = 137 ] && [ "$t" -ge $((LAB_CASE_TIMEOUT * 100 - 100)) ]; then
+  elif [ "$rc" = 137 ] && [ "$t" -ge $((limit * 100 - 100)) ]; then
     verdict "$c" "timeout $secs"
   else
     verdict "$c" "fail $secs exit $rc"

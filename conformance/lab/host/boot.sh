@@ -3,11 +3,12 @@
 #
 # Time limits (seconds, environment overrides):
 #   LAB_BOOT_TIMEOUT   from QEMU start to the guest's "ready" line (baseline done)        default 300
-#   LAB_CASE_TIMEOUT   one case, enforced in the guest (the case is killed)             default 120
+#   LAB_CASE_TIMEOUT   one case, enforced in the guest (the case is killed); a case file
+#                      may set its own with a line "# lab-timeout: SECONDS"              default 120
 #   LAB_CASE_SLACK     per case on top of LAB_CASE_TIMEOUT for the host's deadline,
 #                      covering the reset before the case and power-off                  default 30
-# After "ready" the host gives the guest N x (LAB_CASE_TIMEOUT + LAB_CASE_SLACK) to power off; a guest
-# that hangs is killed then, and every case without a verdict fails.
+# After "ready" the host gives the guest the sum of (case timeout + LAB_CASE_SLACK) over the cases to
+# power off; a guest that hangs is killed then, and every case without a verdict fails.
 LAB_BOOT_TIMEOUT=${LAB_BOOT_TIMEOUT:-300}
 LAB_CASE_TIMEOUT=${LAB_CASE_TIMEOUT:-120}
 LAB_CASE_SLACK=${LAB_CASE_SLACK:-30}
@@ -33,6 +34,13 @@ lab_qemu_args() {
 }
 
 now() { date +%s; }
+
+# The timeout of a case: its "# lab-timeout: SECONDS" line, or LAB_CASE_TIMEOUT.
+lab_case_timeout() {
+  local t
+  t=$(sed -n 's/^# lab-timeout: *\([0-9][0-9]*\) *$/\1/p' "$LAB_CASES_DIR/$1.sh" | head -n 1)
+  echo "${t:-$LAB_CASE_TIMEOUT}"
+}
 
 # lab_case_line CASE WHY: one line for the case from its verdict file; a failure adds the tail of
 # its log. WHY explains a missing verdict. Returns 0 when the case passed.
@@ -78,11 +86,12 @@ lab_report() {
 
 lab_console_has() { grep -q "^### lab: $1" "$LAB_OUT/console.log" 2>/dev/null; }
 
-# lab_boot_watch CASE_COUNT: boot the guest in the background and wait for it within the limits;
+# lab_boot_watch SECONDS: boot the guest in the background and wait for it within the limits;
 # prints the cases' lines as their verdicts appear. Sets LAB_WHY (why verdicts may be missing) and
-# returns non-zero when the guest did not power off in time or never got ready.
+# returns non-zero when the guest did not power off in time or never got ready. SECONDS: how long
+# the guest may take from "ready" to power-off.
 lab_boot_watch() {
-  local n=$1 qpid t0 deadline ready=0 rc=0
+  local budget=$1 qpid t0 deadline ready=0 rc=0
   : > "$LAB_OUT/console.log"
   "${LAB_QEMU[@]}" -serial "file:$LAB_OUT/console.log" -monitor none \
     < /dev/null > "$LAB_OUT/qemu.log" 2>&1 &
@@ -98,14 +107,14 @@ lab_boot_watch() {
     if [ "$ready" = 0 ] && lab_console_has ready; then
       ready=1
       LAB_READY_AFTER=$(($(now) - t0))
-      deadline=$(($(now) + n * (LAB_CASE_TIMEOUT + LAB_CASE_SLACK)))
+      deadline=$(($(now) + budget))
     fi
     lab_stream
     if [ "$(now)" -gt "$deadline" ]; then
       if [ "$ready" = 0 ]; then
         LAB_WHY="the guest was not ready within LAB_BOOT_TIMEOUT=${LAB_BOOT_TIMEOUT}s"
       else
-        LAB_WHY="the guest did not finish within $((n * (LAB_CASE_TIMEOUT + LAB_CASE_SLACK)))s of being ready"
+        LAB_WHY="the guest did not finish within ${budget}s of being ready"
       fi
       echo "lab: $LAB_WHY; stopping it" >&2
       kill "$qpid" 2>/dev/null || true
@@ -148,8 +157,11 @@ lab_run() {
   lab_qemu_args run "$initrd"
   lab_log "booting the guest for ${#LAB_RUN_CASES[@]} case(s); console: $LAB_OUT/console.log, case logs: $LAB_OUT/share/logs/"
   LAB_NEXT=0 LAB_PASSED=0 LAB_FAILED=0
-  local guest=0
-  lab_boot_watch "${#LAB_RUN_CASES[@]}" || guest=1
+  local guest=0 budget=0 c
+  for c in "${LAB_RUN_CASES[@]}"; do
+    budget=$((budget + $(lab_case_timeout "$c") + LAB_CASE_SLACK))
+  done
+  lab_boot_watch "$budget" || guest=1
   lab_stream
   [ -n "${LAB_READY_AFTER:-}" ] && lab_log "guest ready after ${LAB_READY_AFTER}s, run over after ${LAB_BOOT_SECONDS}s"
   if [ "$guest" = 1 ]; then

@@ -1,3 +1,4 @@
+# lab-timeout: 5
 # Never returns (with a child of its own): the guest's per-case timeout must kill the whole
 # session, report a timeout, and let the next case run.
 sleep 100000 &
