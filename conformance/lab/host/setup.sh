@@ -10,7 +10,7 @@
 #   kernel/<release>/          unpacked linux-image with modules.dep, and .ready when complete
 #   vdpasim/<release>/         vringh.ko vdpa_sim.ko vdpa_sim_net.ko built out of tree, and .ready
 
-APT=(apt-get -o DPkg::Lock::Timeout=600 -q)
+APT=(env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 -q)
 # Host packages: the emulator (backports, QEMU 10 for -device igb) and what builds the guest image.
 LAB_HOST_PKGS=(busybox-static iproute2 jq kmod xz-utils cpio gzip make gcc bc)
 
@@ -19,7 +19,7 @@ lab_die() { echo "lab: error: $*" >&2; exit 1; }
 
 # The machine's own Debian mirror with the bookworm-backports suite added, once.
 lab_ensure_backports() {
-  if grep -rqs 'bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/; then
+  if grep -rqsE '^[^#]*bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/; then
     return 1
   fi
   local uri
