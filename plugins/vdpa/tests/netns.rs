@@ -1,0 +1,463 @@
+//! Host tier: the plugin's verbs in real network namespaces, with a veth standing in for the
+//! virtio netdev of a virtio_vdpa device and a fake sysfs tree (a VF carrying `vdpa0` on
+//! vhost_vdpa and `vdpa1` on virtio_vdpa whose netdev is the veth). The "host" is a scratch
+//! namespace the test thread enters; the pod is a named namespace. Real vDPA devices are
+//! exercised in the lab (conformance/lab/cases/3x-vdpa-*).
+//!
+//! Needs root; without it each test prints why it is skipped.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::os::unix::fs::{symlink, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use nfv_cni::{CniArgs, Command, Env, NetConf, Plugin, Request};
+use nfv_netlink::{MacAddr, Netlink, Netns};
+use nfv_pci::Sysfs;
+use serde_json::{json, Value};
+use vdpa::codes;
+use vdpa::record::RecordStore;
+use vdpa::Vdpa;
+
+const VF0: &str = "0000:00:0c.2";
+const VF1: &str = "0000:00:0c.3";
+const PF: &str = "0000:00:0c.0";
+const NETDEV: &str = "eth5";
+
+fn root_or_skip(test: &str) -> bool {
+    let root = std::fs::read_to_string("/proc/self/status")
+        .map(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Uid:"))
+                .is_some_and(|l| l.split_whitespace().nth(1) == Some("0"))
+        })
+        .unwrap_or(false);
+    if !root {
+        eprintln!("SKIPPED {test}: host-tier tests need root for namespaces and veths");
+    }
+    root
+}
+
+static SEQ: AtomicU32 = AtomicU32::new(0);
+
+/// One test's world: host namespace with the stand-in netdev, pod namespace, fake sysfs,
+/// state directory, scripted IPAM.
+struct World {
+    host: Netns,
+    pod: Netns,
+    pod_name: String,
+    dir: PathBuf,
+    plugin: Vdpa,
+    mac: MacAddr,
+}
+
+impl World {
+    fn new(tag: &str) -> World {
+        let id = format!(
+            "{}-{}",
+            std::process::id(),
+            SEQ.fetch_add(1, Ordering::SeqCst)
+        );
+        let dir = std::env::temp_dir().join(format!("vdpa-{tag}-{id}"));
+        let _ = std::fs::remove_dir_all(&dir);
+        let host = Netns::new_anonymous().unwrap();
+        let pod_name = format!("vdpat-{id}");
+        let pod = Netns::create_named(&pod_name).unwrap();
+        let mut nl = Netlink::open_in(&host).unwrap();
+        nl.create_veth(NETDEV, "eth5peer", None).unwrap();
+        let mac: MacAddr = "02:00:00:00:0a:01".parse().unwrap();
+        let l = nl.link_by_name(NETDEV).unwrap();
+        nl.set_mac(l.index, mac).unwrap();
+        nl.set_mtu(l.index, 1500).unwrap();
+        fake_sysfs(&dir.join("sys"));
+        let plugin = Vdpa {
+            sysfs: Sysfs::at(dir.join("sys")),
+            records: RecordStore::new(dir.join("state")),
+            use_netlink: false,
+            check_dev_nodes: false,
+        };
+        let w = World {
+            host,
+            pod,
+            pod_name,
+            dir,
+            plugin,
+            mac,
+        };
+        w.install_ipam(false);
+        w
+    }
+
+    fn request(&self, command: Command, container: &str, conf: Value) -> Request {
+        let stdin = serde_json::to_vec(&conf).unwrap();
+        let parsed: NetConf = serde_json::from_slice(&stdin).unwrap();
+        Request {
+            env: Env {
+                command,
+                container_id: Some(container.into()),
+                netns: Some(PathBuf::from(format!("/run/netns/{}", self.pod_name))),
+                ifname: Some("net1".into()),
+                args: CniArgs::default(),
+                path: vec![self.dir.join("bin")],
+            },
+            conf: parsed,
+            stdin,
+        }
+    }
+
+    /// Run a verb with the thread inside the scratch host namespace.
+    fn run<T>(&self, f: impl FnOnce(&Vdpa) -> T) -> T {
+        self.host.run_in(|| f(&self.plugin)).unwrap()
+    }
+
+    fn host_nl(&self) -> Netlink {
+        Netlink::open_in(&self.host).unwrap()
+    }
+
+    fn pod_nl(&self) -> Netlink {
+        Netlink::open_in(&self.pod).unwrap()
+    }
+
+    /// A scripted IPAM plugin: ADD prints a fixed result (or fails), every call is logged.
+    fn install_ipam(&self, fail_add: bool) {
+        let bin = self.dir.join("bin");
+        std::fs::create_dir_all(&bin).unwrap();
+        let add = if fail_add {
+            r#"echo '{"cniVersion":"1.0.0","code":11,"msg":"no addresses left"}'; exit 1"#
+        } else {
+            r#"echo '{"cniVersion":"1.0.0","ips":[{"address":"10.9.0.5/24","gateway":"10.9.0.1"}],"routes":[{"dst":"10.50.0.0/16","gw":"10.9.0.1"}]}'"#
+        };
+        let script = format!(
+            "#!/bin/sh\necho \"$CNI_COMMAND $CNI_CONTAINERID\" >> {}\nif [ \"$CNI_COMMAND\" = ADD ]; then {add}; fi\nexit 0\n",
+            self.dir.join("ipam.log").display()
+        );
+        let p = bin.join("fake-ipam");
+        std::fs::write(&p, script).unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+
+    fn ipam_log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("ipam.log")).unwrap_or_default()
+    }
+
+    fn devinfo(&self) -> PathBuf {
+        self.dir.join("devinfo/net1.json")
+    }
+
+    fn conf(&self, extra: Value) -> Value {
+        let mut c = json!({"cniVersion": "1.1.0", "name": "vdpa-net", "type": "vdpa",
+            "ipam": {"type": "fake-ipam"},
+            "runtimeConfig": {"CNIDeviceInfoFile": self.devinfo()}});
+        for (k, v) in extra.as_object().unwrap() {
+            c[k] = v.clone();
+        }
+        c
+    }
+
+    /// The stand-in netdev is home as it was.
+    fn assert_home(&self) {
+        let l = self.host_nl().link_by_name(NETDEV).unwrap();
+        assert_eq!(l.mac, Some(self.mac));
+        assert_eq!(l.mtu, Some(1500));
+        let pod: Vec<String> = self
+            .pod_nl()
+            .links()
+            .unwrap()
+            .into_iter()
+            .map(|l| l.name)
+            .collect();
+        assert_eq!(pod, vec!["lo".to_string()]);
+    }
+}
+
+impl Drop for World {
+    fn drop(&mut self) {
+        let _ = Netns::delete_named(&self.pod_name);
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A PF with two VFs, each carrying a vDPA device: vdpa0 on vhost_vdpa, vdpa1 on virtio_vdpa
+/// whose netdev is `eth5` (the veth).
+fn fake_sysfs(root: &Path) {
+    let devs = root.join("devices/pci0000:00");
+    let link = |target: &str, name: PathBuf| {
+        std::fs::create_dir_all(name.parent().unwrap()).unwrap();
+        symlink(target, name).unwrap();
+    };
+    for d in [PF, VF0, VF1] {
+        std::fs::create_dir_all(devs.join(d)).unwrap();
+        link(
+            &format!("../../../devices/pci0000:00/{d}"),
+            root.join("bus/pci/devices").join(d),
+        );
+    }
+    for (i, vf) in [VF0, VF1].iter().enumerate() {
+        link(
+            &format!("../{vf}"),
+            devs.join(PF).join(format!("virtfn{i}")),
+        );
+        link(&format!("../{PF}"), devs.join(vf).join("physfn"));
+    }
+    for drv in ["vhost_vdpa", "virtio_vdpa"] {
+        std::fs::create_dir_all(root.join("bus/vdpa/drivers").join(drv)).unwrap();
+    }
+    let d0 = devs.join(VF0).join("vdpa0");
+    std::fs::create_dir_all(d0.join("vhost-vdpa-0")).unwrap();
+    link("../../../../bus/vdpa/drivers/vhost_vdpa", d0.join("driver"));
+    link(
+        &format!("../../../devices/pci0000:00/{VF0}/vdpa0"),
+        root.join("bus/vdpa/devices/vdpa0"),
+    );
+    let d1 = devs.join(VF1).join("vdpa1");
+    std::fs::create_dir_all(d1.join("virtio1/net").join(NETDEV)).unwrap();
+    link(
+        "../../../../bus/vdpa/drivers/virtio_vdpa",
+        d1.join("driver"),
+    );
+    link(
+        &format!("../../../devices/pci0000:00/{VF1}/vdpa1"),
+        root.join("bus/vdpa/devices/vdpa1"),
+    );
+}
+
+#[test]
+fn virtio_add_check_del_gives_the_netdev_back_as_it_was() {
+    if !root_or_skip("virtio_add_check_del_gives_the_netdev_back_as_it_was") {
+        return;
+    }
+    let w = World::new("virtio");
+    let conf = w.conf(json!({"deviceID": VF1, "driver": "virtio", "mtu": 1400,
+        "mac": "02:00:00:00:0b:07"}));
+    let result = w
+        .run(|p| p.add(&w.request(Command::Add, "ctr1", conf.clone())))
+        .unwrap();
+    let iface = &result.interfaces[0];
+    assert_eq!(iface.name, "net1");
+    assert_eq!(iface.mac.as_deref(), Some("02:00:00:00:0b:07"));
+    assert_eq!(iface.mtu, Some(1400));
+    assert_eq!(iface.pci_id.as_deref(), Some(VF1));
+    assert_eq!(result.ips[0].address.to_string(), "10.9.0.5/24");
+    assert_eq!(result.ips[0].interface, Some(0));
+
+    let mut pod = w.pod_nl();
+    let net1 = pod.link_by_name("net1").unwrap();
+    assert!(net1.admin_up);
+    assert_eq!(net1.mtu, Some(1400));
+    let addrs: Vec<String> = pod
+        .addresses(Some(net1.index))
+        .unwrap()
+        .into_iter()
+        .map(|a| a.network.to_string())
+        .collect();
+    assert!(addrs.contains(&"10.9.0.5/24".to_string()), "{addrs:?}");
+    assert!(pod
+        .routes()
+        .unwrap()
+        .iter()
+        .any(|r| r.destination.to_string() == "10.50.0.0/16"));
+    assert!(w.host_nl().link_by_name(NETDEV).is_err(), "left the host");
+    let info: Value = serde_json::from_slice(&std::fs::read(w.devinfo()).unwrap()).unwrap();
+    assert_eq!(
+        info,
+        json!({"type": "vdpa", "version": "1.1.0", "vdpa": {"parent-device": "vdpa1",
+            "driver": "virtio", "pci-address": VF1, "pf-pci-address": PF}})
+    );
+
+    // CHECK against prevResult; then a change behind the plugin's back is noticed.
+    let mut check = conf.clone();
+    check["prevResult"] = result.to_version("1.1.0").unwrap();
+    w.run(|p| p.check(&w.request(Command::Check, "ctr1", check.clone())))
+        .unwrap();
+    pod.set_mtu(net1.index, 1300).unwrap();
+    let e = w
+        .run(|p| p.check(&w.request(Command::Check, "ctr1", check.clone())))
+        .unwrap_err();
+    assert_eq!(e.code, codes::DEVICE_UNUSABLE);
+    assert!(e.msg.contains("config says 1400"), "{}", e.msg);
+
+    // A second pod cannot take the device.
+    let e = w
+        .run(|p| p.add(&w.request(Command::Add, "ctr2", conf.clone())))
+        .unwrap_err();
+    assert_eq!(e.code, codes::DEVICE_IN_USE, "{}", e.msg);
+
+    w.run(|p| p.del(&w.request(Command::Del, "ctr1", conf.clone())))
+        .unwrap();
+    w.assert_home();
+    assert!(!w.devinfo().exists());
+    assert!(w.ipam_log().contains("DEL ctr1"));
+    assert!(!w.plugin.has_attachment("ctr1", "net1").unwrap());
+    w.run(|p| p.del(&w.request(Command::Del, "ctr1", conf.clone())))
+        .unwrap();
+}
+
+#[test]
+fn vhost_add_reports_the_char_device_and_moves_nothing() {
+    if !root_or_skip("vhost_add_reports_the_char_device_and_moves_nothing") {
+        return;
+    }
+    let w = World::new("vhost");
+    let conf = w.conf(json!({"vdpaDevice": "vdpa0"}));
+    let result = w
+        .run(|p| p.add(&w.request(Command::Add, "ctr1", conf.clone())))
+        .unwrap();
+    assert_eq!(result.interfaces[0].name, "net1");
+    assert_eq!(result.interfaces[0].pci_id.as_deref(), Some(VF0));
+    assert_eq!(result.interfaces[0].mac, None);
+    assert_eq!(result.ips[0].address.to_string(), "10.9.0.5/24");
+    let info: Value = serde_json::from_slice(&std::fs::read(w.devinfo()).unwrap()).unwrap();
+    assert_eq!(info["vdpa"]["driver"], "vhost");
+    assert_eq!(info["vdpa"]["path"], "/dev/vhost-vdpa-0");
+    assert_eq!(info["vdpa"]["pci-address"], VF0);
+    w.assert_home(); // the virtio stand-in was not touched, the pod has only lo
+
+    let mut check = conf.clone();
+    check["prevResult"] = result.to_version("1.1.0").unwrap();
+    w.run(|p| p.check(&w.request(Command::Check, "ctr1", check)))
+        .unwrap();
+    // Wrong driver and netdev settings are refused with the field named.
+    let e = w
+        .run(|p| {
+            p.add(&w.request(
+                Command::Add,
+                "ctr2",
+                w.conf(json!({"vdpaDevice": "vdpa0", "mtu": 1400})),
+            ))
+        })
+        .unwrap_err();
+    assert!(e.msg.starts_with("mtu:"), "{}", e.msg);
+    let e = w
+        .run(|p| {
+            p.add(&w.request(
+                Command::Add,
+                "ctr2",
+                w.conf(json!({"deviceID": VF0, "driver": "virtio"})),
+            ))
+        })
+        .unwrap_err();
+    assert!(e.msg.starts_with("driver:"), "{}", e.msg);
+
+    w.run(|p| p.del(&w.request(Command::Del, "ctr1", conf.clone())))
+        .unwrap();
+    assert!(!w.devinfo().exists());
+    assert!(!w.plugin.has_attachment("ctr1", "net1").unwrap());
+}
+
+#[test]
+fn a_failed_ipam_add_rolls_everything_back() {
+    if !root_or_skip("a_failed_ipam_add_rolls_everything_back") {
+        return;
+    }
+    let w = World::new("rollback");
+    w.install_ipam(true);
+    let conf = w.conf(json!({"vdpaDevice": "vdpa1", "mtu": 1400, "mac": "02:00:00:00:0b:07"}));
+    let e = w
+        .run(|p| p.add(&w.request(Command::Add, "ctr1", conf)))
+        .unwrap_err();
+    assert_eq!(e.code, 11, "IPAM's error is passed on: {}", e.msg);
+    w.assert_home();
+    assert!(!w.devinfo().exists());
+    assert!(!w.plugin.has_attachment("ctr1", "net1").unwrap());
+}
+
+#[test]
+fn add_refuses_an_interface_name_the_pod_already_uses() {
+    if !root_or_skip("add_refuses_an_interface_name_the_pod_already_uses") {
+        return;
+    }
+    let w = World::new("clash");
+    w.pod_nl().create_veth("net1", "net1peer", None).unwrap();
+    let e = w
+        .run(|p| p.add(&w.request(Command::Add, "ctr1", w.conf(json!({"vdpaDevice": "vdpa1"})))))
+        .unwrap_err();
+    assert_eq!(e.code, codes::IFNAME_IN_USE, "{}", e.msg);
+    assert!(w.host_nl().link_by_name(NETDEV).is_ok());
+    assert!(!w.plugin.has_attachment("ctr1", "net1").unwrap());
+    assert_eq!(w.ipam_log(), "", "IPAM never called");
+}
+
+#[test]
+fn del_finds_a_netdev_that_fell_back_to_the_host_after_netns_deletion() {
+    if !root_or_skip("del_finds_a_netdev_that_fell_back_to_the_host_after_netns_deletion") {
+        return;
+    }
+    let w = World::new("fallback");
+    let conf = w.conf(json!({"vdpaDevice": "vdpa1", "mtu": 1400}));
+    w.run(|p| p.add(&w.request(Command::Add, "ctr1", conf.clone())))
+        .unwrap();
+    // What the kernel does with a physical netdev when its namespace dies (a veth would be
+    // destroyed instead): it comes back under its pod name.
+    let mut pod = w.pod_nl();
+    let net1 = pod.link_by_name("net1").unwrap();
+    pod.move_to_netns(net1.index, &w.host, None).unwrap();
+    Netns::delete_named(&w.pod_name).unwrap();
+    w.run(|p| p.del(&w.request(Command::Del, "ctr1", conf.clone())))
+        .unwrap();
+    let l = w.host_nl().link_by_name(NETDEV).unwrap();
+    assert_eq!(l.mtu, Some(1500));
+    assert!(!w.plugin.has_attachment("ctr1", "net1").unwrap());
+}
+
+#[test]
+fn gc_restores_attachments_the_runtime_no_longer_knows() {
+    if !root_or_skip("gc_restores_attachments_the_runtime_no_longer_knows") {
+        return;
+    }
+    let w = World::new("gc");
+    w.run(|p| p.add(&w.request(Command::Add, "ctr1", w.conf(json!({"vdpaDevice": "vdpa1"})))))
+        .unwrap();
+    let gc = |valid: Value| {
+        json!({"cniVersion": "1.1.0", "name": "vdpa-net", "type": "vdpa",
+            "ipam": {"type": "fake-ipam"}, "cni.dev/valid-attachments": valid})
+    };
+    w.run(|p| {
+        p.gc(&w.request(
+            Command::Gc,
+            "",
+            gc(json!([{"containerID": "ctr1", "ifname": "net1"}])),
+        ))
+    })
+    .unwrap();
+    assert!(
+        w.plugin.has_attachment("ctr1", "net1").unwrap(),
+        "still valid"
+    );
+    assert!(w.pod_nl().link_by_name("net1").is_ok());
+    w.run(|p| p.gc(&w.request(Command::Gc, "", gc(json!([])))))
+        .unwrap();
+    assert!(!w.plugin.has_attachment("ctr1", "net1").unwrap());
+    assert!(!w.devinfo().exists());
+    w.assert_home();
+    assert!(w.ipam_log().contains("GC"));
+}
+
+#[test]
+fn del_without_a_record_still_brings_the_netdev_home() {
+    if !root_or_skip("del_without_a_record_still_brings_the_netdev_home") {
+        return;
+    }
+    let w = World::new("norecord");
+    let conf = w.conf(json!({"vdpaDevice": "vdpa1"}));
+    w.run(|p| p.add(&w.request(Command::Add, "ctr1", conf.clone())))
+        .unwrap();
+    w.plugin.records.remove("ctr1", "net1").unwrap();
+    w.run(|p| p.del(&w.request(Command::Del, "ctr1", conf.clone())))
+        .unwrap();
+    assert!(
+        w.host_nl().link_by_name("vdpa1").is_ok(),
+        "home under the vDPA device's name"
+    );
+    assert!(!w.devinfo().exists());
+    assert!(w.ipam_log().contains("DEL ctr1"));
+    // A config ADD would refuse does not make DEL fail.
+    w.run(|p| {
+        p.del(&w.request(
+            Command::Del,
+            "ctr9",
+            w.conf(json!({"deviceID": "bogus", "driver": 5})),
+        ))
+    })
+    .unwrap();
+}
