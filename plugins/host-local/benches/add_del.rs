@@ -238,6 +238,24 @@ fn main() {
             ratio(o.del_p50, base.del_p50),
         ));
     }
+    // Mixed operation: the reference changes the directory, so our next call rebuilds the index
+    // (reads every lease once, like each reference call does).
+    println!();
+    println!("ours right after a reference ADD on the same directory (index rebuild), ms:");
+    let mixed_iters = iters.min(5);
+    for (n, o, _) in series.iter() {
+        let mut dels = Vec::new();
+        for i in 0..mixed_iters {
+            let id = format!("mixed-{i}");
+            call(&reference, "ADD", &id, &o.conf);
+            dels.push(call(&ours, "DEL", &id, &o.conf));
+        }
+        println!(
+            "{n:>7}: DEL p50 {} ({} samples)",
+            ms(percentile(&mut dels, 0.5)),
+            dels.len()
+        );
+    }
     println!();
     println!(
         "ours at n leases vs ours at {} leases (p50; the target is within 1.5x):",
