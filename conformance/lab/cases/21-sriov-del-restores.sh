@@ -10,10 +10,10 @@ test -x "$LAB/bin/host-local" || fail "no host-local in $LAB/bin: cargo build --
 pf=$(lab_pf)
 vf=$(lab_vf_pci 0)
 vfinfo() { ip -j -d link show "$pf" | jq -c ".[0].vfinfo_list[] | select(.vf == $1) | $2"; }
-rm -rf /run/lab-ipam-21
+rm -rf /run/lab-ipam-21 /tmp/sriov-21.log
 jq -n --arg dev "$vf" '{cniVersion: "1.0.0", name: "lab-sriov-21", type: "sriov", deviceID: $dev,
   mac: "02:21:00:00:00:01", mtu: 1400, vlan: 42, vlanQoS: 2, spoofchk: "off", trust: "on",
-  max_tx_rate: 50, ipam: {type: "host-local", dataDir: "/run/lab-ipam-21",
+  max_tx_rate: 50, logLevel: "info", logFile: "/tmp/sriov-21.log", ipam: {type: "host-local", dataDir: "/run/lab-ipam-21",
   ranges: [[{subnet: "10.56.21.0/24"}]]}}' > /tmp/conf.json
 
 name=$(lab_vf_netdev 0)
@@ -29,6 +29,7 @@ echo "$out"
 check_eq "pod net1 has the config's MAC" 02:21:00:00:00:01 "$(ip -n pod -j link show net1 | jq -r '.[0].address')"
 check_eq "result reports that MAC" 02:21:00:00:00:01 "$(echo "$out" | jq -r '.interfaces[0].mac')"
 check_eq "pod net1 has MTU 1400" 1400 "$(ip -n pod -j link show net1 | jq -r '.[0].mtu')"
+check "the netdev refused the MAC and the plugin rebound igbvf (plugin log)" grep -q "rebinding its driver" /tmp/sriov-21.log
 check_eq "PF: admin MAC" '"02:21:00:00:00:01"' "$(vfinfo 0 .address)"
 check_eq "PF: VLAN 42" 42 "$(vfinfo 0 '.vlan_list[0].vlan')"
 check_eq "PF: QoS 2" 2 "$(vfinfo 0 '.vlan_list[0].qos')"
@@ -42,6 +43,7 @@ ip -d link show "$pf"
 check_eq "netdev back under its name" "$name" "$(lab_vf_netdev 0)"
 check_eq "netdev MAC restored" "$mac" "$(cat "/sys/class/net/$name/address")"
 check_eq "netdev MTU restored" "$mtu" "$(cat "/sys/class/net/$name/mtu")"
+check_eq "DEL rebound igbvf too, to give the netdev its own MAC back" 2 "$(grep -c "rebinding its driver" /tmp/sriov-21.log)"
 check_eq "every VF setting on the PF as before" "$before" "$(vfinfo 0 .)"
 check_eq "pod is empty" lo "$(ip -n pod -j link show | jq -r '.[].ifname')"
 check "record removed" test ! -e /var/lib/cni/nfv-sriov/ctr-net1.json

@@ -22,7 +22,8 @@ out=$(cni sriov ADD ctr pod net1 < /tmp/conf.json) || fail "ADD: $out"
 ok "ADD"
 check_eq "PF: VLAN 7" 7 "$(vfinfo 1 '.vlan_list[0].vlan')"
 check "delete the pod's namespace first" ip netns del pod
-check "the kernel returns the VF netdev to the host" lab_wait 20 test -n "$(lab_vf_netdev 1)"
+vf1_in_host() { test -n "$(lab_vf_netdev 1)"; }
+check "the kernel returns the VF netdev to the host" lab_wait 20 vf1_in_host
 echo "back in the host as: $(lab_vf_netdev 1)"
 
 check "DEL with the namespace gone" cni sriov DEL ctr /run/netns/pod net1 < /tmp/conf.json

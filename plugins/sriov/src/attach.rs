@@ -12,9 +12,10 @@ use crate::codes::{self, from_netlink, from_pci};
 use crate::config::{self, Plan, SriovConf};
 use crate::crash::crash_point;
 use crate::devinfo;
-use crate::record::{Record, SavedVf};
+use crate::record::{Record, SavedVf, VfMode};
 use crate::restore::restore;
 use crate::Sriov;
+use nfv_pci::{PciAddress, Sysfs};
 
 fn netlink<T>(r: nfv_netlink::Result<T>) -> Result<T, Error> {
     r.map_err(from_netlink)
@@ -30,14 +31,9 @@ impl Sriov {
 
         let vf = self.sysfs.vf(plan.device).map_err(from_pci)?;
         if vf.is_userspace() {
-            return Err(Error::new(
-                codes::VF_UNUSABLE,
-                format!(
-                    "VF {device} is bound to {}: userspace-driver (DPDK) mode is not supported by \
-                     this version; bind the VF to its kernel driver",
-                    vf.driver.name().unwrap_or("?")
-                ),
-            ));
+            let _lock = self.records.lock_vf(&device)?;
+            self.refuse_if_held(&device)?;
+            return self.attach_userspace(req, &conf, &plan, &vf);
         }
         let host_ifname = vf.netdev().map(str::to_string).ok_or_else(|| {
             Error::new(
@@ -51,15 +47,7 @@ impl Sriov {
         })?;
 
         let _lock = self.records.lock_vf(&device)?;
-        if let Some(holder) = self.records.holder_of(&device)? {
-            return Err(Error::new(
-                codes::VF_IN_USE,
-                format!(
-                    "VF {device} is attached to container {} as {}; DEL that attachment first",
-                    holder.container_id, holder.ifname
-                ),
-            ));
-        }
+        self.refuse_if_held(&device)?;
 
         let netns_path = req
             .netns()
@@ -94,6 +82,8 @@ impl Sriov {
             device: device.clone(),
             pf_netdev: vf.pf_netdev.clone(),
             vf_index: vf.index,
+            mode: VfMode::Netdev,
+            driver: None,
             host_ifname: host_ifname.clone(),
             host_mac: link.mac.map(|m| m.to_string()),
             host_mtu: link.mtu,
@@ -129,7 +119,7 @@ impl Sriov {
             Ok(result) => Ok(result),
             Err(e) => {
                 nfv_cni::warn!("ADD failed, rolling back VF {device}: {}", e.msg);
-                let failures = restore(&mut host, Some(&pod_ns), &record);
+                let failures = restore(&mut host, &self.sysfs, Some(&pod_ns), &record);
                 if failures.is_empty() {
                     if let Err(r) = self.records.remove(&record.container_id, &record.ifname) {
                         nfv_cni::error!("rollback: {}", r.msg);
@@ -166,6 +156,7 @@ impl Sriov {
             }
         }
         crash_point("after-vf-settings");
+        let link = &self.netdev_takes_admin_mac(host, plan, link)?;
 
         let moved = netlink(nfv_podnet::give::give(
             host,
@@ -214,6 +205,99 @@ impl Sriov {
             lease.commit();
         }
         Ok(result)
+    }
+}
+
+impl Sriov {
+    /// Refuse a VF another attachment holds (its record names another container).
+    fn refuse_if_held(&self, device: &str) -> Result<(), Error> {
+        match self.records.holder_of(device)? {
+            None => Ok(()),
+            Some(holder) => Err(Error::new(
+                codes::VF_IN_USE,
+                format!(
+                    "VF {device} is attached to container {} as {}; DEL that attachment first",
+                    holder.container_id, holder.ifname
+                ),
+            )),
+        }
+    }
+
+    /// With an admin MAC set through the PF, the VF netdev must carry the same MAC. Drivers
+    /// that let the VF set it (iavf, mlx5) take it as the netdev's MAC; igbvf refuses any MAC
+    /// from the VF once the PF has set one (EADDRNOTAVAIL) and only reads the admin MAC when
+    /// it probes: then unbind and bind the VF driver, and use the netdev it creates (new
+    /// index, possibly a new name). DEL finds it by its PCI address and restores the name.
+    fn netdev_takes_admin_mac(
+        &self,
+        host: &mut Netlink,
+        plan: &Plan,
+        link: &Link,
+    ) -> Result<Link, Error> {
+        let Some(mac) = plan.mac else {
+            return Ok(link.clone());
+        };
+        if link.mac == Some(mac) {
+            return Ok(link.clone());
+        }
+        let refused = match host.set_mac(link.index, mac) {
+            Ok(()) => return netlink(host.link_by_index(link.index)),
+            Err(e) => e,
+        };
+        if !plan.vf_settings.contains(&VfSetting::Mac(mac)) {
+            return Err(from_netlink(refused));
+        }
+        nfv_cni::info!(
+            "VF {}: the netdev refused MAC {mac} ({refused}); rebinding its driver so it takes \
+             the admin MAC",
+            plan.device
+        );
+        let driver = self.sysfs.rebind_driver(plan.device).map_err(|e| {
+            Error::new(
+                codes::KERNEL_REFUSED,
+                format!(
+                    "VF {}: rebinding its driver to take MAC {mac}: {e}",
+                    plan.device
+                ),
+            )
+        })?;
+        let name = wait_for_netdev(&self.sysfs, plan.device)?;
+        let now = netlink(host.link_by_name(&name))?;
+        if now.mac != Some(mac) {
+            return Err(Error::new(
+                codes::KERNEL_REFUSED,
+                format!(
+                    "VF {}: after rebinding {} its netdev {name} has MAC {}, not the admin MAC \
+                     {mac}: the driver does not follow the PF's setting",
+                    plan.device,
+                    driver.as_deref().unwrap_or("the driver"),
+                    now.mac
+                        .map(|m| m.to_string())
+                        .unwrap_or_else(|| "none".into())
+                ),
+            ));
+        }
+        Ok(now)
+    }
+}
+
+/// The VF's netdev after a rebind: probing registers it, but give udev-less hosts and slow
+/// drivers a few seconds.
+pub(crate) fn wait_for_netdev(sysfs: &Sysfs, device: PciAddress) -> Result<String, Error> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        if let Ok(vf) = sysfs.vf(device) {
+            if let Some(n) = vf.netdev() {
+                return Ok(n.to_string());
+            }
+        }
+        if std::time::Instant::now() > deadline {
+            return Err(Error::new(
+                codes::VF_UNUSABLE,
+                format!("VF {device}: no netdev 10 s after rebinding its driver"),
+            ));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
     }
 }
 

@@ -16,6 +16,7 @@ pub mod crash;
 pub mod devinfo;
 pub mod record;
 pub mod restore;
+pub mod userspace;
 
 use nfv_cni::result::Success;
 use nfv_cni::{code, ipam, Error, Plugin, Request};
@@ -25,7 +26,7 @@ use nfv_podnet::verify::{verify, Expected, Mismatch};
 
 use crate::codes::from_netlink;
 use crate::config::SriovConf;
-use crate::record::{Record, RecordStore, STATE_DIR};
+use crate::record::{Record, RecordStore, VfMode, STATE_DIR};
 
 /// The plugin: where sysfs is and where records are kept.
 #[derive(Debug, Clone)]
@@ -75,7 +76,7 @@ impl Sriov {
             Some(r) => {
                 let _lock = self.records.lock_vf(&r.device)?;
                 let mut host = Netlink::open().map_err(from_netlink)?;
-                failures.extend(restore::restore(&mut host, pod_ns.as_ref(), r));
+                failures.extend(restore::restore(&mut host, &self.sysfs, pod_ns.as_ref(), r));
             }
             None => failures.extend(self.detach_without_record(req, pod_ns.as_ref())),
         }
@@ -147,6 +148,10 @@ impl Sriov {
                     ),
                 )
             })?;
+        if r.mode == VfMode::Userspace {
+            self.check_userspace(&r, &plan)?;
+            return ipam::check(req);
+        }
         let ns_path = req
             .netns()
             .ok_or_else(|| Error::new(code::INVALID_ENV, "CNI_NETNS is required for CHECK"))?;
@@ -201,7 +206,7 @@ impl Sriov {
             let _lock = self.records.lock_vf(&r.device)?;
             let ns = Netns::open(&r.netns).ok();
             let mut host = Netlink::open().map_err(from_netlink)?;
-            let f = restore::restore(&mut host, ns.as_ref(), &r);
+            let f = restore::restore(&mut host, &self.sysfs, ns.as_ref(), &r);
             if f.is_empty() {
                 self.records.remove(&r.container_id, &r.ifname)?;
             }

@@ -85,6 +85,18 @@ impl SavedVf {
     }
 }
 
+/// How the VF was given to the pod.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum VfMode {
+    /// Its kernel netdev was moved into the pod.
+    #[default]
+    Netdev,
+    /// Bound to a userspace-I/O driver (vfio-pci, uio_pci_generic, igb_uio): no netdev; the
+    /// pod's DPDK app drives the device. Only the VF settings on the PF were changed.
+    Userspace,
+}
+
 /// One attachment.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -95,7 +107,13 @@ pub struct Record {
     pub device: String,
     pub pf_netdev: String,
     pub vf_index: u32,
-    /// The VF netdev's name, MAC and MTU in the host before ADD.
+    /// Netdev or userspace-driver mode (records written before the mode existed are netdev).
+    #[serde(default)]
+    pub mode: VfMode,
+    /// The userspace driver the VF was bound to at ADD (userspace mode).
+    #[serde(default)]
+    pub driver: Option<String>,
+    /// The VF netdev's name, MAC and MTU in the host before ADD (empty in userspace mode).
     pub host_ifname: String,
     pub host_mac: Option<String>,
     pub host_mtu: Option<u32>,
@@ -246,6 +264,20 @@ mod tests {
     }
 
     #[test]
+    fn records_without_a_mode_are_netdev_mode() {
+        let old = r#"{"containerId":"c","ifname":"net1","device":"0000:01:10.0","pfNetdev":"p",
+            "vfIndex":0,"hostIfname":"p0v0","hostMac":null,"hostMtu":null,
+            "savedVf":{"mac":null,"vlan":null,"spoofchk":null,"trust":null,"rate":null,
+            "link_state":null},"netns":"/run/netns/x"}"#;
+        let r: Record = serde_json::from_str(old).unwrap();
+        assert_eq!((r.mode, r.driver.clone()), (VfMode::Netdev, None));
+        let mut u = r.clone();
+        u.mode = VfMode::Userspace;
+        let text = serde_json::to_string(&u).unwrap();
+        assert!(text.contains(r#""mode":"userspace""#), "{text}");
+    }
+
+    #[test]
     fn store_roundtrip_and_lock() {
         let dir = std::env::temp_dir().join(format!("sriov-records-{}", std::process::id()));
         let store = RecordStore::new(&dir);
@@ -255,6 +287,8 @@ mod tests {
             device: "0000:01:10.0".into(),
             pf_netdev: "enp1s0".into(),
             vf_index: 0,
+            mode: VfMode::Netdev,
+            driver: None,
             host_ifname: "enp1s0v0".into(),
             host_mac: Some("02:00:00:00:00:01".into()),
             host_mtu: Some(1500),

@@ -1,0 +1,207 @@
+//! Userspace-driver mode: a VF bound to vfio-pci, uio_pci_generic or igb_uio has no netdev.
+//! ADD applies the VF settings through the PF (admin MAC included: the DPDK app reads it from
+//! the device), reports the device (`pciID`, the MAC, the vfio group device in the device-info
+//! file) and IPAM's addresses without configuring them (no kernel interface to put them on).
+//! DEL restores the VF settings from the record, which remembers the mode.
+
+use nfv_cni::result::{Interface, Success};
+use nfv_cni::{code, ipam, Error, Request};
+use nfv_netlink::{Netlink, VfInfo};
+use nfv_pci::VfDevice;
+use serde_json::Value;
+
+use crate::codes::{self, from_netlink};
+use crate::config::{Plan, SriovConf};
+use crate::crash::crash_point;
+use crate::devinfo;
+use crate::record::{Record, SavedVf, VfMode};
+use crate::restore::restore;
+use crate::Sriov;
+
+impl Sriov {
+    /// ADD for a VF on a userspace driver. The caller holds the VF lock and checked that no
+    /// other attachment holds the VF.
+    pub(crate) fn attach_userspace(
+        &self,
+        req: &Request,
+        conf: &SriovConf,
+        plan: &Plan,
+        vf: &VfDevice,
+    ) -> Result<Success, Error> {
+        let device = plan.device.to_string();
+        let driver = vf.driver.name().unwrap_or("?").to_string();
+        if plan.mtu.is_some() {
+            return Err(Error::new(
+                code::INVALID_CONFIG,
+                format!(
+                    "mtu: VF {device} is bound to {driver} and has no kernel interface; the \
+                     userspace application sets its MTU: remove mtu from the config"
+                ),
+            ));
+        }
+        let device_info_file = devinfo::requested_path(&conf.runtime_config)?;
+        let mut host = Netlink::open().map_err(from_netlink)?;
+        let pf = host.link_by_name(&vf.pf_netdev).map_err(from_netlink)?;
+        let current: Option<VfInfo> = if plan.vf_settings.is_empty() {
+            host.vf(pf.index, vf.index).ok() // only for the MAC to report
+        } else {
+            Some(host.vf(pf.index, vf.index).map_err(from_netlink)?)
+        };
+        let record = Record {
+            container_id: req.container_id().to_string(),
+            ifname: req.ifname().to_string(),
+            device: device.clone(),
+            pf_netdev: vf.pf_netdev.clone(),
+            vf_index: vf.index,
+            mode: VfMode::Userspace,
+            driver: Some(driver.clone()),
+            host_ifname: String::new(),
+            host_mac: None,
+            host_mtu: None,
+            host_up: false,
+            saved_vf: current
+                .as_ref()
+                .map(|c| SavedVf::capture(c, &plan.vf_settings))
+                .unwrap_or_default(),
+            netns: req
+                .netns()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
+            device_info_file: device_info_file.as_ref().map(|p| p.display().to_string()),
+        };
+        self.records.save(&record)?;
+        crash_point("after-record");
+
+        let info = device_info_file
+            .as_ref()
+            .map(|p| (p.as_path(), userspace_device_info(vf)));
+        match self.configure_userspace(req, plan, &mut host, pf.index, vf, current, info) {
+            Ok(result) => Ok(result),
+            Err(e) => {
+                nfv_cni::warn!("ADD failed, rolling back VF {device}: {}", e.msg);
+                let failures = restore(&mut host, &self.sysfs, None, &record);
+                if failures.is_empty() {
+                    if let Err(r) = self.records.remove(&record.container_id, &record.ifname) {
+                        nfv_cni::error!("rollback: {}", r.msg);
+                    }
+                    Err(e)
+                } else {
+                    Err(e.with_details(format!("rollback incomplete: {}", failures.join("; "))))
+                }
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn configure_userspace(
+        &self,
+        req: &Request,
+        plan: &Plan,
+        host: &mut Netlink,
+        pf_index: u32,
+        vf: &VfDevice,
+        current: Option<VfInfo>,
+        device_info: Option<(&std::path::Path, Value)>,
+    ) -> Result<Success, Error> {
+        if let Some(current) = &current {
+            for s in &plan.vf_settings {
+                if !current.has(s) {
+                    host.set_vf(pf_index, vf.index, s).map_err(from_netlink)?;
+                }
+            }
+        }
+        crash_point("after-vf-settings");
+        let mac = match plan.mac {
+            Some(m) => Some(m),
+            None => current.map(|c| c.mac).filter(|m| !m.is_zero()),
+        };
+        let mut result = Success {
+            cni_version: req.cni_version().to_string(),
+            interfaces: vec![Interface {
+                name: req.ifname().to_string(),
+                mac: mac.map(|m| m.to_string()),
+                mtu: None,
+                sandbox: req.netns().map(|p| p.display().to_string()),
+                socket_path: None,
+                pci_id: Some(plan.device.to_string()),
+            }],
+            ..Default::default()
+        };
+        let lease = if ipam::configured(req) {
+            Some(ipam::add(req)?)
+        } else {
+            None
+        };
+        crash_point("after-ipam");
+        if let Some(lease) = &lease {
+            let got = lease.result();
+            result.ips = got.ips.clone();
+            result.routes = got.routes.clone();
+            result.dns = got.dns.clone();
+            for ip in &mut result.ips {
+                ip.interface = Some(0);
+            }
+        }
+        if let Some((path, info)) = &device_info {
+            devinfo::write(path, info)?;
+        }
+        if let Some(v) = &vf.vfio {
+            nfv_cni::info!(
+                "VF {} on vfio-pci: group device {}{}",
+                plan.device,
+                v.device.display(),
+                if v.noiommu { " (no-IOMMU mode)" } else { "" }
+            );
+        }
+        if let Some(lease) = lease {
+            lease.commit();
+        }
+        Ok(result)
+    }
+
+    /// CHECK in userspace mode: still bound to the recorded userspace driver, VF settings as
+    /// configured.
+    pub(crate) fn check_userspace(&self, r: &Record, plan: &Plan) -> Result<(), Error> {
+        let fail = |m: String| Err(Error::new(codes::VF_UNUSABLE, m));
+        let vf = self.sysfs.vf(plan.device).map_err(codes::from_pci)?;
+        let now = vf.driver.name().unwrap_or("no driver");
+        if !vf.is_userspace() || Some(now) != r.driver.as_deref() {
+            return fail(format!(
+                "VF {} is bound to {now}, not to {} as at ADD",
+                r.device,
+                r.driver.as_deref().unwrap_or("?")
+            ));
+        }
+        if !plan.vf_settings.is_empty() {
+            let mut host = Netlink::open().map_err(from_netlink)?;
+            let pf = host.link_by_name(&r.pf_netdev).map_err(from_netlink)?;
+            let current = host.vf(pf.index, r.vf_index).map_err(from_netlink)?;
+            let missing = crate::attach::missing_settings(plan, &current);
+            if !missing.is_empty() {
+                return fail(format!(
+                    "VF {} differs from the config: {missing:?}",
+                    r.device
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The device-info file for a VF on a userspace driver: type `pci` (spec 1.1.0) with the PCI
+/// addresses; for vfio-pci also `vfio`, an extension the spec's readers ignore, naming the
+/// group device the app opens and whether it is a no-IOMMU group.
+pub fn userspace_device_info(vf: &VfDevice) -> Value {
+    let mut info = devinfo::pci_device_info(&vf.address.to_string(), &vf.pf.to_string());
+    if let (Some(v), Some(obj)) = (&vf.vfio, info.as_object_mut()) {
+        obj.insert(
+            "vfio".into(),
+            serde_json::json!({
+                "group": v.group,
+                "device": v.device.display().to_string(),
+                "noiommu": v.noiommu,
+            }),
+        );
+    }
+    info
+}

@@ -1,0 +1,330 @@
+//! Userspace-driver mode over a fake sysfs: a VF bound to vfio-pci (with or without an IOMMU)
+//! or uio_pci_generic, no netdev. The PF is a veth, so the configs set no VF settings (the lab
+//! applies and restores those on igb: conformance/lab/cases/2x-sriov-vfio-*.sh). The verbs run
+//! with the thread in a scratch "host" namespace.
+//!
+//! Needs root for the namespaces; without it each test prints why it is skipped.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::os::unix::fs::{symlink, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use nfv_cni::{code, CniArgs, Command, Env, NetConf, Plugin, Request};
+use nfv_netlink::{Netlink, Netns};
+use nfv_pci::Sysfs;
+use serde_json::{json, Value};
+use sriov::record::{RecordStore, VfMode};
+use sriov::Sriov;
+
+const VF: &str = "0000:00:0c.1";
+const PF: &str = "0000:00:0c.0";
+
+fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .map(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Uid:"))
+                .is_some_and(|l| l.split_whitespace().nth(1) == Some("0"))
+        })
+        .unwrap_or(false)
+}
+
+fn root_or_skip(test: &str) -> bool {
+    if !is_root() {
+        eprintln!("SKIPPED {test}: needs root for network namespaces");
+    }
+    is_root()
+}
+
+static SEQ: AtomicU32 = AtomicU32::new(0);
+
+#[derive(Clone, Copy)]
+enum Binding {
+    Vfio,
+    VfioNoIommu,
+    Uio,
+}
+
+struct World {
+    host: Netns,
+    pod_name: String,
+    dir: PathBuf,
+    sys: PathBuf,
+    plugin: Sriov,
+}
+
+impl World {
+    fn new(binding: Binding) -> World {
+        let id = format!(
+            "{}-{}",
+            std::process::id(),
+            SEQ.fetch_add(1, Ordering::SeqCst)
+        );
+        let dir = std::env::temp_dir().join(format!("sriov-us-{id}"));
+        let _ = std::fs::remove_dir_all(&dir);
+        let host = Netns::new_anonymous().unwrap();
+        let pod_name = format!("sriovus-{id}");
+        Netns::create_named(&pod_name).unwrap();
+        Netlink::open_in(&host)
+            .unwrap()
+            .create_veth("pf0", "pf0peer", None)
+            .unwrap();
+        let sys = dir.join("sys");
+        fake_sysfs(&sys, binding);
+        let plugin = Sriov {
+            sysfs: Sysfs::at(&sys),
+            records: RecordStore::new(dir.join("state")),
+        };
+        let w = World {
+            host,
+            pod_name,
+            dir,
+            sys,
+            plugin,
+        };
+        w.install_ipam();
+        w
+    }
+
+    fn request(&self, command: Command, container: &str, conf: &Value) -> Request {
+        let stdin = serde_json::to_vec(conf).unwrap();
+        let parsed: NetConf = serde_json::from_slice(&stdin).unwrap();
+        Request {
+            env: Env {
+                command,
+                container_id: Some(container.into()),
+                netns: Some(PathBuf::from(format!("/run/netns/{}", self.pod_name))),
+                ifname: Some("net1".into()),
+                args: CniArgs::default(),
+                path: vec![self.dir.join("bin")],
+            },
+            conf: parsed,
+            stdin,
+        }
+    }
+
+    fn run<T>(&self, f: impl FnOnce(&Sriov) -> T) -> T {
+        self.host.run_in(|| f(&self.plugin)).unwrap()
+    }
+
+    fn install_ipam(&self) {
+        let bin = self.dir.join("bin");
+        std::fs::create_dir_all(&bin).unwrap();
+        let script = format!(
+            "#!/bin/sh\necho \"$CNI_COMMAND\" >> {}\nif [ \"$CNI_COMMAND\" = ADD ]; then echo \
+             '{{\"cniVersion\":\"1.0.0\",\"ips\":[{{\"address\":\"10.9.0.7/24\",\"gateway\":\"10.9.0.1\"}}]}}'; fi\nexit 0\n",
+            self.dir.join("ipam.log").display()
+        );
+        let p = bin.join("fake-ipam");
+        std::fs::write(&p, script).unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+
+    fn ipam_log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("ipam.log")).unwrap_or_default()
+    }
+
+    /// Rebind the fake VF to another driver (what an operator or a device plugin might do).
+    fn bind(&self, driver: &str) {
+        let link = self.sys.join("devices/pci0000:00").join(VF).join("driver");
+        std::fs::remove_file(&link).unwrap();
+        std::fs::create_dir_all(self.sys.join("bus/pci/drivers").join(driver)).unwrap();
+        symlink(format!("../../../bus/pci/drivers/{driver}"), link).unwrap();
+    }
+}
+
+impl Drop for World {
+    fn drop(&mut self) {
+        let _ = Netns::delete_named(&self.pod_name);
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A PF (netdev pf0) with one VF bound to a userspace driver, in IOMMU group 12.
+fn fake_sysfs(root: &Path, binding: Binding) {
+    let devs = root.join("devices/pci0000:00");
+    let pf = devs.join(PF);
+    let vf = devs.join(VF);
+    std::fs::create_dir_all(pf.join("net/pf0")).unwrap();
+    std::fs::create_dir_all(&vf).unwrap();
+    std::fs::create_dir_all(root.join("bus/pci/devices")).unwrap();
+    for d in [PF, VF] {
+        symlink(
+            format!("../../../devices/pci0000:00/{d}"),
+            root.join("bus/pci/devices").join(d),
+        )
+        .unwrap();
+    }
+    symlink(format!("../{VF}"), pf.join("virtfn0")).unwrap();
+    symlink(format!("../{PF}"), vf.join("physfn")).unwrap();
+    let driver = match binding {
+        Binding::Vfio | Binding::VfioNoIommu => "vfio-pci",
+        Binding::Uio => "uio_pci_generic",
+    };
+    std::fs::create_dir_all(root.join("bus/pci/drivers").join(driver)).unwrap();
+    symlink(
+        format!("../../../bus/pci/drivers/{driver}"),
+        vf.join("driver"),
+    )
+    .unwrap();
+    let group = root.join("kernel/iommu_groups/12");
+    std::fs::create_dir_all(group.join("devices")).unwrap();
+    if let Binding::VfioNoIommu = binding {
+        std::fs::write(group.join("name"), "vfio-noiommu\n").unwrap();
+    }
+    symlink("../../../kernel/iommu_groups/12", vf.join("iommu_group")).unwrap();
+    std::fs::write(pf.join("sriov_numvfs"), "1\n").unwrap();
+}
+
+fn conf(dir: &Path, extra: Value) -> Value {
+    let mut c = json!({"cniVersion": "1.1.0", "name": "dpdk-net", "type": "sriov",
+        "deviceID": VF, "ipam": {"type": "fake-ipam"},
+        "runtimeConfig": {"CNIDeviceInfoFile": dir.join("devinfo/dpdk.json").display().to_string()}});
+    for (k, v) in extra.as_object().unwrap() {
+        c[k] = v.clone();
+    }
+    c
+}
+
+fn device_info(w: &World) -> Value {
+    serde_json::from_slice(&std::fs::read(w.dir.join("devinfo/dpdk.json")).unwrap()).unwrap()
+}
+
+#[test]
+fn a_vfio_vf_is_reported_checked_and_released() {
+    if !root_or_skip("a_vfio_vf_is_reported_checked_and_released") {
+        return;
+    }
+    let w = World::new(Binding::Vfio);
+    let c = conf(&w.dir, json!({}));
+    let result = w
+        .run(|p| p.add(&w.request(Command::Add, "c1", &c)))
+        .unwrap();
+    let iface = &result.interfaces[0];
+    assert_eq!(iface.name, "net1");
+    assert_eq!(iface.pci_id.as_deref(), Some(VF));
+    assert_eq!(iface.mtu, None, "no kernel interface, no MTU");
+    assert_eq!(
+        iface.sandbox.as_deref(),
+        Some(format!("/run/netns/{}", w.pod_name).as_str())
+    );
+    assert_eq!(result.ips[0].address.to_string(), "10.9.0.7/24");
+    assert_eq!(result.ips[0].interface, Some(0));
+    // Reported, not configured: the pod has no interface for the address.
+    let mut pod =
+        Netlink::open_in(&Netns::open(format!("/run/netns/{}", w.pod_name)).unwrap()).unwrap();
+    assert!(pod.link_by_name("net1").unwrap_err().is_not_found());
+
+    let info = device_info(&w);
+    assert_eq!(info["type"], "pci");
+    assert_eq!(info["pci"]["pci-address"], VF);
+    assert_eq!(info["pci"]["pf-pci-address"], PF);
+    assert_eq!(info["vfio"]["device"], "/dev/vfio/12");
+    assert_eq!(info["vfio"]["noiommu"], false);
+
+    let records = w.plugin.records.all().unwrap();
+    assert_eq!(records.len(), 1);
+    assert_eq!(records[0].mode, VfMode::Userspace);
+    assert_eq!(records[0].driver.as_deref(), Some("vfio-pci"));
+
+    w.run(|p| p.check(&w.request(Command::Check, "c1", &c)))
+        .unwrap();
+    let busy = w
+        .run(|p| p.add(&w.request(Command::Add, "c2", &c)))
+        .unwrap_err();
+    assert!(
+        busy.msg.contains("attached to container c1"),
+        "{}",
+        busy.msg
+    );
+
+    // Taken away from vfio-pci behind the plugin's back: CHECK says so.
+    w.bind("igbvf");
+    let e = w
+        .run(|p| p.check(&w.request(Command::Check, "c1", &c)))
+        .unwrap_err();
+    assert!(
+        e.msg.contains("bound to igbvf, not to vfio-pci"),
+        "{}",
+        e.msg
+    );
+    w.bind("vfio-pci");
+
+    w.run(|p| p.del(&w.request(Command::Del, "c1", &c)))
+        .unwrap();
+    assert!(w.plugin.records.all().unwrap().is_empty());
+    assert!(!w.dir.join("devinfo/dpdk.json").exists());
+    assert_eq!(w.ipam_log().matches("DEL").count(), 1);
+    w.run(|p| p.del(&w.request(Command::Del, "c1", &c)))
+        .unwrap();
+    assert_eq!(
+        w.ipam_log().matches("DEL").count(),
+        2,
+        "DEL again releases IPAM again"
+    );
+}
+
+#[test]
+fn a_noiommu_group_is_detected_and_reported() {
+    if !root_or_skip("a_noiommu_group_is_detected_and_reported") {
+        return;
+    }
+    let w = World::new(Binding::VfioNoIommu);
+    let c = conf(&w.dir, json!({}));
+    w.run(|p| p.add(&w.request(Command::Add, "c1", &c)))
+        .unwrap();
+    let info = device_info(&w);
+    assert_eq!(info["vfio"]["device"], "/dev/vfio/noiommu-12");
+    assert_eq!(info["vfio"]["noiommu"], true);
+    w.run(|p| p.del(&w.request(Command::Del, "c1", &c)))
+        .unwrap();
+}
+
+#[test]
+fn uio_has_no_vfio_group_and_mtu_is_refused_leaving_nothing() {
+    if !root_or_skip("uio_has_no_vfio_group_and_mtu_is_refused_leaving_nothing") {
+        return;
+    }
+    let w = World::new(Binding::Uio);
+    let bad = conf(&w.dir, json!({"mtu": 9000}));
+    let e = w
+        .run(|p| p.add(&w.request(Command::Add, "c1", &bad)))
+        .unwrap_err();
+    assert_eq!(e.code, code::INVALID_CONFIG);
+    assert!(e.msg.starts_with("mtu:"), "{}", e.msg);
+    assert!(w.plugin.records.all().unwrap().is_empty());
+    assert_eq!(w.ipam_log(), "", "IPAM never ran");
+
+    let c = conf(&w.dir, json!({}));
+    let result = w
+        .run(|p| p.add(&w.request(Command::Add, "c1", &c)))
+        .unwrap();
+    assert_eq!(result.interfaces[0].pci_id.as_deref(), Some(VF));
+    let info = device_info(&w);
+    assert_eq!(info["type"], "pci");
+    assert!(info.get("vfio").is_none(), "{info}");
+    w.run(|p| p.check(&w.request(Command::Check, "c1", &c)))
+        .unwrap();
+    w.run(|p| p.del(&w.request(Command::Del, "c1", &c)))
+        .unwrap();
+}
+
+#[test]
+fn del_without_a_record_works_from_the_driver_binding() {
+    if !root_or_skip("del_without_a_record_works_from_the_driver_binding") {
+        return;
+    }
+    let w = World::new(Binding::Vfio);
+    let c = conf(&w.dir, json!({}));
+    w.run(|p| p.add(&w.request(Command::Add, "c1", &c)))
+        .unwrap();
+    for r in w.plugin.records.all().unwrap() {
+        w.plugin.records.remove(&r.container_id, &r.ifname).unwrap();
+    }
+    w.run(|p| p.del(&w.request(Command::Del, "c1", &c)))
+        .unwrap();
+    assert!(!w.dir.join("devinfo/dpdk.json").exists());
+    assert_eq!(w.ipam_log().matches("DEL").count(), 1);
+}
