@@ -39,11 +39,13 @@ check_eq "result MTU" 1400 "$(jq -r '.interfaces[0].mtu' /tmp/result0.json)"
 addr=$(jq -r '.ips[0].address' /tmp/result0.json)
 check_eq "address from host-local" 10.56.31.2/24 "$addr"
 check "the netdev left the host" test -z "$(lab_vdpa_netdev vdpa1)"
-check "pod0 net1 carries $addr" sh -c "ip -n pod0 -j addr show net1 | jq -e '.[0].addr_info[] | select(.local + \"/\" + (.prefixlen|tostring) == \"$addr\")'"
+check_eq "pod0 net1 carries $addr" "$addr" \
+  "$(ip -n pod0 -j addr show net1 | jq -r '.[0].addr_info[] | select(.family == "inet") | .local + "/" + (.prefixlen|tostring)')"
 check_eq "pod0 net1 MTU" 1400 "$(ip -n pod0 -j link show net1 | jq -r '.[0].mtu')"
-check "pod0 net1 is up" sh -c "ip -n pod0 -j link show net1 | jq -e '.[0].flags | index(\"UP\")'"
-check "pod0 net1 is a virtio_net device" sh -c "ip netns exec pod0 sh -c 'readlink /sys/class/net/net1/device/driver' | grep -q virtio_net"
-check "pod0 has the route to 10.99.0.0/16 via net1" sh -c "ip -n pod0 -j route show 10.99.0.0/16 | jq -e '.[0].dev == \"net1\"'"
+check_eq "pod0 net1 is up" true "$(ip -n pod0 -j link show net1 | jq '.[0].flags | index("UP") != null')"
+check_eq "pod0 net1 is a virtio_net device" virtio_net \
+  "$(ip netns exec pod0 readlink /sys/class/net/net1/device/driver | sed 's,.*/,,')"
+check_eq "pod0 routes 10.99.0.0/16 via net1" net1 "$(ip -n pod0 -j route show 10.99.0.0/16 | jq -r '.[0].dev')"
 f=/run/lab-devinfo-31/ctr0.json
 cat "$f"; echo
 check_eq "device-info driver" virtio "$(jq -r .vdpa.driver "$f")"
@@ -55,8 +57,8 @@ check "CHECK passes" cni vdpa CHECK ctr0 pod0 net1 < /tmp/check0.json
 check "MTU changed behind the plugin's back" ip -n pod0 link set net1 mtu 1300
 check_fails "CHECK sees the MTU differ" "config says 1400" cni vdpa CHECK ctr0 pod0 net1 < /tmp/check0.json
 check "netns pod1" lab_netns_new pod1
-check_fails "vdpa1 cannot go to a second pod" "attached to container ctr0" \
-  sh -c "sed s/ctr0/ctr1/ /tmp/conf0.json | cni vdpa ADD ctr1 pod1 net1"
+sed s/ctr0/ctr1/ /tmp/conf0.json > /tmp/conf1.json
+check_fails "vdpa1 cannot go to a second pod" "attached to container ctr0" cni vdpa ADD ctr1 pod1 net1 < /tmp/conf1.json
 
 check "DEL" cni vdpa DEL ctr0 pod0 net1 < /tmp/conf0.json
 home "DEL"
@@ -69,7 +71,8 @@ conf ctr1 > /tmp/conf1.json
 out=$(cni vdpa ADD ctr1 pod1 net1 < /tmp/conf1.json) || fail "ADD ctr1: $out"
 ok "ADD vdpa1 to pod1"
 check "delete netns pod1" ip netns del pod1
-check "the kernel returned the netdev to the host" lab_wait 10 sh -c "test -n \"\$(ls /sys/bus/vdpa/devices/vdpa1/virtio*/net)\""
+returned() { test -n "$(lab_vdpa_netdev vdpa1)"; }
+check "the kernel returned the netdev to the host" lab_wait 10 returned
 echo "returned as: $(lab_vdpa_netdev vdpa1)"
 check "DEL after the netns is gone" cni vdpa DEL ctr1 /run/netns/pod1 net1 < /tmp/conf1.json
 home "DEL after netns deletion"

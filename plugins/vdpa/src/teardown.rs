@@ -26,6 +26,19 @@ pub(crate) fn join_failures(verb: &str, failures: Vec<String>) -> Result<(), Err
     .with_details(failures.join("; ")))
 }
 
+/// The verb's outcome: IPAM's own error (with its code) when only IPAM failed, else every
+/// failure together.
+fn finish(verb: &str, mut failures: Vec<String>, ipam: Result<(), Error>) -> Result<(), Error> {
+    match ipam {
+        Err(e) if failures.is_empty() => Err(e.context(format!("{verb}: IPAM"))),
+        Err(e) => {
+            failures.push(format!("IPAM {verb}: {}", e.msg));
+            join_failures(verb, failures)
+        }
+        Ok(()) => join_failures(verb, failures),
+    }
+}
+
 /// The pod's namespace if it still exists (gone is not a failure).
 fn open_pod_ns(path: Option<&Path>, failures: &mut Vec<String>) -> Option<Netns> {
     match Netns::open(path?) {
@@ -92,13 +105,11 @@ impl Vdpa {
             }
             None => failures.extend(self.detach_without_record(req, pod_ns.as_ref())),
         }
-        if let Err(e) = ipam::del(req) {
-            failures.push(format!("IPAM DEL: {}", e.msg));
-        }
-        if failures.is_empty() {
+        let released = ipam::del(req);
+        if failures.is_empty() && released.is_ok() {
             self.records.remove(req.container_id(), req.ifname())?;
         }
-        join_failures("DEL", failures)
+        finish("DEL", failures, released)
     }
 
     /// No record (lost, or written by another version): the config still names the device.
@@ -159,10 +170,7 @@ impl Vdpa {
                 failures.extend(f);
             }
         }
-        if let Err(e) = ipam::gc(req) {
-            failures.push(format!("IPAM GC: {}", e.msg));
-        }
-        join_failures("GC", failures)
+        finish("GC", failures, ipam::gc(req))
     }
 }
 
@@ -184,5 +192,16 @@ mod tests {
         assert_eq!(e.code, KERNEL_REFUSED);
         assert_eq!(e.msg, "DEL: 2 step(s) failed: a");
         assert_eq!(e.details, "a; b");
+    }
+
+    #[test]
+    fn ipam_alone_keeps_its_code_and_joins_the_others() {
+        let ipam = || Err(Error::new(11, "busy"));
+        let e = finish("GC", vec![], ipam()).unwrap_err();
+        assert_eq!((e.code, e.msg.as_str()), (11, "GC: IPAM: busy"));
+        let e = finish("DEL", vec!["x".into()], ipam()).unwrap_err();
+        assert_eq!(e.code, KERNEL_REFUSED);
+        assert_eq!(e.details, "x; IPAM DEL: busy");
+        assert!(finish("DEL", vec![], Ok(())).is_ok());
     }
 }
