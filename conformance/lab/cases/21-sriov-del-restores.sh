@@ -2,7 +2,8 @@
 # MAC, VLAN+QoS, spoof check, trust, max TX rate) and the netdev's name, MAC and MTU, all read back
 # from the kernel. The config's MAC is an admin MAC, which igbvf only takes by probing again: the
 # pod must still see it (the plugin rebinds the driver), and DEL must give the host netdev its own
-# MAC back the same way.
+# MAC back the same way. (Whether igbvf refuses the MAC depends on whether it was reset since the
+# PF set the admin MAC; 26-sriov-admin-mac-rebind forces the refusal.)
 . "$LAB/guest/lib.sh"
 
 test -x "$LAB/bin/sriov" || fail "no sriov in $LAB/bin: cargo build --release -p sriov"
@@ -29,7 +30,6 @@ echo "$out"
 check_eq "pod net1 has the config's MAC" 02:21:00:00:00:01 "$(ip -n pod -j link show net1 | jq -r '.[0].address')"
 check_eq "result reports that MAC" 02:21:00:00:00:01 "$(echo "$out" | jq -r '.interfaces[0].mac')"
 check_eq "pod net1 has MTU 1400" 1400 "$(ip -n pod -j link show net1 | jq -r '.[0].mtu')"
-check "the netdev refused the MAC and the plugin rebound igbvf (plugin log)" grep -q "rebinding its driver" /tmp/sriov-21.log
 check_eq "PF: admin MAC" '"02:21:00:00:00:01"' "$(vfinfo 0 .address)"
 check_eq "PF: VLAN 42" 42 "$(vfinfo 0 '.vlan_list[0].vlan')"
 check_eq "PF: QoS 2" 2 "$(vfinfo 0 '.vlan_list[0].qos')"
@@ -43,7 +43,7 @@ ip -d link show "$pf"
 check_eq "netdev back under its name" "$name" "$(lab_vf_netdev 0)"
 check_eq "netdev MAC restored" "$mac" "$(cat "/sys/class/net/$name/address")"
 check_eq "netdev MTU restored" "$mtu" "$(cat "/sys/class/net/$name/mtu")"
-check_eq "DEL rebound igbvf too, to give the netdev its own MAC back" 2 "$(grep -c "rebinding its driver" /tmp/sriov-21.log)"
+echo "plugin log:"; cat /tmp/sriov-21.log
 check_eq "every VF setting on the PF as before" "$before" "$(vfinfo 0 .)"
 check_eq "pod is empty" lo "$(ip -n pod -j link show | jq -r '.[].ifname')"
 check "record removed" test ! -e /var/lib/cni/nfv-sriov/ctr-net1.json
