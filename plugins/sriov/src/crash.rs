@@ -15,6 +15,9 @@ pub const ADD_POINTS: &[&str] = &[
     "after-addresses",
 ];
 
+/// The points ADD passes in userspace-driver mode (no netdev to move), in order.
+pub const USERSPACE_ADD_POINTS: &[&str] = &["after-record", "after-vf-settings", "after-ipam"];
+
 #[cfg(feature = "test-hooks")]
 pub fn crash_point(name: &str) {
     if std::env::var("NFV_SRIOV_CRASH_AT").as_deref() == Ok(name) {

@@ -17,7 +17,7 @@ use std::path::Path;
 use common::{conf, is_root, Node};
 use nfv_netlink::{Netlink, Netns};
 use serde_json::json;
-use sriov::crash::ADD_POINTS;
+use sriov::crash::{ADD_POINTS, USERSPACE_ADD_POINTS};
 
 /// An IPAM plugin that keeps its "lease" as a file: ADD creates it, DEL removes it.
 fn install_ipam(dir: &Path) {
@@ -118,4 +118,65 @@ fn without_a_crash_point_add_completes() {
     let (code, out) = node.cni_with("DEL", "ctr1", &c, &env);
     assert_eq!(code, 0, "{out}");
     assert!(!node.dir.join("lease").exists());
+}
+
+/// Turn the node's fake VF into one bound to vfio-pci: no netdev, IOMMU group 7.
+fn bind_to_vfio(node: &Node) {
+    let sys = node.dir.join("sys");
+    let vf = sys.join("devices/pci0000:00").join(common::VF);
+    std::fs::remove_dir_all(vf.join("net")).unwrap();
+    std::fs::remove_file(vf.join("driver")).unwrap();
+    std::fs::create_dir_all(sys.join("bus/pci/drivers/vfio-pci")).unwrap();
+    std::os::unix::fs::symlink("../../../bus/pci/drivers/vfio-pci", vf.join("driver")).unwrap();
+    std::fs::create_dir_all(sys.join("kernel/iommu_groups/7/devices")).unwrap();
+    std::os::unix::fs::symlink("../../../kernel/iommu_groups/7", vf.join("iommu_group")).unwrap();
+}
+
+#[test]
+fn userspace_mode_sigkill_at_every_add_step_then_del_leaves_nothing() {
+    if !is_root() {
+        eprintln!(
+            "SKIPPED userspace_mode_sigkill_at_every_add_step_then_del_leaves_nothing: needs root"
+        );
+        return;
+    }
+    for point in USERSPACE_ADD_POINTS {
+        let node = Node::new();
+        install_ipam(&node.dir);
+        bind_to_vfio(&node);
+        let devinfo = node.dir.join("varlib/devinfo/dpdk.json");
+        let c = conf(json!({"ipam": {"type": "lease-ipam"},
+            "runtimeConfig": {"CNIDeviceInfoFile": "/var/lib/devinfo/dpdk.json"}}));
+        let env = [("CNI_PATH", node.dir.join("bin").display().to_string())];
+        let before = host_state(&node);
+
+        let mut crash_env = env.to_vec();
+        crash_env.push(("NFV_SRIOV_CRASH_AT", point.to_string()));
+        let (code, out) = node.cni_with("ADD", "ctr1", &c, &crash_env);
+        assert_ne!(
+            code, 0,
+            "{point}: the ADD was supposed to be killed, printed {out}"
+        );
+
+        let (code, out) = node.cni_with("DEL", "ctr1", &c, &env);
+        assert_eq!(code, 0, "{point}: DEL after the crash failed: {out}");
+        assert_eq!(host_state(&node), before, "{point}: DEL did not clean up");
+        assert!(!devinfo.exists(), "{point}: device-info file left behind");
+    }
+    // And without a crash point the same build attaches (and reports the group device).
+    let node = Node::new();
+    install_ipam(&node.dir);
+    bind_to_vfio(&node);
+    let c = conf(json!({"ipam": {"type": "lease-ipam"},
+        "runtimeConfig": {"CNIDeviceInfoFile": "/var/lib/devinfo/dpdk.json"}}));
+    let env = [("CNI_PATH", node.dir.join("bin").display().to_string())];
+    let (code, out) = node.cni_with("ADD", "ctr1", &c, &env);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(out["interfaces"][0]["pciID"], common::VF);
+    let info: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(node.dir.join("varlib/devinfo/dpdk.json")).unwrap())
+            .unwrap();
+    assert_eq!(info["vfio"]["device"], "/dev/vfio/7");
+    let (code, out) = node.cni_with("DEL", "ctr1", &c, &env);
+    assert_eq!(code, 0, "{out}");
 }
