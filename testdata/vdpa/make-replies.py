@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Write dev-get-dump.hex: the vdpa generic-netlink family's answer to VDPA_CMD_DEV_GET with
+"""Write nic-dev-dump.hex: the vdpa generic-netlink family's answer to VDPA_CMD_DEV_GET with
 NLM_F_DUMP for the devices of testdata/sysfs/nic, one message per line in hex, laid out as the
 kernel's vdpa_dev_fill() builds them (management device handle first, then name, device ID,
 vendor ID, queue counts), little-endian. Run again after changing it:
@@ -51,6 +51,6 @@ msgs = [
     dev(2, "vdpa2", None, "vdpasim_net", 0, 3),  # the simulator: no bus
 ]
 here = os.path.dirname(os.path.abspath(__file__))
-with open(os.path.join(here, "dev-get-dump.hex"), "w") as f:
+with open(os.path.join(here, "nic-dev-dump.hex"), "w") as f:
     for m in msgs:
         f.write(m.hex() + "\n")

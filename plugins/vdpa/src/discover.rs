@@ -237,6 +237,39 @@ mod tests {
         assert_eq!(e.code, DEVICE_UNUSABLE, "{}", e.msg);
     }
 
+    /// What the lab's 6.12 kernel answered (two vdpa_sim_net devices), decoded and used.
+    #[test]
+    fn replies_recorded_from_a_kernel() {
+        use crate::testdata::{devices, messages};
+        let family = messages("lab-6.12/family.hex");
+        assert_eq!(nfv_netlink::parse_family_id(&family[0]), Ok(0x23));
+        let mut nl = devices("lab-6.12/dev-dump.hex");
+        let names: Vec<&str> = nl.0.iter().map(|d| d.name.as_str()).collect();
+        assert_eq!(names, ["vdpa0", "vdpa1"]);
+        for d in &nl.0 {
+            assert_eq!(d.mgmt_dev, "vdpasim_net");
+            assert_eq!(d.mgmt_bus, None);
+            assert_eq!(d.pci_parent(), None);
+            assert_eq!(
+                (d.device_id, d.max_vqs, d.max_vq_size),
+                (Some(1), Some(3), Some(256))
+            );
+        }
+        let one = devices("lab-6.12/dev-get.hex");
+        assert_eq!(one.0.len(), 1);
+        assert_eq!(one.0[0].name, "vdpa1");
+        // The kernel's answer for a missing device is NLMSG_ERROR with -ENODEV.
+        let missing = &messages("lab-6.12/dev-get-missing.hex")[0];
+        assert_eq!(u16::from_ne_bytes([missing[4], missing[5]]), 2);
+        let errno = i32::from_ne_bytes([missing[16], missing[17], missing[18], missing[19]]);
+        assert_eq!(errno, -19);
+        // A name resolves; a parent PCI address does not match the simulator's devices.
+        let (name, parent) = name_from_list(&nl.0, &Selector::Name("vdpa1".into())).unwrap();
+        assert_eq!((name.as_str(), parent), ("vdpa1", None));
+        let e = locate(&sysfs(), Some(&mut nl), &sel_parent("0000:02:00.3")).unwrap_err();
+        assert!(e.msg.contains("the kernel lists vdpa0, vdpa1"), "{}", e.msg);
+    }
+
     #[test]
     fn wrong_driver_names_the_field() {
         let e = find(
