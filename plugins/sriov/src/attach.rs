@@ -234,11 +234,12 @@ impl Sriov {
         plan: &Plan,
         link: &Link,
     ) -> Result<Link, Error> {
+        let link = netlink(host.link_by_index(link.index))?; // as it is after the VF settings
         let Some(mac) = plan.mac else {
-            return Ok(link.clone());
+            return Ok(link);
         };
         if link.mac == Some(mac) {
-            return Ok(link.clone());
+            return Ok(link);
         }
         let refused = match host.set_mac(link.index, mac) {
             Ok(()) => return netlink(host.link_by_index(link.index)),
@@ -262,7 +263,15 @@ impl Sriov {
             )
         })?;
         let name = wait_for_netdev(&self.sysfs, plan.device)?;
-        let now = netlink(host.link_by_name(&name))?;
+        // By PCI address: udev may rename the new netdev at any moment.
+        let device = plan.device.to_string();
+        let now = match netlink(host.links())?
+            .into_iter()
+            .find(|l| l.parent_device.as_deref() == Some(device.as_str()))
+        {
+            Some(l) => l,
+            None => netlink(host.link_by_name(&name))?,
+        };
         if now.mac != Some(mac) {
             return Err(Error::new(
                 codes::KERNEL_REFUSED,

@@ -114,6 +114,15 @@ impl Sriov {
                 return failures;
             }
         };
+        if vf.is_userspace() {
+            // Userspace-driver mode: no netdev was moved, and what the VF settings were
+            // before ADD was never recorded here.
+            nfv_cni::info!(
+                "DEL without a record: VF {device} is bound to {}: nothing to bring back",
+                vf.driver.name().unwrap_or("?")
+            );
+            return failures;
+        }
         let name = {
             let n = format!("{}v{}", vf.pf_netdev, vf.index);
             if n.len() <= nfv_netlink::MAX_IFNAME_LEN {

@@ -323,8 +323,14 @@ fn del_without_a_record_works_from_the_driver_binding() {
     for r in w.plugin.records.all().unwrap() {
         w.plugin.records.remove(&r.container_id, &r.ifname).unwrap();
     }
+    // The pod has a net1 of its own (a veth from another plugin): the VF being on vfio-pci
+    // says no netdev was moved, so DEL must not take that one out of the pod.
+    let pod_ns = Netns::open(format!("/run/netns/{}", w.pod_name)).unwrap();
+    let mut pod = Netlink::open_in(&pod_ns).unwrap();
+    pod.create_veth("net1", "net1peer", None).unwrap();
     w.run(|p| p.del(&w.request(Command::Del, "c1", &c)))
         .unwrap();
+    assert!(pod.link_by_name("net1").is_ok(), "the pod's own net1 stays");
     assert!(!w.dir.join("devinfo/dpdk.json").exists());
     assert_eq!(w.ipam_log().matches("DEL").count(), 1);
 }
