@@ -194,7 +194,12 @@ impl Vdpa {
             mac: plan.mac,
             mtu: plan.mtu,
         };
-        let moved = netlink(give(host, pod, pod_ns, link, &want, &mut |_| {}))?;
+        let moved = netlink(give(host, pod, pod_ns, link, &want, &mut |_| {})).map_err(|e| {
+            e.context(format!(
+                "giving netdev {} of vDPA device {} to the pod",
+                link.name, found.device.name
+            ))
+        })?;
         let lease = if ipam::configured(req) {
             Some(ipam::add(req)?)
         } else {
