@@ -58,16 +58,24 @@ lab_pf_pci() {
   done
   return 1
 }
-lab_pf() { ls "/sys/bus/pci/devices/$(lab_pf_pci)/net"; }
-lab_vf_pci() { basename "$(readlink "/sys/bus/pci/devices/$(lab_pf_pci)/virtfn$1")"; }
-# Driver of VF N (igbvf, vfio-pci, ...), empty when unbound.
-lab_vf_driver() {
-  _l=/sys/bus/pci/devices/$(lab_vf_pci "$1")/driver
-  if [ -e "$_l" ]; then basename "$(readlink "$_l")"; fi
+# Helpers use shell builtins where they can: every process costs time under TCG.
+# _lab_link LINK: the last component of a symlink's target, nothing when there is no link.
+_lab_link() {
+  [ -e "$1" ] || return 0
+  _t=$(readlink "$1") && echo "${_t##*/}"
 }
+# _lab_names DIR: the entries of DIR, one per line (nothing when DIR is missing or empty).
+_lab_names() {
+  for _e in "$1"/*; do [ -e "$_e" ] && echo "${_e##*/}"; done
+  return 0
+}
+lab_pf() { _lab_names "/sys/bus/pci/devices/$(lab_pf_pci)/net"; }
+lab_vf_pci() { _lab_link "/sys/bus/pci/devices/$(lab_pf_pci)/virtfn$1"; }
+# Driver of VF N (igbvf, vfio-pci, ...), empty when unbound.
+lab_vf_driver() { _lab_link "/sys/bus/pci/devices/$(lab_vf_pci "$1")/driver"; }
 # Netdev name of VF N in the initial netns, empty when it has none (vfio-pci, or moved away).
-lab_vf_netdev() { ls "/sys/bus/pci/devices/$(lab_vf_pci "$1")/net" 2>/dev/null; }
-lab_vf_group() { basename "$(readlink "/sys/bus/pci/devices/$(lab_vf_pci "$1")/iommu_group")"; }
+lab_vf_netdev() { _lab_names "/sys/bus/pci/devices/$(lab_vf_pci "$1")/net"; }
+lab_vf_group() { _lab_link "/sys/bus/pci/devices/$(lab_vf_pci "$1")/iommu_group"; }
 
 # lab_vf_bind N DRIVER: (re)bind VF N to igbvf or vfio-pci and wait for its netdev or /dev/vfio node.
 # Rebinding to igbvf is also how a VF picks up an admin MAC set through the PF.
@@ -86,10 +94,7 @@ lab_vf_bind() {
 }
 
 # --- vDPA --------------------------------------------------------------------------------------------
-lab_vdpa_driver() {
-  _l=/sys/bus/vdpa/devices/$1/driver
-  if [ -e "$_l" ]; then basename "$(readlink "$_l")"; fi
-}
+lab_vdpa_driver() { _lab_link "/sys/bus/vdpa/devices/$1/driver"; }
 # lab_vdpa_bind DEV vhost_vdpa|virtio_vdpa
 lab_vdpa_bind() {
   _cur=$(lab_vdpa_driver "$1")
@@ -102,7 +107,9 @@ lab_vdpa_chardev() {
   for _c in /sys/bus/vdpa/devices/"$1"/vhost-vdpa-*; do [ -e "$_c" ] && echo "/dev/${_c##*/}"; done
 }
 # Netdev of a device bound to virtio_vdpa.
-lab_vdpa_netdev() { ls /sys/bus/vdpa/devices/"$1"/virtio*/net 2>/dev/null; }
+lab_vdpa_netdev() {
+  for _v in /sys/bus/vdpa/devices/"$1"/virtio*/net; do _lab_names "$_v"; done
+}
 
 # --- namespaces and plugins ----------------------------------------------------------------------------
 # lab_netns_new NAME: /run/netns/NAME with lo up.
@@ -155,21 +162,29 @@ _lab_vdpa_baseline() {
 # namespaces. Two states are the same baseline when this text is the same.
 lab_state() {
   _pf=$(lab_pf)
-  echo "pf $_pf mtu $(cat "/sys/class/net/$_pf/mtu") $(cat "/sys/class/net/$_pf/operstate")" \
-    "numvfs $(cat "/sys/class/net/$_pf/device/sriov_numvfs")"
+  _pfdev=/sys/class/net/$_pf/device
+  read -r _nvf < "$_pfdev/sriov_numvfs"
+  read -r _mtu < "/sys/class/net/$_pf/mtu"
+  read -r _op < "/sys/class/net/$_pf/operstate"
+  echo "pf $_pf mtu $_mtu $_op numvfs $_nvf"
   _i=0 _igbvf=""
-  while [ "$_i" -lt "$(cat "/sys/class/net/$_pf/device/sriov_numvfs")" ]; do
-    _drv=$(lab_vf_driver "$_i")
-    echo "vf $_i $_drv netdev:$([ -n "$(lab_vf_netdev "$_i")" ] && echo yes)"
+  while [ "$_i" -lt "$_nvf" ]; do
+    _drv=$(_lab_link "$_pfdev/virtfn$_i/driver")
+    _net=none
+    for _x in "$_pfdev/virtfn$_i"/net/*; do [ -e "$_x" ] && _net=present; done
+    echo "vf $_i driver $_drv netdev $_net"
     [ "$_drv" = igbvf ] && _igbvf="$_igbvf,$_i"
     _i=$((_i + 1))
   done
   ip -j -d link show "$_pf" | jq -c --argjson igbvf "[${_igbvf#,}]" \
     '.[0].vfinfo_list[] | if (.vf | IN($igbvf[])) then .address = "(igbvf)" else . end'
   for _d in /sys/bus/vdpa/devices/*; do
-    [ -e "$_d" ] && echo "vdpa ${_d##*/} $(lab_vdpa_driver "${_d##*/}") $(vdpa -j dev config show "${_d##*/}" | jq -c .)"
+    [ -e "$_d" ] && echo "vdpa ${_d##*/} driver $(_lab_link "$_d/driver")"
   done
-  echo "netns: $(ls /run/netns)"
+  vdpa -j dev config show
+  echo
+  # shellcheck disable=SC2046  # the names joined on one line
+  echo "netns:" $(_lab_names /run/netns)
 }
 
 # From scratch: VFs destroyed and created, drivers bound, vDPA devices created. Records the state.
