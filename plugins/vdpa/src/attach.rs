@@ -169,6 +169,7 @@ impl Vdpa {
             // Reported, not configured: the DPDK application owns the data path.
             copy_ipam(&mut result, lease.result());
         }
+        printable(req, &result)?;
         if let Some(p) = &plan.device_info_file {
             devinfo::write(p, &devinfo::vdpa_device_info(found))?;
         }
@@ -220,6 +221,7 @@ impl Vdpa {
             req.netns().map(|p| p.display().to_string()),
             found.parent.map(|p| p.to_string()),
         )];
+        printable(req, &result)?;
         if let Some(p) = &plan.device_info_file {
             devinfo::write(p, &devinfo::vdpa_device_info(found))?;
         }
@@ -228,6 +230,13 @@ impl Vdpa {
         }
         Ok(result)
     }
+}
+
+/// The result must print in the config's cniVersion (0.1.0/0.2.0 results need an IP address):
+/// checked before committing, so a result the runner cannot print rolls the attachment back
+/// instead of leaving it behind an error.
+fn printable(req: &Request, result: &Success) -> Result<(), Error> {
+    result.to_version(req.cni_version()).map(|_| ())
 }
 
 fn copy_ipam(result: &mut Success, got: &Success) {

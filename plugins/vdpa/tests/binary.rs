@@ -213,6 +213,13 @@ fn vhost_add_at_an_old_version_and_errors_name_the_field() {
         assert_eq!(err["code"], want, "{bad}: {err}");
         assert!(err["msg"].as_str().unwrap().contains(field), "{bad}: {err}");
     }
+    // A 0.2.0 result needs an IP: without IPAM the ADD fails and leaves nothing behind.
+    let old = conf(json!({"cniVersion": "0.2.0", "vdpaDevice": "vdpa4"}));
+    let (code, err) = node.cni("ADD", "ctr3", &old);
+    assert_eq!(code, 1, "{err}");
+    assert!(!node.dir.join("varlib/cni/nfv-vdpa/ctr3-net1.json").exists());
+    let (code, result) = node.cni("ADD", "ctr3", &c);
+    assert_eq!(code, 0, "the device is free again: {result}");
     let (code, out) = node.cni("STATUS", "", &conf(json!({})));
     assert_eq!(code, 0, "{out}");
 }
