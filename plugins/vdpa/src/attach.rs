@@ -11,6 +11,7 @@ use nfv_podnet::{addresses, take_back::take_back, HostNetdev};
 
 use crate::codes::{from_netlink, netlink, DEVICE_IN_USE, DEVICE_UNUSABLE, IFNAME_IN_USE};
 use crate::config::{Mode, Plan};
+use crate::crash::crash_point;
 use crate::devinfo;
 use crate::discover::{self, Found};
 use crate::record::{Record, SavedNetdev, RECORD_VERSION};
@@ -73,6 +74,7 @@ impl Vdpa {
         match found.mode {
             Mode::Vhost => {
                 self.records.save(&record)?;
+                crash_point("after-record");
                 let attached = self.attach_vhost(req, plan, &found);
                 self.finish(attached, &mut Vec::new(), &record)
             }
@@ -85,6 +87,7 @@ impl Vdpa {
                 });
                 // Written before the first change: a crash from here on is undone by DEL.
                 self.records.save(&record)?;
+                crash_point("after-record");
                 let attached =
                     self.attach_virtio(req, plan, &found, &mut host, &mut pod, &pod_ns, &link);
                 let mut failures = Vec::new();
@@ -153,6 +156,7 @@ impl Vdpa {
         } else {
             None
         };
+        crash_point("after-ipam");
         let mut result = Success {
             cni_version: req.cni_version().to_string(),
             interfaces: vec![Interface {
@@ -173,6 +177,7 @@ impl Vdpa {
         if let Some(p) = &plan.device_info_file {
             devinfo::write(p, &devinfo::vdpa_device_info(found))?;
         }
+        crash_point("after-device-info");
         if let Some(lease) = lease {
             lease.commit();
         }
@@ -195,7 +200,10 @@ impl Vdpa {
             mac: plan.mac,
             mtu: plan.mtu,
         };
-        let moved = netlink(give(host, pod, pod_ns, link, &want, &mut |_| {})).map_err(|e| {
+        let moved = netlink(give(host, pod, pod_ns, link, &want, &mut |step| {
+            crash_point(step)
+        }))
+        .map_err(|e| {
             e.context(format!(
                 "giving netdev {} of vDPA device {} to the pod",
                 link.name, found.device.name
@@ -206,6 +214,7 @@ impl Vdpa {
         } else {
             None
         };
+        crash_point("after-ipam");
         let mut result = Success {
             cni_version: req.cni_version().to_string(),
             ..Default::default()
@@ -215,6 +224,7 @@ impl Vdpa {
             netlink(addresses::add(pod, moved.index, &got.ips, &got.routes))?;
             copy_ipam(&mut result, got);
         }
+        crash_point("after-addresses");
         let now = netlink(pod.link_by_index(moved.index))?;
         result.interfaces = vec![addresses::interface(
             &now,
@@ -225,6 +235,7 @@ impl Vdpa {
         if let Some(p) = &plan.device_info_file {
             devinfo::write(p, &devinfo::vdpa_device_info(found))?;
         }
+        crash_point("after-device-info");
         if let Some(lease) = lease {
             lease.commit();
         }

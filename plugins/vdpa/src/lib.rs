@@ -21,6 +21,7 @@ mod attach;
 mod check;
 pub mod codes;
 pub mod config;
+pub mod crash;
 pub mod devinfo;
 pub mod discover;
 pub mod record;

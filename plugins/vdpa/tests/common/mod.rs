@@ -61,6 +61,17 @@ impl Node {
 
     /// Run the plugin binary; returns (exit code, stdout JSON).
     pub fn cni(&self, command: &str, container: &str, conf: &Value) -> (i32, Value) {
+        self.cni_with(command, container, conf, &[])
+    }
+
+    /// Like `cni`, with extra environment (CNI_PATH, a crash point).
+    pub fn cni_with(
+        &self,
+        command: &str,
+        container: &str,
+        conf: &Value,
+        env: &[(&str, String)],
+    ) -> (i32, Value) {
         let script = format!(
             "mount --bind {} /sys && mount --bind {} /var/lib && exec {}",
             self.dir.join("sys").display(),
@@ -77,6 +88,7 @@ impl Node {
             .env("CNI_NETNS", format!("/run/netns/{}", self.pod_name))
             .env("CNI_IFNAME", "net1")
             .env("CNI_PATH", "/nonexistent")
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
