@@ -50,11 +50,9 @@ check "record removed" test ! -e /var/lib/cni/nfv-sriov/ctr-net1.json
 check_eq "lease released" "" "$(ls /run/lab-ipam-21/lab-sriov-21 | grep -v -e '^last_reserved_ip' -e '^lock$')"
 check "DEL again succeeds" cni sriov DEL ctr pod net1 < /tmp/conf.json
 check_eq "and changes nothing" "$before" "$(vfinfo 0 .)"
-# Not a check, a note for the docs: igb remembers that the PF set the MAC (restoring the old value
-# sets it again), so the VF netdev may now refuse a MAC of its own choosing.
-if ip link set "$name" address 02:21:00:00:00:99 2>/dev/null; then
-  echo "note: after DEL the VF netdev can still choose its own MAC"
-  ip link set "$name" address "$mac"
-else
-  echo "note: after DEL the VF netdev refuses a MAC of its own choosing (PF-set flag kept by igb)"
-fi
+# igb remembers whether the PF set a VF's MAC, and then refuses the VF any other; before ADD the
+# PF only mirrored the VF's own choice. DEL clears the admin MAC rather than setting it, so the VF
+# may choose its MAC again, as before.
+check "after DEL the VF netdev may choose its own MAC again" ip link set "$name" address 02:21:00:00:00:99
+check "and back" ip link set "$name" address "$mac"
+check_eq "the PF mirrors it again" "\"$mac\"" "$(vfinfo 0 .address)"

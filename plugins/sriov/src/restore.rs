@@ -2,7 +2,7 @@
 //! Every step is tried; failures are collected and reported together (STYLE.md 5), and a VF
 //! already back in place is success. The netdev side is `nfv_podnet::take_back`.
 
-use nfv_netlink::MacAddr;
+use nfv_netlink::{MacAddr, VfSetting};
 use nfv_netlink::{Netlink, Netns};
 use nfv_pci::Sysfs;
 use nfv_podnet::HostNetdev;
@@ -36,6 +36,12 @@ pub fn restore(
     let dev = r.device.as_str();
 
     // 1. VF settings first: with igb, the admin MAC must be back before the netdev's own.
+    //    When the PF's view of the MAC was only the VF's own choice (the same as its netdev's),
+    //    clear the admin MAC instead of setting it: setting it would mark it as PF-set (igb
+    //    then refuses the VF any other MAC); the netdev's MAC, restored below, shows through
+    //    again. Checked below, with the recorded value set after all if it does not.
+    let mirrored = mirrored_mac(r);
+    let mut cleared_admin_mac = false;
     let settings = r.saved_vf.restore_settings();
     if !settings.is_empty() {
         match host.link_by_name(&r.pf_netdev) {
@@ -47,7 +53,14 @@ pub fn restore(
                     .iter()
                     .filter(|s| current.as_ref().is_none_or(|c| !c.has(s)))
                 {
-                    if let Err(e) = host.set_vf(pf.index, r.vf_index, s) {
+                    let s = match (s, mirrored) {
+                        (VfSetting::Mac(_), Some(_)) => {
+                            cleared_admin_mac = true;
+                            VfSetting::Mac(MacAddr([0; 6]))
+                        }
+                        _ => *s,
+                    };
+                    if let Err(e) = host.set_vf(pf.index, r.vf_index, &s) {
                         failures.push(format!("restoring VF {dev}: {e}"));
                     }
                 }
@@ -78,7 +91,12 @@ pub fn restore(
             .map(|f| format!("VF {f}")),
     );
     if admin_mac_restored {
-        if let Some(e) = restore_mac_after_admin_mac(host, sysfs, r) {
+        if let Some(e) = restore_mac_after_admin_mac(host, sysfs, r, cleared_admin_mac) {
+            failures.push(e);
+        }
+    }
+    if let (true, Some(saved)) = (cleared_admin_mac, mirrored) {
+        if let Some(e) = pf_shows_mac(host, sysfs, r, saved) {
             failures.push(e);
         }
     }
@@ -99,10 +117,17 @@ fn remove_device_info(r: &Record, failures: &mut Vec<String>) {
 /// the PF has set one (EADDRNOTAVAIL) and takes the admin MAC only when it probes, so: try to
 /// set it; when that fails, rebind the driver, and give the new netdev the recorded name, MTU
 /// and admin state again.
-fn restore_mac_after_admin_mac(host: &mut Netlink, sysfs: &Sysfs, r: &Record) -> Option<String> {
+/// `resend`: set it even when the netdev already has it, so the VF driver tells the PF again
+/// (after the admin MAC was cleared).
+fn restore_mac_after_admin_mac(
+    host: &mut Netlink,
+    sysfs: &Sysfs,
+    r: &Record,
+    resend: bool,
+) -> Option<String> {
     let mac = r.host_mac.as_deref()?.parse::<MacAddr>().ok()?;
     let link = host.link_by_name(&r.host_ifname).ok()?; // not home: take_back reported it
-    if link.mac == Some(mac) {
+    if link.mac == Some(mac) && !resend {
         return None;
     }
     let refused = match host.set_mac(link.index, mac) {
@@ -130,5 +155,86 @@ fn restore_mac_after_admin_mac(host: &mut Netlink, sysfs: &Sysfs, r: &Record) ->
         None
     } else {
         fail(format!("after rebinding: {}", failures.join("; ")))
+    }
+}
+
+/// The recorded admin MAC when it was the netdev's own MAC too (the PF mirrored the VF's
+/// choice, as igb does), and not zero.
+fn mirrored_mac(r: &Record) -> Option<MacAddr> {
+    let admin = r.saved_vf.mac.as_deref()?.parse::<MacAddr>().ok()?;
+    let own = r.host_mac.as_deref()?.parse::<MacAddr>().ok()?;
+    (admin == own && !admin.is_zero()).then_some(admin)
+}
+
+/// After clearing the admin MAC and restoring the netdev's: the PF must show the recorded MAC
+/// again. A driver that does not mirror the VF's MAC gets it set as an admin MAC after all
+/// (and the netdev follows, by a rebind if need be).
+fn pf_shows_mac(host: &mut Netlink, sysfs: &Sysfs, r: &Record, saved: MacAddr) -> Option<String> {
+    let fail = |m: String| Some(format!("restoring the admin MAC of VF {}: {m}", r.device));
+    let pf = match host.link_by_name(&r.pf_netdev) {
+        Ok(pf) => pf,
+        Err(e) => return fail(e.to_string()),
+    };
+    if host.vf(pf.index, r.vf_index).is_ok_and(|v| v.mac == saved) {
+        return None;
+    }
+    nfv_cni::info!(
+        "VF {}: the PF does not show the netdev's MAC {saved}: setting it as the admin MAC",
+        r.device
+    );
+    if let Err(e) = host.set_vf(pf.index, r.vf_index, &VfSetting::Mac(saved)) {
+        return fail(e.to_string());
+    }
+    restore_mac_after_admin_mac(host, sysfs, r, false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::SavedVf;
+
+    fn record(admin: Option<&str>, own: Option<&str>) -> Record {
+        Record {
+            container_id: "c".into(),
+            ifname: "net1".into(),
+            device: "0000:01:10.0".into(),
+            pf_netdev: "enp1s0".into(),
+            vf_index: 0,
+            mode: VfMode::Netdev,
+            driver: None,
+            host_ifname: "enp1s0v0".into(),
+            host_mac: own.map(str::to_string),
+            host_mtu: Some(1500),
+            host_up: true,
+            saved_vf: SavedVf {
+                mac: admin.map(str::to_string),
+                ..Default::default()
+            },
+            netns: "/run/netns/x".into(),
+            device_info_file: None,
+        }
+    }
+
+    #[test]
+    fn an_admin_mac_equal_to_the_netdevs_own_was_only_mirrored() {
+        let m = "02:00:00:00:00:07";
+        assert_eq!(mirrored_mac(&record(Some(m), Some(m))), m.parse().ok());
+        assert_eq!(
+            mirrored_mac(&record(Some(m), Some("02:00:00:00:00:08"))),
+            None,
+            "a different admin MAC was set by someone: restore it as it was"
+        );
+        let zero = "00:00:00:00:00:00";
+        assert_eq!(mirrored_mac(&record(Some(zero), Some(zero))), None);
+        assert_eq!(
+            mirrored_mac(&record(None, Some(m))),
+            None,
+            "MAC not changed"
+        );
+        assert_eq!(
+            mirrored_mac(&record(Some(m), None)),
+            None,
+            "no netdev MAC known"
+        );
     }
 }
