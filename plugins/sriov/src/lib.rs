@@ -1,9 +1,11 @@
-//! The sriov CNI plugin (netdev mode): attach an SR-IOV VF to a pod and give it back intact.
+//! The sriov CNI plugin: attach an SR-IOV VF to a pod and give it back intact.
 //!
 //! - `config`: sriov-cni's fields plus `mtu`, validated; the VF plan.
-//! - `attach`: ADD with full rollback.
+//! - `attach`: ADD in netdev mode (the VF's netdev moves into the pod, through `nfv_podnet`)
+//!   with full rollback, including the igb admin-MAC rebind.
+//! - `userspace`: ADD and CHECK for a VF on vfio-pci / uio_pci_generic / igb_uio (no netdev).
 //! - `restore`: putting a VF back from its record (DEL, GC, rollback).
-//! - `record`: what ADD changed, written before the first change; per-VF lock.
+//! - `record`: what ADD changed and in which mode, written before the first change; per-VF lock.
 //!
 //! The binary always reads `/sys` and keeps records in [`record::STATE_DIR`]; tests build a
 //! [`Sriov`] over a fake sysfs tree and a scratch state directory. Nothing in a config or the
