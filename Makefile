@@ -40,6 +40,7 @@ unit: deps
 	$(CARGO) test --locked --workspace --exclude nfv-conformance
 	# the crash test: sriov killed (SIGKILL) at each ADD step through test-only hooks, then DEL
 	$(CARGO) test --locked -p sriov --features test-hooks --test crash
+	$(CARGO) test --locked -p vdpa --features test-hooks --test crash
 
 ## goldens-check: the result-conversion goldens still match the reference Go library
 goldens-check: deps
@@ -78,6 +79,8 @@ bench: deps build
 	bash conformance/ovs/bench.sh
 	# sriov: ADD/DEL with a veth standing in for the VF (no reference sriov-cni here)
 	$(CARGO) bench --locked -p sriov --bench add_del
+	# vdpa: vhost (nothing moves) and virtio (a veth stands in for the virtio netdev)
+	$(CARGO) bench --locked -p vdpa --bench add_del
 
 ## install: atomically replace the plugins in DESTDIR (default /opt/cni/bin)
 install: build
@@ -92,7 +95,7 @@ install: build
 lint: deps
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --locked --workspace --all-targets -- -D warnings
-	$(CARGO) clippy --locked -p sriov --all-targets --features test-hooks -- -D warnings
+	$(CARGO) clippy --locked -p sriov -p vdpa --all-targets --features sriov/test-hooks,vdpa/test-hooks -- -D warnings
 	@out=$$(gofmt -l conformance/libcni conformance/goldens); [ -z "$$out" ] || { echo "gofmt: $$out"; exit 1; }
 	@for d in conformance/libcni conformance/goldens; do GO111MODULE=off GOPATH=/usr/share/gocode GOCACHE=$$(mktemp -d) go vet ./$$d; done
 	@for p in $(PLUGINS); do \

@@ -193,10 +193,7 @@ pub fn dispatch(
         ),
     );
     let called = panic::catch_unwind(AssertUnwindSafe(|| match req.env.command {
-        Command::Add => plugin
-            .add(&req)
-            .and_then(|r| r.to_version(&version))
-            .map(Some),
+        Command::Add => add_printable(plugin, &req, &version).map(Some),
         Command::Del => plugin.del(&req).map(|_| None),
         Command::Check => plugin.check(&req).map(|_| None),
         Command::Gc => plugin.gc(&req).map(|_| None),
@@ -227,6 +224,21 @@ pub fn dispatch(
             Outcome::error(&e, &version)
         }
     }
+}
+
+/// ADD, then the result in the config's version. A result that cannot be printed in that
+/// version (0.1.0/0.2.0 without an address) fails the ADD, so the attachment is undone with
+/// the plugin's own DEL: nothing the runtime is told failed may stay behind.
+fn add_printable(plugin: &dyn Plugin, req: &Request, version: &str) -> Result<Value, Error> {
+    let result = plugin.add(req)?;
+    result.to_version(version).inspect_err(|_| {
+        crate::warn!(
+            "the ADD result cannot be printed as cniVersion {version}: undoing the attachment"
+        );
+        if let Err(e) = plugin.del(req) {
+            crate::error!("undoing the attachment failed, GC will retry: {e}");
+        }
+    })
 }
 
 /// Read stdin and validate it in the reference order: JSON and name (6/7), container ID and

@@ -277,6 +277,22 @@ fn each_verb_reaches_the_plugin() {
     }
 }
 
+/// Like `Probe`, but its ADD result has no IP address.
+struct NoIpProbe<'a>(&'a Probe);
+
+impl Plugin for NoIpProbe<'_> {
+    fn add(&self, _: &Request) -> Result<Success, Error> {
+        self.0.answer("ADD")?;
+        Ok(Success::default())
+    }
+    fn del(&self, _: &Request) -> Result<(), Error> {
+        self.0.answer("DEL")
+    }
+    fn check(&self, _: &Request) -> Result<(), Error> {
+        self.0.answer("CHECK")
+    }
+}
+
 #[test]
 fn result_without_ips_cannot_be_printed_as_020() {
     struct NoIp;
@@ -307,4 +323,10 @@ fn result_without_ips_cannot_be_printed_as_020() {
     );
     let (code, _, _) = err_of(&o);
     assert_eq!(code, 1);
+    // ... and the attachment the plugin made is undone with its own DEL.
+    let p = Probe::default();
+    let conf = r#"{"cniVersion":"0.2.0","name":"n"}"#;
+    let o = dispatch(&NoIpProbe(&p), "", &get, &mut conf.as_bytes());
+    assert_eq!(err_of(&o).0, 1);
+    assert_eq!(p.calls.borrow().as_slice(), &["ADD", "DEL"]);
 }
