@@ -62,6 +62,7 @@ expect_line "$WORK/boot1" '^FAIL 02-fail: exit 1 after ' "the failing case is re
 expect_line "$WORK/boot1" '^    \| not ok - this case fails on purpose$' "a failure shows the tail of the case log"
 expect_line "$WORK/boot1" '^FAIL 03-case-hang: timed out after [5-9]\.[0-9]s, killed' "the case that never returns is killed at its lab-timeout of 5 s and fails"
 expect_line "$WORK/boot1" '^ok   04-dirty-settings \(' "the case that dirties the lab ran after the killed one"
+expect_line "$LAB_OUT/share/logs/04-dirty-settings.log" '^ok - the killed case left no process behind' "the killed case's children died with it"
 expect_line "$WORK/boot1" '^ok   05-clean-state \(' "after changed VF settings the next case starts from the baseline"
 expect_line "$LAB_OUT/share/logs/05-clean-state.reset.log" 'baseline state restored$' "... by the quick reset"
 expect_line "$WORK/boot1" '^ok   07-clean-again \(' "after a changed VF count the next case starts from the baseline"

@@ -1,6 +1,6 @@
 # run-cases.sh CASE...: run $LAB/cases/CASE.sh one after the other, each in its own session with a
-# timeout of $LAB_CASE_TIMEOUT seconds (or what its "# lab-timeout: N" line says), the lab reset to its baseline before every case but the first
-# (the boot brought it there). Output goes to $LAB/logs/CASE.log; the verdict to $LAB/results/CASE:
+# timeout of $LAB_CASE_TIMEOUT seconds (or what its "# lab-timeout: N" line says), the lab reset to
+# its baseline before every case but the first (the boot brought it there). Output goes to $LAB/logs/CASE.log; the verdict to $LAB/results/CASE:
 #   pass SECONDS | fail SECONDS exit CODE | timeout SECONDS | fail 0 reset (the baseline could not be restored)
 # shellcheck shell=sh disable=SC1091
 . /lab/guest/lib.sh
@@ -35,7 +35,7 @@ for c in "$@"; do
   pid=$!
   wait "$pid"
   rc=$?
-  kill -KILL -- "-$pid" 2>/dev/null   # whatever the case left running in its session
+  kill -KILL "-$pid" 2>/dev/null   # whatever the case left running in its session (busybox: no --)
   t=$(($(now_cs) - t0))
   secs=$((t / 100)).$((t / 10 % 10))
   if [ "$rc" = 0 ]; then
