@@ -1,0 +1,46 @@
+//! The store's errors, and their CNI code (all are I/O, code 5).
+
+use std::io;
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A file system step failed (`creating`, `opening`, `locking`, `writing`, ...).
+    #[error("{step} {}: {source}", path.display())]
+    Io {
+        step: &'static str,
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    /// The record could not be encoded.
+    #[error("encoding the record: {0}")]
+    Encode(#[source] serde_json::Error),
+    /// The record could not be decoded (stores that do not ignore unreadable records).
+    #[error("reading {}: {source}", path.display())]
+    Decode {
+        path: PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
+    /// The container ID or interface name cannot name a file (the runner validates both;
+    /// this guards callers that did not).
+    #[error("{what} {value:?} cannot name a record file: it is empty, '.', '..' or contains '/'")]
+    BadName { what: &'static str, value: String },
+}
+
+impl StoreError {
+    pub(crate) fn io(
+        step: &'static str,
+        path: impl Into<PathBuf>,
+    ) -> impl FnOnce(io::Error) -> Self {
+        let path = path.into();
+        move |source| StoreError::Io { step, path, source }
+    }
+}
+
+impl From<StoreError> for nfv_cni::Error {
+    fn from(e: StoreError) -> Self {
+        nfv_cni::Error::new(nfv_cni::code::IO, e.to_string())
+    }
+}

@@ -1,0 +1,18 @@
+//! What ADD did, kept so DEL or GC can undo it, even after a crash half-way through ADD: one
+//! small JSON file per attachment (`<containerID>-<ifname>.json`), written atomically (temp
+//! file, fsync, rename), and one lock file per device (`<device>.lock`, flock) so two
+//! attachments never race for the same device.
+//!
+//! The record type belongs to the plugin (it knows what it changed); this crate only needs to
+//! know whose attachment a record is and which device it holds ([`AttachmentRecord`]).
+//! A store may be versioned: records whose `version` field is not the store's are someone
+//! else's (an older or newer binary's) and are ignored with a warning, as are unreadable files,
+//! so DEL falls back to working from the config instead of failing.
+
+mod error;
+mod name;
+mod store;
+
+pub use error::StoreError;
+pub use name::file_safe;
+pub use store::{AttachmentRecord, DeviceLock, RecordStore};

@@ -1,0 +1,221 @@
+//! The store: save, load, remove, all, holder_of, and the per-device lock.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::marker::PhantomData;
+use std::path::{Path, PathBuf};
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::error::StoreError;
+use crate::name::file_safe;
+
+/// What the store needs to know about a plugin's record.
+pub trait AttachmentRecord: Serialize + DeserializeOwned {
+    /// CNI_CONTAINERID at ADD.
+    fn container_id(&self) -> &str;
+    /// CNI_IFNAME at ADD.
+    fn ifname(&self) -> &str;
+    /// The device the attachment holds (what [`RecordStore::lock_device`] and
+    /// [`RecordStore::holder_of`] are keyed by).
+    fn device(&self) -> &str;
+}
+
+/// The per-device lock: held until dropped.
+#[derive(Debug)]
+pub struct DeviceLock {
+    _file: File,
+}
+
+/// The records of one node, in one directory.
+#[derive(Debug, Clone)]
+pub struct RecordStore<R> {
+    dir: PathBuf,
+    version: Option<u64>,
+    ignore_unreadable: bool,
+    records: PhantomData<fn() -> R>,
+}
+
+/// What reading one record file gave.
+enum Read<R> {
+    Record(R),
+    /// Another version's record, or an unreadable one the store ignores (already logged).
+    Ignored,
+}
+
+fn check_name(what: &'static str, value: &str) -> Result<(), StoreError> {
+    if value.is_empty() || value == "." || value == ".." || value.contains('/') {
+        return Err(StoreError::BadName {
+            what,
+            value: value.to_string(),
+        });
+    }
+    Ok(())
+}
+
+impl<R: AttachmentRecord> RecordStore<R> {
+    /// An unversioned store that reports an unreadable record on [`load`](Self::load) as an
+    /// error (and skips it in [`all`](Self::all)).
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        RecordStore {
+            dir: dir.into(),
+            version: None,
+            ignore_unreadable: false,
+            records: PhantomData,
+        }
+    }
+
+    /// Only records whose top-level `version` field is `version` are this store's; others are
+    /// ignored with a warning (the record type carries the field itself, so the file format is
+    /// the plugin's). Implies [`ignore_unreadable`](Self::ignore_unreadable).
+    pub fn versioned(mut self, version: u32) -> Self {
+        self.version = Some(u64::from(version));
+        self.ignore_unreadable()
+    }
+
+    /// An unreadable record is ignored with a warning, as if there were none: DEL then works
+    /// from the config.
+    pub fn ignore_unreadable(mut self) -> Self {
+        self.ignore_unreadable = true;
+        self
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn path(&self, container_id: &str, ifname: &str) -> Result<PathBuf, StoreError> {
+        check_name("container ID", container_id)?;
+        check_name("interface name", ifname)?;
+        Ok(self.dir.join(format!("{container_id}-{ifname}.json")))
+    }
+
+    fn create_dir(&self) -> Result<(), StoreError> {
+        fs::create_dir_all(&self.dir).map_err(StoreError::io("creating", &self.dir))
+    }
+
+    /// Take the per-device lock, waiting for another holder to drop it.
+    pub fn lock_device(&self, device: &str) -> Result<DeviceLock, StoreError> {
+        self.create_dir()?;
+        let path = self.dir.join(format!("{}.lock", file_safe(device)));
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(StoreError::io("opening", &path))?;
+        file.lock().map_err(StoreError::io("locking", &path))?;
+        Ok(DeviceLock { _file: file })
+    }
+
+    /// Write a record atomically (temp file, fsync, rename), replacing the attachment's
+    /// previous one.
+    pub fn save(&self, record: &R) -> Result<(), StoreError> {
+        let path = self.path(record.container_id(), record.ifname())?;
+        self.create_dir()?;
+        let tmp = path.with_extension("json.tmp");
+        let body = serde_json::to_vec_pretty(record).map_err(StoreError::Encode)?;
+        let mut f = File::create(&tmp).map_err(StoreError::io("writing", &tmp))?;
+        f.write_all(&body)
+            .map_err(StoreError::io("writing", &tmp))?;
+        f.sync_all().map_err(StoreError::io("syncing", &tmp))?;
+        fs::rename(&tmp, &path).map_err(StoreError::io("renaming", &tmp))
+    }
+
+    /// Decode one file; `warn` logs what is ignored (load does, the GC listing does not: it
+    /// would repeat the same lines on every GC).
+    fn decode(&self, path: &Path, bytes: &[u8], warn: bool) -> Result<Read<R>, StoreError> {
+        let value = match serde_json::from_slice::<Value>(bytes) {
+            Ok(v) => v,
+            Err(e) => return self.unreadable(path, e, warn),
+        };
+        if let Some(want) = self.version {
+            let got = value.get("version").and_then(Value::as_u64);
+            if got != Some(want) {
+                if warn {
+                    let got = got.map_or_else(|| "missing".to_string(), |v| v.to_string());
+                    nfv_cni::warn!(
+                        "{}: record version {got} is not {want}; ignored",
+                        path.display()
+                    );
+                }
+                return Ok(Read::Ignored);
+            }
+        }
+        match serde_json::from_value::<R>(value) {
+            Ok(r) => Ok(Read::Record(r)),
+            Err(e) => self.unreadable(path, e, warn),
+        }
+    }
+
+    fn unreadable(
+        &self,
+        path: &Path,
+        e: serde_json::Error,
+        warn: bool,
+    ) -> Result<Read<R>, StoreError> {
+        if self.ignore_unreadable {
+            if warn {
+                nfv_cni::warn!("{}: unreadable record ignored: {e}", path.display());
+            }
+            return Ok(Read::Ignored);
+        }
+        Err(StoreError::Decode {
+            path: path.to_path_buf(),
+            source: e,
+        })
+    }
+
+    /// The attachment's record; `None` when there is none (or it is ignored, see
+    /// [`versioned`](Self::versioned)).
+    pub fn load(&self, container_id: &str, ifname: &str) -> Result<Option<R>, StoreError> {
+        let path = self.path(container_id, ifname)?;
+        match fs::read(&path) {
+            Ok(b) => Ok(match self.decode(&path, &b, true)? {
+                Read::Record(r) => Some(r),
+                Read::Ignored => None,
+            }),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(StoreError::io("reading", path)(e)),
+        }
+    }
+
+    /// Remove the attachment's record; already gone is fine.
+    pub fn remove(&self, container_id: &str, ifname: &str) -> Result<(), StoreError> {
+        let path = self.path(container_id, ifname)?;
+        match fs::remove_file(&path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(StoreError::io("removing", path)(e)),
+        }
+    }
+
+    /// Every readable record of this store (for GC); files that cannot be read or decoded
+    /// are skipped, whatever the policy: one bad file must not stop GC.
+    pub fn all(&self) -> Result<Vec<R>, StoreError> {
+        let entries = match fs::read_dir(&self.dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(StoreError::io("listing", &self.dir)(e)),
+        };
+        let mut out = Vec::new();
+        for entry in entries.flatten() {
+            let p = entry.path();
+            if p.extension().is_none_or(|x| x != "json") {
+                continue;
+            }
+            let Ok(bytes) = fs::read(&p) else { continue };
+            if let Ok(Read::Record(r)) = self.decode(&p, &bytes, false) {
+                out.push(r);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The record, if any, that holds this device.
+    pub fn holder_of(&self, device: &str) -> Result<Option<R>, StoreError> {
+        Ok(self.all()?.into_iter().find(|r| r.device() == device))
+    }
+}

@@ -1,0 +1,181 @@
+//! The store on a real directory: round trips, policies, the lock, names.
+
+use std::fs;
+use std::path::PathBuf;
+
+use nfv_records::{AttachmentRecord, RecordStore, StoreError};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Rec {
+    version: u32,
+    container_id: String,
+    ifname: String,
+    device: String,
+    note: Option<String>,
+}
+
+impl AttachmentRecord for Rec {
+    fn container_id(&self) -> &str {
+        &self.container_id
+    }
+    fn ifname(&self) -> &str {
+        &self.ifname
+    }
+    fn device(&self) -> &str {
+        &self.device
+    }
+}
+
+fn rec(c: &str, dev: &str) -> Rec {
+    Rec {
+        version: 1,
+        container_id: c.into(),
+        ifname: "net1".into(),
+        device: dev.into(),
+        note: None,
+    }
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("nfv-records-{name}-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&d);
+    d
+}
+
+#[test]
+fn save_load_holder_remove_roundtrip() {
+    let d = scratch("roundtrip");
+    let store = RecordStore::<Rec>::new(&d).versioned(1);
+    assert_eq!(store.load("c1", "net1").unwrap(), None);
+    assert!(
+        store.all().unwrap().is_empty(),
+        "no directory yet is no records"
+    );
+    let a = rec("c1", "0000:01:10.0");
+    let b = rec("c2", "vdpa:0000:65:00.2");
+    store.save(&a).unwrap();
+    store.save(&b).unwrap();
+    assert_eq!(store.load("c1", "net1").unwrap(), Some(a.clone()));
+    assert_eq!(
+        store.holder_of("vdpa:0000:65:00.2").unwrap(),
+        Some(b.clone())
+    );
+    assert_eq!(store.holder_of("0000:99:00.0").unwrap(), None);
+    let mut all = store.all().unwrap();
+    all.sort_by(|x, y| x.container_id.cmp(&y.container_id));
+    assert_eq!(all, vec![a.clone(), b]);
+    // Saving again replaces the record.
+    let mut a2 = a.clone();
+    a2.note = Some("after the move".into());
+    store.save(&a2).unwrap();
+    assert_eq!(store.load("c1", "net1").unwrap(), Some(a2));
+    store.remove("c1", "net1").unwrap();
+    store.remove("c1", "net1").unwrap();
+    assert_eq!(store.load("c1", "net1").unwrap(), None);
+    assert_eq!(store.all().unwrap().len(), 1);
+    let names: Vec<String> = fs::read_dir(&d)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, vec!["c2-net1.json"], "no temp files left behind");
+    fs::remove_dir_all(&d).unwrap();
+}
+
+#[test]
+fn the_file_is_pretty_json_named_after_the_attachment() {
+    let d = scratch("format");
+    let store = RecordStore::<Rec>::new(&d);
+    store.save(&rec("ctr", "dev0")).unwrap();
+    assert_eq!(
+        fs::read_to_string(d.join("ctr-net1.json")).unwrap(),
+        "{\n  \"version\": 1,\n  \"containerId\": \"ctr\",\n  \"ifname\": \"net1\",\n  \
+         \"device\": \"dev0\",\n  \"note\": null\n}"
+    );
+    fs::remove_dir_all(&d).unwrap();
+}
+
+#[test]
+fn a_versioned_store_ignores_other_versions_and_garbage() {
+    let d = scratch("versioned");
+    let store = RecordStore::<Rec>::new(&d).versioned(1);
+    let mut r = rec("c1", "dev0");
+    r.version = 2;
+    store.save(&r).unwrap();
+    assert_eq!(store.load("c1", "net1").unwrap(), None);
+    assert!(store.all().unwrap().is_empty());
+    fs::write(d.join("c2-net1.json"), b"{not json").unwrap();
+    assert_eq!(store.load("c2", "net1").unwrap(), None);
+    // Right version, wrong shape: unreadable, ignored.
+    fs::write(
+        d.join("c3-net1.json"),
+        br#"{"version": 1, "containerId": 5}"#,
+    )
+    .unwrap();
+    assert_eq!(store.load("c3", "net1").unwrap(), None);
+    // No version at all: not ours.
+    fs::write(
+        d.join("c4-net1.json"),
+        br#"{"containerId": "c4", "ifname": "net1", "device": "d", "note": null}"#,
+    )
+    .unwrap();
+    assert_eq!(store.load("c4", "net1").unwrap(), None);
+    assert!(store.holder_of("dev0").unwrap().is_none());
+    fs::remove_dir_all(&d).unwrap();
+}
+
+#[test]
+fn an_unversioned_store_reports_garbage_on_load_and_skips_it_in_all() {
+    let d = scratch("strict");
+    let store = RecordStore::<Rec>::new(&d);
+    store.save(&rec("good", "dev0")).unwrap();
+    fs::write(d.join("bad-net1.json"), b"{not json").unwrap();
+    let e = store.load("bad", "net1").unwrap_err();
+    assert!(matches!(e, StoreError::Decode { .. }), "{e}");
+    let cni: nfv_cni::Error = e.into();
+    assert_eq!(cni.code, nfv_cni::code::IO);
+    assert!(
+        cni.msg.starts_with("reading ") && cni.msg.contains("bad-net1.json"),
+        "{}",
+        cni.msg
+    );
+    assert_eq!(store.all().unwrap(), vec![rec("good", "dev0")]);
+    // ignore_unreadable turns the error into "no record".
+    let lenient = RecordStore::<Rec>::new(&d).ignore_unreadable();
+    assert_eq!(lenient.load("bad", "net1").unwrap(), None);
+    fs::remove_dir_all(&d).unwrap();
+}
+
+#[test]
+fn the_device_lock_excludes_a_second_holder_until_dropped() {
+    let d = scratch("lock");
+    let store = RecordStore::<Rec>::new(&d);
+    let held = store.lock_device("vdpa:0000:65:00.2").unwrap();
+    let lock_file = d.join("vdpa:0000:65:00.2.lock");
+    // flock locks belong to the open file description: a second open conflicts.
+    let other = fs::File::open(&lock_file).unwrap();
+    assert!(other.try_lock().is_err(), "the lock is held");
+    drop(held);
+    other.try_lock().unwrap();
+    other.unlock().unwrap();
+    // A device name with a '/' cannot escape the directory.
+    store.lock_device("../x/y").unwrap();
+    assert!(d.join(".._x_y.lock").exists());
+    fs::remove_dir_all(&d).unwrap();
+}
+
+#[test]
+fn names_that_cannot_be_files_are_refused() {
+    let d = scratch("names");
+    let store = RecordStore::<Rec>::new(&d);
+    for (c, i) in [("../x", "net1"), ("c", ""), ("", "net1"), ("c", "..")] {
+        let e = store.load(c, i).unwrap_err();
+        assert!(matches!(e, StoreError::BadName { .. }), "{c:?} {i:?}: {e}");
+    }
+    let mut r = rec("a/b", "dev");
+    assert!(store.save(&r).is_err());
+    r.container_id = "ok".into();
+    store.save(&r).unwrap();
+    fs::remove_dir_all(&d).unwrap();
+}
