@@ -16,6 +16,7 @@ use crate::devinfo;
 use crate::discover::{self, Found};
 use crate::record::{Record, SavedNetdev, RECORD_VERSION};
 use crate::Vdpa;
+use nfv_devinfo::Layout;
 
 impl Vdpa {
     /// ADD for a validated plan. Public so that the sriov plugin can hand over a VF that
@@ -136,13 +137,13 @@ impl Vdpa {
             e.msg
         );
         if let Some(p) = &record.device_info_file {
-            if let Err(f) = devinfo::remove(std::path::Path::new(p)) {
-                failures.push(f);
+            if let Err(f) = nfv_devinfo::remove(std::path::Path::new(p)) {
+                failures.push(f.to_string());
             }
         }
         if failures.is_empty() {
             if let Err(r) = self.records.remove(&record.container_id, &record.ifname) {
-                nfv_cni::error!("rollback: {}", r.msg);
+                nfv_cni::error!("rollback: {r}");
             }
             Err(e)
         } else {
@@ -175,7 +176,7 @@ impl Vdpa {
         }
         printable(req, &result)?;
         if let Some(p) = &plan.device_info_file {
-            devinfo::write(p, &devinfo::vdpa_device_info(found))?;
+            nfv_devinfo::write(p, &devinfo::vdpa_device_info(found), Layout::Compact)?;
         }
         crash_point("after-device-info");
         if let Some(lease) = lease {
@@ -233,7 +234,7 @@ impl Vdpa {
         )];
         printable(req, &result)?;
         if let Some(p) = &plan.device_info_file {
-            devinfo::write(p, &devinfo::vdpa_device_info(found))?;
+            nfv_devinfo::write(p, &devinfo::vdpa_device_info(found), Layout::Compact)?;
         }
         crash_point("after-device-info");
         if let Some(lease) = lease {

@@ -55,10 +55,10 @@ impl Mode {
     }
 
     /// The device-info spec's `driver` value.
-    pub fn devinfo_name(self) -> &'static str {
+    pub fn devinfo_driver(self) -> nfv_devinfo::VdpaDriver {
         match self {
-            Mode::Vhost => "vhost",
-            Mode::Virtio => "virtio",
+            Mode::Vhost => nfv_devinfo::VdpaDriver::Vhost,
+            Mode::Virtio => nfv_devinfo::VdpaDriver::Virtio,
         }
     }
 }
@@ -192,20 +192,7 @@ pub fn mode(conf: &VdpaConf) -> Result<Option<Mode>, Error> {
 
 /// `runtimeConfig.CNIDeviceInfoFile`, checked: an absolute path without `..`.
 pub fn device_info_file(rc: &Option<Map<String, Value>>) -> Result<Option<PathBuf>, Error> {
-    let Some(s) = runtime_str(rc, "CNIDeviceInfoFile")? else {
-        return Ok(None);
-    };
-    let p = PathBuf::from(s);
-    if !p.is_absolute()
-        || p.components()
-            .any(|c| matches!(c, std::path::Component::ParentDir))
-    {
-        return Err(invalid(
-            "runtimeConfig.CNIDeviceInfoFile",
-            format!("{s:?} must be an absolute path without '..'"),
-        ));
-    }
-    Ok(Some(p))
+    nfv_devinfo::requested_path(rc)
 }
 
 /// Validate the config. `args` is CNI_ARGS (for `MAC=`).

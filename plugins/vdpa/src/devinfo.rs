@@ -1,62 +1,39 @@
 //! The device-info file (Network Plumbing WG device-info spec 1.1.0, type `vdpa`) telling the
 //! pod which vDPA device it got, written where `runtimeConfig.CNIDeviceInfoFile` says.
 
-use std::path::Path;
-
-use nfv_cni::{code, Error};
-use serde_json::{json, Map, Value};
+use nfv_devinfo::{DeviceInfo, Vdpa};
 
 use crate::discover::Found;
 
 /// The file's content: `parent-device` is the vDPA device's name (as the device plugin
 /// reports it), `path` the char device in vhost mode; PCI addresses when the parent is PCI.
-pub fn vdpa_device_info(found: &Found) -> Value {
-    let mut vdpa = Map::new();
-    vdpa.insert("parent-device".into(), json!(found.device.name));
-    vdpa.insert("driver".into(), json!(found.mode.devinfo_name()));
-    if let Some(p) = &found.device.vhost_device {
-        vdpa.insert("path".into(), json!(p.display().to_string()));
-    }
-    if let Some(p) = found.parent {
-        vdpa.insert("pci-address".into(), json!(p.to_string()));
-    }
-    if let Some(p) = found.pf {
-        vdpa.insert("pf-pci-address".into(), json!(p.to_string()));
-    }
-    json!({"type": "vdpa", "version": "1.1.0", "vdpa": vdpa})
-}
-
-/// Write it atomically (temp file + rename), creating the directory.
-pub fn write(path: &Path, info: &Value) -> Result<(), Error> {
-    let io = |what: &str, e: std::io::Error| {
-        Error::new(
-            code::IO,
-            format!("{what} device-info file {}: {e}", path.display()),
-        )
-    };
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| io("creating the directory of", e))?;
-    }
-    let tmp = path.with_extension("tmp");
-    let body = serde_json::to_vec(info).map_err(|e| Error::new(code::IO, e.to_string()))?;
-    std::fs::write(&tmp, body).map_err(|e| io("writing", e))?;
-    std::fs::rename(&tmp, path).map_err(|e| io("writing", e))
-}
-
-/// Remove it; already gone is fine.
-pub fn remove(path: &Path) -> Result<(), String> {
-    match std::fs::remove_file(path) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(format!("removing device-info file {}: {e}", path.display())),
-    }
+/// Written and removed with [`nfv_devinfo::write`] (compact layout) and [`nfv_devinfo::remove`].
+pub fn vdpa_device_info(found: &Found) -> DeviceInfo {
+    DeviceInfo::vdpa(Vdpa {
+        parent_device: found.device.name.clone(),
+        driver: found.mode.devinfo_driver(),
+        path: found
+            .device
+            .vhost_device
+            .as_ref()
+            .map(|p| p.display().to_string()),
+        pci_address: found.parent.map(|p| p.to_string()),
+        pf_pci_address: found.pf.map(|p| p.to_string()),
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::config::Mode;
+    use nfv_devinfo::Layout;
     use nfv_pci::Sysfs;
+    use serde_json::{json, Value};
+    use std::path::Path;
+
+    fn vdpa_device_info(found: &Found) -> Value {
+        serde_json::to_value(super::vdpa_device_info(found)).unwrap()
+    }
 
     fn sysfs() -> Sysfs {
         Sysfs::at(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/sysfs/nic"))
@@ -101,16 +78,28 @@ mod tests {
         );
     }
 
+    /// The files the binary wrote before nfv-devinfo (fixtures saved by that code), byte for byte.
     #[test]
-    fn write_remove_roundtrip() {
-        let dir = std::env::temp_dir().join(format!("vdpa-devinfo-{}", std::process::id()));
-        let p = dir.join("sub/dev.json");
-        let info = json!({"type": "vdpa"});
-        write(&p, &info).unwrap();
-        let back: Value = serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap();
-        assert_eq!(back, info);
-        remove(&p).unwrap();
-        remove(&p).unwrap();
-        std::fs::remove_dir_all(&dir).unwrap();
+    fn bytes_match_the_earlier_binary() {
+        let s = sysfs();
+        for (name, fixture) in [
+            (
+                "vdpa0",
+                &include_bytes!("../tests/fixtures/devinfo-vdpa0.json")[..],
+            ),
+            (
+                "vdpa1",
+                &include_bytes!("../tests/fixtures/devinfo-vdpa1.json")[..],
+            ),
+        ] {
+            let sel = crate::config::Selector::Name(name.into());
+            let f = crate::discover::find(&s, None, &sel, None).unwrap();
+            let info = super::vdpa_device_info(&f);
+            assert_eq!(
+                nfv_devinfo::file::encode(&info, Layout::Compact),
+                fixture,
+                "{name}"
+            );
+        }
     }
 }

@@ -7,7 +7,8 @@
 //!
 //! Modules: `config` (fields, validation, the plan), `discover` (vdpa generic netlink, sysfs
 //! fallback), `attach` (ADD with rollback), `teardown` (DEL, GC), `check`, `record` (what ADD
-//! did), `devinfo` (device-info file type `vdpa`).
+//! did, kept in an nfv-records store), `devinfo` (the device-info content, type `vdpa`; the
+//! file itself is written and removed by nfv-devinfo).
 //!
 //! For the sriov plugin (a VF that carries a vDPA device, one NAD type for both): build a
 //! [`config::Plan`] with `Selector::Parent(vf)` and call [`Vdpa::attach`]; on DEL, when
@@ -53,7 +54,7 @@ impl Default for Vdpa {
     fn default() -> Self {
         Vdpa {
             sysfs: Sysfs::new(),
-            records: RecordStore::new(STATE_DIR),
+            records: record::store(STATE_DIR),
             use_netlink: true,
             check_dev_nodes: true,
         }

@@ -3,12 +3,10 @@
 //! lock file per vDPA device. Never the only way to clean up: DEL without a record still finds
 //! the device from the config and brings a virtio netdev home.
 
-use std::fs::{File, OpenOptions};
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use nfv_cni::{code, Error};
 use nfv_podnet::HostNetdev;
+use nfv_records::AttachmentRecord;
 use serde::{Deserialize, Serialize};
 
 use crate::config::Mode;
@@ -48,129 +46,26 @@ pub struct Record {
     pub device_info_file: Option<String>,
 }
 
-/// The records of one node.
-#[derive(Debug, Clone)]
-pub struct RecordStore {
-    dir: PathBuf,
+/// The records of one node: versioned, so a record of another version, or an unreadable
+/// one, is ignored (with a warning) and DEL works from the config.
+pub type RecordStore = nfv_records::RecordStore<Record>;
+
+/// The store in `dir` ([`STATE_DIR`] on a node).
+pub fn store(dir: impl Into<PathBuf>) -> RecordStore {
+    RecordStore::new(dir).versioned(RECORD_VERSION)
 }
 
-fn io_err(what: &str, path: &Path, e: std::io::Error) -> Error {
-    Error::new(code::IO, format!("{what} {}: {e}", path.display()))
-}
-
-/// A file-name-safe form of a device name (`vdpa:0000:65:00.2` stays readable).
-fn file_safe(s: &str) -> String {
-    s.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || "-_.:".contains(c) {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
-}
-
-impl RecordStore {
-    pub fn new(dir: impl Into<PathBuf>) -> RecordStore {
-        RecordStore { dir: dir.into() }
+impl AttachmentRecord for Record {
+    fn container_id(&self) -> &str {
+        &self.container_id
     }
 
-    pub fn dir(&self) -> &Path {
-        &self.dir
+    fn ifname(&self) -> &str {
+        &self.ifname
     }
 
-    fn path(&self, container_id: &str, ifname: &str) -> PathBuf {
-        self.dir.join(format!("{container_id}-{ifname}.json"))
-    }
-
-    /// Take the per-device lock (held until the returned file is dropped).
-    pub fn lock_device(&self, device: &str) -> Result<File, Error> {
-        std::fs::create_dir_all(&self.dir).map_err(|e| io_err("creating", &self.dir, e))?;
-        let path = self.dir.join(format!("{}.lock", file_safe(device)));
-        let f = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(|e| io_err("opening", &path, e))?;
-        f.lock().map_err(|e| io_err("locking", &path, e))?;
-        Ok(f)
-    }
-
-    /// Write a record atomically (temp file, fsync, rename).
-    pub fn save(&self, r: &Record) -> Result<(), Error> {
-        std::fs::create_dir_all(&self.dir).map_err(|e| io_err("creating", &self.dir, e))?;
-        let path = self.path(&r.container_id, &r.ifname);
-        let tmp = path.with_extension("json.tmp");
-        let body = serde_json::to_vec_pretty(r)
-            .map_err(|e| Error::new(code::IO, format!("encoding the record: {e}")))?;
-        let mut f = File::create(&tmp).map_err(|e| io_err("writing", &tmp, e))?;
-        f.write_all(&body).map_err(|e| io_err("writing", &tmp, e))?;
-        f.sync_all().map_err(|e| io_err("syncing", &tmp, e))?;
-        std::fs::rename(&tmp, &path).map_err(|e| io_err("renaming", &tmp, e))
-    }
-
-    /// The record of an attachment; `None` when there is none or it is of another version.
-    pub fn load(&self, container_id: &str, ifname: &str) -> Result<Option<Record>, Error> {
-        let path = self.path(container_id, ifname);
-        match std::fs::read(&path) {
-            Ok(b) => match serde_json::from_slice::<Record>(&b) {
-                Ok(r) if r.version == RECORD_VERSION => Ok(Some(r)),
-                Ok(r) => {
-                    nfv_cni::warn!(
-                        "{}: record version {} is not {RECORD_VERSION}; ignored",
-                        path.display(),
-                        r.version
-                    );
-                    Ok(None)
-                }
-                Err(e) => {
-                    nfv_cni::warn!("{}: unreadable record ignored: {e}", path.display());
-                    Ok(None)
-                }
-            },
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(io_err("reading", &path, e)),
-        }
-    }
-
-    /// Remove a record; already gone is fine.
-    pub fn remove(&self, container_id: &str, ifname: &str) -> Result<(), Error> {
-        let path = self.path(container_id, ifname);
-        match std::fs::remove_file(&path) {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(io_err("removing", &path, e)),
-        }
-    }
-
-    /// Every readable record of this version (for GC).
-    pub fn all(&self) -> Result<Vec<Record>, Error> {
-        let entries = match std::fs::read_dir(&self.dir) {
-            Ok(e) => e,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(io_err("listing", &self.dir, e)),
-        };
-        let mut out = Vec::new();
-        for entry in entries.flatten() {
-            let p = entry.path();
-            if p.extension().is_some_and(|x| x == "json") {
-                if let Ok(b) = std::fs::read(&p) {
-                    if let Ok(r) = serde_json::from_slice::<Record>(&b) {
-                        if r.version == RECORD_VERSION {
-                            out.push(r);
-                        }
-                    }
-                }
-            }
-        }
-        Ok(out)
-    }
-
-    /// The record, if any, that holds this device.
-    pub fn holder_of(&self, device: &str) -> Result<Option<Record>, Error> {
-        Ok(self.all()?.into_iter().find(|r| r.device == device))
+    fn device(&self) -> &str {
+        &self.device
     }
 }
 
@@ -202,7 +97,7 @@ mod tests {
     #[test]
     fn roundtrip_lock_and_holder() {
         let dir = std::env::temp_dir().join(format!("vdpa-records-{}", std::process::id()));
-        let store = RecordStore::new(&dir);
+        let store = store(&dir);
         let r = record();
         assert_eq!(store.load("c1", "net1").unwrap(), None);
         let _lock = store.lock_device(&r.device).unwrap();
@@ -218,7 +113,7 @@ mod tests {
     #[test]
     fn other_versions_and_garbage_are_not_read() {
         let dir = std::env::temp_dir().join(format!("vdpa-records-v-{}", std::process::id()));
-        let store = RecordStore::new(&dir);
+        let store = store(&dir);
         let mut r = record();
         r.version = 2;
         store.save(&r).unwrap();
@@ -226,6 +121,57 @@ mod tests {
         assert!(store.all().unwrap().is_empty());
         std::fs::write(dir.join("c2-net1.json"), b"{not json").unwrap();
         assert_eq!(store.load("c2", "net1").unwrap(), None);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// Records written by the binary before the store moved to nfv-records (fixtures saved by
+    /// that code): the new binary finds them, and writes the same bytes back.
+    #[test]
+    fn records_of_the_earlier_binary_load_and_save_byte_for_byte() {
+        let dir = std::env::temp_dir().join(format!("vdpa-records-fx-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let fixtures = [
+            (
+                "0123456789abcdef-net1.json",
+                &include_bytes!("../tests/fixtures/0123456789abcdef-net1.json")[..],
+            ),
+            (
+                "fedcba9876543210-net1.json",
+                &include_bytes!("../tests/fixtures/fedcba9876543210-net1.json")[..],
+            ),
+        ];
+        for (name, bytes) in fixtures {
+            std::fs::write(dir.join(name), bytes).unwrap();
+        }
+        let store = store(&dir);
+        let virtio = store.load("0123456789abcdef", "net1").unwrap().unwrap();
+        assert_eq!(virtio.mode, Mode::Virtio);
+        assert_eq!(virtio.device, "vdpa1");
+        let saved = virtio.netdev.clone().unwrap();
+        assert_eq!(
+            (
+                saved.host.name.as_str(),
+                saved.host.up,
+                saved.kernel_device.as_str()
+            ),
+            ("eth5", true, "virtio1")
+        );
+        assert_eq!(
+            virtio.device_info_file.as_deref(),
+            Some("/var/run/k8s.cni.cncf.io/devinfo/cni/0123456789abcdef-net1-device.json")
+        );
+        let vhost = store.holder_of("vdpa0").unwrap().unwrap();
+        assert_eq!((vhost.mode, vhost.netdev.clone()), (Mode::Vhost, None));
+        assert_eq!(store.all().unwrap().len(), 2);
+        for (name, _) in fixtures {
+            std::fs::remove_file(dir.join(name)).unwrap();
+        }
+        store.save(&virtio).unwrap();
+        store.save(&vhost).unwrap();
+        for (name, bytes) in fixtures {
+            assert_eq!(std::fs::read(dir.join(name)).unwrap(), bytes, "{name}");
+        }
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

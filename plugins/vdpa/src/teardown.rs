@@ -10,7 +10,6 @@ use nfv_podnet::take_back::{bring_home_as, take_back};
 
 use crate::codes::KERNEL_REFUSED;
 use crate::config::{self, Mode, VdpaConf};
-use crate::devinfo;
 use crate::record::Record;
 use crate::Vdpa;
 
@@ -68,8 +67,8 @@ pub(crate) fn restore(r: &Record, pod_ns: Option<&Netns>) -> Vec<String> {
         }
     }
     if let Some(f) = &r.device_info_file {
-        if let Err(e) = devinfo::remove(Path::new(f)) {
-            failures.push(e);
+        if let Err(e) = nfv_devinfo::remove(Path::new(f)) {
+            failures.push(e.to_string());
         }
     }
     failures
@@ -121,8 +120,8 @@ impl Vdpa {
         };
         let mut failures = Vec::new();
         if let Ok(Some(p)) = config::device_info_file(&conf.runtime_config) {
-            if let Err(e) = devinfo::remove(&p) {
-                failures.push(e);
+            if let Err(e) = nfv_devinfo::remove(&p) {
+                failures.push(e.to_string());
             }
         }
         let Some(ns) = pod_ns else {

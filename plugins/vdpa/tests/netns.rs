@@ -17,7 +17,6 @@ use nfv_netlink::{MacAddr, Netlink, Netns};
 use nfv_pci::Sysfs;
 use serde_json::{json, Value};
 use vdpa::codes;
-use vdpa::record::RecordStore;
 use vdpa::Vdpa;
 
 const VF0: &str = "0000:00:0c.2";
@@ -73,7 +72,7 @@ impl World {
         fake_sysfs(&dir.join("sys"));
         let plugin = Vdpa {
             sysfs: Sysfs::at(dir.join("sys")),
-            records: RecordStore::new(dir.join("state")),
+            records: vdpa::record::store(dir.join("state")),
             use_netlink: false,
             check_dev_nodes: false,
         };
