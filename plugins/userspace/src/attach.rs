@@ -12,12 +12,10 @@ use crate::ports::{self, OurPort, KEY_NETWORK};
 use crate::sockdir;
 use crate::vswitch::{cni_error, errcode, Vswitch};
 
-fn device_info_file(req: &Request) -> Option<PathBuf> {
-    req.conf
-        .runtime("CNIDeviceInfoFile")
-        .and_then(|v| v.as_str())
-        .filter(|s| !s.is_empty())
-        .map(PathBuf::from)
+/// `runtimeConfig.CNIDeviceInfoFile`, checked: an absolute path without `..` (ADD refuses
+/// anything else before changing anything; DEL then has no file to remove).
+fn device_info_file(req: &Request) -> Result<Option<PathBuf>, Error> {
+    nfv_devinfo::requested_path(&req.conf.runtime_config)
 }
 
 fn plan(req: &Request, for_add: bool) -> Result<Plan, Error> {
@@ -28,6 +26,7 @@ fn plan(req: &Request, for_add: bool) -> Result<Plan, Error> {
 pub fn add(req: &Request) -> Result<Success, Error> {
     let plan = plan(req, true)?;
     let mac = pod_mac(req.conf.runtime("mac"), &plan)?;
+    let device_info = device_info_file(req)?;
     let mut vs = Vswitch::connect(&plan.ovsdb_socket, plan.timeout)?;
     let (bridges, existing) = vs.read(&ports::attachment_filter(&plan))?;
     if let Some(p) = existing.first() {
@@ -62,8 +61,8 @@ pub fn add(req: &Request) -> Result<Success, Error> {
             &sockdir::pod_json_path(&plan),
             &sockdir::pod_view(&plan, &mac, &ips),
         )?;
-        if let Some(path) = device_info_file(req) {
-            sockdir::write_json(&path, &sockdir::device_info(&plan))?;
+        if let Some(path) = &device_info {
+            sockdir::write_device_info(path, &plan)?;
         }
         Ok(())
     });
@@ -85,8 +84,8 @@ pub fn add(req: &Request) -> Result<Success, Error> {
         if created_dir {
             sockdir::remove(&plan.socket_path, &plan.port, &mut errors);
         }
-        if let Some(path) = device_info_file(req) {
-            sockdir::remove_device_info(&path, &mut errors);
+        if let Some(path) = &device_info {
+            sockdir::remove_device_info(path, &mut errors);
         }
         for r in &errors {
             nfv_cni::error!("rollback: {r}");
@@ -339,7 +338,7 @@ pub fn del(req: &Request) -> Result<(), Error> {
     for (socket, port) in &sockets {
         sockdir::remove(socket, port, &mut file_errors);
     }
-    if let Some(path) = device_info_file(req) {
+    if let Ok(Some(path)) = device_info_file(req) {
         sockdir::remove_device_info(&path, &mut file_errors);
     }
     errors.extend(

@@ -7,6 +7,7 @@ use std::os::unix::fs::{chown, DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use nfv_cni::Error;
+use nfv_devinfo::{DeviceInfo, Layout, VhostUser, VhostUserMode};
 use serde_json::{json, Value};
 
 use crate::config::{Mode, Plan};
@@ -108,14 +109,23 @@ pub fn pod_view(plan: &Plan, mac: &str, ips: &[String]) -> Value {
 }
 
 /// Device-info spec 1.1.0, type `vhost-user`; `mode` is the pod's side of the socket.
-pub fn device_info(plan: &Plan) -> Value {
-    json!({
-        "type": "vhost-user",
-        "version": "1.1.0",
-        "vhost-user": {
-            "mode": plan.mode.flipped().as_str(),
-            "path": plan.socket_path.to_string_lossy(),
-        }
+pub fn device_info(plan: &Plan) -> DeviceInfo {
+    DeviceInfo::vhost_user(VhostUser {
+        mode: match plan.mode.flipped() {
+            Mode::Client => VhostUserMode::Client,
+            Mode::Server => VhostUserMode::Server,
+        },
+        path: plan.socket_path.to_string_lossy().into_owned(),
+    })
+}
+
+/// Writes the device-info file (pretty-printed, as this plugin always wrote it).
+pub fn write_device_info(path: &Path, plan: &Plan) -> Result<(), Error> {
+    nfv_devinfo::write(path, &device_info(plan), Layout::Pretty).map_err(|e| {
+        dir_error(
+            format!("{} device-info file {}", e.step, e.path.display()),
+            e.source,
+        )
     })
 }
 
@@ -182,8 +192,11 @@ pub fn remove(socket_path: &Path, port: &str, errors: &mut Vec<String>) {
     }
 }
 
+/// Removes the device-info file; already gone is fine, a failure is collected.
 pub fn remove_device_info(path: &Path, errors: &mut Vec<String>) {
-    remove_file(path, errors);
+    if let Err(e) = nfv_devinfo::remove(path) {
+        errors.push(e.to_string());
+    }
 }
 
 /// The pod's app is the server in client mode: the socket appears when the app starts.
@@ -275,8 +288,45 @@ mod tests {
     fn views_flip_the_mode() {
         let d = scratch("views");
         let p = plan_in(&d, None);
-        assert_eq!(device_info(&p)["vhost-user"]["mode"], json!("server"));
+        assert_eq!(
+            device_info(&p).vhost_user.unwrap().mode,
+            VhostUserMode::Server
+        );
         assert_eq!(pod_view(&p, "m", &[])["mode"], json!("server"));
+        fs::remove_dir_all(&d).unwrap();
+    }
+
+    /// The device-info files the plugin wrote before nfv-devinfo (fixtures saved by that
+    /// code), byte for byte, for both socket modes.
+    #[test]
+    fn device_info_bytes_match_the_earlier_plugin() {
+        let d = scratch("devinfo");
+        for (host_mode, fixture) in [
+            (
+                "client",
+                &include_bytes!("../tests/fixtures/devinfo-host-client.json")[..],
+            ),
+            (
+                "server",
+                &include_bytes!("../tests/fixtures/devinfo-host-server.json")[..],
+            ),
+        ] {
+            let c: UserspaceConf = serde_json::from_value(json!({
+                "host": {"engine": "ovs-dpdk", "iftype": "vhostuser", "vhost": {"mode": host_mode}},
+                "sharedDir": "/var/run/vhost-shared"
+            }))
+            .unwrap();
+            let p = c.plan("n", "abcdef0123456789", "net1", true).unwrap();
+            let file = d.join(format!("sub/{host_mode}.json"));
+            write_device_info(&file, &p).unwrap();
+            assert_eq!(fs::read(&file).unwrap(), fixture, "host mode {host_mode}");
+            let mode = fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o644);
+            let mut errs = vec![];
+            remove_device_info(&file, &mut errs);
+            remove_device_info(&file, &mut errs);
+            assert!(errs.is_empty() && !file.exists(), "{errs:?}");
+        }
         fs::remove_dir_all(&d).unwrap();
     }
 }

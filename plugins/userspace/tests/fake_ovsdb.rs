@@ -365,3 +365,54 @@ fn status_is_50_when_nothing_listens() {
         .unwrap()
         .contains("is ovsdb-server running"));
 }
+
+#[test]
+fn add_writes_the_device_info_file_and_refuses_a_relative_path_before_any_change() {
+    let d = scratch("devinfo");
+    let _fake = FakeOvsdb::start(
+        &d,
+        Box::new(|k, ops, _| match k {
+            Kind::Read => json!([{"rows": [bridge_row(&[LOCAL], false)]}, {"rows": []}]),
+            Kind::Add => ok_results(ops, 5),
+            Kind::CurCfg => json!([{"rows": [{"cur_cfg": 5}]}]),
+            Kind::State => state(None),
+            k => panic!("unexpected {k:?}"),
+        }),
+    );
+    let info = d.join("devinfo/net1.json");
+    let (rc, out) = run(
+        "ADD",
+        &conf(&d, json!({"runtimeConfig": {"CNIDeviceInfoFile": info}})),
+    );
+    assert_eq!(rc, 0, "{out}");
+    let text = std::fs::read_to_string(&info).unwrap();
+    let v: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(
+        v,
+        json!({"type": "vhost-user", "version": "1.1.0", "vhost-user": {
+            "mode": "server",
+            "path": format!("{}/s/c0ffee000000/c0ffee000000-net1", d.display())}})
+    );
+    assert!(
+        text.ends_with("}\n"),
+        "pretty-printed with a newline, as before"
+    );
+
+    // A relative path is refused (code 7, naming the field) before OVSDB is asked anything.
+    let none = scratch("devinfo-bad");
+    for bad in [json!("relative.json"), json!("/a/../b.json"), json!(7)] {
+        let (rc, out) = run(
+            "ADD",
+            &conf(&none, json!({"runtimeConfig": {"CNIDeviceInfoFile": bad}})),
+        );
+        assert_eq!((rc, out["code"].clone()), (1, json!(7)), "{out}");
+        assert!(
+            out["msg"]
+                .as_str()
+                .unwrap()
+                .starts_with("runtimeConfig.CNIDeviceInfoFile:"),
+            "{out}"
+        );
+    }
+    assert!(!none.join("s").exists(), "nothing created");
+}
