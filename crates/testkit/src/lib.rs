@@ -1,0 +1,74 @@
+//! Test support shared by the plugins' black-box tests (a dev-dependency only, never in a
+//! plugin binary). A setup step that fails panics: here a failed setup is a failed test.
+//!
+//! - [`is_root`] / [`root_or_skip`]: kernel-tier tests need root and say why they skip.
+//! - [`Node`]: a scratch node for running a plugin binary the way a runtime does.
+//! - [`conf`]: a network config with test-specific fields merged in.
+//! - [`sysfs::link`]: symlinks of a fake sysfs tree.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod node;
+pub mod sysfs;
+
+pub use node::Node;
+
+use serde_json::Value;
+
+/// Whether this process runs as root (from /proc, no libc call).
+pub fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .map(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Uid:"))
+                .is_some_and(|l| l.split_whitespace().nth(1) == Some("0"))
+        })
+        .unwrap_or(false)
+}
+
+/// [`is_root`], printing why `test` is skipped when not.
+pub fn root_or_skip(test: &str) -> bool {
+    let root = is_root();
+    if !root {
+        eprintln!("SKIPPED {test}: host-tier tests need root for namespaces and veths");
+    }
+    root
+}
+
+/// `base` with every top-level field of `extra` set over it.
+pub fn conf(base: Value, extra: Value) -> Value {
+    let mut c = base;
+    if let Some(fields) = extra.as_object() {
+        for (k, v) in fields {
+            c[k] = v.clone();
+        }
+    }
+    c
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn conf_sets_fields_over_the_base() {
+        let c = conf(
+            json!({"cniVersion": "1.1.0", "name": "n", "type": "t", "mtu": 1500}),
+            json!({"mtu": 9000, "ipam": {"type": "host-local"}}),
+        );
+        assert_eq!(
+            c,
+            json!({"cniVersion": "1.1.0", "name": "n", "type": "t", "mtu": 9000,
+                   "ipam": {"type": "host-local"}})
+        );
+    }
+
+    #[test]
+    fn is_root_agrees_with_the_effective_uid_in_proc() {
+        let status = std::fs::read_to_string("/proc/self/status").unwrap();
+        let uid_line = status.lines().find(|l| l.starts_with("Uid:")).unwrap();
+        assert_eq!(is_root(), uid_line.split_whitespace().nth(1) == Some("0"));
+        assert_eq!(root_or_skip("this test"), is_root());
+    }
+}
