@@ -408,6 +408,9 @@ fn check_table(binary: &str, scope: Scope) {
             Path::new(env!("CARGO_BIN_EXE_nfv-test-veth")),
         ),
         ("host-local", &plugin("host-local")),
+        ("sriov", &plugin("sriov")),
+        ("vdpa", &plugin("vdpa")),
+        ("userspace", &plugin("userspace")),
     ]);
     let cases: Vec<Case> = table()
         .into_iter()
@@ -496,4 +499,22 @@ fn no_command_prints_about_on_stderr() {
         "stderr: {}",
         out.stderr
     );
+}
+
+// The runner's validation is shared, so every plugin binary must answer the runner-scope
+// cases exactly as host-local does, before its own code runs and with nothing left behind.
+
+#[test]
+fn malformed_inputs_to_sriov() {
+    check_table("sriov", Scope::Runner);
+}
+
+#[test]
+fn malformed_inputs_to_vdpa() {
+    check_table("vdpa", Scope::Runner);
+}
+
+#[test]
+fn malformed_inputs_to_userspace() {
+    check_table("userspace", Scope::Runner);
 }
