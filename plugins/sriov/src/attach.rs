@@ -31,7 +31,7 @@ impl Sriov {
 
         let vf = self.sysfs.vf(plan.device).map_err(from_pci)?;
         if vf.is_userspace() {
-            let _lock = self.records.lock_vf(&device)?;
+            let _lock = self.records.lock_device(&device)?;
             self.refuse_if_held(&device)?;
             return self.attach_userspace(req, &conf, &plan, &vf);
         }
@@ -46,7 +46,7 @@ impl Sriov {
             )
         })?;
 
-        let _lock = self.records.lock_vf(&device)?;
+        let _lock = self.records.lock_device(&device)?;
         self.refuse_if_held(&device)?;
 
         let netns_path = req
@@ -84,6 +84,7 @@ impl Sriov {
             vf_index: vf.index,
             mode: VfMode::Netdev,
             driver: None,
+            vdpa_device: None,
             host_ifname: host_ifname.clone(),
             host_mac: link.mac.map(|m| m.to_string()),
             host_mtu: link.mtu,
@@ -99,12 +100,9 @@ impl Sriov {
         self.records.save(&record)?;
         crash_point("after-record");
 
-        let device_info = device_info_file.as_ref().map(|p| {
-            (
-                p.as_path(),
-                devinfo::pci_device_info(&device, &vf.pf.to_string()),
-            )
-        });
+        let device_info = device_info_file
+            .as_ref()
+            .map(|p| (p.as_path(), devinfo::vf_device_info(&vf)));
         let attached = self.configure(
             req,
             &plan,
@@ -122,7 +120,7 @@ impl Sriov {
                 let failures = restore(&mut host, &self.sysfs, Some(&pod_ns), &record);
                 if failures.is_empty() {
                     if let Err(r) = self.records.remove(&record.container_id, &record.ifname) {
-                        nfv_cni::error!("rollback: {}", r.msg);
+                        nfv_cni::error!("rollback: {r}");
                     }
                     Err(e)
                 } else {
@@ -144,7 +142,7 @@ impl Sriov {
         pod_ns: &Netns,
         pf: Option<&Link>,
         link: &Link,
-        device_info: Option<(&std::path::Path, &serde_json::Value)>,
+        device_info: Option<(&std::path::Path, &devinfo::VfDeviceInfo)>,
     ) -> Result<Success, Error> {
         let ifname = req.ifname();
         if let Some(pf) = pf {

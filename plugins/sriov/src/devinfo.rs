@@ -1,121 +1,170 @@
-//! The device-info file (Network Plumbing WG device-info spec 1.1.0, type `pci`) that tells
-//! the pod which PCI device it got, written where `runtimeConfig.CNIDeviceInfoFile` says.
+//! The device-info file (Network Plumbing WG device-info spec 1.1.0, type `pci`) telling the
+//! pod which VF it got, written where `runtimeConfig.CNIDeviceInfoFile` says. The content,
+//! the path rules and remove are nfv-devinfo's; what is sriov's own is the `vfio` extension
+//! object of a VF on vfio-pci (the group device the DPDK app opens), which the spec has no
+//! field for and its readers ignore.
 
+use std::fs::{self, OpenOptions};
+use std::io::{self, Write};
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-use nfv_cni::{code, Error};
-use serde_json::{json, Map, Value};
+use nfv_devinfo::{DeviceInfo, FileError, Layout, Pci};
+use nfv_pci::VfDevice;
+use serde::Serialize;
 
-/// `runtimeConfig.CNIDeviceInfoFile`, checked: an absolute path without `..`.
-pub fn requested_path(
-    runtime_config: &Option<Map<String, Value>>,
-) -> Result<Option<PathBuf>, Error> {
-    let bad = |m: String| {
-        Error::new(
-            code::INVALID_CONFIG,
-            format!("runtimeConfig.CNIDeviceInfoFile: {m}"),
-        )
-    };
-    match runtime_config
-        .as_ref()
-        .and_then(|m| m.get("CNIDeviceInfoFile"))
-    {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) if s.is_empty() => Ok(None),
-        Some(Value::String(s)) => {
-            let p = PathBuf::from(s);
-            if !p.is_absolute()
-                || p.components()
-                    .any(|c| matches!(c, std::path::Component::ParentDir))
-            {
-                return Err(bad(format!("{s:?} must be an absolute path without '..'")));
-            }
-            Ok(Some(p))
-        }
-        Some(other) => Err(bad(format!("must be a string, got {other}"))),
+pub use nfv_devinfo::{remove, requested_path};
+
+/// `vfio`: the VFIO group a VF on vfio-pci is reached through.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VfioInfo {
+    pub group: u32,
+    /// `/dev/vfio/<group>` or `/dev/vfio/noiommu-<group>`.
+    pub device: String,
+    pub noiommu: bool,
+}
+
+/// The file sriov writes: the spec's content, plus `vfio` for a VF on vfio-pci.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VfDeviceInfo {
+    #[serde(flatten)]
+    pub info: DeviceInfo,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vfio: Option<VfioInfo>,
+}
+
+/// The content for a VF: its PCI address and its PF's; the VFIO group when it has one.
+pub fn vf_device_info(vf: &VfDevice) -> VfDeviceInfo {
+    VfDeviceInfo {
+        info: DeviceInfo::pci(Pci {
+            pci_address: vf.address.to_string(),
+            pf_pci_address: Some(vf.pf.to_string()),
+            ..Pci::default()
+        }),
+        vfio: vf.vfio.as_ref().map(|v| VfioInfo {
+            group: v.group,
+            device: v.device.display().to_string(),
+            noiommu: v.noiommu,
+        }),
     }
 }
 
-/// The file's content for a VF.
-pub fn pci_device_info(pci_address: &str, pf_pci_address: &str) -> Value {
-    json!({
-        "type": "pci",
-        "version": "1.1.0",
-        "pci": {
-            "pci-address": pci_address,
-            "pf-pci-address": pf_pci_address,
+/// Write the file atomically, compact as sriov always wrote it. Without the extension this is
+/// [`nfv_devinfo::write`]; with it, the same steps (directory, temp file, fsync, rename, 0644)
+/// on the extended content, because nfv-devinfo only writes the spec's fields.
+pub fn write(path: &Path, file: &VfDeviceInfo) -> Result<(), FileError> {
+    if file.vfio.is_none() {
+        return nfv_devinfo::write(path, &file.info, Layout::Compact);
+    }
+    let err = |step: &'static str| {
+        move |source: io::Error| FileError {
+            step,
+            path: path.to_path_buf(),
+            source,
         }
-    })
-}
-
-/// Write it atomically (temp file + rename), creating the directory.
-pub fn write(path: &Path, info: &Value) -> Result<(), Error> {
-    let io = |what: &str, e: std::io::Error| {
-        Error::new(
-            code::IO,
-            format!("{what} device-info file {}: {e}", path.display()),
-        )
     };
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| io("creating the directory of", e))?;
+        fs::create_dir_all(dir).map_err(err("creating the directory of"))?;
     }
-    let tmp = path.with_extension("tmp");
-    let body = serde_json::to_vec(info).map_err(|e| Error::new(code::IO, e.to_string()))?;
-    std::fs::write(&tmp, body).map_err(|e| io("writing", e))?;
-    std::fs::rename(&tmp, path).map_err(|e| io("writing", e))
-}
-
-/// Remove it; already gone is fine.
-pub fn remove(path: &Path) -> Result<(), String> {
-    match std::fs::remove_file(path) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(format!("removing device-info file {}: {e}", path.display())),
+    let body = serde_json::to_vec(file).map_err(|e| err("encoding")(io::Error::other(e)))?;
+    let tmp = {
+        let mut name = path.file_name().unwrap_or_default().to_os_string();
+        name.push(".tmp");
+        PathBuf::from(path).with_file_name(name)
+    };
+    let written = (|| {
+        let mut f = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o644)
+            .open(&tmp)?;
+        f.write_all(&body)?;
+        f.set_permissions(fs::Permissions::from_mode(0o644))?;
+        f.sync_all()?;
+        fs::rename(&tmp, path)
+    })();
+    if written.is_err() {
+        let _ = fs::remove_file(&tmp);
     }
+    written.map_err(err("writing"))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use nfv_pci::{DriverBinding, UserspaceDriver, VfioGroup};
 
-    fn rc(v: Value) -> Option<Map<String, Value>> {
-        v.as_object().cloned()
-    }
-
-    #[test]
-    fn path_rules() {
-        assert_eq!(requested_path(&None).unwrap(), None);
-        assert_eq!(
-            requested_path(&rc(
-                json!({"CNIDeviceInfoFile": "/var/run/k8s.cni.cncf.io/devinfo/cni/x.json"})
-            ))
-            .unwrap(),
-            Some(PathBuf::from("/var/run/k8s.cni.cncf.io/devinfo/cni/x.json"))
-        );
-        for bad in [json!("relative.json"), json!("/a/../etc/passwd"), json!(5)] {
-            let e = requested_path(&rc(json!({ "CNIDeviceInfoFile": bad }))).unwrap_err();
-            assert!(
-                e.msg.starts_with("runtimeConfig.CNIDeviceInfoFile:"),
-                "{}",
-                e.msg
-            );
+    fn vf(vfio: bool) -> VfDevice {
+        VfDevice {
+            address: "0000:01:10.2".parse().unwrap(),
+            pf: "0000:01:00.0".parse().unwrap(),
+            pf_netdev: "enp1s0f0".into(),
+            index: 2,
+            netdevs: vec![],
+            driver: DriverBinding::Userspace(UserspaceDriver::VfioPci),
+            iommu_group: Some(12),
+            vfio: vfio.then(|| VfioGroup {
+                group: 12,
+                noiommu: false,
+                device: "/dev/vfio/12".into(),
+            }),
         }
     }
 
+    fn scratch(name: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("sriov-devinfo-{name}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&d);
+        d
+    }
+
+    /// The files the binary wrote before nfv-devinfo (fixtures saved by that code), byte for
+    /// byte: a netdev-mode VF and a VF on vfio-pci.
     #[test]
-    fn content_follows_the_spec_and_write_remove_roundtrip() {
-        let info = pci_device_info("0000:01:10.0", "0000:01:00.0");
-        assert_eq!(info["type"], "pci");
-        assert_eq!(info["version"], "1.1.0");
-        assert_eq!(info["pci"]["pci-address"], "0000:01:10.0");
-        assert_eq!(info["pci"]["pf-pci-address"], "0000:01:00.0");
-        let dir = std::env::temp_dir().join(format!("sriov-devinfo-{}", std::process::id()));
-        let p = dir.join("sub/dev.json");
-        write(&p, &info).unwrap();
-        let back: Value = serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap();
-        assert_eq!(back, info);
-        remove(&p).unwrap();
-        remove(&p).unwrap();
-        std::fs::remove_dir_all(&dir).unwrap();
+    fn bytes_match_the_earlier_binary() {
+        let d = scratch("fixtures");
+        let mut netdev = vf(false);
+        netdev.address = "0000:01:10.1".parse().unwrap();
+        netdev.driver = DriverBinding::Kernel("igbvf".into());
+        for (name, info, fixture) in [
+            (
+                "pci.json",
+                vf_device_info(&netdev),
+                &include_bytes!("../tests/fixtures/devinfo-pci.json")[..],
+            ),
+            (
+                "vfio.json",
+                vf_device_info(&vf(true)),
+                &include_bytes!("../tests/fixtures/devinfo-vfio.json")[..],
+            ),
+        ] {
+            let p = d.join("sub").join(name);
+            write(&p, &info).unwrap();
+            assert_eq!(fs::read(&p).unwrap(), fixture, "{name}");
+            let mode = fs::metadata(&p).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o644, "{name}");
+            remove(&p).unwrap();
+            remove(&p).unwrap();
+        }
+        assert_eq!(
+            fs::read_dir(d.join("sub")).unwrap().count(),
+            0,
+            "no temp file"
+        );
+        fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn a_failed_extended_write_names_the_file_and_leaves_nothing() {
+        let d = scratch("fail");
+        let p = d.join("taken");
+        fs::create_dir_all(p.join("inside")).unwrap();
+        let e = write(&p, &vf_device_info(&vf(true))).unwrap_err();
+        assert_eq!(e.step, "writing");
+        let cni: nfv_cni::Error = e.into();
+        assert_eq!(cni.code, nfv_cni::code::IO);
+        assert!(cni.msg.contains("taken"), "{}", cni.msg);
+        assert!(!d.join("taken.tmp").exists());
+        fs::remove_dir_all(&d).unwrap();
     }
 }

@@ -76,7 +76,7 @@ impl Sriov {
         };
         match &record {
             Some(r) => {
-                let _lock = self.records.lock_vf(&r.device)?;
+                let _lock = self.records.lock_device(&r.device)?;
                 let mut host = Netlink::open().map_err(from_netlink)?;
                 failures.extend(restore::restore(&mut host, &self.sysfs, pod_ns.as_ref(), r));
             }
@@ -100,7 +100,7 @@ impl Sriov {
         let mut failures = Vec::new();
         if let Ok(Some(p)) = devinfo::requested_path(&conf.runtime_config) {
             if let Err(e) = devinfo::remove(&p) {
-                failures.push(e);
+                failures.push(e.to_string());
             }
         }
         let Some(ns) = pod_ns else {
@@ -214,7 +214,7 @@ impl Sriov {
             })
             .collect();
         for r in stale {
-            let _lock = self.records.lock_vf(&r.device)?;
+            let _lock = self.records.lock_device(&r.device)?;
             let ns = Netns::open(&r.netns).ok();
             let mut host = Netlink::open().map_err(from_netlink)?;
             let f = restore::restore(&mut host, &self.sysfs, ns.as_ref(), &r);

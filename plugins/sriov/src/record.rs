@@ -1,12 +1,9 @@
 //! What ADD changed, written before the first change so DEL (or GC) can undo it, even after
-//! a crash half-way through ADD. One JSON file per attachment; one lock file per VF.
+//! a crash half-way through ADD. One JSON file per attachment; one lock file per VF; the store
+//! itself is nfv-records'.
 
-use std::fs::{File, OpenOptions};
-use std::io::Write;
-use std::path::{Path, PathBuf};
-
-use nfv_cni::{code, Error};
 use nfv_netlink::{MacAddr, VfInfo, VfLinkState, VfSetting, VlanProto};
+use nfv_records::AttachmentRecord;
 use serde::{Deserialize, Serialize};
 
 /// Where the records live on a node.
@@ -95,6 +92,9 @@ pub enum VfMode {
     /// Bound to a userspace-I/O driver (vfio-pci, uio_pci_generic, igb_uio): no netdev; the
     /// pod's DPDK app drives the device. Only the VF settings on the PF were changed.
     Userspace,
+    /// The VF carries a vDPA device: its VF settings were changed here, and the vDPA device
+    /// was handed to the vdpa plugin's code, which keeps its own record (and ran IPAM).
+    Vdpa,
 }
 
 /// One attachment.
@@ -113,6 +113,10 @@ pub struct Record {
     /// The userspace driver the VF was bound to at ADD (userspace mode).
     #[serde(default)]
     pub driver: Option<String>,
+    /// The vDPA device on the VF handed to the vdpa code (vdpa mode only; absent from the
+    /// file otherwise, so netdev and userspace records keep their bytes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vdpa_device: Option<String>,
     /// The VF netdev's name, MAC and MTU in the host before ADD (empty in userspace mode).
     pub host_ifname: String,
     pub host_mac: Option<String>,
@@ -129,97 +133,23 @@ pub struct Record {
     pub device_info_file: Option<String>,
 }
 
-/// The records of one node.
-#[derive(Debug, Clone)]
-pub struct RecordStore {
-    dir: PathBuf,
-}
+/// The records of one node: unversioned (sriov's records never had a `version` field, and a
+/// DEL by this binary must find a record written by an earlier one); an unreadable record is
+/// an error on load (code 5) and skipped by GC's listing.
+pub type RecordStore = nfv_records::RecordStore<Record>;
 
-fn io_err(what: &str, path: &Path, e: std::io::Error) -> Error {
-    Error::new(code::IO, format!("{what} {}: {e}", path.display()))
-}
-
-impl RecordStore {
-    pub fn new(dir: impl Into<PathBuf>) -> RecordStore {
-        RecordStore { dir: dir.into() }
+impl AttachmentRecord for Record {
+    fn container_id(&self) -> &str {
+        &self.container_id
     }
 
-    fn path(&self, container_id: &str, ifname: &str) -> PathBuf {
-        self.dir.join(format!("{container_id}-{ifname}.json"))
+    fn ifname(&self) -> &str {
+        &self.ifname
     }
 
-    /// Take the per-VF lock (held until the returned file is dropped).
-    pub fn lock_vf(&self, device: &str) -> Result<File, Error> {
-        std::fs::create_dir_all(&self.dir).map_err(|e| io_err("creating", &self.dir, e))?;
-        let path = self.dir.join(format!("{device}.lock"));
-        let f = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(|e| io_err("opening", &path, e))?;
-        f.lock().map_err(|e| io_err("locking", &path, e))?;
-        Ok(f)
-    }
-
-    /// Write a record atomically (temp file, fsync, rename).
-    pub fn save(&self, r: &Record) -> Result<(), Error> {
-        std::fs::create_dir_all(&self.dir).map_err(|e| io_err("creating", &self.dir, e))?;
-        let path = self.path(&r.container_id, &r.ifname);
-        let tmp = path.with_extension("json.tmp");
-        let body = serde_json::to_vec_pretty(r)
-            .map_err(|e| Error::new(code::IO, format!("encoding the record: {e}")))?;
-        let mut f = File::create(&tmp).map_err(|e| io_err("writing", &tmp, e))?;
-        f.write_all(&body).map_err(|e| io_err("writing", &tmp, e))?;
-        f.sync_all().map_err(|e| io_err("syncing", &tmp, e))?;
-        std::fs::rename(&tmp, &path).map_err(|e| io_err("renaming", &tmp, e))
-    }
-
-    pub fn load(&self, container_id: &str, ifname: &str) -> Result<Option<Record>, Error> {
-        let path = self.path(container_id, ifname);
-        match std::fs::read(&path) {
-            Ok(b) => serde_json::from_slice(&b)
-                .map(Some)
-                .map_err(|e| Error::new(code::IO, format!("reading {}: {e}", path.display()))),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(io_err("reading", &path, e)),
-        }
-    }
-
-    /// Remove a record; already gone is fine.
-    pub fn remove(&self, container_id: &str, ifname: &str) -> Result<(), Error> {
-        let path = self.path(container_id, ifname);
-        match std::fs::remove_file(&path) {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(io_err("removing", &path, e)),
-        }
-    }
-
-    /// Every record (for GC); unreadable files are skipped.
-    pub fn all(&self) -> Result<Vec<Record>, Error> {
-        let entries = match std::fs::read_dir(&self.dir) {
-            Ok(e) => e,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(io_err("listing", &self.dir, e)),
-        };
-        let mut out = Vec::new();
-        for entry in entries.flatten() {
-            let p = entry.path();
-            if p.extension().is_some_and(|x| x == "json") {
-                if let Ok(b) = std::fs::read(&p) {
-                    if let Ok(r) = serde_json::from_slice::<Record>(&b) {
-                        out.push(r);
-                    }
-                }
-            }
-        }
-        Ok(out)
-    }
-
-    /// The record, if any, that holds this VF.
-    pub fn holder_of(&self, device: &str) -> Result<Option<Record>, Error> {
-        Ok(self.all()?.into_iter().find(|r| r.device == device))
+    /// The VF's PCI address: the per-VF lock and [`RecordStore::holder_of`] are keyed by it.
+    fn device(&self) -> &str {
+        &self.device
     }
 }
 
@@ -289,6 +219,7 @@ mod tests {
             vf_index: 0,
             mode: VfMode::Netdev,
             driver: None,
+            vdpa_device: None,
             host_ifname: "enp1s0v0".into(),
             host_mac: Some("02:00:00:00:00:01".into()),
             host_mtu: Some(1500),
@@ -298,7 +229,7 @@ mod tests {
             device_info_file: None,
         };
         assert_eq!(store.load("c1", "net1").unwrap(), None);
-        let _lock = store.lock_vf(&r.device).unwrap();
+        let _lock = store.lock_device(&r.device).unwrap();
         store.save(&r).unwrap();
         assert_eq!(store.load("c1", "net1").unwrap(), Some(r.clone()));
         assert_eq!(store.holder_of("0000:01:10.0").unwrap(), Some(r));
@@ -306,5 +237,87 @@ mod tests {
         store.remove("c1", "net1").unwrap();
         assert!(store.all().unwrap().is_empty());
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// Records written by the binary before the store moved to nfv-records (fixtures saved by
+    /// that code, and a first-release record without `mode`): the new store finds them, keyed
+    /// and locked as before, and writes the same bytes back.
+    #[test]
+    fn records_of_earlier_binaries_load_and_save_byte_for_byte() {
+        let dir = std::env::temp_dir().join(format!("sriov-records-fx-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let written = [
+            (
+                "0123456789abcdef-net1.json",
+                &include_bytes!("../tests/fixtures/0123456789abcdef-net1.json")[..],
+            ),
+            (
+                "fedcba9876543210-net2.json",
+                &include_bytes!("../tests/fixtures/fedcba9876543210-net2.json")[..],
+            ),
+        ];
+        let first_release = (
+            "1111111111111111-net1.json",
+            &include_bytes!("../tests/fixtures/1111111111111111-net1.json")[..],
+        );
+        for (name, bytes) in written.iter().chain([&first_release]) {
+            std::fs::write(dir.join(name), bytes).unwrap();
+        }
+        let store = RecordStore::new(&dir);
+        let netdev = store.load("0123456789abcdef", "net1").unwrap().unwrap();
+        assert_eq!(netdev.mode, VfMode::Netdev);
+        assert_eq!(
+            (netdev.host_ifname.as_str(), netdev.host_up),
+            ("enp1s0f0v1", true)
+        );
+        assert_eq!(netdev.saved_vf.vlan, Some((0, 0, false)));
+        assert_eq!(netdev.saved_vf.link_state, Some(0));
+        let userspace = store.holder_of("0000:01:10.2").unwrap().unwrap();
+        assert_eq!(
+            (userspace.mode, userspace.driver.as_deref()),
+            (VfMode::Userspace, Some("vfio-pci"))
+        );
+        assert_eq!(userspace.saved_vf.vlan, Some((100, 3, true)));
+        let old = store.load("1111111111111111", "net1").unwrap().unwrap();
+        assert_eq!(
+            (old.mode, old.host_up, old.device_info_file.clone()),
+            (VfMode::Netdev, false, None)
+        );
+        assert_eq!(old.vdpa_device, None);
+        assert_eq!(store.all().unwrap().len(), 3);
+        // The lock file has the name the earlier binary used (`<pci address>.lock`).
+        drop(store.lock_device("0000:01:10.1").unwrap());
+        assert!(dir.join("0000:01:10.1.lock").exists());
+        for (name, _) in written {
+            std::fs::remove_file(dir.join(name)).unwrap();
+        }
+        store.save(&netdev).unwrap();
+        store.save(&userspace).unwrap();
+        for (name, bytes) in written {
+            assert_eq!(std::fs::read(dir.join(name)).unwrap(), bytes, "{name}");
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_vdpa_hand_off_record_names_its_device_and_others_do_not_grow() {
+        let old = r#"{"containerId":"c","ifname":"net1","device":"0000:01:10.0","pfNetdev":"p",
+            "vfIndex":0,"hostIfname":"","hostMac":null,"hostMtu":null,
+            "savedVf":{"mac":null,"vlan":null,"spoofchk":null,"trust":null,"rate":null,
+            "link_state":null},"netns":"/run/netns/x"}"#;
+        let r: Record = serde_json::from_str(old).unwrap();
+        assert!(!serde_json::to_string(&r).unwrap().contains("vdpaDevice"));
+        let v = Record {
+            mode: VfMode::Vdpa,
+            vdpa_device: Some("vdpa0".into()),
+            ..r
+        };
+        let text = serde_json::to_string(&v).unwrap();
+        assert!(
+            text.contains(r#""mode":"vdpa","driver":null,"vdpaDevice":"vdpa0""#),
+            "{text}"
+        );
+        assert_eq!(serde_json::from_str::<Record>(&text).unwrap(), v);
     }
 }

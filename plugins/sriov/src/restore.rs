@@ -72,8 +72,10 @@ pub fn restore(
         }
     }
 
-    if r.mode == VfMode::Userspace {
-        // No netdev was moved: the VF settings were the whole attachment.
+    if r.mode != VfMode::Netdev {
+        // No netdev was moved by sriov (userspace driver; or a vDPA hand-off, whose netdev,
+        // if any, the vdpa code brought home before this runs): the VF settings were the
+        // whole of sriov's part.
         remove_device_info(r, &mut failures);
         return failures;
     }
@@ -108,7 +110,7 @@ pub fn restore(
 fn remove_device_info(r: &Record, failures: &mut Vec<String>) {
     if let Some(f) = &r.device_info_file {
         if let Err(e) = crate::devinfo::remove(std::path::Path::new(f)) {
-            failures.push(e);
+            failures.push(e.to_string());
         }
     }
 }
@@ -202,6 +204,7 @@ mod tests {
             vf_index: 0,
             mode: VfMode::Netdev,
             driver: None,
+            vdpa_device: None,
             host_ifname: "enp1s0v0".into(),
             host_mac: own.map(str::to_string),
             host_mtu: Some(1500),

@@ -8,7 +8,6 @@ use nfv_cni::result::{Interface, Success};
 use nfv_cni::{code, ipam, Error, Request};
 use nfv_netlink::{Netlink, VfInfo};
 use nfv_pci::VfDevice;
-use serde_json::Value;
 
 use crate::codes::{self, from_netlink};
 use crate::config::{Plan, SriovConf};
@@ -55,6 +54,7 @@ impl Sriov {
             vf_index: vf.index,
             mode: VfMode::Userspace,
             driver: Some(driver.clone()),
+            vdpa_device: None,
             host_ifname: String::new(),
             host_mac: None,
             host_mtu: None,
@@ -74,7 +74,7 @@ impl Sriov {
 
         let info = device_info_file
             .as_ref()
-            .map(|p| (p.as_path(), userspace_device_info(vf)));
+            .map(|p| (p.as_path(), devinfo::vf_device_info(vf)));
         match self.configure_userspace(req, plan, &mut host, pf.index, vf, current, info) {
             Ok(result) => Ok(result),
             Err(e) => {
@@ -82,7 +82,7 @@ impl Sriov {
                 let failures = restore(&mut host, &self.sysfs, None, &record);
                 if failures.is_empty() {
                     if let Err(r) = self.records.remove(&record.container_id, &record.ifname) {
-                        nfv_cni::error!("rollback: {}", r.msg);
+                        nfv_cni::error!("rollback: {r}");
                     }
                     Err(e)
                 } else {
@@ -101,7 +101,7 @@ impl Sriov {
         pf_index: u32,
         vf: &VfDevice,
         current: Option<VfInfo>,
-        device_info: Option<(&std::path::Path, Value)>,
+        device_info: Option<(&std::path::Path, devinfo::VfDeviceInfo)>,
     ) -> Result<Success, Error> {
         if let Some(current) = &current {
             for s in &plan.vf_settings {
@@ -186,22 +186,4 @@ impl Sriov {
         }
         Ok(())
     }
-}
-
-/// The device-info file for a VF on a userspace driver: type `pci` (spec 1.1.0) with the PCI
-/// addresses; for vfio-pci also `vfio`, an extension the spec's readers ignore, naming the
-/// group device the app opens and whether it is a no-IOMMU group.
-pub fn userspace_device_info(vf: &VfDevice) -> Value {
-    let mut info = devinfo::pci_device_info(&vf.address.to_string(), &vf.pf.to_string());
-    if let (Some(v), Some(obj)) = (&vf.vfio, info.as_object_mut()) {
-        obj.insert(
-            "vfio".into(),
-            serde_json::json!({
-                "group": v.group,
-                "device": v.device.display().to_string(),
-                "noiommu": v.noiommu,
-            }),
-        );
-    }
-    info
 }
