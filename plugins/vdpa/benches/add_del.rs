@@ -13,7 +13,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{conf, is_root, Node, VF};
+use common::{conf, is_root, vdpa_node, Node, VF};
 use serde_json::{json, Value};
 
 fn pct(v: &mut [Duration], p: usize) -> f64 {
@@ -49,7 +49,7 @@ fn main() {
         return;
     }
     let n = 50;
-    let node = Node::new();
+    let node = vdpa_node();
     round(
         &node,
         "virtio",

@@ -11,7 +11,7 @@
 
 mod common;
 
-use common::{conf, is_root, Node, VF};
+use common::{conf, is_root, vdpa_node, VF};
 use nfv_netlink::Netlink;
 use serde_json::json;
 
@@ -21,7 +21,7 @@ fn virtio_add_and_del_through_the_binary() {
         eprintln!("SKIPPED virtio_add_and_del_through_the_binary: needs root");
         return;
     }
-    let node = Node::new();
+    let node = vdpa_node();
     let c = conf(json!({"deviceID": VF, "mtu": 1400}));
     let (code, result) = node.cni("ADD", "ctr1", &c);
     assert_eq!(code, 0, "{result}");
@@ -51,7 +51,7 @@ fn vhost_add_at_an_old_version_and_errors_name_the_field() {
         eprintln!("SKIPPED vhost_add_at_an_old_version_and_errors_name_the_field: needs root");
         return;
     }
-    let node = Node::new();
+    let node = vdpa_node();
     let c = conf(json!({"cniVersion": "0.4.0", "vdpaDevice": "vdpa4", "driver": "vhost"}));
     let (code, result) = node.cni("ADD", "ctr1", &c);
     assert_eq!(code, 0, "{result}");

@@ -15,7 +15,7 @@ mod common;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
-use common::{conf, is_root, Node, VF};
+use common::{conf, is_root, vdpa_node, Node, VF};
 use nfv_netlink::{Netlink, Netns};
 use serde_json::{json, Value};
 use vdpa::crash::{VHOST_ADD_POINTS, VIRTIO_ADD_POINTS};
@@ -65,7 +65,7 @@ fn host_state(node: &Node) -> String {
 
 fn crash_then_del(points: &[&str], extra: Value) {
     for point in points {
-        let node = Node::new();
+        let node = vdpa_node();
         install_ipam(&node.dir);
         {
             // The netdev starts up with a known MAC, like a virtio netdev the node brought up.
@@ -135,7 +135,7 @@ fn without_a_crash_point_add_completes() {
         return;
     }
     // The hooks are inert unless named: the same build attaches normally.
-    let node = Node::new();
+    let node = vdpa_node();
     install_ipam(&node.dir);
     let c = conf(json!({"deviceID": VF, "ipam": {"type": "lease-ipam"}}));
     let env = [("CNI_PATH", node.dir.join("bin").display().to_string())];

@@ -15,6 +15,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use nfv_cni::{CniArgs, Command, Env, NetConf, Plugin, Request};
 use nfv_netlink::{MacAddr, Netlink, Netns};
 use nfv_pci::Sysfs;
+use nfv_testkit::root_or_skip;
 use serde_json::{json, Value};
 use vdpa::codes;
 use vdpa::Vdpa;
@@ -23,20 +24,6 @@ const VF0: &str = "0000:00:0c.2";
 const VF1: &str = "0000:00:0c.3";
 const PF: &str = "0000:00:0c.0";
 const NETDEV: &str = "eth5";
-
-fn root_or_skip(test: &str) -> bool {
-    let root = std::fs::read_to_string("/proc/self/status")
-        .map(|s| {
-            s.lines()
-                .find(|l| l.starts_with("Uid:"))
-                .is_some_and(|l| l.split_whitespace().nth(1) == Some("0"))
-        })
-        .unwrap_or(false);
-    if !root {
-        eprintln!("SKIPPED {test}: host-tier tests need root for namespaces and veths");
-    }
-    root
-}
 
 static SEQ: AtomicU32 = AtomicU32::new(0);
 
