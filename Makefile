@@ -57,7 +57,7 @@ conformance: deps build
 ## lab: every case in the emulated SR-IOV lab (QEMU igb guest), plus the harness self-test
 lab: build
 	bash conformance/lab/lab.sh run
-	bash conformance/lab/selftest/run.sh
+	bash conformance/lab/selftest.sh
 
 ## lab-shell: the lab guest with an interactive shell
 lab-shell: build
