@@ -7,6 +7,9 @@ use std::io::{self, Write};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
+use serde::Serialize;
+
+#[cfg(test)]
 use crate::spec::DeviceInfo;
 
 /// How the JSON is laid out. The plugins keep the layout they always wrote, so a file is
@@ -19,11 +22,12 @@ pub enum Layout {
     Pretty,
 }
 
-/// A failed file operation, naming the step and the path.
+/// A failed file operation, naming the step and the path (an encoding failure is step
+/// "encoding", its serde error wrapped as [`io::ErrorKind::Other`]).
 #[derive(Debug, thiserror::Error)]
 #[error("{step} device-info file {}: {source}", path.display())]
 pub struct FileError {
-    /// What was being done: "creating the directory of", "writing", "removing".
+    /// What was being done: "encoding", "creating the directory of", "writing", "removing".
     pub step: &'static str,
     pub path: PathBuf,
     #[source]
@@ -37,17 +41,17 @@ impl From<FileError> for nfv_cni::Error {
 }
 
 /// The bytes [`write`] puts in the file.
-pub fn encode(info: &DeviceInfo, layout: Layout) -> Vec<u8> {
-    // Plain structs of strings and enums: serialising cannot fail; an empty object is never
-    // produced in practice, but keeps this free of unwrap.
-    let encoded = match layout {
-        Layout::Compact => serde_json::to_vec(info),
-        Layout::Pretty => serde_json::to_vec_pretty(info).map(|mut b| {
+pub fn encode<T: Serialize + ?Sized>(
+    content: &T,
+    layout: Layout,
+) -> Result<Vec<u8>, serde_json::Error> {
+    match layout {
+        Layout::Compact => serde_json::to_vec(content),
+        Layout::Pretty => serde_json::to_vec_pretty(content).map(|mut b| {
             b.push(b'\n');
             b
         }),
-    };
-    encoded.unwrap_or_else(|_| b"{}".to_vec())
+    }
 }
 
 /// The temp file next to `path` (`x.json` -> `x.json.tmp`).
@@ -58,8 +62,14 @@ fn temp_path(path: &Path) -> PathBuf {
 }
 
 /// Write the file atomically, creating its directory. It is readable by all (0644): the pod's
-/// processes need not run as root to read it.
-pub fn write(path: &Path, info: &DeviceInfo, layout: Layout) -> Result<(), FileError> {
+/// processes need not run as root to read it. `content` is a [`DeviceInfo`](crate::DeviceInfo),
+/// or a plugin's own type that flattens one and adds an extension object (readers of the spec
+/// ignore fields they do not know).
+pub fn write<T: Serialize + ?Sized>(
+    path: &Path,
+    content: &T,
+    layout: Layout,
+) -> Result<(), FileError> {
     let err = |step: &'static str| {
         move |source: io::Error| FileError {
             step,
@@ -67,6 +77,7 @@ pub fn write(path: &Path, info: &DeviceInfo, layout: Layout) -> Result<(), FileE
             source,
         }
     };
+    let body = encode(content, layout).map_err(|e| err("encoding")(io::Error::other(e)))?;
     if let Some(dir) = path.parent() {
         fs::create_dir_all(dir).map_err(err("creating the directory of"))?;
     }
@@ -78,7 +89,7 @@ pub fn write(path: &Path, info: &DeviceInfo, layout: Layout) -> Result<(), FileE
             .truncate(true)
             .mode(0o644)
             .open(&tmp)?;
-        f.write_all(&encode(info, layout))?;
+        f.write_all(&body)?;
         // The umask may have taken bits off the mode given to open().
         f.set_permissions(fs::Permissions::from_mode(0o644))?;
         f.sync_all()?;
@@ -152,7 +163,10 @@ mod tests {
             path: "/s".into(),
         });
         write(&p, &other, Layout::Pretty).unwrap();
-        assert_eq!(fs::read(&p).unwrap(), encode(&other, Layout::Pretty));
+        assert_eq!(
+            fs::read(&p).unwrap(),
+            encode(&other, Layout::Pretty).unwrap()
+        );
         fs::remove_dir_all(&d).unwrap();
     }
 
@@ -160,7 +174,7 @@ mod tests {
     #[test]
     fn compact_layout_matches_earlier_releases() {
         assert_eq!(
-            String::from_utf8(encode(&pci(), Layout::Compact)).unwrap(),
+            String::from_utf8(encode(&pci(), Layout::Compact).unwrap()).unwrap(),
             r#"{"type":"pci","version":"1.1.0","pci":{"pci-address":"0000:01:10.0","pf-pci-address":"0000:01:00.0"}}"#
         );
     }
@@ -173,7 +187,7 @@ mod tests {
             path: "/var/run/vhost/abcdef012345/net1".into(),
         });
         assert_eq!(
-            String::from_utf8(encode(&info, Layout::Pretty)).unwrap(),
+            String::from_utf8(encode(&info, Layout::Pretty).unwrap()).unwrap(),
             "{\n  \"type\": \"vhost-user\",\n  \"version\": \"1.1.0\",\n  \"vhost-user\": {\n    \
              \"mode\": \"server\",\n    \"path\": \"/var/run/vhost/abcdef012345/net1\"\n  }\n}\n"
         );
@@ -200,5 +214,40 @@ mod tests {
         let e = remove(&p).unwrap_err();
         assert_eq!(e.step, "removing");
         fs::remove_dir_all(&d).unwrap();
+    }
+
+    /// A plugin's extension object next to the spec's fields, through the same writer.
+    #[test]
+    fn extended_content_is_written_the_same_way() {
+        #[derive(Serialize)]
+        struct Extended {
+            #[serde(flatten)]
+            info: DeviceInfo,
+            vfio: Option<u32>,
+        }
+        let d = scratch("extended");
+        let p = d.join("dev.json");
+        let ext = Extended {
+            info: pci(),
+            vfio: Some(12),
+        };
+        write(&p, &ext, Layout::Compact).unwrap();
+        assert_eq!(
+            fs::read_to_string(&p).unwrap(),
+            r#"{"type":"pci","version":"1.1.0","pci":{"pci-address":"0000:01:10.0","pf-pci-address":"0000:01:00.0"},"vfio":12}"#
+        );
+        fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn content_that_cannot_be_encoded_is_an_encoding_error_and_writes_nothing() {
+        use std::collections::BTreeMap;
+        let d = scratch("encode");
+        let p = d.join("dev.json");
+        // JSON object keys must be strings.
+        let bad: BTreeMap<Vec<u8>, u8> = [(vec![1u8], 1u8)].into_iter().collect();
+        let e = write(&p, &bad, Layout::Compact).unwrap_err();
+        assert_eq!(e.step, "encoding");
+        assert!(!d.exists(), "nothing created");
     }
 }

@@ -96,7 +96,7 @@ mod tests {
             let f = crate::discover::find(&s, None, &sel, None).unwrap();
             let info = super::vdpa_device_info(&f);
             assert_eq!(
-                nfv_devinfo::file::encode(&info, Layout::Compact),
+                nfv_devinfo::file::encode(&info, Layout::Compact).unwrap(),
                 fixture,
                 "{name}"
             );
