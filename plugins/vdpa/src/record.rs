@@ -128,9 +128,7 @@ mod tests {
     /// that code): the new binary finds them, and writes the same bytes back.
     #[test]
     fn records_of_the_earlier_binary_load_and_save_byte_for_byte() {
-        let dir = std::env::temp_dir().join(format!("vdpa-records-fx-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
+        use nfv_testkit::records::{assert_resaved_byte_for_byte, state_dir_with};
         let fixtures = [
             (
                 "0123456789abcdef-net1.json",
@@ -141,9 +139,7 @@ mod tests {
                 &include_bytes!("../tests/fixtures/fedcba9876543210-net1.json")[..],
             ),
         ];
-        for (name, bytes) in fixtures {
-            std::fs::write(dir.join(name), bytes).unwrap();
-        }
+        let dir = state_dir_with("vdpa-records-fx", &fixtures);
         let store = store(&dir);
         let virtio = store.load("0123456789abcdef", "net1").unwrap().unwrap();
         assert_eq!(virtio.mode, Mode::Virtio);
@@ -163,15 +159,7 @@ mod tests {
         );
         let vhost = store.holder_of("vdpa0").unwrap().unwrap();
         assert_eq!((vhost.mode, vhost.netdev.clone()), (Mode::Vhost, None));
-        assert_eq!(store.all().unwrap().len(), 2);
-        for (name, _) in fixtures {
-            std::fs::remove_file(dir.join(name)).unwrap();
-        }
-        store.save(&virtio).unwrap();
-        store.save(&vhost).unwrap();
-        for (name, bytes) in fixtures {
-            assert_eq!(std::fs::read(dir.join(name)).unwrap(), bytes, "{name}");
-        }
+        assert_resaved_byte_for_byte(&store, &fixtures);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
