@@ -35,6 +35,11 @@ impl Sriov {
             self.refuse_if_held(&device)?;
             return self.attach_userspace(req, &conf, &plan, &vf);
         }
+        if let Some(found) = self.vdpa_on(plan.device)? {
+            let _lock = self.records.lock_device(&device)?;
+            self.refuse_if_held(&device)?;
+            return self.attach_vdpa(req, &plan, &vf, &found, device_info_file);
+        }
         let host_ifname = vf.netdev().map(str::to_string).ok_or_else(|| {
             Error::new(
                 codes::VF_UNUSABLE,

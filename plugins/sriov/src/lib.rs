@@ -4,11 +4,14 @@
 //! - `attach`: ADD in netdev mode (the VF's netdev moves into the pod, through `nfv_podnet`)
 //!   with full rollback, including the igb admin-MAC rebind.
 //! - `userspace`: ADD and CHECK for a VF on vfio-pci / uio_pci_generic / igb_uio (no netdev).
+//! - `handoff`: a VF carrying a vDPA device: VF settings here, the device handed to the vdpa
+//!   plugin's code (`vdpa::Vdpa`), so one NAD type serves both.
 //! - `restore`: putting a VF back from its record (DEL, GC, rollback).
 //! - `record`: what ADD changed and in which mode, written before the first change; per-VF lock.
 //!
-//! The binary always reads `/sys` and keeps records in [`record::STATE_DIR`]; tests build a
-//! [`Sriov`] over a fake sysfs tree and a scratch state directory. Nothing in a config or the
+//! The binary always reads `/sys` and keeps records in [`record::STATE_DIR`] (the vdpa code's
+//! records of hand-offs in [`VDPA_STATE_DIR`]); tests build a [`Sriov`] with [`Sriov::over`] a
+//! fake sysfs tree and a scratch state directory. Nothing in a config or the
 //! environment can point the binary elsewhere.
 
 pub mod attach;
@@ -16,6 +19,7 @@ pub mod codes;
 pub mod config;
 pub mod crash;
 pub mod devinfo;
+pub mod handoff;
 pub mod record;
 pub mod restore;
 pub mod userspace;
@@ -25,16 +29,25 @@ use nfv_cni::{code, ipam, Error, Plugin, Request};
 use nfv_netlink::{Netlink, Netns};
 use nfv_pci::Sysfs;
 use nfv_podnet::verify::{verify, Expected, Mismatch};
+use std::path::Path;
+use vdpa::Vdpa;
 
 use crate::codes::from_netlink;
 use crate::config::SriovConf;
 use crate::record::{Record, RecordStore, VfMode, STATE_DIR};
 
-/// The plugin: where sysfs is and where records are kept.
+/// Where the vdpa code keeps its records of the vDPA devices sriov handed to it: apart from
+/// the vdpa plugin's own, so that GC of an sriov network (which hands its valid attachments to
+/// the vdpa code's GC) never touches an attachment of a vdpa network, nor the reverse.
+pub const VDPA_STATE_DIR: &str = "/var/lib/cni/nfv-sriov/vdpa";
+
+/// The plugin: where sysfs is, where records are kept, and the vdpa code VFs that carry a
+/// vDPA device are handed to.
 #[derive(Debug, Clone)]
 pub struct Sriov {
     pub sysfs: Sysfs,
     pub records: RecordStore,
+    pub vdpa: Vdpa,
 }
 
 impl Default for Sriov {
@@ -42,6 +55,31 @@ impl Default for Sriov {
         Sriov {
             sysfs: Sysfs::new(),
             records: RecordStore::new(STATE_DIR),
+            vdpa: Vdpa {
+                records: vdpa::record::store(VDPA_STATE_DIR),
+                ..Vdpa::default()
+            },
+        }
+    }
+}
+
+impl Sriov {
+    /// For tests: over the sysfs tree at `sysfs` (usually a fake one), records in `state_dir`
+    /// (the vdpa code's in `state_dir/vdpa`), without asking the kernel's vdpa
+    /// generic-netlink family or looking for `/dev/vhost-vdpa-N` (both describe the real node,
+    /// not the tree).
+    pub fn over(sysfs: impl Into<std::path::PathBuf>, state_dir: impl AsRef<Path>) -> Sriov {
+        let sysfs = Sysfs::at(sysfs);
+        let state_dir = state_dir.as_ref();
+        Sriov {
+            sysfs: sysfs.clone(),
+            records: RecordStore::new(state_dir),
+            vdpa: Vdpa {
+                sysfs,
+                records: vdpa::record::store(state_dir.join("vdpa")),
+                use_netlink: false,
+                check_dev_nodes: false,
+            },
         }
     }
 }
@@ -57,12 +95,42 @@ fn join_failures(verb: &str, failures: Vec<String>) -> Result<(), Error> {
     .with_details(failures.join("; ")))
 }
 
+/// The verb's outcome: the error of the step that released IPAM (IPAM itself, or the vdpa
+/// code) with its own code when it is the only failure, else every failure together.
+fn finish(verb: &str, mut failures: Vec<String>, released: Result<(), Error>) -> Result<(), Error> {
+    match released {
+        Err(e) if failures.is_empty() => Err(e),
+        Err(e) => {
+            failures.push(if e.details.is_empty() {
+                e.msg
+            } else {
+                format!("{} ({})", e.msg, e.details)
+            });
+            join_failures(verb, failures)
+        }
+        Ok(()) => join_failures(verb, failures),
+    }
+}
+
 impl Sriov {
     /// DEL: restore from the record (or, without one, bring the VF named by the config back
-    /// from the pod), always release IPAM, then forget the record.
+    /// from the pod), always release IPAM, then forget the record. A vDPA hand-off: the vdpa
+    /// code detaches first (and releases IPAM), then the VF settings come back.
     fn detach(&self, req: &Request) -> Result<(), Error> {
         let mut failures = Vec::new();
         let record = self.records.load(req.container_id(), req.ifname())?;
+        let handed_off = match &record {
+            Some(r) => r.mode == VfMode::Vdpa,
+            None => self.handed_off_without_record(req),
+        };
+        // Released by the vdpa code for a hand-off, by IPAM DEL below otherwise.
+        let mut released = if handed_off {
+            self.vdpa
+                .detach(req)
+                .map_err(|e| e.context("detaching the VF's vDPA device"))
+        } else {
+            Ok(())
+        };
         let pod_ns = match req.netns() {
             None => None,
             Some(p) => match Netns::open(p) {
@@ -80,15 +148,17 @@ impl Sriov {
                 let mut host = Netlink::open().map_err(from_netlink)?;
                 failures.extend(restore::restore(&mut host, &self.sysfs, pod_ns.as_ref(), r));
             }
+            // Without a record the VF settings before ADD are unknown: nothing to restore.
+            None if handed_off => {}
             None => failures.extend(self.detach_without_record(req, pod_ns.as_ref())),
         }
-        if let Err(e) = ipam::del(req) {
-            failures.push(format!("IPAM DEL: {}", e.msg));
+        if !handed_off {
+            released = ipam::del(req).map_err(|e| e.context("IPAM DEL"));
         }
-        if failures.is_empty() {
+        if failures.is_empty() && released.is_ok() {
             self.records.remove(req.container_id(), req.ifname())?;
         }
-        join_failures("DEL", failures)
+        finish("DEL", failures, released)
     }
 
     /// No record (written by another version, or lost): the config still names the VF. If its
@@ -159,9 +229,14 @@ impl Sriov {
                     ),
                 )
             })?;
-        if r.mode == VfMode::Userspace {
-            self.check_userspace(&r, &plan)?;
-            return ipam::check(req);
+        match r.mode {
+            VfMode::Userspace => {
+                self.check_userspace(&r, &plan)?;
+                return ipam::check(req);
+            }
+            // The vdpa code checks the device and IPAM.
+            VfMode::Vdpa => return self.check_vdpa(req, &r, &plan),
+            VfMode::Netdev => {}
         }
         let ns_path = req
             .netns()
@@ -183,24 +258,33 @@ impl Sriov {
             Mismatch::Netlink(e) => from_netlink(e),
             Mismatch::Differs(m) => Error::new(codes::VF_UNUSABLE, m),
         })?;
-        let fail = |m: String| Err(Error::new(codes::VF_UNUSABLE, m));
-        if !plan.vf_settings.is_empty() {
-            let mut host = Netlink::open().map_err(from_netlink)?;
-            let pf = host.link_by_name(&r.pf_netdev).map_err(from_netlink)?;
-            let current = host.vf(pf.index, r.vf_index).map_err(from_netlink)?;
-            let missing = attach::missing_settings(&plan, &current);
-            if !missing.is_empty() {
-                return fail(format!(
-                    "VF {} differs from the config: {missing:?}",
-                    r.device
-                ));
-            }
-        }
+        self.check_vf_settings(&r, &plan)?;
         ipam::check(req)
     }
 
-    /// GC: restore every recorded VF whose attachment is not in the valid list.
+    /// CHECK's part on the PF: the VF settings the config asks for are still in place.
+    pub(crate) fn check_vf_settings(&self, r: &Record, plan: &config::Plan) -> Result<(), Error> {
+        if plan.vf_settings.is_empty() {
+            return Ok(());
+        }
+        let mut host = Netlink::open().map_err(from_netlink)?;
+        let pf = host.link_by_name(&r.pf_netdev).map_err(from_netlink)?;
+        let current = host.vf(pf.index, r.vf_index).map_err(from_netlink)?;
+        let missing = attach::missing_settings(plan, &current);
+        if !missing.is_empty() {
+            return Err(Error::new(
+                codes::VF_UNUSABLE,
+                format!("VF {} differs from the config: {missing:?}", r.device),
+            ));
+        }
+        Ok(())
+    }
+
+    /// GC: restore every recorded VF whose attachment is not in the valid list. The vdpa
+    /// code's GC goes first: it detaches the stale hand-offs in its store (sriov's own) and
+    /// runs IPAM GC, once, for both.
     fn collect_garbage(&self, req: &Request) -> Result<(), Error> {
+        let released = Plugin::gc(&self.vdpa, req).map_err(|e| e.context("vDPA hand-offs"));
         let valid = req.conf.valid_attachments.clone().unwrap_or_default();
         let mut failures = Vec::new();
         let stale: Vec<Record> = self
@@ -223,10 +307,7 @@ impl Sriov {
             }
             failures.extend(f);
         }
-        if let Err(e) = ipam::gc(req) {
-            failures.push(format!("IPAM GC: {}", e.msg));
-        }
-        join_failures("GC", failures)
+        finish("GC", failures, released)
     }
 }
 

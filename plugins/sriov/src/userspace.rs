@@ -172,18 +172,6 @@ impl Sriov {
                 r.driver.as_deref().unwrap_or("?")
             ));
         }
-        if !plan.vf_settings.is_empty() {
-            let mut host = Netlink::open().map_err(from_netlink)?;
-            let pf = host.link_by_name(&r.pf_netdev).map_err(from_netlink)?;
-            let current = host.vf(pf.index, r.vf_index).map_err(from_netlink)?;
-            let missing = crate::attach::missing_settings(plan, &current);
-            if !missing.is_empty() {
-                return fail(format!(
-                    "VF {} differs from the config: {missing:?}",
-                    r.device
-                ));
-            }
-        }
-        Ok(())
+        self.check_vf_settings(r, plan)
     }
 }

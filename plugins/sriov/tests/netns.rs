@@ -13,9 +13,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use nfv_cni::{CniArgs, Command, Env, NetConf, Plugin, Request};
 use nfv_netlink::{MacAddr, Netlink, Netns};
-use nfv_pci::Sysfs;
 use serde_json::{json, Value};
-use sriov::record::RecordStore;
 use sriov::Sriov;
 
 const VF: &str = "0000:00:0a.1";
@@ -69,10 +67,7 @@ impl World {
         nl.set_mtu(vf.index, 1500).unwrap();
         let sys = dir.join("sys");
         fake_sysfs(&sys);
-        let plugin = Sriov {
-            sysfs: Sysfs::at(&sys),
-            records: RecordStore::new(dir.join("state")),
-        };
+        let plugin = Sriov::over(&sys, dir.join("state"));
         World {
             host,
             pod,

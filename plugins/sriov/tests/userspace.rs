@@ -13,9 +13,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use nfv_cni::{code, CniArgs, Command, Env, NetConf, Plugin, Request};
 use nfv_netlink::{Netlink, Netns};
-use nfv_pci::Sysfs;
 use serde_json::{json, Value};
-use sriov::record::{RecordStore, VfMode};
+use sriov::record::VfMode;
 use sriov::Sriov;
 
 const VF: &str = "0000:00:0c.1";
@@ -73,10 +72,7 @@ impl World {
             .unwrap();
         let sys = dir.join("sys");
         fake_sysfs(&sys, binding);
-        let plugin = Sriov {
-            sysfs: Sysfs::at(&sys),
-            records: RecordStore::new(dir.join("state")),
-        };
+        let plugin = Sriov::over(&sys, dir.join("state"));
         let w = World {
             host,
             pod_name,
