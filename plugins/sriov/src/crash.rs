@@ -18,6 +18,10 @@ pub const ADD_POINTS: &[&str] = &[
 /// The points ADD passes in userspace-driver mode (no netdev to move), in order.
 pub const USERSPACE_ADD_POINTS: &[&str] = &["after-record", "after-vf-settings", "after-ipam"];
 
+/// The points sriov's own part of a vDPA hand-off passes, in order; the vdpa code's follow
+/// (`vdpa::crash::VHOST_ADD_POINTS` / `VIRTIO_ADD_POINTS`, named in NFV_VDPA_CRASH_AT).
+pub const VDPA_ADD_POINTS: &[&str] = &["after-record", "after-vf-settings"];
+
 #[cfg(feature = "test-hooks")]
 pub fn crash_point(name: &str) {
     if std::env::var("NFV_SRIOV_CRASH_AT").as_deref() == Ok(name) {

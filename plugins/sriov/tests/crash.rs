@@ -17,7 +17,7 @@ use std::path::Path;
 use common::{conf, is_root, Node};
 use nfv_netlink::{Netlink, Netns};
 use serde_json::json;
-use sriov::crash::{ADD_POINTS, USERSPACE_ADD_POINTS};
+use sriov::crash::{ADD_POINTS, USERSPACE_ADD_POINTS, VDPA_ADD_POINTS};
 
 /// An IPAM plugin that keeps its "lease" as a file: ADD creates it, DEL removes it.
 fn install_ipam(dir: &Path) {
@@ -41,13 +41,19 @@ fn host_state(node: &Node) -> String {
     let vf = host.link_by_name("enp0s11v1").ok();
     let pod = Netns::open(format!("/run/netns/{}", node.pod_name)).unwrap();
     let in_pod = Netlink::open_in(&pod).unwrap().link_by_name("net1").is_ok();
-    let records = std::fs::read_dir(node.dir.join("varlib/cni/nfv-sriov"))
+    // sriov's records, and the vdpa code's records of hand-offs.
+    let records: usize = ["varlib/cni/nfv-sriov", "varlib/cni/nfv-sriov/vdpa"]
+        .iter()
         .map(|d| {
-            d.flatten()
-                .filter(|e| e.file_name().to_string_lossy().ends_with(".json"))
-                .count()
+            std::fs::read_dir(node.dir.join(d))
+                .map(|d| {
+                    d.flatten()
+                        .filter(|e| e.file_name().to_string_lossy().ends_with(".json"))
+                        .count()
+                })
+                .unwrap_or(0)
         })
-        .unwrap_or(0);
+        .sum();
     format!(
         "vf={:?} in_pod={in_pod} records={records} lease={}",
         vf.map(|l| (l.name, l.mac, l.mtu, l.admin_up)),
@@ -179,4 +185,102 @@ fn userspace_mode_sigkill_at_every_add_step_then_del_leaves_nothing() {
     assert_eq!(info["vfio"]["device"], "/dev/vfio/7");
     let (code, out) = node.cni_with("DEL", "ctr1", &c, &env);
     assert_eq!(code, 0, "{out}");
+}
+
+/// Put a vDPA device `vdpa1` on the node's fake VF, bound to virtio_vdpa, whose virtio netdev
+/// is the veth that stood in for the VF netdev (the VF itself then has no netdev).
+fn carry_vdpa(node: &Node) {
+    let sys = node.dir.join("sys");
+    let vf = sys.join("devices/pci0000:00").join(common::VF);
+    std::fs::remove_dir_all(vf.join("net")).unwrap();
+    std::fs::create_dir_all(sys.join("bus/vdpa/drivers/virtio_vdpa")).unwrap();
+    std::fs::create_dir_all(sys.join("bus/vdpa/devices")).unwrap();
+    let dev = vf.join("vdpa1");
+    std::fs::create_dir_all(dev.join("virtio1/net/enp0s11v1")).unwrap();
+    std::os::unix::fs::symlink(
+        "../../../../bus/vdpa/drivers/virtio_vdpa",
+        dev.join("driver"),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(
+        format!("../../../devices/pci0000:00/{}/vdpa1", common::VF),
+        sys.join("bus/vdpa/devices/vdpa1"),
+    )
+    .unwrap();
+}
+
+#[test]
+fn vdpa_hand_off_sigkill_at_every_add_step_then_del_leaves_the_host_as_before() {
+    if !is_root() {
+        eprintln!(
+            "SKIPPED vdpa_hand_off_sigkill_at_every_add_step_then_del_leaves_the_host_as_before: \
+             needs root"
+        );
+        return;
+    }
+    // sriov's own points, then the vdpa code's (virtio mode: the netdev moves).
+    let points = VDPA_ADD_POINTS
+        .iter()
+        .map(|p| ("NFV_SRIOV_CRASH_AT", *p))
+        .chain(
+            vdpa::crash::VIRTIO_ADD_POINTS
+                .iter()
+                .map(|p| ("NFV_VDPA_CRASH_AT", *p)),
+        );
+    let devinfo_conf = "/var/lib/devinfo/vdpa.json";
+    for (var, point) in points {
+        let node = Node::new();
+        install_ipam(&node.dir);
+        carry_vdpa(&node);
+        {
+            let mut host = Netlink::open_in(&node.host).unwrap();
+            let netdev = host.link_by_name("enp0s11v1").unwrap();
+            host.set_mac(netdev.index, "02:00:00:cc:00:02".parse().unwrap())
+                .unwrap();
+        }
+        let devinfo = node.dir.join("varlib/devinfo/vdpa.json");
+        let c = conf(json!({"mtu": 1400, "ipam": {"type": "lease-ipam"},
+            "runtimeConfig": {"CNIDeviceInfoFile": devinfo_conf}}));
+        let env = [("CNI_PATH", node.dir.join("bin").display().to_string())];
+        let before = host_state(&node);
+
+        let mut crash_env = env.to_vec();
+        crash_env.push((var, point.to_string()));
+        let (code, out) = node.cni_with("ADD", "ctr1", &c, &crash_env);
+        assert_ne!(
+            code, 0,
+            "{var}={point}: the ADD was supposed to be killed, printed {out}"
+        );
+
+        let (code, out) = node.cni_with("DEL", "ctr1", &c, &env);
+        assert_eq!(code, 0, "{var}={point}: DEL after the crash failed: {out}");
+        assert_eq!(
+            host_state(&node),
+            before,
+            "{var}={point}: DEL did not restore the host"
+        );
+        assert!(
+            !devinfo.exists(),
+            "{var}={point}: device-info file left behind"
+        );
+    }
+    // Without a crash point the same build hands the VF off: the netdev moves, sriov's record
+    // says vdpa mode, the device-info file is the vdpa type.
+    let node = Node::new();
+    install_ipam(&node.dir);
+    carry_vdpa(&node);
+    let c = conf(json!({"ipam": {"type": "lease-ipam"},
+        "runtimeConfig": {"CNIDeviceInfoFile": devinfo_conf}}));
+    let env = [("CNI_PATH", node.dir.join("bin").display().to_string())];
+    let (code, out) = node.cni_with("ADD", "ctr1", &c, &env);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(out["interfaces"][0]["pciID"], common::VF);
+    assert!(host_state(&node).contains("in_pod=true records=2 lease=true"));
+    let info: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(node.dir.join("varlib/devinfo/vdpa.json")).unwrap())
+            .unwrap();
+    assert_eq!(info["vdpa"]["parent-device"], "vdpa1");
+    let (code, out) = node.cni_with("DEL", "ctr1", &c, &env);
+    assert_eq!(code, 0, "{out}");
+    assert!(host_state(&node).contains("in_pod=false records=0 lease=false"));
 }
