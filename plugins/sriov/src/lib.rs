@@ -344,3 +344,27 @@ impl Plugin for Sriov {
         ipam::status(req)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_releasing_steps_error_keeps_its_code_alone_and_joins_the_others() {
+        let busy = || Err(Error::new(11, "IPAM DEL: busy").with_details("lock held"));
+        let e = finish("DEL", vec![], busy()).unwrap_err();
+        assert_eq!((e.code, e.msg.as_str()), (11, "IPAM DEL: busy"));
+        let e = finish("DEL", vec!["restoring VF x: EPERM".into()], busy()).unwrap_err();
+        assert_eq!(e.code, codes::KERNEL_REFUSED);
+        assert_eq!(e.msg, "DEL: 2 step(s) failed: restoring VF x: EPERM");
+        assert_eq!(
+            e.details,
+            "restoring VF x: EPERM; IPAM DEL: busy (lock held)"
+        );
+        assert!(finish("GC", vec![], Ok(())).is_ok());
+        assert_eq!(
+            finish("GC", vec!["a".into()], Ok(())).unwrap_err().msg,
+            "GC: 1 step(s) failed: a"
+        );
+    }
+}
