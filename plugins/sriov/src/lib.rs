@@ -119,6 +119,11 @@ impl Sriov {
     fn detach(&self, req: &Request) -> Result<(), Error> {
         let mut failures = Vec::new();
         let record = self.records.load(req.container_id(), req.ifname())?;
+        // Held across both halves of a hand-off's DEL.
+        let _lock = match &record {
+            Some(r) => Some(self.records.lock_device(&r.device)?),
+            None => None,
+        };
         let handed_off = match &record {
             Some(r) => r.mode == VfMode::Vdpa,
             None => self.handed_off_without_record(req),
@@ -144,7 +149,6 @@ impl Sriov {
         };
         match &record {
             Some(r) => {
-                let _lock = self.records.lock_device(&r.device)?;
                 let mut host = Netlink::open().map_err(from_netlink)?;
                 failures.extend(restore::restore(&mut host, &self.sysfs, pod_ns.as_ref(), r));
             }
