@@ -21,6 +21,12 @@ pub trait AttachmentRecord: Serialize + DeserializeOwned {
     /// The device the attachment holds (what [`RecordStore::lock_device`] and
     /// [`RecordStore::holder_of`] are keyed by).
     fn device(&self) -> &str;
+    /// The network (`name` of the config at ADD) the attachment belongs to; `None` for a
+    /// record that does not say (written by an earlier binary). GC is per network, so
+    /// [`RecordStore::stale`] never returns a record without one.
+    fn network(&self) -> Option<&str> {
+        None
+    }
 }
 
 /// The per-device lock: held until dropped.
@@ -209,6 +215,46 @@ impl<R: AttachmentRecord> RecordStore<R> {
             let Ok(bytes) = fs::read(&p) else { continue };
             if let Ok(Read::Record(r)) = self.decode(&p, &bytes, false) {
                 out.push(r);
+            }
+        }
+        Ok(out)
+    }
+
+    /// What GC of network `network` may tear down: the records of that network whose
+    /// attachment is not in `valid` (the config's `cni.dev/valid-attachments`, which names only
+    /// that network's attachments). Records of other networks are not looked at; a record
+    /// without a network (an earlier binary's) is never returned, only named in a warning when
+    /// it is not in `valid`: DEL still handles it. Everything else that asks "is this device
+    /// held?" must use [`all`](Self::all) or [`holder_of`](Self::holder_of), which see every
+    /// network.
+    pub fn stale(
+        &self,
+        network: &str,
+        valid: &[nfv_cni::Attachment],
+    ) -> Result<Vec<R>, StoreError> {
+        let is_valid = |r: &R| {
+            valid
+                .iter()
+                .any(|a| a.container_id == r.container_id() && a.ifname == r.ifname())
+        };
+        let mut out = Vec::new();
+        for r in self.all()? {
+            match r.network() {
+                Some(n) if n == network => {
+                    if !is_valid(&r) {
+                        out.push(r);
+                    }
+                }
+                Some(_) => {}
+                None if is_valid(&r) => {}
+                None => nfv_cni::warn!(
+                    "GC of network {network:?}: record {}-{}.json in {} (device {}) names no \
+                     network (written by an earlier binary): left alone, DEL removes it",
+                    r.container_id(),
+                    r.ifname(),
+                    self.dir.display(),
+                    r.device()
+                ),
             }
         }
         Ok(out)

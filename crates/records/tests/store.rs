@@ -179,3 +179,62 @@ fn names_that_cannot_be_files_are_refused() {
     store.save(&r).unwrap();
     fs::remove_dir_all(&d).unwrap();
 }
+
+/// A record that knows its network (`None`: written before records carried one).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct NetRec {
+    container_id: String,
+    ifname: String,
+    device: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    network: Option<String>,
+}
+
+impl AttachmentRecord for NetRec {
+    fn container_id(&self) -> &str {
+        &self.container_id
+    }
+    fn ifname(&self) -> &str {
+        &self.ifname
+    }
+    fn device(&self) -> &str {
+        &self.device
+    }
+    fn network(&self) -> Option<&str> {
+        self.network.as_deref()
+    }
+}
+
+#[test]
+fn gc_of_one_network_sees_only_its_own_stale_records() {
+    let d = scratch("stale");
+    let store = RecordStore::<NetRec>::new(&d);
+    let r = |c: &str, dev: &str, net: Option<&str>| NetRec {
+        container_id: c.into(),
+        ifname: "net1".into(),
+        device: dev.into(),
+        network: net.map(String::from),
+    };
+    let (a_kept, a_gone) = (
+        r("a1", "dev0", Some("net-a")),
+        r("a2", "dev1", Some("net-a")),
+    );
+    let b = r("b1", "dev2", Some("net-b"));
+    let old = r("o1", "dev3", None);
+    for x in [&a_kept, &a_gone, &b, &old] {
+        store.save(x).unwrap();
+    }
+    let valid = [nfv_cni::Attachment {
+        container_id: "a1".into(),
+        ifname: "net1".into(),
+    }];
+    assert_eq!(store.stale("net-a", &valid).unwrap(), vec![a_gone]);
+    assert_eq!(store.stale("net-b", &[]).unwrap(), vec![b]);
+    assert!(store.stale("net-c", &[]).unwrap().is_empty());
+    // Every network's records still hold their devices.
+    assert_eq!(store.holder_of("dev2").unwrap().unwrap().container_id, "b1");
+    assert_eq!(store.holder_of("dev3").unwrap(), Some(old));
+    assert_eq!(store.all().unwrap().len(), 4);
+    fs::remove_dir_all(&d).unwrap();
+}

@@ -100,6 +100,7 @@ impl Sriov {
                 .unwrap_or_default(),
             netns: netns_path.display().to_string(),
             device_info_file: device_info_file.as_ref().map(|p| p.display().to_string()),
+            network: req.conf.name.clone(),
         };
         // Written before the first change: a crash from here on is undone by DEL.
         self.records.save(&record)?;

@@ -284,23 +284,16 @@ impl Sriov {
         Ok(())
     }
 
-    /// GC: restore every recorded VF whose attachment is not in the valid list. The vdpa
-    /// code's GC goes first: it detaches the stale hand-offs in its store (sriov's own) and
-    /// runs IPAM GC, once, for both.
+    /// GC of the network named by the config: restore every VF recorded for that network
+    /// whose attachment is not in the valid list (which names that network's attachments
+    /// only). Other networks' records, and records that name no network (an earlier
+    /// binary's, left to DEL), are not touched. The vdpa code's GC goes first: it detaches the
+    /// network's stale hand-offs in its store (sriov's own) and runs IPAM GC, once, for both.
     fn collect_garbage(&self, req: &Request) -> Result<(), Error> {
         let released = Plugin::gc(&self.vdpa, req).map_err(|e| e.context("vDPA hand-offs"));
         let valid = req.conf.valid_attachments.clone().unwrap_or_default();
         let mut failures = Vec::new();
-        let stale: Vec<Record> = self
-            .records
-            .all()?
-            .into_iter()
-            .filter(|r| {
-                !valid
-                    .iter()
-                    .any(|a| a.container_id == r.container_id && a.ifname == r.ifname)
-            })
-            .collect();
+        let stale = self.records.stale(&req.conf.name, &valid)?;
         for r in stale {
             let _lock = self.records.lock_device(&r.device)?;
             let ns = Netns::open(&r.netns).ok();

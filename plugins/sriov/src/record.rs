@@ -131,6 +131,11 @@ pub struct Record {
     /// The device-info file ADD wrote (runtimeConfig.CNIDeviceInfoFile), removed by DEL.
     #[serde(default)]
     pub device_info_file: Option<String>,
+    /// The network (`name` of the config at ADD): GC of a network only tears down its own
+    /// attachments. Empty in records written before it existed (GC then leaves them to DEL),
+    /// and absent from the file when empty, so those records keep their bytes.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub network: String,
 }
 
 /// The records of one node: unversioned (sriov's records never had a `version` field, and a
@@ -150,6 +155,10 @@ impl AttachmentRecord for Record {
     /// The VF's PCI address: the per-VF lock and [`RecordStore::holder_of`] are keyed by it.
     fn device(&self) -> &str {
         &self.device
+    }
+
+    fn network(&self) -> Option<&str> {
+        Some(self.network.as_str()).filter(|n| !n.is_empty())
     }
 }
 
@@ -227,6 +236,7 @@ mod tests {
             saved_vf: SavedVf::default(),
             netns: "/run/netns/x".into(),
             device_info_file: None,
+            network: "sriov-net".into(),
         };
         assert_eq!(store.load("c1", "net1").unwrap(), None);
         let _lock = store.lock_device(&r.device).unwrap();

@@ -215,6 +215,7 @@ mod tests {
             },
             netns: "/run/netns/x".into(),
             device_info_file: None,
+            network: String::new(),
         }
     }
 

@@ -68,6 +68,7 @@ impl Sriov {
                 .map(|p| p.display().to_string())
                 .unwrap_or_default(),
             device_info_file: device_info_file.as_ref().map(|p| p.display().to_string()),
+            network: req.conf.name.clone(),
         };
         self.records.save(&record)?;
         crash_point("after-record");

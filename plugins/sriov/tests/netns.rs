@@ -18,6 +18,8 @@ use sriov::Sriov;
 
 const VF: &str = "0000:00:0a.1";
 const PF: &str = "0000:00:0a.0";
+/// A second VF on the same PF (netdev vf1), for a second network.
+const VF2: &str = "0000:00:0a.2";
 
 fn root_or_skip(test: &str) -> bool {
     if nix_is_root() {
@@ -65,6 +67,9 @@ impl World {
         let vf = nl.link_by_name("vf0").unwrap();
         nl.set_mac(vf.index, vf_mac).unwrap();
         nl.set_mtu(vf.index, 1500).unwrap();
+        nl.create_veth("vf1", "vf1peer", None).unwrap();
+        let vf1 = nl.link_by_name("vf1").unwrap();
+        nl.set_mtu(vf1.index, 1500).unwrap();
         let sys = dir.join("sys");
         fake_sysfs(&sys);
         let plugin = Sriov::over(&sys, dir.join("state"));
@@ -79,6 +84,11 @@ impl World {
     }
 
     fn request(&self, command: Command, container: &str, conf: Value) -> Request {
+        self.request_on(command, container, "net1", conf)
+    }
+
+    /// Like `request`, for interface `ifname` in the pod.
+    fn request_on(&self, command: Command, container: &str, ifname: &str, conf: Value) -> Request {
         let stdin = serde_json::to_vec(&conf).unwrap();
         let parsed: NetConf = serde_json::from_slice(&stdin).unwrap();
         Request {
@@ -86,7 +96,7 @@ impl World {
                 command,
                 container_id: Some(container.into()),
                 netns: Some(PathBuf::from(format!("/run/netns/{}", self.pod_name))),
-                ifname: Some("net1".into()),
+                ifname: Some(ifname.into()),
                 args: CniArgs::default(),
                 path: vec![self.dir.join("bin")],
             },
@@ -140,13 +150,11 @@ impl Drop for World {
     }
 }
 
-/// A PF with one VF; the VF's netdev is vf0 and the PF's pf0.
+/// A PF with two VFs; the VFs' netdevs are vf0 and vf1, the PF's pf0.
 fn fake_sysfs(root: &Path) {
     let devs = root.join("devices/pci0000:00");
     let pf = devs.join(PF);
-    let vf = devs.join(VF);
     std::fs::create_dir_all(pf.join("net/pf0")).unwrap();
-    std::fs::create_dir_all(vf.join("net/vf0")).unwrap();
     std::fs::create_dir_all(root.join("bus/pci/devices")).unwrap();
     std::fs::create_dir_all(root.join("bus/pci/drivers/fakevf")).unwrap();
     symlink(
@@ -154,15 +162,19 @@ fn fake_sysfs(root: &Path) {
         root.join("bus/pci/devices").join(PF),
     )
     .unwrap();
-    symlink(
-        format!("../../../devices/pci0000:00/{VF}"),
-        root.join("bus/pci/devices").join(VF),
-    )
-    .unwrap();
-    symlink(format!("../{VF}"), pf.join("virtfn0")).unwrap();
-    symlink(format!("../{PF}"), vf.join("physfn")).unwrap();
-    symlink("../../../bus/pci/drivers/fakevf", vf.join("driver")).unwrap();
-    std::fs::write(pf.join("sriov_numvfs"), "1\n").unwrap();
+    for (i, (addr, netdev)) in [(VF, "vf0"), (VF2, "vf1")].into_iter().enumerate() {
+        let vf = devs.join(addr);
+        std::fs::create_dir_all(vf.join("net").join(netdev)).unwrap();
+        symlink(
+            format!("../../../devices/pci0000:00/{addr}"),
+            root.join("bus/pci/devices").join(addr),
+        )
+        .unwrap();
+        symlink(format!("../{addr}"), pf.join(format!("virtfn{i}"))).unwrap();
+        symlink(format!("../{PF}"), vf.join("physfn")).unwrap();
+        symlink("../../../bus/pci/drivers/fakevf", vf.join("driver")).unwrap();
+    }
+    std::fs::write(pf.join("sriov_numvfs"), "2\n").unwrap();
 }
 
 fn conf(extra: Value) -> Value {
@@ -340,6 +352,62 @@ fn gc_restores_attachments_the_runtime_no_longer_knows() {
     none["cni.dev/valid-attachments"] = json!([]);
     w.run(|p| p.gc(&w.request(Command::Gc, "", none))).unwrap();
     assert_eq!(w.host_nl().link_by_name("vf0").unwrap().mtu, Some(1500));
+    assert!(w.plugin.records.all().unwrap().is_empty());
+}
+
+/// GC is per network: GC of network A with no valid attachment leaves network B's VF (same
+/// plugin type, same pod) in the pod and its record in place, and leaves a record that names
+/// no network (an earlier binary's) to DEL.
+#[test]
+fn gc_of_one_network_leaves_the_other_networks_vfs_alone() {
+    if !root_or_skip("gc_of_one_network_leaves_the_other_networks_vfs_alone") {
+        return;
+    }
+    let w = World::new("gcnets");
+    let net_a = conf(json!({"name": "sriov-a", "mtu": 1400}));
+    let net_b = conf(json!({"name": "sriov-b", "deviceID": VF2, "mtu": 1450}));
+    w.run(|p| p.add(&w.request_on(Command::Add, "c1", "net1", net_a.clone())))
+        .unwrap();
+    w.run(|p| p.add(&w.request_on(Command::Add, "c1", "net2", net_b.clone())))
+        .unwrap();
+    let gc = |c: &Value| {
+        let mut c = c.clone();
+        c["cni.dev/valid-attachments"] = json!([]);
+        c
+    };
+
+    w.run(|p| p.gc(&w.request_on(Command::Gc, "", "net1", gc(&net_a))))
+        .unwrap();
+    assert_eq!(
+        w.host_nl().link_by_name("vf0").unwrap().mtu,
+        Some(1500),
+        "network A's VF is back"
+    );
+    assert!(w.pod_nl().link_by_name("net1").unwrap_err().is_not_found());
+    assert_eq!(
+        w.pod_nl().link_by_name("net2").unwrap().mtu,
+        Some(1450),
+        "network B's VF stays in the pod"
+    );
+    let left = w.plugin.records.all().unwrap();
+    assert_eq!(
+        left.iter()
+            .map(|r| (r.network.as_str(), r.ifname.as_str()))
+            .collect::<Vec<_>>(),
+        [("sriov-b", "net2")]
+    );
+
+    // A record written by an earlier binary names no network: GC leaves it, DEL handles it.
+    let mut old = left[0].clone();
+    old.network.clear();
+    w.plugin.records.save(&old).unwrap();
+    w.run(|p| p.gc(&w.request_on(Command::Gc, "", "net1", gc(&net_b))))
+        .unwrap();
+    assert!(w.pod_nl().link_by_name("net2").is_ok());
+    assert_eq!(w.plugin.records.all().unwrap(), vec![old]);
+    w.run(|p| p.del(&w.request_on(Command::Del, "c1", "net2", net_b.clone())))
+        .unwrap();
+    assert_eq!(w.host_nl().link_by_name("vf1").unwrap().mtu, Some(1500));
     assert!(w.plugin.records.all().unwrap().is_empty());
 }
 

@@ -388,3 +388,54 @@ fn gc_detaches_hand_offs_the_runtime_no_longer_knows() {
         w.ipam_calls()
     );
 }
+
+/// GC is per network, for hand-offs too: GC of sriov network A with no valid attachment
+/// tears down A's hand-off (sriov's record and the vdpa code's) only; network B's hand-off
+/// (same plugin type) keeps its virtio netdev in the pod and both its records.
+#[test]
+fn gc_of_one_network_leaves_the_other_networks_hand_offs_alone() {
+    if !root_or_skip("gc_of_one_network_leaves_the_other_networks_hand_offs_alone") {
+        return;
+    }
+    let w = World::new("gcnets");
+    let info_a = w.dir.join("devinfo/a.json");
+    let net_a = w.conf(
+        VHOST_VF,
+        json!({"name": "sriov-a", "runtimeConfig": {"CNIDeviceInfoFile": info_a}}),
+    );
+    let net_b = w.conf(VIRTIO_VF, json!({"name": "sriov-b"}));
+    w.add("ctrA", &net_a).unwrap();
+    w.add("ctrB", &net_b).unwrap();
+    let mut gc_a = net_a.clone();
+    gc_a["cni.dev/valid-attachments"] = json!([]);
+
+    w.run(|p| p.gc(&w.request(Command::Gc, "", &gc_a))).unwrap();
+    assert!(!info_a.exists(), "network A's hand-off is detached");
+    assert!(
+        w.pod_nl().link_by_name("net1").is_ok(),
+        "network B's virtio netdev stays in the pod"
+    );
+    assert!(w.devinfo().exists(), "network B's device-info file stays");
+    let sriov_left: Vec<(String, String)> = w
+        .plugin
+        .records
+        .all()
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.network, r.container_id))
+        .collect();
+    let vdpa_left: Vec<(String, String)> = w
+        .plugin
+        .vdpa
+        .records
+        .all()
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.network, r.container_id))
+        .collect();
+    let b = vec![("sriov-b".to_string(), "ctrB".to_string())];
+    assert_eq!((sriov_left, vdpa_left), (b.clone(), b));
+    w.del("ctrB", &net_b).unwrap();
+    w.assert_home();
+    assert!(w.no_records());
+}

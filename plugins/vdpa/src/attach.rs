@@ -71,6 +71,7 @@ impl Vdpa {
                 .device_info_file
                 .as_ref()
                 .map(|p| p.display().to_string()),
+            network: req.conf.name.clone(),
         };
         match found.mode {
             Mode::Vhost => {

@@ -44,6 +44,12 @@ pub struct Record {
     pub netns: String,
     /// The device-info file ADD wrote, removed by DEL.
     pub device_info_file: Option<String>,
+    /// The network (`name` of the config at ADD; the sriov network's for a hand-off): GC of
+    /// a network only tears down its own attachments. Empty in records written before it
+    /// existed (GC then leaves them to DEL), and absent from the file when empty, so those
+    /// records keep their bytes (and the format its version).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub network: String,
 }
 
 /// The records of one node: versioned, so a record of another version, or an unreadable
@@ -66,6 +72,10 @@ impl AttachmentRecord for Record {
 
     fn device(&self) -> &str {
         &self.device
+    }
+
+    fn network(&self) -> Option<&str> {
+        Some(self.network.as_str()).filter(|n| !n.is_empty())
     }
 }
 
@@ -91,6 +101,7 @@ mod tests {
             }),
             netns: "/run/netns/x".into(),
             device_info_file: None,
+            network: "vdpa-net".into(),
         }
     }
 

@@ -145,20 +145,14 @@ impl Vdpa {
         failures
     }
 
-    /// GC: restore every recorded attachment that is not in `cni.dev/valid-attachments`.
+    /// GC of the network named by the config: restore every attachment recorded for that
+    /// network that is not in `cni.dev/valid-attachments` (which names that network's
+    /// attachments only). Other networks' records, and records that name no network (an
+    /// earlier binary's, left to DEL), are not touched.
     pub(crate) fn collect_garbage(&self, req: &Request) -> Result<(), Error> {
         let valid = req.conf.valid_attachments.clone().unwrap_or_default();
         let mut failures = Vec::new();
-        let stale: Vec<Record> = self
-            .records
-            .all()?
-            .into_iter()
-            .filter(|r| {
-                !valid
-                    .iter()
-                    .any(|a| a.container_id == r.container_id && a.ifname == r.ifname)
-            })
-            .collect();
+        let stale = self.records.stale(&req.conf.name, &valid)?;
         for r in stale {
             let _lock = self.records.lock_device(&r.device)?;
             let ns = Netns::open(&r.netns).ok();

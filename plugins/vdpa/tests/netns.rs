@@ -419,6 +419,60 @@ fn gc_restores_attachments_the_runtime_no_longer_knows() {
     assert!(w.ipam_log().contains("GC"));
 }
 
+/// GC is per network: GC of network A with no valid attachment tears down A's vhost device
+/// only; network B's virtio netdev (same plugin type) stays in the pod with its record, and
+/// a record that names no network (an earlier binary's) is left to DEL.
+#[test]
+fn gc_of_one_network_leaves_the_other_networks_devices_alone() {
+    if !root_or_skip("gc_of_one_network_leaves_the_other_networks_devices_alone") {
+        return;
+    }
+    let w = World::new("gcnets");
+    let info_a = w.dir.join("devinfo/a.json");
+    let net_a = w.conf(json!({"name": "vdpa-a", "vdpaDevice": "vdpa0",
+        "runtimeConfig": {"CNIDeviceInfoFile": info_a}}));
+    let net_b = w.conf(json!({"name": "vdpa-b", "vdpaDevice": "vdpa1"}));
+    w.run(|p| p.add(&w.request(Command::Add, "ctrA", net_a.clone())))
+        .unwrap();
+    w.run(|p| p.add(&w.request(Command::Add, "ctrB", net_b.clone())))
+        .unwrap();
+    let gc = |c: &Value| {
+        let mut c = c.clone();
+        c["cni.dev/valid-attachments"] = json!([]);
+        c
+    };
+
+    w.run(|p| p.gc(&w.request(Command::Gc, "", gc(&net_a))))
+        .unwrap();
+    assert!(!w.plugin.has_attachment("ctrA", "net1").unwrap());
+    assert!(!info_a.exists(), "network A's device-info file is gone");
+    assert!(
+        w.pod_nl().link_by_name("net1").is_ok(),
+        "network B's netdev stays in the pod"
+    );
+    assert!(w.devinfo().exists(), "network B's device-info file stays");
+    let left = w.plugin.records.all().unwrap();
+    assert_eq!(
+        left.iter()
+            .map(|r| (r.network.as_str(), r.container_id.as_str()))
+            .collect::<Vec<_>>(),
+        [("vdpa-b", "ctrB")]
+    );
+
+    // A record written by an earlier binary names no network: GC leaves it, DEL handles it.
+    let mut old = left[0].clone();
+    old.network.clear();
+    w.plugin.records.save(&old).unwrap();
+    w.run(|p| p.gc(&w.request(Command::Gc, "", gc(&net_b))))
+        .unwrap();
+    assert!(w.pod_nl().link_by_name("net1").is_ok());
+    assert_eq!(w.plugin.records.all().unwrap(), vec![old]);
+    w.run(|p| p.del(&w.request(Command::Del, "ctrB", net_b.clone())))
+        .unwrap();
+    assert!(w.plugin.records.all().unwrap().is_empty());
+    w.assert_home();
+}
+
 #[test]
 fn del_without_a_record_still_brings_the_netdev_home() {
     if !root_or_skip("del_without_a_record_still_brings_the_netdev_home") {
