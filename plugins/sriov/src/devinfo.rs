@@ -4,10 +4,7 @@
 //! object of a VF on vfio-pci (the group device the DPDK app opens), which the spec has no
 //! field for and its readers ignore.
 
-use std::fs::{self, OpenOptions};
-use std::io::{self, Write};
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use nfv_devinfo::{DeviceInfo, FileError, Layout, Pci};
 use nfv_pci::VfDevice;
@@ -49,50 +46,19 @@ pub fn vf_device_info(vf: &VfDevice) -> VfDeviceInfo {
     }
 }
 
-/// Write the file atomically, compact as sriov always wrote it. Without the extension this is
-/// [`nfv_devinfo::write`]; with it, the same steps (directory, temp file, fsync, rename, 0644)
-/// on the extended content, because nfv-devinfo only writes the spec's fields.
+/// Write the file atomically (nfv-devinfo's writer: directory, temp file, fsync, rename,
+/// 0644), compact as sriov always wrote it, the `vfio` object included when there is one.
 pub fn write(path: &Path, file: &VfDeviceInfo) -> Result<(), FileError> {
-    if file.vfio.is_none() {
-        return nfv_devinfo::write(path, &file.info, Layout::Compact);
-    }
-    let err = |step: &'static str| {
-        move |source: io::Error| FileError {
-            step,
-            path: path.to_path_buf(),
-            source,
-        }
-    };
-    if let Some(dir) = path.parent() {
-        fs::create_dir_all(dir).map_err(err("creating the directory of"))?;
-    }
-    let body = serde_json::to_vec(file).map_err(|e| err("encoding")(io::Error::other(e)))?;
-    let tmp = {
-        let mut name = path.file_name().unwrap_or_default().to_os_string();
-        name.push(".tmp");
-        PathBuf::from(path).with_file_name(name)
-    };
-    let written = (|| {
-        let mut f = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o644)
-            .open(&tmp)?;
-        f.write_all(&body)?;
-        f.set_permissions(fs::Permissions::from_mode(0o644))?;
-        f.sync_all()?;
-        fs::rename(&tmp, path)
-    })();
-    if written.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    written.map_err(err("writing"))
+    nfv_devinfo::write(path, file, Layout::Compact)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs;
+    use std::os::unix::fs::PermissionsExt;
+    use std::path::PathBuf;
+
     use nfv_pci::{DriverBinding, UserspaceDriver, VfioGroup};
 
     fn vf(vfio: bool) -> VfDevice {
