@@ -12,7 +12,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{conf, is_root, Node};
+use common::{conf, is_root, sriov_node};
 use serde_json::json;
 
 fn pct(v: &mut [Duration], p: usize) -> f64 {
@@ -26,7 +26,7 @@ fn main() {
         return;
     }
     let n = 50;
-    let node = Node::new();
+    let node = sriov_node();
     let c = conf(json!({"mtu": 1400}));
     let (mut add, mut del, mut wrap) = (vec![], vec![], vec![]);
     for i in 0..n {

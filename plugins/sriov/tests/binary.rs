@@ -9,7 +9,7 @@
 
 mod common;
 
-use common::{conf, is_root, Node, VF};
+use common::{conf, is_root, sriov_node, VF};
 use nfv_netlink::Netlink;
 use serde_json::json;
 
@@ -19,7 +19,7 @@ fn add_and_del_through_the_binary() {
         eprintln!("SKIPPED add_and_del_through_the_binary: needs root");
         return;
     }
-    let node = Node::new();
+    let node = sriov_node();
     let c = conf(json!({"mtu": 1400}));
     let (code, result) = node.cni("ADD", "ctr1", &c);
     assert_eq!(code, 0, "{result}");
@@ -65,7 +65,7 @@ fn bad_config_is_an_error_naming_the_field() {
         eprintln!("SKIPPED bad_config_is_an_error_naming_the_field: needs root");
         return;
     }
-    let node = Node::new();
+    let node = sriov_node();
     let (code, err) = node.cni("ADD", "ctr1", &conf(json!({"spoofchk": "yes"})));
     assert_eq!(code, 1);
     assert_eq!(err["code"], 7, "{err}");

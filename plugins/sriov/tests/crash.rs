@@ -14,8 +14,9 @@ mod common;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
-use common::{conf, is_root, Node};
+use common::{conf, is_root, sriov_node, Node};
 use nfv_netlink::{Netlink, Netns};
+use nfv_testkit::sysfs::link;
 use serde_json::json;
 use sriov::crash::{ADD_POINTS, USERSPACE_ADD_POINTS, VDPA_ADD_POINTS};
 
@@ -70,7 +71,7 @@ fn sigkill_at_every_add_step_then_del_leaves_the_host_as_before() {
         return;
     }
     for point in ADD_POINTS {
-        let node = Node::new();
+        let node = sriov_node();
         install_ipam(&node.dir);
         {
             // The VF starts up with a known MAC, like a VF netdev the node brought up.
@@ -114,7 +115,7 @@ fn without_a_crash_point_add_completes() {
         return;
     }
     // The hooks are inert unless named: the same build attaches normally.
-    let node = Node::new();
+    let node = sriov_node();
     install_ipam(&node.dir);
     let c = conf(json!({"ipam": {"type": "lease-ipam"}}));
     let env = [("CNI_PATH", node.dir.join("bin").display().to_string())];
@@ -133,9 +134,9 @@ fn bind_to_vfio(node: &Node) {
     std::fs::remove_dir_all(vf.join("net")).unwrap();
     std::fs::remove_file(vf.join("driver")).unwrap();
     std::fs::create_dir_all(sys.join("bus/pci/drivers/vfio-pci")).unwrap();
-    std::os::unix::fs::symlink("../../../bus/pci/drivers/vfio-pci", vf.join("driver")).unwrap();
+    link("../../../bus/pci/drivers/vfio-pci", vf.join("driver"));
     std::fs::create_dir_all(sys.join("kernel/iommu_groups/7/devices")).unwrap();
-    std::os::unix::fs::symlink("../../../kernel/iommu_groups/7", vf.join("iommu_group")).unwrap();
+    link("../../../kernel/iommu_groups/7", vf.join("iommu_group"));
 }
 
 #[test]
@@ -147,7 +148,7 @@ fn userspace_mode_sigkill_at_every_add_step_then_del_leaves_nothing() {
         return;
     }
     for point in USERSPACE_ADD_POINTS {
-        let node = Node::new();
+        let node = sriov_node();
         install_ipam(&node.dir);
         bind_to_vfio(&node);
         let devinfo = node.dir.join("varlib/devinfo/dpdk.json");
@@ -170,7 +171,7 @@ fn userspace_mode_sigkill_at_every_add_step_then_del_leaves_nothing() {
         assert!(!devinfo.exists(), "{point}: device-info file left behind");
     }
     // And without a crash point the same build attaches (and reports the group device).
-    let node = Node::new();
+    let node = sriov_node();
     install_ipam(&node.dir);
     bind_to_vfio(&node);
     let c = conf(json!({"ipam": {"type": "lease-ipam"},
@@ -194,19 +195,16 @@ fn carry_vdpa(node: &Node) {
     let vf = sys.join("devices/pci0000:00").join(common::VF);
     std::fs::remove_dir_all(vf.join("net")).unwrap();
     std::fs::create_dir_all(sys.join("bus/vdpa/drivers/virtio_vdpa")).unwrap();
-    std::fs::create_dir_all(sys.join("bus/vdpa/devices")).unwrap();
     let dev = vf.join("vdpa1");
     std::fs::create_dir_all(dev.join("virtio1/net/enp0s11v1")).unwrap();
-    std::os::unix::fs::symlink(
+    link(
         "../../../../bus/vdpa/drivers/virtio_vdpa",
         dev.join("driver"),
-    )
-    .unwrap();
-    std::os::unix::fs::symlink(
-        format!("../../../devices/pci0000:00/{}/vdpa1", common::VF),
+    );
+    link(
+        &format!("../../../devices/pci0000:00/{}/vdpa1", common::VF),
         sys.join("bus/vdpa/devices/vdpa1"),
-    )
-    .unwrap();
+    );
 }
 
 #[test]
@@ -229,7 +227,7 @@ fn vdpa_hand_off_sigkill_at_every_add_step_then_del_leaves_the_host_as_before() 
         );
     let devinfo_conf = "/var/lib/devinfo/vdpa.json";
     for (var, point) in points {
-        let node = Node::new();
+        let node = sriov_node();
         install_ipam(&node.dir);
         carry_vdpa(&node);
         {
@@ -266,7 +264,7 @@ fn vdpa_hand_off_sigkill_at_every_add_step_then_del_leaves_the_host_as_before() 
     }
     // Without a crash point the same build hands the VF off: the netdev moves, sriov's record
     // says vdpa mode, the device-info file is the vdpa type.
-    let node = Node::new();
+    let node = sriov_node();
     install_ipam(&node.dir);
     carry_vdpa(&node);
     let c = conf(json!({"ipam": {"type": "lease-ipam"},

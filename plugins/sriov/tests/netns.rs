@@ -7,12 +7,14 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::os::unix::fs::{symlink, PermissionsExt};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use nfv_cni::{CniArgs, Command, Env, NetConf, Plugin, Request};
 use nfv_netlink::{MacAddr, Netlink, Netns};
+use nfv_testkit::root_or_skip;
+use nfv_testkit::sysfs::link;
 use serde_json::{json, Value};
 use sriov::Sriov;
 
@@ -20,24 +22,6 @@ const VF: &str = "0000:00:0a.1";
 const PF: &str = "0000:00:0a.0";
 /// A second VF on the same PF (netdev vf1), for a second network.
 const VF2: &str = "0000:00:0a.2";
-
-fn root_or_skip(test: &str) -> bool {
-    if nix_is_root() {
-        return true;
-    }
-    eprintln!("SKIPPED {test}: host-tier tests need root for namespaces and veths");
-    false
-}
-
-fn nix_is_root() -> bool {
-    std::fs::read_to_string("/proc/self/status")
-        .map(|s| {
-            s.lines()
-                .find(|l| l.starts_with("Uid:"))
-                .is_some_and(|l| l.split_whitespace().nth(1) == Some("0"))
-        })
-        .unwrap_or(false)
-}
 
 static SEQ: AtomicU32 = AtomicU32::new(0);
 
@@ -155,35 +139,30 @@ fn fake_sysfs(root: &Path) {
     let devs = root.join("devices/pci0000:00");
     let pf = devs.join(PF);
     std::fs::create_dir_all(pf.join("net/pf0")).unwrap();
-    std::fs::create_dir_all(root.join("bus/pci/devices")).unwrap();
     std::fs::create_dir_all(root.join("bus/pci/drivers/fakevf")).unwrap();
-    symlink(
-        format!("../../../devices/pci0000:00/{PF}"),
+    link(
+        &format!("../../../devices/pci0000:00/{PF}"),
         root.join("bus/pci/devices").join(PF),
-    )
-    .unwrap();
+    );
     for (i, (addr, netdev)) in [(VF, "vf0"), (VF2, "vf1")].into_iter().enumerate() {
         let vf = devs.join(addr);
         std::fs::create_dir_all(vf.join("net").join(netdev)).unwrap();
-        symlink(
-            format!("../../../devices/pci0000:00/{addr}"),
+        link(
+            &format!("../../../devices/pci0000:00/{addr}"),
             root.join("bus/pci/devices").join(addr),
-        )
-        .unwrap();
-        symlink(format!("../{addr}"), pf.join(format!("virtfn{i}"))).unwrap();
-        symlink(format!("../{PF}"), vf.join("physfn")).unwrap();
-        symlink("../../../bus/pci/drivers/fakevf", vf.join("driver")).unwrap();
+        );
+        link(&format!("../{addr}"), pf.join(format!("virtfn{i}")));
+        link(&format!("../{PF}"), vf.join("physfn"));
+        link("../../../bus/pci/drivers/fakevf", vf.join("driver"));
     }
     std::fs::write(pf.join("sriov_numvfs"), "2\n").unwrap();
 }
 
 fn conf(extra: Value) -> Value {
-    let mut c =
-        json!({"cniVersion": "1.1.0", "name": "sriov-net", "type": "sriov", "deviceID": VF});
-    for (k, v) in extra.as_object().unwrap() {
-        c[k] = v.clone();
-    }
-    c
+    nfv_testkit::conf(
+        json!({"cniVersion": "1.1.0", "name": "sriov-net", "type": "sriov", "deviceID": VF}),
+        extra,
+    )
 }
 
 #[test]

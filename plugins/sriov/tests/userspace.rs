@@ -13,29 +13,13 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use nfv_cni::{code, CniArgs, Command, Env, NetConf, Plugin, Request};
 use nfv_netlink::{Netlink, Netns};
+use nfv_testkit::root_or_skip;
 use serde_json::{json, Value};
 use sriov::record::VfMode;
 use sriov::Sriov;
 
 const VF: &str = "0000:00:0c.1";
 const PF: &str = "0000:00:0c.0";
-
-fn is_root() -> bool {
-    std::fs::read_to_string("/proc/self/status")
-        .map(|s| {
-            s.lines()
-                .find(|l| l.starts_with("Uid:"))
-                .is_some_and(|l| l.split_whitespace().nth(1) == Some("0"))
-        })
-        .unwrap_or(false)
-}
-
-fn root_or_skip(test: &str) -> bool {
-    if !is_root() {
-        eprintln!("SKIPPED {test}: needs root for network namespaces");
-    }
-    is_root()
-}
 
 static SEQ: AtomicU32 = AtomicU32::new(0);
 

@@ -15,6 +15,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use nfv_cni::{code, CniArgs, Command, Env, NetConf, Plugin, Request};
 use nfv_netlink::{MacAddr, Netlink, Netns};
+use nfv_testkit::root_or_skip;
 use serde_json::{json, Value};
 use sriov::record::VfMode;
 use sriov::Sriov;
@@ -23,23 +24,6 @@ const PF: &str = "0000:02:00.0";
 const VHOST_VF: &str = "0000:02:00.2";
 const VIRTIO_VF: &str = "0000:02:00.3";
 const NETDEV: &str = "eth5";
-
-fn is_root() -> bool {
-    std::fs::read_to_string("/proc/self/status")
-        .map(|s| {
-            s.lines()
-                .find(|l| l.starts_with("Uid:"))
-                .is_some_and(|l| l.split_whitespace().nth(1) == Some("0"))
-        })
-        .unwrap_or(false)
-}
-
-fn root_or_skip(test: &str) -> bool {
-    if !is_root() {
-        eprintln!("SKIPPED {test}: needs root for network namespaces");
-    }
-    is_root()
-}
 
 static SEQ: AtomicU32 = AtomicU32::new(0);
 
