@@ -4,7 +4,9 @@
 //! attachments never race for the same device.
 //!
 //! The record type belongs to the plugin (it knows what it changed); this crate only needs to
-//! know whose attachment a record is and which device it holds ([`AttachmentRecord`]).
+//! know whose attachment a record is, which device it holds and which network it belongs to
+//! ([`AttachmentRecord`]). GC is per network ([`RecordStore::stale`]); the device-held checks
+//! ([`RecordStore::holder_of`]) see every network's records.
 //! A store may be versioned: records whose `version` field is not the store's are someone
 //! else's (an older or newer binary's) and are ignored with a warning, as are unreadable files,
 //! so DEL falls back to working from the config instead of failing.
