@@ -7,6 +7,7 @@
 use nfv_cni::{code, CniArgs, Error};
 use nfv_netlink::{MacAddr, VfLinkState, VfSetting, VlanProto};
 use nfv_pci::{parse_pci_address, PciAddress};
+use nfv_podnet::conf::{agreed_device_id, invalid, parse_mac, runtime_str};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -62,10 +63,6 @@ pub struct Plan {
     pub mtu: Option<u32>,
 }
 
-fn invalid(field: &str, msg: impl std::fmt::Display) -> Error {
-    Error::new(code::INVALID_CONFIG, format!("{field}: {msg}"))
-}
-
 fn on_off(field: &str, v: &Option<String>) -> Result<Option<bool>, Error> {
     match v.as_deref() {
         None => Ok(None),
@@ -86,31 +83,6 @@ fn ranged(field: &str, v: Option<i64>, min: i64, max: i64) -> Result<Option<u32>
     }
 }
 
-fn runtime_str<'a>(
-    rc: &'a Option<Map<String, Value>>,
-    key: &str,
-) -> Result<Option<&'a str>, Error> {
-    match rc.as_ref().and_then(|m| m.get(key)) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.as_str())),
-        Some(other) => Err(invalid(
-            &format!("runtimeConfig.{key}"),
-            format!("must be a string, got {other}"),
-        )),
-    }
-}
-
-fn parse_mac(field: &str, s: &str) -> Result<MacAddr, Error> {
-    let mac: MacAddr = s.parse().map_err(|e| invalid(field, e))?;
-    if !mac.is_unicast() {
-        return Err(invalid(
-            field,
-            format!("{mac} is not a unicast address (zero or multicast)"),
-        ));
-    }
-    Ok(mac)
-}
-
 /// The VF PCI address: top-level `deviceID` or `runtimeConfig.deviceID` (they must agree).
 pub fn device(conf: &SriovConf) -> Result<PciAddress, Error> {
     let top = conf
@@ -123,13 +95,9 @@ pub fn device(conf: &SriovConf) -> Result<PciAddress, Error> {
         .map(|s| parse_pci_address("runtimeConfig.deviceID", s))
         .transpose()
         .map_err(|e| Error::new(code::INVALID_CONFIG, e.to_string()))?;
-    match (top, rc) {
-        (Some(a), Some(b)) if a != b => Err(invalid(
-            "deviceID",
-            format!("{a} disagrees with runtimeConfig.deviceID {b}: give one VF"),
-        )),
-        (Some(a), _) | (None, Some(a)) => Ok(a),
-        (None, None) => Err(invalid(
+    match agreed_device_id(top, rc, "VF")? {
+        Some(a) => Ok(a),
+        None => Err(invalid(
             "deviceID",
             "missing: the VF's PCI address comes from the device plugin through Multus \
              (deviceID) or from runtimeConfig.deviceID",

@@ -1,6 +1,6 @@
 //! The plugin's own CNI error codes (100+), and where library errors map to them.
 
-use nfv_cni::{code, Error};
+use nfv_cni::Error;
 
 /// The vDPA device cannot be used: not found, unbound, bound to the other driver, no netdev.
 pub const DEVICE_UNUSABLE: u32 = 130;
@@ -11,26 +11,14 @@ pub const IFNAME_IN_USE: u32 = 132;
 /// The vDPA device is attached to another pod (its record names another container).
 pub const DEVICE_IN_USE: u32 = 133;
 
-/// A sysfs discovery error: an invalid name or address in the config is a config error (7).
+/// A sysfs discovery error (nfv-podnet's mapping; the rest is DEVICE_UNUSABLE).
 pub fn from_pci(e: nfv_pci::Error) -> Error {
-    match e {
-        nfv_pci::Error::InvalidAddress { .. } | nfv_pci::Error::InvalidName { .. } => {
-            Error::new(code::INVALID_CONFIG, e.to_string())
-        }
-        nfv_pci::Error::Io { .. } => Error::new(code::IO, e.to_string()),
-        _ => Error::new(DEVICE_UNUSABLE, e.to_string()),
-    }
+    nfv_podnet::codes::from_pci(e, DEVICE_UNUSABLE)
 }
 
-/// A netlink/netns error.
+/// A netlink/netns error (nfv-podnet's mapping; a refusal is KERNEL_REFUSED).
 pub fn from_netlink(e: nfv_netlink::Error) -> Error {
-    match &e {
-        nfv_netlink::Error::Io { .. } => Error::new(code::IO, e.to_string()),
-        nfv_netlink::Error::DumpInterrupted { .. } => {
-            Error::new(code::TRY_AGAIN_LATER, e.to_string())
-        }
-        _ => Error::new(KERNEL_REFUSED, e.to_string()),
-    }
+    nfv_podnet::codes::from_netlink(e, KERNEL_REFUSED)
 }
 
 /// Shorthand for netlink results.

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use nfv_cni::{code, CniArgs, Error};
 use nfv_netlink::MacAddr;
 use nfv_pci::{parse_pci_address, PciAddress};
+use nfv_podnet::conf::{agreed_device_id, invalid, parse_mac};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -100,34 +101,12 @@ pub struct Plan {
     pub device_info_file: Option<PathBuf>,
 }
 
-fn invalid(field: &str, msg: impl std::fmt::Display) -> Error {
-    Error::new(code::INVALID_CONFIG, format!("{field}: {msg}"))
-}
-
+/// `runtimeConfig.{key}`; an empty string counts as absent here (unlike sriov).
 fn runtime_str<'a>(
     rc: &'a Option<Map<String, Value>>,
     key: &str,
 ) -> Result<Option<&'a str>, Error> {
-    match rc.as_ref().and_then(|m| m.get(key)) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) if s.is_empty() => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.as_str())),
-        Some(other) => Err(invalid(
-            &format!("runtimeConfig.{key}"),
-            format!("must be a string, got {other}"),
-        )),
-    }
-}
-
-fn parse_mac(field: &str, s: &str) -> Result<MacAddr, Error> {
-    let mac: MacAddr = s.parse().map_err(|e| invalid(field, e))?;
-    if !mac.is_unicast() {
-        return Err(invalid(
-            field,
-            format!("{mac} is not a unicast address (zero or multicast)"),
-        ));
-    }
-    Ok(mac)
+    Ok(nfv_podnet::conf::runtime_str(rc, key)?.filter(|s| !s.is_empty()))
 }
 
 fn pci(field: &str, s: &str) -> Result<PciAddress, Error> {
@@ -145,16 +124,7 @@ pub fn selector(conf: &VdpaConf) -> Result<Selector, Error> {
     let rc = runtime_str(&conf.runtime_config, "deviceID")?
         .map(|s| pci("runtimeConfig.deviceID", s))
         .transpose()?;
-    let parent = match (top, rc) {
-        (Some(a), Some(b)) if a != b => {
-            return Err(invalid(
-                "deviceID",
-                format!("{a} disagrees with runtimeConfig.deviceID {b}: give one device"),
-            ))
-        }
-        (Some(a), _) | (None, Some(a)) => Some(a),
-        (None, None) => None,
-    };
+    let parent = agreed_device_id(top, rc, "device")?;
     let name = match conf.vdpa_device.as_deref() {
         None => None,
         Some(n) if n.is_empty() || n == "." || n == ".." || n.contains(['/', '\0']) => {
