@@ -12,7 +12,8 @@
 //!   MAC, MTU and addresses.
 //!
 //! - [`codes`]: netlink and sysfs errors as CNI errors, with the plugin's own codes;
-//!   [`conf`]: config helpers (field errors, `runtimeConfig` strings, MACs, `deviceID`).
+//!   [`conf`]: config helpers (field errors, `runtimeConfig` strings, MACs, `deviceID`);
+//!   [`crash::crash_point`]: the crash tests' SIGKILL points (`test-hooks` feature only).
 //!
 //! Device-specific state (VF settings on the PF, locks, records) stays with the plugins. Every
 //! function works on [`nfv_netlink::Netlink`] sockets the caller opened, so the plugin decides
@@ -22,6 +23,7 @@
 pub mod addresses;
 pub mod codes;
 pub mod conf;
+pub mod crash;
 mod device;
 pub mod give;
 pub mod take_back;

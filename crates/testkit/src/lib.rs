@@ -5,10 +5,12 @@
 //! - [`Node`]: a scratch node for running a plugin binary the way a runtime does.
 //! - [`conf`]: a network config with test-specific fields merged in.
 //! - [`sysfs::link`]: symlinks of a fake sysfs tree.
+//! - [`crash`]: the crash-test driver (SIGKILL at a crash point, DEL, host as before).
 //! - [`records`]: records written by an earlier binary load and save byte for byte.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+pub mod crash;
 mod node;
 pub mod records;
 pub mod sysfs;

@@ -11,30 +11,12 @@
 
 mod common;
 
-use std::os::unix::fs::PermissionsExt;
-use std::path::Path;
-
 use common::{conf, is_root, sriov_node, Node};
 use nfv_netlink::{Netlink, Netns};
+use nfv_testkit::crash::{add_killed_at_then_del, cni_path, install_lease_ipam, json_files};
 use nfv_testkit::sysfs::link;
 use serde_json::json;
 use sriov::crash::{ADD_POINTS, USERSPACE_ADD_POINTS, VDPA_ADD_POINTS};
-
-/// An IPAM plugin that keeps its "lease" as a file: ADD creates it, DEL removes it.
-fn install_ipam(dir: &Path) {
-    let bin = dir.join("bin");
-    std::fs::create_dir_all(&bin).unwrap();
-    let lease = dir.join("lease");
-    let script = format!(
-        "#!/bin/sh\ncase \"$CNI_COMMAND\" in\n\
-         ADD) touch {l}; echo '{{\"cniVersion\":\"1.0.0\",\"ips\":[{{\"address\":\"10.7.0.9/24\"}}]}}';;\n\
-         DEL) rm -f {l};;\nesac\nexit 0\n",
-        l = lease.display()
-    );
-    let p = bin.join("lease-ipam");
-    std::fs::write(&p, script).unwrap();
-    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
-}
 
 /// Everything DEL must put back, as one comparable value.
 fn host_state(node: &Node) -> String {
@@ -45,15 +27,7 @@ fn host_state(node: &Node) -> String {
     // sriov's records, and the vdpa code's records of hand-offs.
     let records: usize = ["varlib/cni/nfv-sriov", "varlib/cni/nfv-sriov/vdpa"]
         .iter()
-        .map(|d| {
-            std::fs::read_dir(node.dir.join(d))
-                .map(|d| {
-                    d.flatten()
-                        .filter(|e| e.file_name().to_string_lossy().ends_with(".json"))
-                        .count()
-                })
-                .unwrap_or(0)
-        })
+        .map(|d| json_files(&node.dir.join(d)))
         .sum();
     format!(
         "vf={:?} in_pod={in_pod} records={records} lease={}",
@@ -72,7 +46,7 @@ fn sigkill_at_every_add_step_then_del_leaves_the_host_as_before() {
     }
     for point in ADD_POINTS {
         let node = sriov_node();
-        install_ipam(&node.dir);
+        install_lease_ipam(&node.dir);
         {
             // The VF starts up with a known MAC, like a VF netdev the node brought up.
             let mut host = Netlink::open_in(&node.host).unwrap();
@@ -81,30 +55,8 @@ fn sigkill_at_every_add_step_then_del_leaves_the_host_as_before() {
                 .unwrap();
             host.set_up(vf.index).unwrap();
         }
-        let before = host_state(&node);
         let c = conf(json!({"mtu": 1400, "ipam": {"type": "lease-ipam"}}));
-        let env = [("CNI_PATH", node.dir.join("bin").display().to_string())];
-        let mut crash_env = env.to_vec();
-        crash_env.push(("NFV_SRIOV_CRASH_AT", point.to_string()));
-
-        let (code, out) = node.cni_with("ADD", "ctr1", &c, &crash_env);
-        assert_ne!(
-            code, 0,
-            "{point}: the ADD was supposed to be killed, printed {out}"
-        );
-        assert_eq!(
-            out,
-            serde_json::Value::Null,
-            "{point}: a killed plugin prints nothing"
-        );
-
-        let (code, out) = node.cni_with("DEL", "ctr1", &c, &env);
-        assert_eq!(code, 0, "{point}: DEL after the crash failed: {out}");
-        assert_eq!(
-            host_state(&node),
-            before,
-            "{point}: DEL did not restore the host"
-        );
+        add_killed_at_then_del(&node, &c, "NFV_SRIOV_CRASH_AT", point, host_state);
     }
 }
 
@@ -116,9 +68,9 @@ fn without_a_crash_point_add_completes() {
     }
     // The hooks are inert unless named: the same build attaches normally.
     let node = sriov_node();
-    install_ipam(&node.dir);
+    install_lease_ipam(&node.dir);
     let c = conf(json!({"ipam": {"type": "lease-ipam"}}));
-    let env = [("CNI_PATH", node.dir.join("bin").display().to_string())];
+    let env = cni_path(&node);
     let (code, out) = node.cni_with("ADD", "ctr1", &c, &env);
     assert_eq!(code, 0, "{out}");
     assert!(node.dir.join("lease").exists());
@@ -149,34 +101,21 @@ fn userspace_mode_sigkill_at_every_add_step_then_del_leaves_nothing() {
     }
     for point in USERSPACE_ADD_POINTS {
         let node = sriov_node();
-        install_ipam(&node.dir);
+        install_lease_ipam(&node.dir);
         bind_to_vfio(&node);
         let devinfo = node.dir.join("varlib/devinfo/dpdk.json");
         let c = conf(json!({"ipam": {"type": "lease-ipam"},
             "runtimeConfig": {"CNIDeviceInfoFile": "/var/lib/devinfo/dpdk.json"}}));
-        let env = [("CNI_PATH", node.dir.join("bin").display().to_string())];
-        let before = host_state(&node);
-
-        let mut crash_env = env.to_vec();
-        crash_env.push(("NFV_SRIOV_CRASH_AT", point.to_string()));
-        let (code, out) = node.cni_with("ADD", "ctr1", &c, &crash_env);
-        assert_ne!(
-            code, 0,
-            "{point}: the ADD was supposed to be killed, printed {out}"
-        );
-
-        let (code, out) = node.cni_with("DEL", "ctr1", &c, &env);
-        assert_eq!(code, 0, "{point}: DEL after the crash failed: {out}");
-        assert_eq!(host_state(&node), before, "{point}: DEL did not clean up");
+        add_killed_at_then_del(&node, &c, "NFV_SRIOV_CRASH_AT", point, host_state);
         assert!(!devinfo.exists(), "{point}: device-info file left behind");
     }
     // And without a crash point the same build attaches (and reports the group device).
     let node = sriov_node();
-    install_ipam(&node.dir);
+    install_lease_ipam(&node.dir);
     bind_to_vfio(&node);
     let c = conf(json!({"ipam": {"type": "lease-ipam"},
         "runtimeConfig": {"CNIDeviceInfoFile": "/var/lib/devinfo/dpdk.json"}}));
-    let env = [("CNI_PATH", node.dir.join("bin").display().to_string())];
+    let env = cni_path(&node);
     let (code, out) = node.cni_with("ADD", "ctr1", &c, &env);
     assert_eq!(code, 0, "{out}");
     assert_eq!(out["interfaces"][0]["pciID"], common::VF);
@@ -228,7 +167,7 @@ fn vdpa_hand_off_sigkill_at_every_add_step_then_del_leaves_the_host_as_before() 
     let devinfo_conf = "/var/lib/devinfo/vdpa.json";
     for (var, point) in points {
         let node = sriov_node();
-        install_ipam(&node.dir);
+        install_lease_ipam(&node.dir);
         carry_vdpa(&node);
         {
             let mut host = Netlink::open_in(&node.host).unwrap();
@@ -239,24 +178,7 @@ fn vdpa_hand_off_sigkill_at_every_add_step_then_del_leaves_the_host_as_before() 
         let devinfo = node.dir.join("varlib/devinfo/vdpa.json");
         let c = conf(json!({"mtu": 1400, "ipam": {"type": "lease-ipam"},
             "runtimeConfig": {"CNIDeviceInfoFile": devinfo_conf}}));
-        let env = [("CNI_PATH", node.dir.join("bin").display().to_string())];
-        let before = host_state(&node);
-
-        let mut crash_env = env.to_vec();
-        crash_env.push((var, point.to_string()));
-        let (code, out) = node.cni_with("ADD", "ctr1", &c, &crash_env);
-        assert_ne!(
-            code, 0,
-            "{var}={point}: the ADD was supposed to be killed, printed {out}"
-        );
-
-        let (code, out) = node.cni_with("DEL", "ctr1", &c, &env);
-        assert_eq!(code, 0, "{var}={point}: DEL after the crash failed: {out}");
-        assert_eq!(
-            host_state(&node),
-            before,
-            "{var}={point}: DEL did not restore the host"
-        );
+        add_killed_at_then_del(&node, &c, var, point, host_state);
         assert!(
             !devinfo.exists(),
             "{var}={point}: device-info file left behind"
@@ -265,11 +187,11 @@ fn vdpa_hand_off_sigkill_at_every_add_step_then_del_leaves_the_host_as_before() 
     // Without a crash point the same build hands the VF off: the netdev moves, sriov's record
     // says vdpa mode, the device-info file is the vdpa type.
     let node = sriov_node();
-    install_ipam(&node.dir);
+    install_lease_ipam(&node.dir);
     carry_vdpa(&node);
     let c = conf(json!({"ipam": {"type": "lease-ipam"},
         "runtimeConfig": {"CNIDeviceInfoFile": devinfo_conf}}));
-    let env = [("CNI_PATH", node.dir.join("bin").display().to_string())];
+    let env = cni_path(&node);
     let (code, out) = node.cni_with("ADD", "ctr1", &c, &env);
     assert_eq!(code, 0, "{out}");
     assert_eq!(out["interfaces"][0]["pciID"], common::VF);

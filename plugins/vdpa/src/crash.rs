@@ -18,13 +18,8 @@ pub const VIRTIO_ADD_POINTS: &[&str] = &[
 /// The points ADD passes in vhost mode, in order.
 pub const VHOST_ADD_POINTS: &[&str] = &["after-record", "after-ipam", "after-device-info"];
 
-#[cfg(feature = "test-hooks")]
-pub fn crash_point(name: &str) {
-    if std::env::var("NFV_VDPA_CRASH_AT").as_deref() == Ok(name) {
-        let _ = nix::sys::signal::kill(nix::unistd::Pid::this(), nix::sys::signal::Signal::SIGKILL);
-    }
-}
-
-#[cfg(not(feature = "test-hooks"))]
+/// nfv-podnet's crash point under this plugin's variable, NFV_VDPA_CRASH_AT.
 #[inline(always)]
-pub fn crash_point(_name: &str) {}
+pub fn crash_point(name: &str) {
+    nfv_podnet::crash::crash_point("NFV_VDPA_CRASH_AT", name)
+}
