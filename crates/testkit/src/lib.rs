@@ -3,6 +3,8 @@
 //!
 //! - [`is_root`] / [`root_or_skip`]: kernel-tier tests need root and say why they skip.
 //! - [`Node`]: a scratch node for running a plugin binary the way a runtime does.
+//! - [`Sandbox`]: scratch host and pod namespaces for calling a plugin's verbs in-process,
+//!   the requests a runtime would send, a scripted IPAM.
 //! - [`conf`]: a network config with test-specific fields merged in.
 //! - [`sysfs::link`]: symlinks of a fake sysfs tree.
 //! - [`crash`]: the crash-test driver (SIGKILL at a crash point, DEL, host as before).
@@ -13,9 +15,23 @@
 pub mod crash;
 mod node;
 pub mod records;
+mod sandbox;
 pub mod sysfs;
 
 pub use node::Node;
+pub use sandbox::{Sandbox, IPAM_ADD_FAILS};
+
+use std::sync::atomic::{AtomicU32, Ordering};
+
+/// `<pid>-<n>`, unique in this test run: names of scratch namespaces and directories.
+pub(crate) fn unique_id() -> String {
+    static SEQ: AtomicU32 = AtomicU32::new(0);
+    format!(
+        "{}-{}",
+        std::process::id(),
+        SEQ.fetch_add(1, Ordering::SeqCst)
+    )
+}
 
 use serde_json::Value;
 

@@ -6,12 +6,9 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
 
 use nfv_netlink::{Netlink, Netns};
 use serde_json::Value;
-
-static SEQ: AtomicU32 = AtomicU32::new(0);
 
 #[derive(Debug)]
 pub struct Node {
@@ -26,11 +23,7 @@ impl Node {
     /// A node for `binary` (`env!("CARGO_BIN_EXE_<name>")`); `prefix` names its namespaces
     /// (`<prefix>bh-<pid>-<n>`, `<prefix>bp-...`) and directory (`<tmp>/<prefix>-bin-...`).
     pub fn new(prefix: &str, binary: impl Into<PathBuf>) -> Node {
-        let id = format!(
-            "{}-{}",
-            std::process::id(),
-            SEQ.fetch_add(1, Ordering::SeqCst)
-        );
+        let id = crate::unique_id();
         let dir = std::env::temp_dir().join(format!("{prefix}-bin-{id}"));
         let _ = std::fs::remove_dir_all(&dir);
         let host_name = format!("{prefix}bh-{id}");

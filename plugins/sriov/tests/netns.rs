@@ -7,14 +7,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::path::Path;
 
-use nfv_cni::{CniArgs, Command, Env, NetConf, Plugin, Request};
-use nfv_netlink::{MacAddr, Netlink, Netns};
-use nfv_testkit::root_or_skip;
+use nfv_cni::{Command, Plugin, Request};
+use nfv_netlink::{MacAddr, Netns};
 use nfv_testkit::sysfs::link;
+use nfv_testkit::{root_or_skip, Sandbox, IPAM_ADD_FAILS};
 use serde_json::{json, Value};
 use sriov::Sriov;
 
@@ -23,28 +21,25 @@ const PF: &str = "0000:00:0a.0";
 /// A second VF on the same PF (netdev vf1), for a second network.
 const VF2: &str = "0000:00:0a.2";
 
-static SEQ: AtomicU32 = AtomicU32::new(0);
-
-/// One test's world: host namespace with PF/VF veths, pod namespace, fake sysfs, state dir.
+/// One test's world: host namespace with PF/VF veths, pod namespace, fake sysfs, state dir
+/// (nfv-testkit's [`Sandbox`], which it derefs to).
 struct World {
-    host: Netns,
-    pod: Netns,
-    pod_name: String,
-    dir: PathBuf,
+    sb: Sandbox,
     plugin: Sriov,
     vf_mac: MacAddr,
 }
 
+impl std::ops::Deref for World {
+    type Target = Sandbox;
+    fn deref(&self) -> &Sandbox {
+        &self.sb
+    }
+}
+
 impl World {
     fn new(tag: &str) -> World {
-        let n = SEQ.fetch_add(1, Ordering::SeqCst);
-        let id = format!("{}-{n}", std::process::id());
-        let dir = std::env::temp_dir().join(format!("sriov-{tag}-{id}"));
-        let _ = std::fs::remove_dir_all(&dir);
-        let host = Netns::new_anonymous().unwrap();
-        let pod_name = format!("sriovt-{id}");
-        let pod = Netns::create_named(&pod_name).unwrap();
-        let mut nl = Netlink::open_in(&host).unwrap();
+        let sb = Sandbox::new(&format!("sriov-{tag}"), "sriovt");
+        let mut nl = sb.host_nl();
         nl.create_veth("pf0", "pf0peer", None).unwrap();
         nl.create_veth("vf0", "vf0peer", None).unwrap();
         let vf_mac: MacAddr = "02:00:00:aa:00:01".parse().unwrap();
@@ -54,17 +49,10 @@ impl World {
         nl.create_veth("vf1", "vf1peer", None).unwrap();
         let vf1 = nl.link_by_name("vf1").unwrap();
         nl.set_mtu(vf1.index, 1500).unwrap();
-        let sys = dir.join("sys");
+        let sys = sb.dir.join("sys");
         fake_sysfs(&sys);
-        let plugin = Sriov::over(&sys, dir.join("state"));
-        World {
-            host,
-            pod,
-            pod_name,
-            dir,
-            plugin,
-            vf_mac,
-        }
+        let plugin = Sriov::over(&sys, sb.dir.join("state"));
+        World { sb, plugin, vf_mac }
     }
 
     fn request(&self, command: Command, container: &str, conf: Value) -> Request {
@@ -73,20 +61,7 @@ impl World {
 
     /// Like `request`, for interface `ifname` in the pod.
     fn request_on(&self, command: Command, container: &str, ifname: &str, conf: Value) -> Request {
-        let stdin = serde_json::to_vec(&conf).unwrap();
-        let parsed: NetConf = serde_json::from_slice(&stdin).unwrap();
-        Request {
-            env: Env {
-                command,
-                container_id: Some(container.into()),
-                netns: Some(PathBuf::from(format!("/run/netns/{}", self.pod_name))),
-                ifname: Some(ifname.into()),
-                args: CniArgs::default(),
-                path: vec![self.dir.join("bin")],
-            },
-            conf: parsed,
-            stdin,
-        }
+        self.sb.request_on(command, container, ifname, &conf)
     }
 
     /// Run a verb with the thread inside the scratch host namespace.
@@ -94,43 +69,13 @@ impl World {
         self.host.run_in(|| f(&self.plugin)).unwrap()
     }
 
-    fn host_nl(&self) -> Netlink {
-        Netlink::open_in(&self.host).unwrap()
-    }
-
-    fn pod_nl(&self) -> Netlink {
-        Netlink::open_in(&self.pod).unwrap()
-    }
-
-    /// A scripted IPAM plugin: ADD prints a fixed result, DEL appends to a log.
+    /// A scripted IPAM plugin: ADD prints a fixed result, every call is logged.
     fn install_ipam(&self, fail_add: bool) {
-        let bin = self.dir.join("bin");
-        std::fs::create_dir_all(&bin).unwrap();
-        let log = self.dir.join("ipam.log");
-        let add = if fail_add {
-            r#"echo '{"cniVersion":"1.0.0","code":11,"msg":"no addresses left"}'; exit 1"#
-                .to_string()
+        self.sb.install_fake_ipam(if fail_add {
+            IPAM_ADD_FAILS
         } else {
-            r#"echo '{"cniVersion":"1.0.0","ips":[{"address":"10.9.0.5/24","gateway":"10.9.0.1"}],"routes":[{"dst":"10.50.0.0/16","gw":"10.9.0.1"}]}'"#.to_string()
-        };
-        let script = format!(
-            "#!/bin/sh\necho \"$CNI_COMMAND $CNI_CONTAINERID\" >> {}\nif [ \"$CNI_COMMAND\" = ADD ]; then {add}; fi\nexit 0\n",
-            log.display()
-        );
-        let p = bin.join("fake-ipam");
-        std::fs::write(&p, script).unwrap();
-        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
-    }
-
-    fn ipam_log(&self) -> String {
-        std::fs::read_to_string(self.dir.join("ipam.log")).unwrap_or_default()
-    }
-}
-
-impl Drop for World {
-    fn drop(&mut self) {
-        let _ = Netns::delete_named(&self.pod_name);
-        let _ = std::fs::remove_dir_all(&self.dir);
+            r#"echo '{"cniVersion":"1.0.0","ips":[{"address":"10.9.0.5/24","gateway":"10.9.0.1"}],"routes":[{"dst":"10.50.0.0/16","gw":"10.9.0.1"}]}'"#
+        });
     }
 }
 
