@@ -7,21 +7,18 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::os::unix::fs::{symlink, PermissionsExt};
+use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU32, Ordering};
 
-use nfv_cni::{code, CniArgs, Command, Env, NetConf, Plugin, Request};
+use nfv_cni::{code, Command, Plugin, Request};
 use nfv_netlink::{Netlink, Netns};
-use nfv_testkit::root_or_skip;
+use nfv_testkit::{root_or_skip, Sandbox};
 use serde_json::{json, Value};
 use sriov::record::VfMode;
 use sriov::Sriov;
 
 const VF: &str = "0000:00:0c.1";
 const PF: &str = "0000:00:0c.0";
-
-static SEQ: AtomicU32 = AtomicU32::new(0);
 
 #[derive(Clone, Copy)]
 enum Binding {
@@ -30,80 +27,40 @@ enum Binding {
     Uio,
 }
 
+/// One test's world: a scratch host namespace with the PF veth, a pod namespace, the fake
+/// sysfs, state directory and scripted IPAM (nfv-testkit's [`Sandbox`], which it derefs to).
 struct World {
-    host: Netns,
-    pod_name: String,
-    dir: PathBuf,
+    sb: Sandbox,
     sys: PathBuf,
     plugin: Sriov,
 }
 
+impl std::ops::Deref for World {
+    type Target = Sandbox;
+    fn deref(&self) -> &Sandbox {
+        &self.sb
+    }
+}
+
 impl World {
     fn new(binding: Binding) -> World {
-        let id = format!(
-            "{}-{}",
-            std::process::id(),
-            SEQ.fetch_add(1, Ordering::SeqCst)
-        );
-        let dir = std::env::temp_dir().join(format!("sriov-us-{id}"));
-        let _ = std::fs::remove_dir_all(&dir);
-        let host = Netns::new_anonymous().unwrap();
-        let pod_name = format!("sriovus-{id}");
-        Netns::create_named(&pod_name).unwrap();
-        Netlink::open_in(&host)
-            .unwrap()
-            .create_veth("pf0", "pf0peer", None)
-            .unwrap();
-        let sys = dir.join("sys");
+        let sb = Sandbox::new("sriov-us", "sriovus");
+        sb.host_nl().create_veth("pf0", "pf0peer", None).unwrap();
+        let sys = sb.dir.join("sys");
         fake_sysfs(&sys, binding);
-        let plugin = Sriov::over(&sys, dir.join("state"));
-        let w = World {
-            host,
-            pod_name,
-            dir,
-            sys,
-            plugin,
-        };
-        w.install_ipam();
-        w
+        let plugin = Sriov::over(&sys, sb.dir.join("state"));
+        sb.install_fake_ipam(
+            r#"echo '{"cniVersion":"1.0.0","ips":[{"address":"10.9.0.7/24","gateway":"10.9.0.1"}]}'"#,
+        );
+        World { sb, sys, plugin }
     }
 
     fn request(&self, command: Command, container: &str, conf: &Value) -> Request {
-        let stdin = serde_json::to_vec(conf).unwrap();
-        let parsed: NetConf = serde_json::from_slice(&stdin).unwrap();
-        Request {
-            env: Env {
-                command,
-                container_id: Some(container.into()),
-                netns: Some(PathBuf::from(format!("/run/netns/{}", self.pod_name))),
-                ifname: Some("net1".into()),
-                args: CniArgs::default(),
-                path: vec![self.dir.join("bin")],
-            },
-            conf: parsed,
-            stdin,
-        }
+        self.sb.request_on(command, container, "net1", conf)
     }
 
     fn run<T>(&self, f: impl FnOnce(&Sriov) -> T) -> T {
         self.host.run_in(|| f(&self.plugin)).unwrap()
-    }
-
-    fn install_ipam(&self) {
-        let bin = self.dir.join("bin");
-        std::fs::create_dir_all(&bin).unwrap();
-        let script = format!(
-            "#!/bin/sh\necho \"$CNI_COMMAND\" >> {}\nif [ \"$CNI_COMMAND\" = ADD ]; then echo \
-             '{{\"cniVersion\":\"1.0.0\",\"ips\":[{{\"address\":\"10.9.0.7/24\",\"gateway\":\"10.9.0.1\"}}]}}'; fi\nexit 0\n",
-            self.dir.join("ipam.log").display()
-        );
-        let p = bin.join("fake-ipam");
-        std::fs::write(&p, script).unwrap();
-        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
-    }
-
-    fn ipam_log(&self) -> String {
-        std::fs::read_to_string(self.dir.join("ipam.log")).unwrap_or_default()
     }
 
     /// Rebind the fake VF to another driver (what an operator or a device plugin might do).
@@ -112,13 +69,6 @@ impl World {
         std::fs::remove_file(&link).unwrap();
         std::fs::create_dir_all(self.sys.join("bus/pci/drivers").join(driver)).unwrap();
         symlink(format!("../../../bus/pci/drivers/{driver}"), link).unwrap();
-    }
-}
-
-impl Drop for World {
-    fn drop(&mut self) {
-        let _ = Netns::delete_named(&self.pod_name);
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 

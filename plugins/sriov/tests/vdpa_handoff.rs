@@ -9,13 +9,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU32, Ordering};
 
-use nfv_cni::{code, CniArgs, Command, Env, NetConf, Plugin, Request};
-use nfv_netlink::{MacAddr, Netlink, Netns};
-use nfv_testkit::root_or_skip;
+use nfv_cni::{code, Command, Plugin, Request};
+use nfv_netlink::MacAddr;
+use nfv_testkit::{root_or_skip, Sandbox, IPAM_ADD_FAILS};
 use serde_json::{json, Value};
 use sriov::record::VfMode;
 use sriov::Sriov;
@@ -25,30 +23,25 @@ const VHOST_VF: &str = "0000:02:00.2";
 const VIRTIO_VF: &str = "0000:02:00.3";
 const NETDEV: &str = "eth5";
 
-static SEQ: AtomicU32 = AtomicU32::new(0);
-
+/// One test's world: the stand-in netdev in a scratch host namespace, a pod namespace, state
+/// directory and scripted IPAM (nfv-testkit's [`Sandbox`], which it derefs to).
 struct World {
-    host: Netns,
-    pod: Netns,
-    pod_name: String,
-    dir: PathBuf,
+    sb: Sandbox,
     plugin: Sriov,
     mac: MacAddr,
 }
 
+impl std::ops::Deref for World {
+    type Target = Sandbox;
+    fn deref(&self) -> &Sandbox {
+        &self.sb
+    }
+}
+
 impl World {
     fn new(tag: &str) -> World {
-        let id = format!(
-            "{}-{}",
-            std::process::id(),
-            SEQ.fetch_add(1, Ordering::SeqCst)
-        );
-        let dir = std::env::temp_dir().join(format!("sriov-vdpa-{tag}-{id}"));
-        let _ = std::fs::remove_dir_all(&dir);
-        let host = Netns::new_anonymous().unwrap();
-        let pod_name = format!("sriovvd-{id}");
-        let pod = Netns::create_named(&pod_name).unwrap();
-        let mut nl = Netlink::open_in(&host).unwrap();
+        let sb = Sandbox::new(&format!("sriov-vdpa-{tag}"), "sriovvd");
+        let mut nl = sb.host_nl();
         nl.create_veth("enp2s0f0", "pfpeer", None).unwrap();
         nl.create_veth(NETDEV, "eth5peer", None).unwrap();
         let mac: MacAddr = "02:00:00:00:0a:01".parse().unwrap();
@@ -57,11 +50,8 @@ impl World {
         nl.set_mtu(l.index, 1500).unwrap();
         let sys = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/sysfs/nic");
         let w = World {
-            host,
-            pod,
-            pod_name,
-            plugin: Sriov::over(sys, dir.join("state")),
-            dir,
+            plugin: Sriov::over(sys, sb.dir.join("state")),
+            sb,
             mac,
         };
         w.install_ipam(false);
@@ -69,20 +59,7 @@ impl World {
     }
 
     fn request(&self, command: Command, container: &str, conf: &Value) -> Request {
-        let stdin = serde_json::to_vec(conf).unwrap();
-        let parsed: NetConf = serde_json::from_slice(&stdin).unwrap();
-        Request {
-            env: Env {
-                command,
-                container_id: Some(container.into()),
-                netns: Some(PathBuf::from(format!("/run/netns/{}", self.pod_name))),
-                ifname: Some("net1".into()),
-                args: CniArgs::default(),
-                path: vec![self.dir.join("bin")],
-            },
-            conf: parsed,
-            stdin,
-        }
+        self.sb.request_on(command, container, "net1", conf)
     }
 
     fn run<T>(&self, f: impl FnOnce(&Sriov) -> T) -> T {
@@ -101,38 +78,17 @@ impl World {
         self.run(|p| p.del(&self.request(Command::Del, container, conf)))
     }
 
-    fn host_nl(&self) -> Netlink {
-        Netlink::open_in(&self.host).unwrap()
-    }
-
-    fn pod_nl(&self) -> Netlink {
-        Netlink::open_in(&self.pod).unwrap()
-    }
-
     /// A scripted IPAM plugin: ADD prints a fixed result (or fails), every call is logged.
     fn install_ipam(&self, fail_add: bool) {
-        let bin = self.dir.join("bin");
-        std::fs::create_dir_all(&bin).unwrap();
-        let add = if fail_add {
-            r#"echo '{"cniVersion":"1.0.0","code":11,"msg":"no addresses left"}'; exit 1"#
+        self.sb.install_fake_ipam(if fail_add {
+            IPAM_ADD_FAILS
         } else {
             r#"echo '{"cniVersion":"1.0.0","ips":[{"address":"10.9.0.5/24","gateway":"10.9.0.1"}]}'"#
-        };
-        let script = format!(
-            "#!/bin/sh\necho \"$CNI_COMMAND $CNI_CONTAINERID\" >> {}\nif [ \"$CNI_COMMAND\" = ADD ]; then {add}; fi\nexit 0\n",
-            self.dir.join("ipam.log").display()
-        );
-        let p = bin.join("fake-ipam");
-        std::fs::write(&p, script).unwrap();
-        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+        });
     }
 
     fn ipam_calls(&self) -> Vec<String> {
-        std::fs::read_to_string(self.dir.join("ipam.log"))
-            .unwrap_or_default()
-            .lines()
-            .map(str::to_string)
-            .collect()
+        self.ipam_log().lines().map(str::to_string).collect()
     }
 
     fn devinfo(&self) -> PathBuf {
@@ -169,13 +125,6 @@ impl World {
             .map(|l| l.name)
             .collect();
         assert_eq!(pod, vec!["lo".to_string()]);
-    }
-}
-
-impl Drop for World {
-    fn drop(&mut self) {
-        let _ = Netns::delete_named(&self.pod_name);
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
