@@ -238,3 +238,40 @@ fn gc_of_one_network_sees_only_its_own_stale_records() {
     assert_eq!(store.all().unwrap().len(), 4);
     fs::remove_dir_all(&d).unwrap();
 }
+
+#[test]
+fn check_needs_a_record_and_names_the_attachment_it_lacks() {
+    let dir = scratch("load-known");
+    let store = RecordStore::<Rec>::new(&dir);
+    let e = store.load_known("c1", "net1").unwrap_err();
+    assert_eq!(e.code, nfv_cni::code::UNKNOWN_CONTAINER);
+    assert_eq!(e.msg, "no attachment c1 / net1 recorded on this node");
+    store.save(&rec("c1", "0000:00:01.1")).unwrap();
+    assert_eq!(
+        store.load_known("c1", "net1").unwrap(),
+        rec("c1", "0000:00:01.1")
+    );
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_complete_rollback_drops_the_record_an_incomplete_one_keeps_it_and_says_why() {
+    let dir = scratch("rolled-back");
+    let store = RecordStore::<Rec>::new(&dir);
+    let r = rec("c1", "0000:00:01.1");
+    store.save(&r).unwrap();
+    let failed = || nfv_cni::Error::new(121, "move: refused");
+
+    let e = store.rolled_back(&r, failed(), &["set mtu: busy".into(), "up: gone".into()]);
+    assert_eq!((e.code, e.msg.as_str()), (121, "move: refused"));
+    assert_eq!(e.details, "rollback incomplete: set mtu: busy; up: gone");
+    assert_eq!(store.load("c1", "net1").unwrap(), Some(r.clone()));
+
+    let e = store.rolled_back(&r, failed(), &[]);
+    assert_eq!(
+        (e.code, e.msg.as_str(), e.details.as_str()),
+        (121, "move: refused", "")
+    );
+    assert_eq!(store.load("c1", "net1").unwrap(), None);
+    fs::remove_dir_all(&dir).unwrap();
+}

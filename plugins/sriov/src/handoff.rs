@@ -145,15 +145,8 @@ impl Sriov {
             Err(e) => {
                 nfv_cni::warn!("ADD failed, rolling back VF {}: {}", plan.device, e.msg);
                 let failures = restore(&mut host, &self.sysfs, None, &record);
-                if failures.is_empty() {
-                    if let Err(r) = self.records.remove(&record.container_id, &record.ifname) {
-                        nfv_cni::error!("rollback: {r}");
-                    }
-                    Err(e)
-                } else {
-                    // Keep the record: DEL will finish the job.
-                    Err(e.with_details(format!("rollback incomplete: {}", failures.join("; "))))
-                }
+                // An incomplete rollback keeps the record: DEL will finish the job.
+                Err(self.records.rolled_back(&record, e, &failures))
             }
         }
     }

@@ -220,19 +220,7 @@ impl Sriov {
     fn check_attachment(&self, req: &Request) -> Result<(), Error> {
         let conf: SriovConf = req.parse_conf()?;
         let plan = config::plan(&conf, &req.env.args)?;
-        let r = self
-            .records
-            .load(req.container_id(), req.ifname())?
-            .ok_or_else(|| {
-                Error::new(
-                    code::UNKNOWN_CONTAINER,
-                    format!(
-                        "no attachment {} / {} recorded on this node",
-                        req.container_id(),
-                        req.ifname()
-                    ),
-                )
-            })?;
+        let r = self.records.load_known(req.container_id(), req.ifname())?;
         match r.mode {
             VfMode::Userspace => {
                 self.check_userspace(&r, &plan)?;

@@ -142,14 +142,8 @@ impl Vdpa {
                 failures.push(f.to_string());
             }
         }
-        if failures.is_empty() {
-            if let Err(r) = self.records.remove(&record.container_id, &record.ifname) {
-                nfv_cni::error!("rollback: {r}");
-            }
-            Err(e)
-        } else {
-            Err(e.with_details(format!("rollback incomplete: {}", failures.join("; "))))
-        }
+        // An incomplete rollback keeps the record: DEL will finish the job.
+        Err(self.records.rolled_back(record, e, failures))
     }
 
     fn attach_vhost(&self, req: &Request, plan: &Plan, found: &Found) -> Result<Success, Error> {

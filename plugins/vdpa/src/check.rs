@@ -14,19 +14,7 @@ impl Vdpa {
     pub(crate) fn check_attachment(&self, req: &Request) -> Result<(), Error> {
         let conf: VdpaConf = req.parse_conf()?;
         let plan = config::plan(&conf, &req.env.args)?;
-        let r = self
-            .records
-            .load(req.container_id(), req.ifname())?
-            .ok_or_else(|| {
-                Error::new(
-                    code::UNKNOWN_CONTAINER,
-                    format!(
-                        "no attachment {} / {} recorded on this node",
-                        req.container_id(),
-                        req.ifname()
-                    ),
-                )
-            })?;
+        let r = self.records.load_known(req.container_id(), req.ifname())?;
         let fail = |m: String| Err(Error::new(DEVICE_UNUSABLE, m));
         // The device by its recorded name, bound to the recorded driver.
         let by_name = Plan {
