@@ -1,7 +1,7 @@
 //! Config helpers every device plugin needs the same way: the error for a bad field, strings
 //! from `runtimeConfig`, MACs, and the `deviceID` / `runtimeConfig.deviceID` agreement.
 
-use nfv_cni::{code, Error};
+use nfv_cni::{code, CniArgs, Error};
 use nfv_netlink::MacAddr;
 use nfv_pci::PciAddress;
 use serde_json::{Map, Value};
@@ -35,6 +35,25 @@ pub fn parse_mac(field: &str, s: &str) -> Result<MacAddr, Error> {
             field,
             format!("{mac} is not a unicast address (zero or multicast)"),
         ));
+    }
+    Ok(mac)
+}
+
+/// The MAC an attachment asks for, by precedence: the config's `mac` < CNI_ARGS `MAC=` <
+/// `runtimeConfig.mac` (`runtime_mac` reads it the plugin's way, after the other two are
+/// checked, so the first bad one is the one reported). Each must be unicast; the error names
+/// where the bad one came from.
+pub fn requested_mac<'a>(
+    conf_mac: Option<&str>,
+    args: &CniArgs,
+    runtime_mac: impl FnOnce() -> Result<Option<&'a str>, Error>,
+) -> Result<Option<MacAddr>, Error> {
+    let mut mac = conf_mac.map(|m| parse_mac("mac", m)).transpose()?;
+    if let Some(m) = args.get("MAC") {
+        mac = Some(parse_mac("CNI_ARGS MAC", m)?);
+    }
+    if let Some(m) = runtime_mac()? {
+        mac = Some(parse_mac("runtimeConfig.mac", m)?);
     }
     Ok(mac)
 }
@@ -89,6 +108,34 @@ mod tests {
         assert!(e.msg.starts_with("runtimeConfig.mac: "), "{}", e.msg);
         assert!(e.msg.contains("not a unicast address"), "{}", e.msg);
         let e = parse_mac("mac", "zz").unwrap_err();
+        assert!(e.msg.starts_with("mac: "), "{}", e.msg);
+    }
+
+    #[test]
+    fn the_runtime_mac_beats_cni_args_which_beat_the_config() {
+        let args = CniArgs::parse("IgnoreUnknown=1;MAC=02:00:00:00:00:02").unwrap();
+        let none = CniArgs::default();
+        let m = |s: &str| Some(s.parse::<MacAddr>().unwrap());
+        let c = Some("02:00:00:00:00:01");
+        let r = || Ok(Some("02:00:00:00:00:03"));
+        let absent = || Ok(None);
+        assert_eq!(requested_mac(None, &none, absent).unwrap(), None);
+        assert_eq!(
+            requested_mac(c, &none, absent).unwrap(),
+            m("02:00:00:00:00:01")
+        );
+        assert_eq!(
+            requested_mac(c, &args, absent).unwrap(),
+            m("02:00:00:00:00:02")
+        );
+        assert_eq!(requested_mac(c, &args, r).unwrap(), m("02:00:00:00:00:03"));
+        let e = requested_mac(Some("ff:ff:ff:ff:ff:ff"), &args, r).unwrap_err();
+        assert!(e.msg.starts_with("mac: "), "{}", e.msg);
+        let e = requested_mac(None, &none, || Ok(Some(""))).unwrap_err();
+        assert!(e.msg.starts_with("runtimeConfig.mac: "), "{}", e.msg);
+        // The config's own MAC is checked before runtimeConfig is read.
+        let unread = || Err(invalid("runtimeConfig.mac", "must be a string, got 5"));
+        let e = requested_mac(Some("zz"), &none, unread).unwrap_err();
         assert!(e.msg.starts_with("mac: "), "{}", e.msg);
     }
 

@@ -7,7 +7,7 @@
 use nfv_cni::{code, CniArgs, Error};
 use nfv_netlink::{MacAddr, VfLinkState, VfSetting, VlanProto};
 use nfv_pci::{parse_pci_address, PciAddress};
-use nfv_podnet::conf::{agreed_device_id, invalid, parse_mac, runtime_str};
+use nfv_podnet::conf::{agreed_device_id, invalid, requested_mac, runtime_str};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -111,17 +111,9 @@ pub fn plan(conf: &SriovConf, args: &CniArgs) -> Result<Plan, Error> {
     let mut vf_settings = Vec::new();
 
     // MAC precedence: config < CNI_ARGS MAC= < runtimeConfig.mac.
-    let mut mac = conf
-        .mac
-        .as_deref()
-        .map(|m| parse_mac("mac", m))
-        .transpose()?;
-    if let Some(m) = args.get("MAC") {
-        mac = Some(parse_mac("CNI_ARGS MAC", m)?);
-    }
-    if let Some(m) = runtime_str(&conf.runtime_config, "mac")? {
-        mac = Some(parse_mac("runtimeConfig.mac", m)?);
-    }
+    let mac = requested_mac(conf.mac.as_deref(), args, || {
+        runtime_str(&conf.runtime_config, "mac")
+    })?;
     if let Some(m) = mac {
         vf_settings.push(VfSetting::Mac(m));
     }

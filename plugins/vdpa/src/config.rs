@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use nfv_cni::{code, CniArgs, Error};
 use nfv_netlink::MacAddr;
 use nfv_pci::{parse_pci_address, PciAddress};
-use nfv_podnet::conf::{agreed_device_id, invalid, parse_mac};
+use nfv_podnet::conf::{agreed_device_id, invalid, requested_mac};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -170,17 +170,9 @@ pub fn device_info_file(rc: &Option<Map<String, Value>>) -> Result<Option<PathBu
 pub fn plan(conf: &VdpaConf, args: &CniArgs) -> Result<Plan, Error> {
     let selector = selector(conf)?;
     let mode = mode(conf)?;
-    let mut mac = conf
-        .mac
-        .as_deref()
-        .map(|m| parse_mac("mac", m))
-        .transpose()?;
-    if let Some(m) = args.get("MAC") {
-        mac = Some(parse_mac("CNI_ARGS MAC", m)?);
-    }
-    if let Some(m) = runtime_str(&conf.runtime_config, "mac")? {
-        mac = Some(parse_mac("runtimeConfig.mac", m)?);
-    }
+    let mac = requested_mac(conf.mac.as_deref(), args, || {
+        runtime_str(&conf.runtime_config, "mac")
+    })?;
     let mtu = match conf.mtu {
         None => None,
         Some(n) if (68..=65535).contains(&n) => u32::try_from(n).ok(),
