@@ -12,7 +12,7 @@ mod path;
 pub mod spec;
 
 pub use file::{remove, write, FileError, Layout};
-pub use path::{requested_path, RUNTIME_CONFIG_KEY};
+pub use path::{remove_requested, requested_path, RUNTIME_CONFIG_KEY};
 pub use spec::{
     DeviceInfo, DeviceType, Pci, Vdpa, VdpaDriver, VhostUser, VhostUserMode, SPEC_VERSION,
 };

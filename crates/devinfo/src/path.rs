@@ -39,6 +39,18 @@ pub fn requested_path(
     }
 }
 
+/// For DEL without a record: remove the file the config asks for. A config that asks for
+/// none, or for one ADD would have refused, has nothing to remove; the error is a failure to
+/// remove a file that is there.
+pub fn remove_requested(
+    runtime_config: &Option<Map<String, Value>>,
+) -> Result<(), crate::FileError> {
+    match requested_path(runtime_config) {
+        Ok(Some(p)) => crate::remove(&p),
+        Ok(None) | Err(_) => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -46,6 +58,24 @@ mod tests {
 
     fn rc(v: Value) -> Option<Map<String, Value>> {
         v.as_object().cloned()
+    }
+
+    #[test]
+    fn remove_requested_removes_only_a_valid_requested_file() {
+        let dir = std::env::temp_dir().join(format!("nfv-devinfo-rmreq-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = dir.join("x.json");
+        std::fs::write(&f, "{}").unwrap();
+        remove_requested(&None).unwrap();
+        remove_requested(&rc(json!({"CNIDeviceInfoFile": "x.json"}))).unwrap();
+        assert!(f.exists(), "a relative path is never touched");
+        remove_requested(&rc(json!({"CNIDeviceInfoFile": f}))).unwrap();
+        assert!(!f.exists());
+        remove_requested(&rc(json!({"CNIDeviceInfoFile": f}))).unwrap();
+        let e = remove_requested(&rc(json!({"CNIDeviceInfoFile": dir}))).unwrap_err();
+        assert!(e.to_string().contains(&dir.display().to_string()), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -172,10 +172,8 @@ impl Sriov {
             return Vec::new();
         };
         let mut failures = Vec::new();
-        if let Ok(Some(p)) = devinfo::requested_path(&conf.runtime_config) {
-            if let Err(e) = devinfo::remove(&p) {
-                failures.push(e.to_string());
-            }
+        if let Err(e) = nfv_devinfo::remove_requested(&conf.runtime_config) {
+            failures.push(e.to_string());
         }
         let Some(ns) = pod_ns else {
             return failures; // the kernel brings the VF back itself when the namespace dies

@@ -119,10 +119,8 @@ impl Vdpa {
             return Vec::new(); // DEL must not fail on a config ADD would refuse
         };
         let mut failures = Vec::new();
-        if let Ok(Some(p)) = config::device_info_file(&conf.runtime_config) {
-            if let Err(e) = nfv_devinfo::remove(&p) {
-                failures.push(e.to_string());
-            }
+        if let Err(e) = nfv_devinfo::remove_requested(&conf.runtime_config) {
+            failures.push(e.to_string());
         }
         let Some(ns) = pod_ns else {
             return failures; // the kernel brings the netdev back itself when the namespace dies
