@@ -169,15 +169,7 @@ impl Vdpa {
             // Reported, not configured: the DPDK application owns the data path.
             copy_ipam(&mut result, lease.result());
         }
-        printable(req, &result)?;
-        if let Some(p) = &plan.device_info_file {
-            nfv_devinfo::write(p, &devinfo::vdpa_device_info(found), Layout::Compact)?;
-        }
-        crash_point("after-device-info");
-        if let Some(lease) = lease {
-            lease.commit();
-        }
-        Ok(result)
+        complete(req, plan, found, lease, result)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -227,15 +219,7 @@ impl Vdpa {
             req.netns().map(|p| p.display().to_string()),
             found.parent.map(|p| p.to_string()),
         )];
-        printable(req, &result)?;
-        if let Some(p) = &plan.device_info_file {
-            nfv_devinfo::write(p, &devinfo::vdpa_device_info(found), Layout::Compact)?;
-        }
-        crash_point("after-device-info");
-        if let Some(lease) = lease {
-            lease.commit();
-        }
-        Ok(result)
+        complete(req, plan, found, lease, result)
     }
 }
 
@@ -290,4 +274,24 @@ fn virtio_netdev(host: &mut Netlink, found: &Found) -> Result<(Link, String), Er
         .unwrap_or_else(|| netdev.clone());
     let link = netlink(host.link_by_name(netdev))?;
     Ok((link, kernel_device))
+}
+
+/// The last steps of ADD in both modes: the result must be printable in the config's
+/// version, the device-info file is written, and only then is the IPAM lease kept.
+fn complete(
+    req: &Request,
+    plan: &Plan,
+    found: &Found,
+    lease: Option<ipam::IpamLease<'_>>,
+    result: Success,
+) -> Result<Success, Error> {
+    printable(req, &result)?;
+    if let Some(p) = &plan.device_info_file {
+        nfv_devinfo::write(p, &devinfo::vdpa_device_info(found), Layout::Compact)?;
+    }
+    crash_point("after-device-info");
+    if let Some(lease) = lease {
+        lease.commit();
+    }
+    Ok(result)
 }
