@@ -68,10 +68,6 @@ impl Request {
         }
     }
 
-    pub fn version(&self) -> Version {
-        Version::parse(self.cni_version()).unwrap_or(Version(0, 1, 0))
-    }
-
     /// CNI_CONTAINERID (always present for ADD, DEL and CHECK).
     pub fn container_id(&self) -> &str {
         self.env.container_id.as_deref().unwrap_or("")
@@ -242,7 +238,8 @@ fn add_printable(plugin: &dyn Plugin, req: &Request, version: &str) -> Result<Va
 }
 
 /// Read stdin and validate it in the reference order: JSON and name (6/7), container ID and
-/// ifname (3/4), cniVersion (6, then 1), verb minimums (1), then the shared keys' types.
+/// ifname (3/4), cniVersion (1 unless it is one we implement), verb minimums (1), then the
+/// shared keys' types (6/7).
 /// On error, also returns the version to print the error in.
 fn read_request(env: Env, stdin: &mut dyn Read) -> Result<Request, (Error, String)> {
     let current = || CURRENT_VERSION.to_string();
