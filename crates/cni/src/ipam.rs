@@ -173,6 +173,15 @@ pub fn add(req: &Request) -> Result<IpamLease<'_>, Error> {
     }
 }
 
+/// IPAM ADD when an IPAM plugin is configured (main plugins where IPAM is optional), else None.
+pub fn add_if_configured(req: &Request) -> Result<Option<IpamLease<'_>>, Error> {
+    if configured(req) {
+        add(req).map(Some)
+    } else {
+        Ok(None)
+    }
+}
+
 /// IPAM DEL (a no-op when no IPAM is configured).
 pub fn del(req: &Request) -> Result<(), Error> {
     forward(req, "DEL")

@@ -172,11 +172,7 @@ impl Sriov {
             cni_version: req.cni_version().to_string(),
             ..Default::default()
         };
-        let lease = if ipam::configured(req) {
-            Some(ipam::add(req)?)
-        } else {
-            None
-        };
+        let lease = ipam::add_if_configured(req)?;
         crash_point("after-ipam");
         if let Some(lease) = &lease {
             let got = lease.result();

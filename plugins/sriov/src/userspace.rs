@@ -122,11 +122,7 @@ impl Sriov {
             }],
             ..Default::default()
         };
-        let lease = if ipam::configured(req) {
-            Some(ipam::add(req)?)
-        } else {
-            None
-        };
+        let lease = ipam::add_if_configured(req)?;
         crash_point("after-ipam");
         if let Some(lease) = &lease {
             let got = lease.result();

@@ -40,11 +40,7 @@ pub fn add(req: &Request) -> Result<Success, Error> {
         ));
     }
     // Released again (IPAM DEL) if anything below fails.
-    let lease = if ipam::configured(req) {
-        Some(ipam::add(req)?)
-    } else {
-        None
-    };
+    let lease = ipam::add_if_configured(req)?;
     let created_dir = sockdir::create(&plan)?;
     let attached = attach_port(&mut vs, &plan, &mac, bridges).and_then(|()| {
         let ips: Vec<String> = lease

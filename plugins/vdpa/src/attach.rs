@@ -147,11 +147,7 @@ impl Vdpa {
     }
 
     fn attach_vhost(&self, req: &Request, plan: &Plan, found: &Found) -> Result<Success, Error> {
-        let lease = if ipam::configured(req) {
-            Some(ipam::add(req)?)
-        } else {
-            None
-        };
+        let lease = ipam::add_if_configured(req)?;
         crash_point("after-ipam");
         let mut result = Success {
             cni_version: req.cni_version().to_string(),
@@ -197,11 +193,7 @@ impl Vdpa {
                 link.name, found.device.name
             ))
         })?;
-        let lease = if ipam::configured(req) {
-            Some(ipam::add(req)?)
-        } else {
-            None
-        };
+        let lease = ipam::add_if_configured(req)?;
         crash_point("after-ipam");
         let mut result = Success {
             cni_version: req.cni_version().to_string(),
