@@ -204,7 +204,17 @@ lab_baseline() {
   _lab_vfs_bind || return 1
   echo 1 > "/sys/class/net/$_pf/device/sriov_drivers_autoprobe"
   _lab_vdpa_baseline || return 1
+  # The PF's carrier comes up a moment after "ip link set up" (and again after VF changes): record
+  # the baseline once it is up, or a later reset compares against a transient "down".
+  lab_wait 10 _lab_pf_oper_up || { echo "PF $_pf: carrier did not come up" >&2; return 1; }
   mkdir -p /run/lab && lab_state > /run/lab/baseline.state
+}
+
+_lab_pf_oper_up() { [ "$(cat "/sys/class/net/$(lab_pf)/operstate")" = up ]; }
+
+# Is the lab in its recorded baseline state? (Leaves the current state in /run/lab/reset.state.)
+_lab_at_baseline() {
+  lab_state > /run/lab/reset.state && cmp -s /run/lab/baseline.state /run/lab/reset.state
 }
 
 # The quick way back: every VF setting cleared through the PF, every VF rebound (a fresh netdev for
@@ -230,8 +240,9 @@ lab_reset() {
   done
   _lab_step "namespaces deleted"
   if [ -f /run/lab/baseline.state ] && _lab_reset_settings; then
-    lab_state > /run/lab/reset.state
-    if cmp -s /run/lab/baseline.state /run/lab/reset.state; then
+    # Some of the state settles asynchronously (the PF's carrier after VF changes, a VF netdev
+    # leaving a deleted namespace): give it a few seconds before recreating everything.
+    if lab_wait 5 _lab_at_baseline; then
       _lab_step "baseline state restored"
       return 0
     fi
