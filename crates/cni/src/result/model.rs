@@ -20,12 +20,6 @@ pub struct Dns {
     pub options: Vec<String>,
 }
 
-impl Dns {
-    pub fn is_empty(&self) -> bool {
-        self == &Dns::default()
-    }
-}
-
 /// `interfaces[]`. `mtu`, `socketPath` and `pciID` are 1.1.0 additions.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Interface {
