@@ -9,12 +9,14 @@
 //! - [`sysfs::link`]: symlinks of a fake sysfs tree.
 //! - [`crash`]: the crash-test driver (SIGKILL at a crash point, DEL, host as before).
 //! - [`records`]: records written by an earlier binary load and save byte for byte.
+//! - [`reliability`]: the line a passed crash test or storm prints for `make reliability`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod crash;
 mod node;
 pub mod records;
+pub mod reliability;
 mod sandbox;
 pub mod sysfs;
 

@@ -58,6 +58,8 @@ fn sigkill_at_every_add_step_then_del_leaves_the_host_as_before() {
         let c = conf(json!({"mtu": 1400, "ipam": {"type": "lease-ipam"}}));
         add_killed_at_then_del(&node, &c, "NFV_SRIOV_CRASH_AT", point, host_state);
     }
+    nfv_testkit::reliability::report(json!({"kind": "crash", "plugin": "sriov", "mode": "netdev",
+        "points": ADD_POINTS, "outcome": "after SIGKILL at each point, DEL left the VF netdev, records and lease as before"}));
 }
 
 #[test]
@@ -109,6 +111,10 @@ fn userspace_mode_sigkill_at_every_add_step_then_del_leaves_nothing() {
         add_killed_at_then_del(&node, &c, "NFV_SRIOV_CRASH_AT", point, host_state);
         assert!(!devinfo.exists(), "{point}: device-info file left behind");
     }
+    nfv_testkit::reliability::report(
+        json!({"kind": "crash", "plugin": "sriov", "mode": "userspace-driver",
+        "points": USERSPACE_ADD_POINTS, "outcome": "after SIGKILL at each point, DEL left records, lease and device-info file as before"}),
+    );
     // And without a crash point the same build attaches (and reports the group device).
     let node = sriov_node();
     install_lease_ipam(&node.dir);
@@ -184,6 +190,11 @@ fn vdpa_hand_off_sigkill_at_every_add_step_then_del_leaves_the_host_as_before() 
             "{var}={point}: device-info file left behind"
         );
     }
+    nfv_testkit::reliability::report(
+        json!({"kind": "crash", "plugin": "sriov", "mode": "vdpa hand-off",
+        "points": VDPA_ADD_POINTS.iter().chain(vdpa::crash::VIRTIO_ADD_POINTS).collect::<Vec<_>>(),
+        "outcome": "after SIGKILL at each of sriov's and the vdpa code's points, DEL left the host as before"}),
+    );
     // Without a crash point the same build hands the VF off: the netdev moves, sriov's record
     // says vdpa mode, the device-info file is the vdpa type.
     let node = sriov_node();

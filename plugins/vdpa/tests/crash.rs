@@ -39,7 +39,7 @@ fn host_state(node: &Node) -> String {
     )
 }
 
-fn crash_then_del(points: &[&str], extra: Value) {
+fn crash_then_del(mode: &str, points: &[&str], extra: Value) {
     for point in points {
         let node = vdpa_node();
         install_lease_ipam(&node.dir);
@@ -62,6 +62,8 @@ fn crash_then_del(points: &[&str], extra: Value) {
             "{point}: the crash left nothing to undo?"
         );
     }
+    nfv_testkit::reliability::report(json!({"kind": "crash", "plugin": "vdpa", "mode": mode,
+        "points": points, "outcome": "after SIGKILL at each point, DEL left the netdev, records, lease and device-info file as before"}));
 }
 
 #[test]
@@ -71,6 +73,7 @@ fn sigkill_at_every_virtio_add_step_then_del_leaves_the_host_as_before() {
         return;
     }
     crash_then_del(
+        "virtio",
         VIRTIO_ADD_POINTS,
         json!({"deviceID": VF, "mtu": 1400, "mac": "02:00:00:cc:00:09"}),
     );
@@ -82,7 +85,7 @@ fn sigkill_at_every_vhost_add_step_then_del_leaves_the_host_as_before() {
         eprintln!("SKIPPED sigkill_at_every_vhost_add_step: needs root");
         return;
     }
-    crash_then_del(VHOST_ADD_POINTS, json!({"vdpaDevice": "vdpa4"}));
+    crash_then_del("vhost", VHOST_ADD_POINTS, json!({"vdpaDevice": "vdpa4"}));
 }
 
 #[test]
