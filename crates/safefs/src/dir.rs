@@ -2,7 +2,7 @@
 //! entries in it. Every name is one path component; nothing here resolves a path twice.
 
 use std::fs::File;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::path::{Component, Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -424,11 +424,4 @@ impl AsFd for Dir {
     fn as_fd(&self) -> BorrowedFd<'_> {
         self.fd.as_fd()
     }
-}
-
-/// Read through `f` until EOF or past `max`.
-pub(crate) fn read_limited(f: impl Read, max: u64) -> std::io::Result<Vec<u8>> {
-    let mut buf = Vec::new();
-    f.take(max.saturating_add(1)).read_to_end(&mut buf)?;
-    Ok(buf)
 }

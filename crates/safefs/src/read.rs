@@ -2,12 +2,19 @@
 //! a given size. `/dev/zero` or a FIFO is refused at once instead of read without end.
 
 use std::fs::{File, OpenOptions};
+use std::io::Read;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
-use crate::dir::read_limited;
 use crate::error::{FsError, Problem};
 use crate::Kind;
+
+/// Read through `f` until EOF or one byte past `max`.
+fn read_limited(f: impl Read, max: u64) -> std::io::Result<Vec<u8>> {
+    let mut buf = Vec::new();
+    f.take(max.saturating_add(1)).read_to_end(&mut buf)?;
+    Ok(buf)
+}
 
 pub(crate) fn read_to_bound(f: File, max: u64) -> Result<Vec<u8>, Problem> {
     let buf = read_limited(f, max).map_err(Problem::Io)?;
