@@ -21,6 +21,7 @@ mod route;
 mod socket;
 mod vdpa;
 mod vf;
+mod wire;
 
 pub use address::{address_message, Address};
 pub use error::{explain, Action, Error, Result, VfField};

@@ -10,8 +10,8 @@ use netlink_sys::{protocols::NETLINK_ROUTE, Socket, SocketAddr};
 
 use crate::error::{Action, Error, Result};
 use crate::netns::Netns;
+use crate::wire::{align4, attributes, read_i32, read_u16, read_u32, NLMSG_HDR_LEN};
 
-const NLMSG_HDR_LEN: usize = 16;
 const NLMSG_ERROR: u16 = 2;
 const NLMSG_DONE: u16 = 3;
 const NLMSG_NOOP: u16 = 1;
@@ -286,8 +286,7 @@ fn split_messages(datagram: &[u8]) -> std::result::Result<Vec<&[u8]>, String> {
             ));
         }
         out.push(&rest[..len]);
-        let aligned = (len + 3) & !3;
-        rest = rest.get(aligned..).unwrap_or(&[]);
+        rest = rest.get(align4(len)..).unwrap_or(&[]);
     }
     Ok(out)
 }
@@ -305,32 +304,12 @@ fn parse_error(raw: &[u8], flags: u16) -> std::result::Result<(i32, Option<Strin
     } else {
         read_u32(raw, echoed).ok_or("truncated NLMSG_ERROR")? as usize
     };
-    let mut off = echoed + ((echoed_len + 3) & !3);
-    while let (Some(len), Some(kind)) = (read_u16(raw, off), read_u16(raw, off + 2)) {
-        let len = len as usize;
-        if len < 4 || off + len > raw.len() {
-            break;
-        }
-        if kind & 0x3fff == NLMSGERR_ATTR_MSG {
-            let text = &raw[off + 4..off + len];
-            let text = text.split(|b| *b == 0).next().unwrap_or(&[]);
-            return Ok((code, Some(String::from_utf8_lossy(text).into_owned())));
-        }
-        off += (len + 3) & !3;
+    let tlvs = raw.get(echoed + align4(echoed_len)..).unwrap_or(&[]);
+    if let Some((_, text)) = attributes(tlvs).find(|(kind, _)| *kind == NLMSGERR_ATTR_MSG) {
+        let text = text.split(|b| *b == 0).next().unwrap_or(&[]);
+        return Ok((code, Some(String::from_utf8_lossy(text).into_owned())));
     }
     Ok((code, None))
-}
-
-fn read_u16(b: &[u8], at: usize) -> Option<u16> {
-    Some(u16::from_ne_bytes(b.get(at..at + 2)?.try_into().ok()?))
-}
-
-pub(crate) fn read_u32(b: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_ne_bytes(b.get(at..at + 4)?.try_into().ok()?))
-}
-
-fn read_i32(b: &[u8], at: usize) -> Option<i32> {
-    Some(i32::from_ne_bytes(b.get(at..at + 4)?.try_into().ok()?))
 }
 
 #[cfg(test)]

@@ -10,7 +10,8 @@ use netlink_sys::protocols::NETLINK_GENERIC;
 use netlink_sys::Socket;
 
 use crate::error::{Action, Error, Result};
-use crate::socket::{exchange, open_socket, read_u32, Expect, SocketTransport};
+use crate::socket::{exchange, open_socket, Expect, SocketTransport};
+use crate::wire::{attributes, read_u32, NLMSG_HDR_LEN};
 
 const GENL_ID_CTRL: u16 = 0x10;
 const CTRL_CMD_GETFAMILY: u8 = 3;
@@ -29,7 +30,6 @@ const VDPA_ATTR_DEV_VENDOR_ID: u16 = 6;
 const VDPA_ATTR_DEV_MAX_VQS: u16 = 7;
 const VDPA_ATTR_DEV_MAX_VQ_SIZE: u16 = 8;
 
-const NLMSG_HDR_LEN: usize = 16;
 const GENL_HDR_LEN: usize = 4;
 
 /// One vDPA device as the kernel lists it.
@@ -108,19 +108,10 @@ pub fn dev_get_message(family: u16, name: Option<&str>, flags: u16, seq: u32) ->
 }
 
 fn genl_attrs(raw: &[u8]) -> std::result::Result<impl Iterator<Item = (u16, &[u8])>, String> {
-    let mut b = raw
+    let b = raw
         .get(NLMSG_HDR_LEN + GENL_HDR_LEN..)
         .ok_or("generic netlink message shorter than its headers")?;
-    Ok(std::iter::from_fn(move || {
-        let len = u16::from_ne_bytes(b.get(0..2)?.try_into().ok()?) as usize;
-        let kind = u16::from_ne_bytes(b.get(2..4)?.try_into().ok()?) & 0x3fff;
-        if len < 4 || len > b.len() {
-            return None;
-        }
-        let value = &b[4..len];
-        b = b.get((len + 3) & !3..).unwrap_or(&[]);
-        Some((kind, value))
-    }))
+    Ok(attributes(b))
 }
 
 fn c_string(v: &[u8]) -> String {

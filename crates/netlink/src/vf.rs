@@ -18,7 +18,8 @@ use netlink_packet_route::RouteNetlinkMessage;
 
 use crate::error::{Action, Error, Result, VfField};
 use crate::mac::MacAddr;
-use crate::socket::{read_u32, Expect, Netlink};
+use crate::socket::{Expect, Netlink};
+use crate::wire::{attributes, read_u32, NLMSG_HDR_LEN};
 
 const IFLA_VFINFO_LIST: u16 = 22;
 const IFLA_VF_INFO: u16 = 1;
@@ -33,8 +34,6 @@ const IFLA_VF_VLAN_LIST: u16 = 12;
 const IFLA_VF_VLAN_INFO: u16 = 1;
 const ETH_P_8021Q: u16 = 0x8100;
 const ETH_P_8021AD: u16 = 0x88a8;
-const NLA_TYPE_MASK: u16 = 0x3fff;
-const NLMSG_HDR_LEN: usize = 16;
 const IFINFOMSG_LEN: usize = 16;
 
 /// The VLAN tag protocol a VF inserts.
@@ -265,20 +264,6 @@ pub fn vf_query_message(pf_index: u32) -> LinkMessage {
     msg.attributes
         .push(LinkAttribute::ExtMask(vec![LinkExtentMask::Vf]));
     msg
-}
-
-/// Walk netlink attributes: (kind without flags, value).
-fn attributes(mut b: &[u8]) -> impl Iterator<Item = (u16, &[u8])> {
-    std::iter::from_fn(move || {
-        let len = u16::from_ne_bytes(b.get(0..2)?.try_into().ok()?) as usize;
-        let kind = u16::from_ne_bytes(b.get(2..4)?.try_into().ok()?) & NLA_TYPE_MASK;
-        if len < 4 || len > b.len() {
-            return None;
-        }
-        let value = &b[4..len];
-        b = b.get((len + 3) & !3..).unwrap_or(&[]);
-        Some((kind, value))
-    })
 }
 
 /// The VF list of one raw RTM_NEWLINK reply (netlink header included). A link without VFs
