@@ -1,9 +1,10 @@
 //! The 0.1.0/0.2.0 result format: `ip4` and `ip6` objects, each `{ip, gateway, routes}`.
 
-use super::model::{
+use super::json::{
     as_array, as_obj, decode_err, dns_json, field, parse_dns, parse_ip, parse_net, parse_route,
-    route_json, IpConfig, Success,
+    route_json,
 };
+use super::model::{IpConfig, Success};
 use crate::error::{code, Error};
 use serde_json::{Map, Value};
 

@@ -6,6 +6,9 @@
 //! - -> 0.1.0/0.2.0 keeps the first IPv4 and the first IPv6 address, attaches each route to the
 //!   family of its destination, and fails when there is no IP at all.
 
+mod convert;
+mod current;
+mod json;
 mod legacy;
 mod model;
 
