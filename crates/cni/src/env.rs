@@ -230,7 +230,8 @@ pub fn validate_container_id(id: &str) -> Result<(), Error> {
     Ok(())
 }
 
-/// Interface name: 1-15 bytes, not `.` or `..`, no `/`, `:` or whitespace (code 4).
+/// Interface name: 1-15 bytes, not `.` or `..`, no `/`, `:`, NUL or whitespace (code 4). The
+/// same rule as `nfv_netlink::validate_ifname`: both are tested against testdata/ifnames/names.tsv.
 pub fn validate_ifname(name: &str) -> Result<(), Error> {
     let bad = |why: &str| Error::new(code::INVALID_ENV, format!("interface name {name:?} {why}"));
     if name.is_empty() {
@@ -244,9 +245,9 @@ pub fn validate_ifname(name: &str) -> Result<(), Error> {
     }
     if name
         .chars()
-        .any(|c| c == '/' || c == ':' || c.is_whitespace())
+        .any(|c| c == '/' || c == ':' || c == '\0' || c.is_whitespace())
     {
-        return Err(bad("contains / or : or whitespace characters"));
+        return Err(bad("contains /, :, NUL or whitespace characters"));
     }
     Ok(())
 }
@@ -345,6 +346,9 @@ mod tests {
             assert_eq!(validate_ifname(bad).unwrap_err().code, 4, "{bad:?}");
         }
         assert!(validate_ifname("abcdefghijklmno").is_ok());
+        for (ok, name) in ifname_table() {
+            assert_eq!(validate_ifname(&name).is_ok(), ok, "{name:?}");
+        }
         assert_eq!(validate_container_id("").unwrap_err().code, 3);
         assert_eq!(validate_container_id("a;b").unwrap_err().code, 4);
         assert!(validate_container_id("0123abc_.-x").is_ok());
@@ -378,5 +382,21 @@ mod tests {
         assert_eq!(validate_network_name("").unwrap_err().code, 7);
         assert_eq!(validate_network_name("../x").unwrap_err().code, 7);
         assert!(validate_network_name("sriov-net.1_a").is_ok());
+    }
+
+    /// testdata/ifnames/names.tsv: (accepted?, name).
+    pub(crate) fn ifname_table() -> Vec<(bool, String)> {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../testdata/ifnames/names.tsv"
+        );
+        std::fs::read_to_string(path)
+            .unwrap()
+            .lines()
+            .map(|l| {
+                let (k, n) = l.split_once('\t').unwrap();
+                (k == "ok", serde_json::from_str(n).unwrap())
+            })
+            .collect()
     }
 }

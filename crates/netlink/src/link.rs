@@ -117,7 +117,8 @@ impl Link {
     }
 }
 
-/// Check an interface name before the kernel sees it, so the error names the rule.
+/// Check an interface name before the kernel sees it, so the error names the rule. The same
+/// rule as `nfv_cni::validate_ifname`: both are tested against testdata/ifnames/names.tsv.
 pub fn validate_ifname(name: &str) -> Result<()> {
     let bad = |why: &str| Err(Error::invalid(format!("interface name {name:?}"), why));
     if name.is_empty() {
@@ -414,6 +415,16 @@ mod tests {
         ] {
             let e = validate_ifname(bad).unwrap_err();
             assert!(e.to_string().contains("interface name"), "{e}");
+        }
+        // The one rule, shared with nfv_cni::validate_ifname (CNI_IFNAME).
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../testdata/ifnames/names.tsv"
+        );
+        for line in std::fs::read_to_string(path).unwrap().lines() {
+            let (k, n) = line.split_once('\t').unwrap();
+            let name: String = serde_json::from_str(n).unwrap();
+            assert_eq!(validate_ifname(&name).is_ok(), k == "ok", "{name:?}");
         }
     }
 
