@@ -26,6 +26,11 @@ impl Sriov {
         let conf: SriovConf = req.parse_conf()?;
         let plan = config::plan(&conf, &req.env.args)?;
         let device_info_file = devinfo::requested_path(&conf.runtime_config, &devinfo::place())?;
+        if let Some(p) = &device_info_file {
+            // A symlink on the way (or a non-regular file there) is refused before any change,
+            // in every mode (the vDPA hand-off decides again after the VF settings).
+            nfv_devinfo::existing(&devinfo::place(), p)?;
+        }
         let device = plan.device.to_string();
         let ifname = req.ifname().to_string();
 
