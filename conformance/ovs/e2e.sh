@@ -46,6 +46,7 @@ if [ ! -x "$BIN_DIR/userspace" ] || [ ! -x "$BIN_DIR/host-local" ]; then
 fi
 
 D=$(mktemp -d /tmp/ovse2e.XXXXXX)          # short: socket paths stay far below 108 bytes
+DI=/run/k8s.cni.cncf.io/devinfo/cni/nfv-e2e-$$  # device-info files: only in that tree
 NS=()
 TP_PIDS=()
 cleanup() {
@@ -54,7 +55,7 @@ cleanup() {
   ovs_stop
   for n in "${NS[@]}"; do ip netns del "$n" 2>/dev/null; done
   rm -rf "/var/run/dpdk/pa$$" "/var/run/dpdk/pb$$"
-  [ "${KEEP:-0}" = 1 ] && echo "kept $D" || rm -rf "$D"
+  [ "${KEEP:-0}" = 1 ] && echo "kept $D" || rm -rf "$D" "$DI"
 }
 trap cleanup EXIT
 
@@ -145,7 +146,8 @@ for MODE in client server; do
   echo "# $MODE mode via libcni (cniVersion 1.0.0)"
   m=${MODE:0:1}; podmode=server; [ $MODE = server ] && podmode=client
   CA=l${m}aaaaaaaaaaaaaa; CB=l${m}bbbbbbbbbbbbbb; NA=e2e-l${m}a$$; NB=e2e-l${m}b$$
-  DA=$D/devinfo/$CA.json; DB=$D/devinfo/$CB.json
+  # Device-info files may only go in the device-info tree (docs/design.md).
+  DA=$DI/$CA.json; DB=$DI/$CB.json
   cat >"$D/libcni.conflist" <<EOF
 {"cniVersion":"1.0.0","name":"ovs-libcni","plugins":[
  $(conf 1.0.0 $MODE br-lc 0 ovs-libcni '"capabilities":{"CNIDeviceInfoFile":true,"mac":true}' | sed 's/"cniVersion":"1.0.0","name":"ovs-libcni",//')

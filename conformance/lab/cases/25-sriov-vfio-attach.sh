@@ -11,11 +11,11 @@ pf=$(lab_pf)
 vf=$(lab_vf_pci 2)
 group=$(lab_vf_group 2)
 vfinfo() { ip -j -d link show "$pf" | jq -c ".[0].vfinfo_list[] | select(.vf == $1) | $2"; }
-rm -rf /run/lab-ipam-25 /run/lab-devinfo-25
+rm -rf /run/lab-ipam-25 /run/k8s.cni.cncf.io/devinfo/cni/lab-25
 jq -n --arg dev "$vf" '{cniVersion: "1.1.0", name: "lab-sriov-25", type: "sriov", deviceID: $dev,
   mac: "02:25:00:00:00:01", vlan: 25, vlanQoS: 1, spoofchk: "off", trust: "on", max_tx_rate: 30,
   ipam: {type: "host-local", dataDir: "/run/lab-ipam-25", ranges: [[{subnet: "10.56.25.0/24"}]]},
-  runtimeConfig: {CNIDeviceInfoFile: "/run/lab-devinfo-25/dpdk-net1.json"}}' > /tmp/conf.json
+  runtimeConfig: {CNIDeviceInfoFile: "/run/k8s.cni.cncf.io/devinfo/cni/lab-25/dpdk-net1.json"}}' > /tmp/conf.json
 leases() { ls /run/lab-ipam-25/lab-sriov-25 2>/dev/null | grep -v -e '^last_reserved_ip' -e '^lock$'; }
 
 check_eq "VF 2 ($vf) is on vfio-pci" vfio-pci "$(lab_vf_driver 2)"
@@ -36,7 +36,7 @@ check_eq "PF: VLAN 25 QoS 1" "25/1" "$(vfinfo 2 '.vlan_list[0].vlan')/$(vfinfo 2
 check_eq "PF: spoof check off, trust on" "false/true" "$(vfinfo 2 .spoofchk)/$(vfinfo 2 .trust)"
 check_eq "PF: max TX rate 30" 30 "$(vfinfo 2 .rate.max_tx)"
 
-info=/run/lab-devinfo-25/dpdk-net1.json
+info=/run/k8s.cni.cncf.io/devinfo/cni/lab-25/dpdk-net1.json
 cat "$info"; echo
 check_eq "device-info type pci" pci "$(jq -r .type "$info")"
 check_eq "device-info pci-address" "$vf" "$(jq -r '.pci["pci-address"]' "$info")"

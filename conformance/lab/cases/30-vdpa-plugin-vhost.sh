@@ -9,16 +9,16 @@ test -x "$LAB/bin/vdpa" || fail "no vdpa in $LAB/bin: cargo build --release -p v
 test -x "$LAB/bin/host-local" || fail "no host-local in $LAB/bin: cargo build --release -p host-local"
 dev=$(lab_vdpa_chardev vdpa0)
 check "vdpa0 is on vhost_vdpa with $dev" test -c "$dev"
-info=/run/lab-devinfo-30/net1.json
+info=/run/k8s.cni.cncf.io/devinfo/cni/lab-30/net1.json
 conf() {  # conf CONTAINER [JQ-FILTER]
-  jq -n --arg f "/run/lab-devinfo-30/$1.json" '{cniVersion: "1.1.0", name: "lab-vdpa-30",
+  jq -n --arg f "/run/k8s.cni.cncf.io/devinfo/cni/lab-30/$1.json" '{cniVersion: "1.1.0", name: "lab-vdpa-30",
     type: "vdpa", vdpaDevice: "vdpa0", driver: "vhost",
     runtimeConfig: {CNIDeviceInfoFile: $f},
     ipam: {type: "host-local", dataDir: "/run/lab-ipam-30", ranges: [[{subnet: "10.56.30.0/24"}]]}}' |
     jq "${2:-.}"
 }
 leases() { ls /run/lab-ipam-30/lab-vdpa-30 2>/dev/null | grep -v -e '^last_reserved_ip' -e '^lock$'; }
-rm -rf /run/lab-ipam-30 /run/lab-devinfo-30 /var/lib/cni/nfv-vdpa
+rm -rf /run/lab-ipam-30 /run/k8s.cni.cncf.io/devinfo/cni/lab-30 /var/lib/cni/nfv-vdpa
 check "netns pod0" lab_netns_new pod0
 
 conf ctr0 > /tmp/conf0.json
@@ -31,7 +31,7 @@ check_eq "no pciID: the simulator has no PCI parent" null "$(jq -r '.interfaces[
 check_eq "IPAM's address is reported" 10.56.30.2/24 "$(jq -r '.ips[0].address' /tmp/result0.json)"
 check_eq "nothing moved into pod0" lo "$(ip -n pod0 -j link show | jq -r '.[].ifname')"
 check "the char device is still there" test -c "$dev"
-f=/run/lab-devinfo-30/ctr0.json
+f=/run/k8s.cni.cncf.io/devinfo/cni/lab-30/ctr0.json
 check "device-info file written" test -s "$f"
 cat "$f"; echo
 check_eq "device-info type" vdpa "$(jq -r .type "$f")"
@@ -57,7 +57,7 @@ check_fails "deviceID of a VF without a vDPA device" "does not exist" cni vdpa A
 conf ctr1 '.vdpaDevice = "vdpa7"' > /tmp/bad.json
 check_fails "an unknown vdpaDevice is named with what exists" "vdpa0, vdpa1" cni vdpa ADD ctr1 pod1 net1 < /tmp/bad.json
 check_eq "failed ADDs left one lease" 1 "$(leases | wc -l)"
-check_eq "failed ADDs left no device-info file" "ctr0.json" "$(ls /run/lab-devinfo-30)"
+check_eq "failed ADDs left no device-info file" "ctr0.json" "$(ls /run/k8s.cni.cncf.io/devinfo/cni/lab-30)"
 
 check "DEL" cni vdpa DEL ctr0 pod0 net1 < /tmp/conf0.json
 check "device-info file removed" test ! -e "$f"
@@ -73,9 +73,9 @@ gc() { jq -n --argjson v "$1" '{cniVersion: "1.1.0", name: "lab-vdpa-30", type: 
   ranges: [[{subnet: "10.56.30.0/24"}]]}}' |
   cni vdpa GC "" "" ""; }
 check "GC keeping ctr1" gc '[{"containerID": "ctr1", "ifname": "net1"}]'
-check "ctr1's device-info file kept" test -s /run/lab-devinfo-30/ctr1.json
+check "ctr1's device-info file kept" test -s /run/k8s.cni.cncf.io/devinfo/cni/lab-30/ctr1.json
 check "GC with nothing valid" gc '[]'
-check "ctr1's device-info file removed" test ! -e /run/lab-devinfo-30/ctr1.json
+check "ctr1's device-info file removed" test ! -e /run/k8s.cni.cncf.io/devinfo/cni/lab-30/ctr1.json
 check "vdpa0 is free again" cni vdpa ADD ctr2 pod1 net2 < /tmp/conf1.json
 check "DEL ctr2" cni vdpa DEL ctr2 pod1 net2 < /tmp/conf1.json
 jq -n '{cniVersion: "1.1.0", name: "lab-vdpa-30", type: "vdpa"}' > /tmp/status.json

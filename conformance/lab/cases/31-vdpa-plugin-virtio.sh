@@ -12,7 +12,7 @@ n=$(lab_vdpa_netdev vdpa1)
 check "vdpa1 is on virtio_vdpa with netdev $n" test -n "$n"
 mac=$(cat "/sys/class/net/$n/address") mtu=$(cat "/sys/class/net/$n/mtu")
 conf() {  # conf CONTAINER
-  jq -n --arg f "/run/lab-devinfo-31/$1.json" '{cniVersion: "1.1.0", name: "lab-vdpa-31",
+  jq -n --arg f "/run/k8s.cni.cncf.io/devinfo/cni/lab-31/$1.json" '{cniVersion: "1.1.0", name: "lab-vdpa-31",
     type: "vdpa", vdpaDevice: "vdpa1", driver: "virtio", mtu: 1400,
     runtimeConfig: {CNIDeviceInfoFile: $f},
     ipam: {type: "host-local", dataDir: "/run/lab-ipam-31", ranges: [[{subnet: "10.56.31.0/24"}]],
@@ -25,7 +25,7 @@ home() {  # home WHAT: the netdev is back in the host as it was
   check_eq "$1: MTU back" "$mtu" "$(cat "/sys/class/net/$n/mtu")"
   check_eq "$1: lease released" "" "$(leases)"
 }
-rm -rf /run/lab-ipam-31 /run/lab-devinfo-31 /var/lib/cni/nfv-vdpa
+rm -rf /run/lab-ipam-31 /run/k8s.cni.cncf.io/devinfo/cni/lab-31 /var/lib/cni/nfv-vdpa
 check "netns pod0" lab_netns_new pod0
 
 conf ctr0 > /tmp/conf0.json
@@ -46,7 +46,7 @@ check_eq "pod0 net1 is up" true "$(ip -n pod0 -j link show net1 | jq '.[0].flags
 check_eq "pod0 net1 is a virtio_net device" virtio_net \
   "$(ip netns exec pod0 readlink /sys/class/net/net1/device/driver | sed 's,.*/,,')"
 check_eq "pod0 routes 10.99.0.0/16 via net1" net1 "$(ip -n pod0 -j route show 10.99.0.0/16 | jq -r '.[0].dev')"
-f=/run/lab-devinfo-31/ctr0.json
+f=/run/k8s.cni.cncf.io/devinfo/cni/lab-31/ctr0.json
 cat "$f"; echo
 check_eq "device-info driver" virtio "$(jq -r .vdpa.driver "$f")"
 check_eq "device-info parent-device" vdpa1 "$(jq -r '.vdpa["parent-device"]' "$f")"
@@ -87,5 +87,5 @@ check "DEL without a record" cni vdpa DEL ctr2 pod2 net1 < /tmp/conf2.json
 check_eq "the netdev came home as vdpa1" vdpa1 "$(lab_vdpa_netdev vdpa1)"
 check_eq "pod2 is empty" lo "$(ip -n pod2 -j link show | jq -r '.[].ifname')"
 check_eq "lease released" "" "$(leases)"
-check "device-info file removed" test ! -e /run/lab-devinfo-31/ctr2.json
+check "device-info file removed" test ! -e /run/k8s.cni.cncf.io/devinfo/cni/lab-31/ctr2.json
 check "rename it back" ip link set vdpa1 name "$n"

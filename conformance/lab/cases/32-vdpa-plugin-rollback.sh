@@ -12,12 +12,12 @@ check "vdpa1 is on virtio_vdpa with netdev $n" test -n "$n"
 mac=$(cat "/sys/class/net/$n/address") mtu=$(cat "/sys/class/net/$n/mtu")
 echo "max MTU of $n: $(ip -j -d link show "$n" | jq '.[0].max_mtu')"
 conf() {  # conf CONTAINER JQ-FILTER
-  jq -n --arg f "/run/lab-devinfo-32/$1.json" '{cniVersion: "1.1.0", name: "lab-vdpa-32",
+  jq -n --arg f "/run/k8s.cni.cncf.io/devinfo/cni/lab-32/$1.json" '{cniVersion: "1.1.0", name: "lab-vdpa-32",
     type: "vdpa", vdpaDevice: "vdpa1", runtimeConfig: {CNIDeviceInfoFile: $f},
     ipam: {type: "host-local", dataDir: "/run/lab-ipam-32", ranges: [[{subnet: "10.56.32.0/24"}]]}}' | jq "$2"
 }
 leases() { ls /run/lab-ipam-32/lab-vdpa-32 2>/dev/null | grep -v -e '^last_reserved_ip' -e '^lock$'; }
-rm -rf /run/lab-ipam-32 /run/lab-devinfo-32 /var/lib/cni/nfv-vdpa
+rm -rf /run/lab-ipam-32 /run/k8s.cni.cncf.io/devinfo/cni/lab-32 /var/lib/cni/nfv-vdpa
 check "netns pod0" lab_netns_new pod0
 
 conf ctr0 '.mtu = 9000' > /tmp/big.json
@@ -31,7 +31,7 @@ check_eq "its MTU is unchanged" "$mtu" "$(cat "/sys/class/net/$n/mtu")"
 check_eq "pod0 is empty" lo "$(ip -n pod0 -j link show | jq -r '.[].ifname')"
 check_eq "no lease left" "" "$(leases)"
 check_eq "no record left" "" "$(ls /var/lib/cni/nfv-vdpa/*.json 2>/dev/null)"
-check "no device-info file left" test ! -e /run/lab-devinfo-32/ctr0.json
+check "no device-info file left" test ! -e /run/k8s.cni.cncf.io/devinfo/cni/lab-32/ctr0.json
 
 conf ctr0 '.mac = "02:00:00:00:0b:07"' > /tmp/mac.json
 out=$(cni vdpa ADD ctr0 pod0 net1 < /tmp/mac.json) || fail "ADD with a MAC: $out"

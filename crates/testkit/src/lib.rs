@@ -10,10 +10,12 @@
 //! - [`crash`]: the crash-test driver (SIGKILL at a crash point, DEL, host as before).
 //! - [`records`]: records written by an earlier binary load and save byte for byte.
 //! - [`reliability`]: the line a passed crash test or storm prints for `make reliability`.
+//! - [`devinfo`]: a scratch directory in the real device-info tree, removed when dropped.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod crash;
+pub mod devinfo;
 mod node;
 pub mod records;
 pub mod reliability;

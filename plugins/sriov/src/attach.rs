@@ -25,7 +25,12 @@ impl Sriov {
     pub(crate) fn attach(&self, req: &Request) -> Result<Success, Error> {
         let conf: SriovConf = req.parse_conf()?;
         let plan = config::plan(&conf, &req.env.args)?;
-        let device_info_file = devinfo::requested_path(&conf.runtime_config)?;
+        let device_info_file = devinfo::requested_path(&conf.runtime_config, &devinfo::place())?;
+        if let Some(p) = &device_info_file {
+            // A symlink on the way (or a non-regular file there) is refused before any change,
+            // in every mode (the vDPA hand-off decides again after the VF settings).
+            nfv_devinfo::existing(&devinfo::place(), p)?;
+        }
         let device = plan.device.to_string();
         let ifname = req.ifname().to_string();
 
@@ -81,6 +86,7 @@ impl Sriov {
             Some(pf) => Some(netlink(host.vf(pf.index, vf.index))?),
             None => None,
         };
+        let device_info = nfv_devinfo::AtAdd::decide(&devinfo::place(), device_info_file)?;
         let record = Record {
             container_id: req.container_id().to_string(),
             ifname: ifname.clone(),
@@ -99,16 +105,18 @@ impl Sriov {
                 .map(|c| SavedVf::capture(c, &plan.vf_settings))
                 .unwrap_or_default(),
             netns: netns_path.display().to_string(),
-            device_info_file: device_info_file.as_ref().map(|p| p.display().to_string()),
+            device_info_file: written_path(device_info.as_ref()),
+            device_info_kept: kept_path(device_info.as_ref()),
             network: req.conf.name.clone(),
         };
         // Written before the first change: a crash from here on is undone by DEL.
         self.records.save(&record)?;
         crash_point("after-record");
 
-        let device_info = device_info_file
+        let device_info = device_info
             .as_ref()
-            .map(|p| (p.as_path(), devinfo::vf_device_info(&vf)));
+            .and_then(|d| d.written())
+            .map(|p| (p, devinfo::vf_device_info(&vf)));
         let attached = self.configure(
             req,
             &plan,
@@ -192,7 +200,7 @@ impl Sriov {
             Some(plan.device.to_string()),
         )];
         if let Some((path, info)) = device_info {
-            devinfo::write(path, info)?;
+            devinfo::write(&devinfo::place(), path, info)?;
         }
         if let Some(lease) = lease {
             lease.commit();
@@ -301,6 +309,16 @@ pub(crate) fn wait_for_netdev(sysfs: &Sysfs, device: PciAddress) -> Result<Strin
         }
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
+}
+
+/// The record's `deviceInfoFile`: the file ADD writes (not one it keeps).
+pub(crate) fn written_path(d: Option<&nfv_devinfo::AtAdd>) -> Option<String> {
+    d.and_then(|d| d.written()).map(|p| p.display().to_string())
+}
+
+/// The record's `deviceInfoKept`: the file ADD found and keeps.
+pub(crate) fn kept_path(d: Option<&nfv_devinfo::AtAdd>) -> Option<String> {
+    d.and_then(|d| d.kept()).map(|p| p.display().to_string())
 }
 
 fn vf_index(plan: &Plan, s: &Sriov) -> Result<u32, Error> {

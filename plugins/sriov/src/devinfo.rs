@@ -1,16 +1,16 @@
 //! The device-info file (Network Plumbing WG device-info spec 1.1.0, type `pci`) telling the
-//! pod which VF it got, written where `runtimeConfig.CNIDeviceInfoFile` says. The content,
-//! the path rules and remove are nfv-devinfo's; what is sriov's own is the `vfio` extension
-//! object of a VF on vfio-pci (the group device the DPDK app opens), which the spec has no
-//! field for and its readers ignore.
+//! pod which VF it got, written where `runtimeConfig.CNIDeviceInfoFile` says (only in the
+//! device-info tree). The content, the path rules, write and remove are nfv-devinfo's; what is
+//! sriov's own is the `vfio` extension object of a VF on vfio-pci (the group device the DPDK
+//! app opens), which the spec has no field for and its readers ignore.
 
 use std::path::Path;
 
-use nfv_devinfo::{DeviceInfo, FileError, Layout, Pci};
+use nfv_devinfo::{DeviceInfo, FileError, Layout, Pci, Place, Written};
 use nfv_pci::VfDevice;
 use serde::Serialize;
 
-pub use nfv_devinfo::{remove, requested_path};
+pub use nfv_devinfo::{place, requested_path};
 
 /// `vfio`: the VFIO group a VF on vfio-pci is reached through.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -46,15 +46,17 @@ pub fn vf_device_info(vf: &VfDevice) -> VfDeviceInfo {
     }
 }
 
-/// Write the file atomically (nfv-devinfo's writer: directory, temp file, fsync, rename,
-/// 0644), compact as sriov always wrote it, the `vfio` object included when there is one.
-pub fn write(path: &Path, file: &VfDeviceInfo) -> Result<(), FileError> {
-    nfv_devinfo::write(path, file, Layout::Compact)
+/// Write the file atomically in `place` (nfv-devinfo's writer: no symlink followed, temp
+/// file, fsync, rename, 0444; a file already there is kept), compact as sriov always wrote
+/// it, the `vfio` object included when there is one.
+pub fn write(place: &Place, path: &Path, file: &VfDeviceInfo) -> Result<Written, FileError> {
+    nfv_devinfo::write(place, path, file, Layout::Compact)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use nfv_devinfo::{remove_written, Removal};
     use std::fs;
     use std::os::unix::fs::PermissionsExt;
     use std::path::PathBuf;
@@ -78,17 +80,19 @@ mod tests {
         }
     }
 
-    fn scratch(name: &str) -> PathBuf {
+    /// A scratch directory and a device-info place rooted in it.
+    fn scratch(name: &str) -> (PathBuf, Place) {
         let d = std::env::temp_dir().join(format!("sriov-devinfo-{name}-{}", std::process::id()));
         let _ = fs::remove_dir_all(&d);
-        d
+        let place = Place::new(nfv_devinfo::FIELD, [d.clone()]);
+        (d, place)
     }
 
     /// The files the binary wrote before nfv-devinfo (fixtures saved by that code), byte for
     /// byte: a netdev-mode VF and a VF on vfio-pci.
     #[test]
     fn bytes_match_the_earlier_binary() {
-        let d = scratch("fixtures");
+        let (d, place) = scratch("fixtures");
         let mut netdev = vf(false);
         netdev.address = "0000:01:10.1".parse().unwrap();
         netdev.driver = DriverBinding::Kernel("igbvf".into());
@@ -105,12 +109,13 @@ mod tests {
             ),
         ] {
             let p = d.join("sub").join(name);
-            write(&p, &info).unwrap();
+            assert_eq!(write(&place, &p, &info).unwrap(), Written::Wrote);
             assert_eq!(fs::read(&p).unwrap(), fixture, "{name}");
+            // 0444 as nadutils writes them (earlier releases wrote 0644).
             let mode = fs::metadata(&p).unwrap().permissions().mode() & 0o777;
-            assert_eq!(mode, 0o644, "{name}");
-            remove(&p).unwrap();
-            remove(&p).unwrap();
+            assert_eq!(mode, 0o444, "{name}");
+            assert_eq!(remove_written(&place, &p).unwrap(), Removal::Removed);
+            assert_eq!(remove_written(&place, &p).unwrap(), Removal::Absent);
         }
         assert_eq!(
             fs::read_dir(d.join("sub")).unwrap().count(),
@@ -122,15 +127,19 @@ mod tests {
 
     #[test]
     fn a_failed_extended_write_names_the_file_and_leaves_nothing() {
-        let d = scratch("fail");
+        let (d, place) = scratch("fail");
         let p = d.join("taken");
         fs::create_dir_all(p.join("inside")).unwrap();
-        let e = write(&p, &vf_device_info(&vf(true))).unwrap_err();
+        let e = write(&place, &p, &vf_device_info(&vf(true))).unwrap_err();
         assert_eq!(e.step, "writing");
         let cni: nfv_cni::Error = e.into();
-        assert_eq!(cni.code, nfv_cni::code::IO);
+        assert_eq!(
+            cni.code,
+            nfv_cni::code::INVALID_CONFIG,
+            "a directory is refused"
+        );
         assert!(cni.msg.contains("taken"), "{}", cni.msg);
-        assert!(!d.join("taken.tmp").exists());
+        assert_eq!(fs::read_dir(&d).unwrap().count(), 1, "no temp file");
         fs::remove_dir_all(&d).unwrap();
     }
 }

@@ -116,6 +116,7 @@ impl Sriov {
             netns: netns.display().to_string(),
             // The vdpa code writes and removes the device-info file (type vdpa).
             device_info_file: None,
+            device_info_kept: None,
             network: req.conf.name.clone(),
         };
         // Written before the first change: a crash from here on is undone by DEL.

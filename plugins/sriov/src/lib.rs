@@ -172,16 +172,15 @@ impl Sriov {
             return Vec::new();
         };
         let mut failures = Vec::new();
-        if let Err(e) = nfv_devinfo::remove_requested(&conf.runtime_config) {
-            failures.push(e.to_string());
-        }
-        let Some(ns) = pod_ns else {
-            return failures; // the kernel brings the VF back itself when the namespace dies
-        };
         let Ok(device) = config::device(&conf) else {
             return failures;
         };
-        let vf = match self.sysfs.vf(device) {
+        let vf = self.sysfs.vf(device);
+        self.remove_device_info_without_record(&conf, vf.as_ref().ok(), &mut failures);
+        let Some(ns) = pod_ns else {
+            return failures; // the kernel brings the VF back itself when the namespace dies
+        };
+        let vf = match vf {
             Ok(vf) => vf,
             Err(e) => {
                 failures.push(format!("DEL without a record: {e}"));
@@ -211,6 +210,33 @@ impl Sriov {
                 .map(|f| format!("DEL without a record: {f}")),
         );
         failures
+    }
+
+    /// DEL without a record: the device-info file the config names is removed only when it
+    /// is recognisably this attachment's (in the device-info tree, and exactly what ADD writes
+    /// for this VF); anything else, or a VF sysfs no longer shows, leaves it in place.
+    fn remove_device_info_without_record(
+        &self,
+        conf: &SriovConf,
+        vf: Option<&nfv_pci::VfDevice>,
+        failures: &mut Vec<String>,
+    ) {
+        let place = devinfo::place();
+        let Some(path) = nfv_devinfo::requested_path_for_teardown(&conf.runtime_config, &place)
+        else {
+            return;
+        };
+        let Some(vf) = vf else {
+            nfv_cni::info!(
+                "device-info file {} left in place: no record, and the VF is not in sysfs to \
+                 tell whether the file is ours",
+                path.display()
+            );
+            return;
+        };
+        if let Err(e) = nfv_devinfo::remove_if_ours(&place, &path, &devinfo::vf_device_info(vf)) {
+            failures.push(e.to_string());
+        }
     }
 
     /// CHECK: the VF is in the pod under the expected name with the expected MAC and MTU, and

@@ -128,9 +128,17 @@ pub struct Record {
     pub saved_vf: SavedVf,
     /// CNI_NETNS at ADD.
     pub netns: String,
-    /// The device-info file ADD wrote (runtimeConfig.CNIDeviceInfoFile), removed by DEL.
+    /// The device-info file ADD writes (runtimeConfig.CNIDeviceInfoFile; nothing was there
+    /// before ADD), removed by DEL. Records of earlier releases name the file they wrote here
+    /// too (they wrote it whatever was there).
     #[serde(default)]
     pub device_info_file: Option<String>,
+    /// The device-info file that was already there at ADD (Multus copied the device plugin's,
+    /// device-info spec §5.1.2): kept as it was, and never removed by DEL. Absent from the
+    /// file when there is none, so other records keep their bytes; a binary that does not
+    /// know the field ignores it and, seeing no `deviceInfoFile`, removes nothing either.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_info_kept: Option<String>,
     /// The network (`name` of the config at ADD): GC of a network only tears down its own
     /// attachments. Empty in records written before it existed (GC then leaves them to DEL),
     /// and absent from the file when empty, so those records keep their bytes.
@@ -236,6 +244,7 @@ mod tests {
             saved_vf: SavedVf::default(),
             netns: "/run/netns/x".into(),
             device_info_file: None,
+            device_info_kept: None,
             network: "sriov-net".into(),
         };
         assert_eq!(store.load("c1", "net1").unwrap(), None);

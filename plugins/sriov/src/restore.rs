@@ -107,9 +107,12 @@ pub fn restore(
     failures
 }
 
+/// The device-info file the record says ADD wrote (never one it kept): removed when it is a
+/// regular file in the device-info tree, left in place (and logged) otherwise.
 fn remove_device_info(r: &Record, failures: &mut Vec<String>) {
     if let Some(f) = &r.device_info_file {
-        if let Err(e) = crate::devinfo::remove(std::path::Path::new(f)) {
+        let place = crate::devinfo::place();
+        if let Err(e) = nfv_devinfo::remove_written(&place, std::path::Path::new(f)) {
             failures.push(e.to_string());
         }
     }
@@ -215,6 +218,7 @@ mod tests {
             },
             netns: "/run/netns/x".into(),
             device_info_file: None,
+            device_info_kept: None,
             network: String::new(),
         }
     }

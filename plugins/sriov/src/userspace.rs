@@ -9,6 +9,7 @@ use nfv_cni::{code, ipam, Error, Request};
 use nfv_netlink::{Netlink, VfInfo};
 use nfv_pci::VfDevice;
 
+use crate::attach::{kept_path, written_path};
 use crate::codes::{self, from_netlink};
 use crate::config::{Plan, SriovConf};
 use crate::crash::crash_point;
@@ -38,7 +39,8 @@ impl Sriov {
                 ),
             ));
         }
-        let device_info_file = devinfo::requested_path(&conf.runtime_config)?;
+        let device_info_file = devinfo::requested_path(&conf.runtime_config, &devinfo::place())?;
+        let device_info = nfv_devinfo::AtAdd::decide(&devinfo::place(), device_info_file)?;
         let mut host = Netlink::open().map_err(from_netlink)?;
         let pf = host.link_by_name(&vf.pf_netdev).map_err(from_netlink)?;
         let current: Option<VfInfo> = if plan.vf_settings.is_empty() {
@@ -67,15 +69,17 @@ impl Sriov {
                 .netns()
                 .map(|p| p.display().to_string())
                 .unwrap_or_default(),
-            device_info_file: device_info_file.as_ref().map(|p| p.display().to_string()),
+            device_info_file: written_path(device_info.as_ref()),
+            device_info_kept: kept_path(device_info.as_ref()),
             network: req.conf.name.clone(),
         };
         self.records.save(&record)?;
         crash_point("after-record");
 
-        let info = device_info_file
+        let info = device_info
             .as_ref()
-            .map(|p| (p.as_path(), devinfo::vf_device_info(vf)));
+            .and_then(|d| d.written())
+            .map(|p| (p, devinfo::vf_device_info(vf)));
         match self.configure_userspace(req, plan, &mut host, pf.index, vf, current, info) {
             Ok(result) => Ok(result),
             Err(e) => {
@@ -134,7 +138,7 @@ impl Sriov {
             }
         }
         if let Some((path, info)) = &device_info {
-            devinfo::write(path, info)?;
+            devinfo::write(&devinfo::place(), path, info)?;
         }
         if let Some(v) = &vf.vfio {
             nfv_cni::info!(

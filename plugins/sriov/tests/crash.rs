@@ -14,6 +14,7 @@ mod common;
 use common::{conf, is_root, sriov_node, Node};
 use nfv_netlink::{Netlink, Netns};
 use nfv_testkit::crash::{add_killed_at_then_del, cni_path, install_lease_ipam, json_files};
+use nfv_testkit::devinfo::DevinfoDir;
 use nfv_testkit::sysfs::link;
 use serde_json::json;
 use sriov::crash::{ADD_POINTS, USERSPACE_ADD_POINTS, VDPA_ADD_POINTS};
@@ -105,9 +106,10 @@ fn userspace_mode_sigkill_at_every_add_step_then_del_leaves_nothing() {
         let node = sriov_node();
         install_lease_ipam(&node.dir);
         bind_to_vfio(&node);
-        let devinfo = node.dir.join("varlib/devinfo/dpdk.json");
+        let tree = DevinfoDir::new("sriov-crash-us");
+        let devinfo = tree.file("dpdk.json");
         let c = conf(json!({"ipam": {"type": "lease-ipam"},
-            "runtimeConfig": {"CNIDeviceInfoFile": "/var/lib/devinfo/dpdk.json"}}));
+            "runtimeConfig": {"CNIDeviceInfoFile": devinfo}}));
         add_killed_at_then_del(&node, &c, "NFV_SRIOV_CRASH_AT", point, host_state);
         assert!(!devinfo.exists(), "{point}: device-info file left behind");
     }
@@ -119,15 +121,15 @@ fn userspace_mode_sigkill_at_every_add_step_then_del_leaves_nothing() {
     let node = sriov_node();
     install_lease_ipam(&node.dir);
     bind_to_vfio(&node);
+    let tree = DevinfoDir::new("sriov-crash-us");
     let c = conf(json!({"ipam": {"type": "lease-ipam"},
-        "runtimeConfig": {"CNIDeviceInfoFile": "/var/lib/devinfo/dpdk.json"}}));
+        "runtimeConfig": {"CNIDeviceInfoFile": tree.file("dpdk.json")}}));
     let env = cni_path(&node);
     let (code, out) = node.cni_with("ADD", "ctr1", &c, &env);
     assert_eq!(code, 0, "{out}");
     assert_eq!(out["interfaces"][0]["pciID"], common::VF);
     let info: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(node.dir.join("varlib/devinfo/dpdk.json")).unwrap())
-            .unwrap();
+        serde_json::from_slice(&std::fs::read(tree.file("dpdk.json")).unwrap()).unwrap();
     assert_eq!(info["vfio"]["device"], "/dev/vfio/7");
     let (code, out) = node.cni_with("DEL", "ctr1", &c, &env);
     assert_eq!(code, 0, "{out}");
@@ -170,7 +172,6 @@ fn vdpa_hand_off_sigkill_at_every_add_step_then_del_leaves_the_host_as_before() 
                 .iter()
                 .map(|p| ("NFV_VDPA_CRASH_AT", *p)),
         );
-    let devinfo_conf = "/var/lib/devinfo/vdpa.json";
     for (var, point) in points {
         let node = sriov_node();
         install_lease_ipam(&node.dir);
@@ -181,9 +182,10 @@ fn vdpa_hand_off_sigkill_at_every_add_step_then_del_leaves_the_host_as_before() 
             host.set_mac(netdev.index, "02:00:00:cc:00:02".parse().unwrap())
                 .unwrap();
         }
-        let devinfo = node.dir.join("varlib/devinfo/vdpa.json");
+        let tree = DevinfoDir::new("sriov-crash-vdpa");
+        let devinfo = tree.file("vdpa.json");
         let c = conf(json!({"mtu": 1400, "ipam": {"type": "lease-ipam"},
-            "runtimeConfig": {"CNIDeviceInfoFile": devinfo_conf}}));
+            "runtimeConfig": {"CNIDeviceInfoFile": devinfo}}));
         add_killed_at_then_del(&node, &c, var, point, host_state);
         assert!(
             !devinfo.exists(),
@@ -200,16 +202,16 @@ fn vdpa_hand_off_sigkill_at_every_add_step_then_del_leaves_the_host_as_before() 
     let node = sriov_node();
     install_lease_ipam(&node.dir);
     carry_vdpa(&node);
+    let tree = DevinfoDir::new("sriov-crash-vdpa");
     let c = conf(json!({"ipam": {"type": "lease-ipam"},
-        "runtimeConfig": {"CNIDeviceInfoFile": devinfo_conf}}));
+        "runtimeConfig": {"CNIDeviceInfoFile": tree.file("vdpa.json")}}));
     let env = cni_path(&node);
     let (code, out) = node.cni_with("ADD", "ctr1", &c, &env);
     assert_eq!(code, 0, "{out}");
     assert_eq!(out["interfaces"][0]["pciID"], common::VF);
     assert!(host_state(&node).contains("in_pod=true records=2 lease=true"));
     let info: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(node.dir.join("varlib/devinfo/vdpa.json")).unwrap())
-            .unwrap();
+        serde_json::from_slice(&std::fs::read(tree.file("vdpa.json")).unwrap()).unwrap();
     assert_eq!(info["vdpa"]["parent-device"], "vdpa1");
     let (code, out) = node.cni_with("DEL", "ctr1", &c, &env);
     assert_eq!(code, 0, "{out}");

@@ -11,6 +11,7 @@ use std::path::Path;
 
 use nfv_cni::{Command, Plugin, Request};
 use nfv_netlink::{MacAddr, Netns};
+use nfv_testkit::devinfo::DevinfoDir;
 use nfv_testkit::sysfs::link;
 use nfv_testkit::{root_or_skip, Sandbox, IPAM_ADD_FAILS};
 use serde_json::{json, Value};
@@ -118,7 +119,8 @@ fn add_then_del_gives_the_vf_back_as_it_was() {
     let w = World::new("adddel");
     w.install_ipam(false);
     // No "mac": it is also the admin MAC set through the PF, which a veth cannot take.
-    let devinfo = w.dir.join("devinfo/sriov-net-c1.json");
+    let tree = DevinfoDir::new("sriov-adddel");
+    let devinfo = tree.file("sriov-net-c1.json");
     let c = conf(json!({"mtu": 1400, "ipam": {"type": "fake-ipam"},
         "runtimeConfig": {"CNIDeviceInfoFile": devinfo.display().to_string()}}));
     let result = w
@@ -137,6 +139,10 @@ fn add_then_del_gives_the_vf_back_as_it_was() {
     assert_eq!(info["type"], "pci");
     assert_eq!(info["pci"]["pci-address"], VF);
     assert_eq!(info["pci"]["pf-pci-address"], PF);
+    // 0444, as nadutils writes device-info files (earlier releases wrote 0644).
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&devinfo).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o444);
 
     let mut pod = w.pod_nl();
     let net1 = pod.link_by_name("net1").unwrap();
@@ -358,5 +364,154 @@ fn del_without_a_record_still_brings_the_vf_home() {
         w.ipam_log().matches("DEL").count(),
         1,
         "IPAM released anyway"
+    );
+}
+
+/// What ADD writes for VF in this tree (compact, as sriov always wrote it).
+const OUR_DEVINFO: &str = r#"{"type":"pci","version":"1.1.0","pci":{"pci-address":"0000:00:0a.1","pf-pci-address":"0000:00:0a.0"}}"#;
+
+fn with_devinfo(path: &Path) -> Value {
+    conf(json!({"ipam": {"type": "fake-ipam"},
+        "runtimeConfig": {"CNIDeviceInfoFile": path.display().to_string()}}))
+}
+
+/// Hostile: CNIDeviceInfoFile names a file outside the device-info tree. ADD refuses it
+/// (code 7, naming the field and the tree) before any change; DEL with the same config
+/// succeeds and leaves the file alone, even without a record and with content that looks
+/// like ours.
+#[test]
+fn devinfo_outside_the_tree_is_refused_at_add_and_left_alone_by_del() {
+    if !root_or_skip("devinfo_outside_the_tree_is_refused_at_add_and_left_alone_by_del") {
+        return;
+    }
+    let w = World::new("devinfo-outside");
+    w.install_ipam(false);
+    let victim = w.dir.join("victim.json");
+    std::fs::write(&victim, OUR_DEVINFO).unwrap();
+    let c = with_devinfo(&victim);
+    let e = w
+        .run(|p| p.add(&w.request(Command::Add, "c1", c.clone())))
+        .unwrap_err();
+    assert_eq!(e.code, 7, "{}", e.msg);
+    assert!(
+        e.msg.starts_with("runtimeConfig.CNIDeviceInfoFile:")
+            && e.msg.contains("/run/k8s.cni.cncf.io/devinfo"),
+        "{}",
+        e.msg
+    );
+    assert!(w.host_nl().link_by_name("vf0").is_ok(), "nothing changed");
+    assert!(w.plugin.records.all().unwrap().is_empty());
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), OUR_DEVINFO);
+    w.run(|p| p.del(&w.request(Command::Del, "c1", c.clone())))
+        .unwrap();
+    assert!(
+        victim.exists(),
+        "DEL removed a file outside the device-info tree"
+    );
+}
+
+/// Hostile: DEL without a record removes only a file that is recognisably this attachment's
+/// (exactly what ADD writes for the VF); another file at the path is left in place.
+#[test]
+fn del_without_a_record_removes_only_its_own_device_info_file() {
+    if !root_or_skip("del_without_a_record_removes_only_its_own_device_info_file") {
+        return;
+    }
+    let w = World::new("devinfo-foreign");
+    w.install_ipam(false);
+    let tree = DevinfoDir::new("sriov-foreign");
+    tree.create();
+    let path = tree.file("net1.json");
+    let c = with_devinfo(&path);
+    for foreign in [
+        "ssh-ed25519 AAAA attacker\n",
+        r#"{"type":"pci","version":"1.1.0","pci":{"pci-address":"0000:00:0a.2"}}"#,
+    ] {
+        std::fs::write(&path, foreign).unwrap();
+        w.run(|p| p.del(&w.request(Command::Del, "c1", c.clone())))
+            .unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), foreign);
+    }
+    std::fs::write(&path, OUR_DEVINFO).unwrap();
+    w.run(|p| p.del(&w.request(Command::Del, "c1", c.clone())))
+        .unwrap();
+    assert!(!path.exists(), "recognisably ours: removed");
+
+    // ADD wrote it, the record is lost: still recognisably ours.
+    w.run(|p| p.add(&w.request(Command::Add, "c1", c.clone())))
+        .unwrap();
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), OUR_DEVINFO);
+    for r in w.plugin.records.all().unwrap() {
+        w.plugin.records.remove(&r.container_id, &r.ifname).unwrap();
+    }
+    w.run(|p| p.del(&w.request(Command::Del, "c1", c.clone())))
+        .unwrap();
+    assert!(!path.exists());
+}
+
+/// device-info spec §5.1.2: a file already at the path at ADD (Multus copied the device
+/// plugin's) is kept as it is, and DEL (from the record) does not remove it.
+#[test]
+fn a_device_info_file_already_there_is_kept_and_survives_del() {
+    if !root_or_skip("a_device_info_file_already_there_is_kept_and_survives_del") {
+        return;
+    }
+    let w = World::new("devinfo-kept");
+    w.install_ipam(false);
+    let tree = DevinfoDir::new("sriov-kept");
+    tree.create();
+    let path = tree.file("net1.json");
+    let from_dp = r#"{"type":"pci","version":"1.1.0","pci":{"pci-address":"0000:00:0a.1","rdma-device":"mlx5_3"}}"#;
+    std::fs::write(&path, from_dp).unwrap();
+    let c = with_devinfo(&path);
+    w.run(|p| p.add(&w.request(Command::Add, "c1", c.clone())))
+        .unwrap();
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        from_dp,
+        "not written over"
+    );
+    let r = serde_json::to_value(w.plugin.records.all().unwrap().remove(0)).unwrap();
+    assert_eq!(r["deviceInfoFile"], Value::Null, "{r}");
+    assert_eq!(r["deviceInfoKept"], json!(path), "{r}");
+    w.run(|p| p.del(&w.request(Command::Del, "c1", c.clone())))
+        .unwrap();
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        from_dp,
+        "DEL keeps it"
+    );
+    assert!(w.host_nl().link_by_name("vf0").is_ok());
+}
+
+/// Hostile: a directory of the device-info tree is a symlink to elsewhere. ADD refuses it
+/// before any change and writes nothing through it; DEL leaves the target alone.
+#[test]
+fn a_symlinked_directory_in_the_device_info_tree_is_refused() {
+    if !root_or_skip("a_symlinked_directory_in_the_device_info_tree_is_refused") {
+        return;
+    }
+    let w = World::new("devinfo-symlink");
+    w.install_ipam(false);
+    let tree = DevinfoDir::new("sriov-symlink");
+    tree.create();
+    let target = w.dir.join("target");
+    std::fs::create_dir_all(&target).unwrap();
+    std::os::unix::fs::symlink(&target, tree.file("link")).unwrap();
+    let c = with_devinfo(&tree.file("link/net1.json"));
+    let e = w
+        .run(|p| p.add(&w.request(Command::Add, "c1", c.clone())))
+        .unwrap_err();
+    assert_eq!(e.code, 7, "{}", e.msg);
+    assert!(e.msg.contains("symbolic link"), "{}", e.msg);
+    assert_eq!(std::fs::read_dir(&target).unwrap().count(), 0);
+    assert!(w.host_nl().link_by_name("vf0").is_ok(), "nothing changed");
+    assert!(w.plugin.records.all().unwrap().is_empty());
+    std::fs::write(target.join("net1.json"), OUR_DEVINFO).unwrap();
+    w.run(|p| p.del(&w.request(Command::Del, "c1", c.clone())))
+        .unwrap();
+    assert!(
+        target.join("net1.json").exists(),
+        "DEL followed the symlink"
     );
 }

@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 
 use nfv_cni::{code, Command, Plugin, Request};
 use nfv_netlink::{Netlink, Netns};
+use nfv_testkit::devinfo::DevinfoDir;
 use nfv_testkit::{root_or_skip, Sandbox};
 use serde_json::{json, Value};
 use sriov::record::VfMode;
@@ -33,6 +34,7 @@ struct World {
     sb: Sandbox,
     sys: PathBuf,
     plugin: Sriov,
+    tree: DevinfoDir,
 }
 
 impl std::ops::Deref for World {
@@ -52,7 +54,18 @@ impl World {
         sb.install_fake_ipam(
             r#"echo '{"cniVersion":"1.0.0","ips":[{"address":"10.9.0.7/24","gateway":"10.9.0.1"}]}'"#,
         );
-        World { sb, sys, plugin }
+        let tree = DevinfoDir::new("sriov-us");
+        World {
+            sb,
+            sys,
+            plugin,
+            tree,
+        }
+    }
+
+    /// The device-info file the configs ask for (in the real device-info tree).
+    fn devinfo(&self) -> PathBuf {
+        self.tree.file("dpdk.json")
     }
 
     fn request(&self, command: Command, container: &str, conf: &Value) -> Request {
@@ -108,10 +121,10 @@ fn fake_sysfs(root: &Path, binding: Binding) {
     std::fs::write(pf.join("sriov_numvfs"), "1\n").unwrap();
 }
 
-fn conf(dir: &Path, extra: Value) -> Value {
+fn conf(devinfo: &Path, extra: Value) -> Value {
     let mut c = json!({"cniVersion": "1.1.0", "name": "dpdk-net", "type": "sriov",
         "deviceID": VF, "ipam": {"type": "fake-ipam"},
-        "runtimeConfig": {"CNIDeviceInfoFile": dir.join("devinfo/dpdk.json").display().to_string()}});
+        "runtimeConfig": {"CNIDeviceInfoFile": devinfo.display().to_string()}});
     for (k, v) in extra.as_object().unwrap() {
         c[k] = v.clone();
     }
@@ -119,7 +132,7 @@ fn conf(dir: &Path, extra: Value) -> Value {
 }
 
 fn device_info(w: &World) -> Value {
-    serde_json::from_slice(&std::fs::read(w.dir.join("devinfo/dpdk.json")).unwrap()).unwrap()
+    serde_json::from_slice(&std::fs::read(w.devinfo()).unwrap()).unwrap()
 }
 
 #[test]
@@ -128,7 +141,7 @@ fn a_vfio_vf_is_reported_checked_and_released() {
         return;
     }
     let w = World::new(Binding::Vfio);
-    let c = conf(&w.dir, json!({}));
+    let c = conf(&w.devinfo(), json!({}));
     let result = w
         .run(|p| p.add(&w.request(Command::Add, "c1", &c)))
         .unwrap();
@@ -185,7 +198,7 @@ fn a_vfio_vf_is_reported_checked_and_released() {
     w.run(|p| p.del(&w.request(Command::Del, "c1", &c)))
         .unwrap();
     assert!(w.plugin.records.all().unwrap().is_empty());
-    assert!(!w.dir.join("devinfo/dpdk.json").exists());
+    assert!(!w.devinfo().exists());
     assert_eq!(w.ipam_log().matches("DEL").count(), 1);
     w.run(|p| p.del(&w.request(Command::Del, "c1", &c)))
         .unwrap();
@@ -202,7 +215,7 @@ fn a_noiommu_group_is_detected_and_reported() {
         return;
     }
     let w = World::new(Binding::VfioNoIommu);
-    let c = conf(&w.dir, json!({}));
+    let c = conf(&w.devinfo(), json!({}));
     w.run(|p| p.add(&w.request(Command::Add, "c1", &c)))
         .unwrap();
     let info = device_info(&w);
@@ -218,7 +231,7 @@ fn uio_has_no_vfio_group_and_mtu_is_refused_leaving_nothing() {
         return;
     }
     let w = World::new(Binding::Uio);
-    let bad = conf(&w.dir, json!({"mtu": 9000}));
+    let bad = conf(&w.devinfo(), json!({"mtu": 9000}));
     let e = w
         .run(|p| p.add(&w.request(Command::Add, "c1", &bad)))
         .unwrap_err();
@@ -227,7 +240,7 @@ fn uio_has_no_vfio_group_and_mtu_is_refused_leaving_nothing() {
     assert!(w.plugin.records.all().unwrap().is_empty());
     assert_eq!(w.ipam_log(), "", "IPAM never ran");
 
-    let c = conf(&w.dir, json!({}));
+    let c = conf(&w.devinfo(), json!({}));
     let result = w
         .run(|p| p.add(&w.request(Command::Add, "c1", &c)))
         .unwrap();
@@ -247,7 +260,7 @@ fn del_without_a_record_works_from_the_driver_binding() {
         return;
     }
     let w = World::new(Binding::Vfio);
-    let c = conf(&w.dir, json!({}));
+    let c = conf(&w.devinfo(), json!({}));
     w.run(|p| p.add(&w.request(Command::Add, "c1", &c)))
         .unwrap();
     for r in w.plugin.records.all().unwrap() {
@@ -261,6 +274,6 @@ fn del_without_a_record_works_from_the_driver_binding() {
     w.run(|p| p.del(&w.request(Command::Del, "c1", &c)))
         .unwrap();
     assert!(pod.link_by_name("net1").is_ok(), "the pod's own net1 stays");
-    assert!(!w.dir.join("devinfo/dpdk.json").exists());
+    assert!(!w.devinfo().exists());
     assert_eq!(w.ipam_log().matches("DEL").count(), 1);
 }

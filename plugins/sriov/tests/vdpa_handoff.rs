@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 
 use nfv_cni::{code, Command, Plugin, Request};
 use nfv_netlink::MacAddr;
+use nfv_testkit::devinfo::DevinfoDir;
 use nfv_testkit::{root_or_skip, Sandbox, IPAM_ADD_FAILS};
 use serde_json::{json, Value};
 use sriov::record::VfMode;
@@ -29,6 +30,8 @@ struct World {
     sb: Sandbox,
     plugin: Sriov,
     mac: MacAddr,
+    /// Device-info files go in the real device-info tree (the only place they may go).
+    tree: DevinfoDir,
 }
 
 impl std::ops::Deref for World {
@@ -53,6 +56,7 @@ impl World {
             plugin: Sriov::over(sys, sb.dir.join("state")),
             sb,
             mac,
+            tree: DevinfoDir::new(&format!("sriov-vdpa-{tag}")),
         };
         w.install_ipam(false);
         w
@@ -92,7 +96,7 @@ impl World {
     }
 
     fn devinfo(&self) -> PathBuf {
-        self.dir.join("devinfo/net1.json")
+        self.tree.file("net1.json")
     }
 
     /// An sriov config (type sriov, sriov-cni fields) naming `vf`.
@@ -331,7 +335,7 @@ fn gc_of_one_network_leaves_the_other_networks_hand_offs_alone() {
         return;
     }
     let w = World::new("gcnets");
-    let info_a = w.dir.join("devinfo/a.json");
+    let info_a = w.tree.file("a.json");
     let net_a = w.conf(
         VHOST_VF,
         json!({"name": "sriov-a", "runtimeConfig": {"CNIDeviceInfoFile": info_a}}),

@@ -12,10 +12,12 @@ use crate::ports::{self, OurPort, KEY_NETWORK};
 use crate::sockdir;
 use crate::vswitch::{cni_error, errcode, Vswitch};
 
-/// `runtimeConfig.CNIDeviceInfoFile`, checked: an absolute path without `..` (ADD refuses
-/// anything else before changing anything; DEL then has no file to remove).
-fn device_info_file(req: &Request) -> Result<Option<PathBuf>, Error> {
-    nfv_devinfo::requested_path(&req.conf.runtime_config)
+/// `runtimeConfig.CNIDeviceInfoFile` for ADD: a file in the device-info tree, else code 7
+/// before anything changes; whether ADD writes it or finds it there and keeps it (§5.1.2).
+fn device_info_file(req: &Request) -> Result<Option<nfv_devinfo::AtAdd>, Error> {
+    let place = nfv_devinfo::place();
+    let path = nfv_devinfo::requested_path(&req.conf.runtime_config, &place)?;
+    Ok(nfv_devinfo::AtAdd::decide(&place, path)?)
 }
 
 fn plan(req: &Request, for_add: bool) -> Result<Plan, Error> {
@@ -57,8 +59,8 @@ pub fn add(req: &Request) -> Result<Success, Error> {
             &sockdir::pod_json_path(&plan),
             &sockdir::pod_view(&plan, &mac, &ips),
         )?;
-        if let Some(path) = &device_info {
-            sockdir::write_device_info(path, &plan)?;
+        if let Some(path) = device_info.as_ref().and_then(|d| d.written()) {
+            sockdir::write_device_info(&nfv_devinfo::place(), path, &plan)?;
         }
         Ok(())
     });
@@ -80,8 +82,8 @@ pub fn add(req: &Request) -> Result<Success, Error> {
         if created_dir {
             sockdir::remove(&plan.socket_path, &plan.port, &mut errors);
         }
-        if let Some(path) = &device_info {
-            sockdir::remove_device_info(path, &mut errors);
+        if let Some(path) = device_info.as_ref().and_then(|d| d.written()) {
+            sockdir::remove_device_info(&nfv_devinfo::place(), path, &plan, &mut errors);
         }
         for r in &errors {
             nfv_cni::error!("rollback: {r}");
@@ -334,8 +336,17 @@ pub fn del(req: &Request) -> Result<(), Error> {
     for (socket, port) in &sockets {
         sockdir::remove(socket, port, &mut file_errors);
     }
-    if let Ok(Some(path)) = device_info_file(req) {
-        sockdir::remove_device_info(&path, &mut file_errors);
+    // No record here: only a file recognisably this attachment's (what ADD writes for the
+    // plan) is removed; without a plan nothing can be recognised.
+    let place = nfv_devinfo::place();
+    if let Some(path) = nfv_devinfo::requested_path_for_teardown(&req.conf.runtime_config, &place) {
+        match &plan {
+            Some(plan) => sockdir::remove_device_info(&place, &path, plan, &mut file_errors),
+            None => nfv_cni::info!(
+                "device-info file {} left in place: the config does not say what ADD wrote",
+                path.display()
+            ),
+        }
     }
     errors.extend(
         file_errors

@@ -119,14 +119,25 @@ pub fn device_info(plan: &Plan) -> DeviceInfo {
     })
 }
 
-/// Writes the device-info file (pretty-printed, as this plugin always wrote it).
-pub fn write_device_info(path: &Path, plan: &Plan) -> Result<(), Error> {
-    nfv_devinfo::write(path, &device_info(plan), Layout::Pretty).map_err(|e| {
-        dir_error(
-            format!("{} device-info file {}", e.step, e.path.display()),
-            e.source,
-        )
-    })
+/// Writes the device-info file in `place` (pretty-printed, as this plugin always wrote it;
+/// 0444; no symlink followed). A path `place` refuses is code 7 naming the field.
+pub fn write_device_info(
+    place: &nfv_devinfo::Place,
+    path: &Path,
+    plan: &Plan,
+) -> Result<(), Error> {
+    nfv_devinfo::write(place, path, &device_info(plan), Layout::Pretty)
+        .map(|_| ())
+        .map_err(|e| {
+            if e.is_refusal() {
+                return Error::from(e);
+            }
+            let what = format!("{} device-info file {}", e.step, e.path.display());
+            match e.problem {
+                nfv_devinfo::Problem::Io(io) => dir_error(what, io),
+                other => Error::new(errcode::SOCKET_DIR, format!("{what}: {other}")),
+            }
+        })
 }
 
 pub fn write_json(path: &Path, v: &Value) -> Result<(), Error> {
@@ -192,9 +203,16 @@ pub fn remove(socket_path: &Path, port: &str, errors: &mut Vec<String>) {
     }
 }
 
-/// Removes the device-info file; already gone is fine, a failure is collected.
-pub fn remove_device_info(path: &Path, errors: &mut Vec<String>) {
-    if let Err(e) = nfv_devinfo::remove(path) {
+/// Removes the device-info file if it is recognisably this attachment's (a regular file in
+/// `place` holding exactly [`device_info`] of `plan`); anything else is left in place and
+/// logged. Already gone is fine, a failure is collected.
+pub fn remove_device_info(
+    place: &nfv_devinfo::Place,
+    path: &Path,
+    plan: &Plan,
+    errors: &mut Vec<String>,
+) {
+    if let Err(e) = nfv_devinfo::remove_if_ours(place, path, &device_info(plan)) {
         errors.push(e.to_string());
     }
 }
@@ -318,13 +336,15 @@ mod tests {
             .unwrap();
             let p = c.plan("n", "abcdef0123456789", "net1", true).unwrap();
             let file = d.join(format!("sub/{host_mode}.json"));
-            write_device_info(&file, &p).unwrap();
+            let place = nfv_devinfo::Place::new(nfv_devinfo::FIELD, [d.clone()]);
+            write_device_info(&place, &file, &p).unwrap();
             assert_eq!(fs::read(&file).unwrap(), fixture, "host mode {host_mode}");
+            // 0444 as nadutils writes them (earlier releases wrote 0644).
             let mode = fs::metadata(&file).unwrap().permissions().mode() & 0o777;
-            assert_eq!(mode, 0o644);
+            assert_eq!(mode, 0o444);
             let mut errs = vec![];
-            remove_device_info(&file, &mut errs);
-            remove_device_info(&file, &mut errs);
+            remove_device_info(&place, &file, &p, &mut errs);
+            remove_device_info(&place, &file, &p, &mut errs);
             assert!(errs.is_empty() && !file.exists(), "{errs:?}");
         }
         fs::remove_dir_all(&d).unwrap();

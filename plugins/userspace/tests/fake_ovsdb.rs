@@ -1,7 +1,8 @@
 //! The plugin's logic (retry on races, rollback, error codes) against a recording fake
 //! ovsdb-server on a unix socket: each test scripts what the "server" answers to each kind of
-//! transaction and then checks what the plugin sent. No root, no OVS; real OVS is
-//! conformance/ovs/e2e.sh's job.
+//! transaction and then checks what the plugin sent. No OVS (real OVS is
+//! conformance/ovs/e2e.sh's job), and no root except for the tests that write device-info
+//! files: those only go in the node's real device-info tree.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test file: a failed unwrap is a failed test
 
@@ -13,6 +14,8 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 
 use nfv_ovsdb::stream::JsonStream;
+use nfv_testkit::devinfo::DevinfoDir;
+use nfv_testkit::root_or_skip;
 use serde_json::{json, Value};
 
 /// What kind of transaction the plugin sent, recognised from its operations.
@@ -366,11 +369,10 @@ fn status_is_50_when_nothing_listens() {
         .contains("is ovsdb-server running"));
 }
 
-#[test]
-fn add_writes_the_device_info_file_and_refuses_a_relative_path_before_any_change() {
-    let d = scratch("devinfo");
-    let _fake = FakeOvsdb::start(
-        &d,
+/// A fake ovsdb-server for which ADD succeeds (a bridge that exists) and DEL finds nothing.
+fn ovsdb_where_add_succeeds(d: &Path) -> FakeOvsdb {
+    FakeOvsdb::start(
+        d,
         Box::new(|k, ops, _| match k {
             Kind::Read => json!([{"rows": [bridge_row(&[LOCAL], false)]}, {"rows": []}]),
             Kind::Add => ok_results(ops, 5),
@@ -378,29 +380,60 @@ fn add_writes_the_device_info_file_and_refuses_a_relative_path_before_any_change
             Kind::State => state(None),
             k => panic!("unexpected {k:?}"),
         }),
-    );
-    let info = d.join("devinfo/net1.json");
-    let (rc, out) = run(
-        "ADD",
-        &conf(&d, json!({"runtimeConfig": {"CNIDeviceInfoFile": info}})),
-    );
+    )
+}
+
+/// What ADD writes as the device-info file of the test attachment in `d`.
+fn our_device_info(d: &Path) -> Value {
+    json!({"type": "vhost-user", "version": "1.1.0", "vhost-user": {
+        "mode": "server",
+        "path": format!("{}/s/c0ffee000000/c0ffee000000-net1", d.display())}})
+}
+
+fn with_devinfo(d: &Path, info: &Path) -> String {
+    conf(d, json!({"runtimeConfig": {"CNIDeviceInfoFile": info}}))
+}
+
+#[test]
+fn add_writes_the_device_info_file_and_del_removes_it() {
+    if !root_or_skip("add_writes_the_device_info_file_and_del_removes_it") {
+        return;
+    }
+    let d = scratch("devinfo");
+    let _fake = ovsdb_where_add_succeeds(&d);
+    let tree = DevinfoDir::new("us-devinfo");
+    let info = tree.file("net1.json");
+    let (rc, out) = run("ADD", &with_devinfo(&d, &info));
     assert_eq!(rc, 0, "{out}");
     let text = std::fs::read_to_string(&info).unwrap();
     let v: Value = serde_json::from_str(&text).unwrap();
-    assert_eq!(
-        v,
-        json!({"type": "vhost-user", "version": "1.1.0", "vhost-user": {
-            "mode": "server",
-            "path": format!("{}/s/c0ffee000000/c0ffee000000-net1", d.display())}})
-    );
+    assert_eq!(v, our_device_info(&d));
     assert!(
         text.ends_with("}\n"),
         "pretty-printed with a newline, as before"
     );
+    // 0444, as nadutils writes device-info files (earlier releases wrote 0644).
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&info).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o444);
+    let (rc, out) = run("DEL", &with_devinfo(&d, &info));
+    assert_eq!(rc, 0, "{out}");
+    assert!(!info.exists(), "recognisably ours: DEL removes it");
+}
 
-    // A relative path is refused (code 7, naming the field) before OVSDB is asked anything.
+/// Hostile: CNIDeviceInfoFile outside the device-info tree (or not a clean absolute path) is
+/// refused at ADD (code 7, naming the field and the tree) before OVSDB is asked anything.
+#[test]
+fn add_refuses_a_device_info_file_outside_the_tree_before_any_change() {
     let none = scratch("devinfo-bad");
-    for bad in [json!("relative.json"), json!("/a/../b.json"), json!(7)] {
+    let outside = none.join("devinfo/net1.json");
+    for bad in [
+        json!("relative.json"),
+        json!("/a/../b.json"),
+        json!(7),
+        json!(outside),
+        json!("/run/k8s.cni.cncf.io/devinfo/../../../etc/x"),
+    ] {
         let (rc, out) = run(
             "ADD",
             &conf(&none, json!({"runtimeConfig": {"CNIDeviceInfoFile": bad}})),
@@ -415,4 +448,96 @@ fn add_writes_the_device_info_file_and_refuses_a_relative_path_before_any_change
         );
     }
     assert!(!none.join("s").exists(), "nothing created");
+    assert!(!outside.exists());
+}
+
+/// Hostile: DEL (no record in this plugin: OVSDB rows are its record) never removes a
+/// device-info file outside the tree, nor one in the tree that is not exactly what ADD
+/// writes for this attachment, even when OVSDB is unreachable and DEL fails with 11.
+#[test]
+fn del_removes_no_device_info_file_that_is_not_its_own() {
+    let d = scratch("devinfo-del");
+    let victim = d.join("victim.json");
+    std::fs::write(&victim, our_device_info(&d).to_string()).unwrap();
+    // No ovsdb-server: DEL fails with 11 and still must not touch the file.
+    let (rc, out) = run("DEL", &with_devinfo(&d, &victim));
+    assert_eq!((rc, out["code"].clone()), (1, json!(11)), "{out}");
+    assert!(
+        victim.exists(),
+        "DEL removed a file outside the device-info tree"
+    );
+    let _fake = ovsdb_where_add_succeeds(&d);
+    let (rc, out) = run("DEL", &with_devinfo(&d, &victim));
+    assert_eq!(rc, 0, "{out}");
+    assert!(
+        victim.exists(),
+        "DEL removed a file outside the device-info tree"
+    );
+
+    if !root_or_skip("del_removes_no_device_info_file_that_is_not_its_own (in the tree)") {
+        return;
+    }
+    let tree = DevinfoDir::new("us-devinfo-del");
+    tree.create();
+    let info = tree.file("net1.json");
+    std::fs::write(&info, b"ssh-ed25519 AAAA attacker\n").unwrap();
+    let (rc, out) = run("DEL", &with_devinfo(&d, &info));
+    assert_eq!(rc, 0, "{out}");
+    assert_eq!(
+        std::fs::read(&info).unwrap(),
+        b"ssh-ed25519 AAAA attacker\n"
+    );
+}
+
+/// device-info spec §5.1.2: a file already at the path at ADD is kept as it is; DEL does
+/// not remove it (it is not what ADD writes for this attachment).
+#[test]
+fn a_device_info_file_already_there_is_kept_and_survives_del() {
+    if !root_or_skip("a_device_info_file_already_there_is_kept_and_survives_del") {
+        return;
+    }
+    let d = scratch("devinfo-kept");
+    let _fake = ovsdb_where_add_succeeds(&d);
+    let tree = DevinfoDir::new("us-devinfo-kept");
+    tree.create();
+    let info = tree.file("net1.json");
+    let before = r#"{"type":"vhost-user","version":"1.1.0","vhost-user":{"mode":"client","path":"/var/lib/dp/sock"}}"#;
+    std::fs::write(&info, before).unwrap();
+    let (rc, out) = run("ADD", &with_devinfo(&d, &info));
+    assert_eq!(rc, 0, "{out}");
+    assert_eq!(
+        std::fs::read_to_string(&info).unwrap(),
+        before,
+        "not written over"
+    );
+    let (rc, out) = run("DEL", &with_devinfo(&d, &info));
+    assert_eq!(rc, 0, "{out}");
+    assert_eq!(
+        std::fs::read_to_string(&info).unwrap(),
+        before,
+        "DEL keeps it"
+    );
+}
+
+/// Hostile: a directory of the device-info tree is a symlink to elsewhere: ADD refuses it
+/// (code 7) before OVSDB is asked anything, and writes nothing through it.
+#[test]
+fn a_symlinked_directory_in_the_device_info_tree_is_refused() {
+    if !root_or_skip("a_symlinked_directory_in_the_device_info_tree_is_refused") {
+        return;
+    }
+    let d = scratch("devinfo-symlink");
+    let tree = DevinfoDir::new("us-devinfo-symlink");
+    tree.create();
+    let target = d.join("target");
+    std::fs::create_dir_all(&target).unwrap();
+    std::os::unix::fs::symlink(&target, tree.file("link")).unwrap();
+    let (rc, out) = run("ADD", &with_devinfo(&d, &tree.file("link/net1.json")));
+    assert_eq!((rc, out["code"].clone()), (1, json!(7)), "{out}");
+    assert!(
+        out["msg"].as_str().unwrap().contains("symbolic link"),
+        "{out}"
+    );
+    assert_eq!(std::fs::read_dir(&target).unwrap().count(), 0);
+    assert!(!d.join("s").exists(), "nothing created");
 }

@@ -45,6 +45,8 @@ impl Vdpa {
         }
         let pod_ns = netlink(Netns::open(netns_path))?;
         let mut pod = netlink(Netlink::open_in(&pod_ns))?;
+        let device_info =
+            nfv_devinfo::AtAdd::decide(&nfv_devinfo::place(), plan.device_info_file.clone())?;
         match pod.link_by_name(req.ifname()) {
             Ok(_) => {
                 return Err(Error::new(
@@ -67,9 +69,13 @@ impl Vdpa {
             mode: found.mode,
             netdev: None,
             netns: netns_path.display().to_string(),
-            device_info_file: plan
-                .device_info_file
+            device_info_file: device_info
                 .as_ref()
+                .and_then(|d| d.written())
+                .map(|p| p.display().to_string()),
+            device_info_kept: device_info
+                .as_ref()
+                .and_then(|d| d.kept())
                 .map(|p| p.display().to_string()),
             network: req.conf.name.clone(),
         };
@@ -77,7 +83,7 @@ impl Vdpa {
             Mode::Vhost => {
                 self.records.save(&record)?;
                 crash_point("after-record");
-                let attached = self.attach_vhost(req, plan, &found);
+                let attached = self.attach_vhost(req, &found, &record);
                 self.finish(attached, &mut Vec::new(), &record)
             }
             Mode::Virtio => {
@@ -90,8 +96,9 @@ impl Vdpa {
                 // Written before the first change: a crash from here on is undone by DEL.
                 self.records.save(&record)?;
                 crash_point("after-record");
-                let attached =
-                    self.attach_virtio(req, plan, &found, &mut host, &mut pod, &pod_ns, &link);
+                let attached = self.attach_virtio(
+                    req, plan, &found, &record, &mut host, &mut pod, &pod_ns, &link,
+                );
                 let mut failures = Vec::new();
                 if attached.is_err() {
                     if let Some(saved) = &record.netdev {
@@ -137,8 +144,10 @@ impl Vdpa {
             record.device,
             e.msg
         );
+        // Only a file this ADD wrote; one it kept stays.
         if let Some(p) = &record.device_info_file {
-            if let Err(f) = nfv_devinfo::remove(std::path::Path::new(p)) {
+            let place = nfv_devinfo::place();
+            if let Err(f) = nfv_devinfo::remove_written(&place, std::path::Path::new(p)) {
                 failures.push(f.to_string());
             }
         }
@@ -146,7 +155,12 @@ impl Vdpa {
         Err(self.records.rolled_back(record, e, failures))
     }
 
-    fn attach_vhost(&self, req: &Request, plan: &Plan, found: &Found) -> Result<Success, Error> {
+    fn attach_vhost(
+        &self,
+        req: &Request,
+        found: &Found,
+        record: &Record,
+    ) -> Result<Success, Error> {
         let lease = ipam::add_if_configured(req)?;
         crash_point("after-ipam");
         let mut result = Success {
@@ -165,7 +179,7 @@ impl Vdpa {
             // Reported, not configured: the DPDK application owns the data path.
             copy_ipam(&mut result, lease.result());
         }
-        complete(req, plan, found, lease, result)
+        complete(req, record, found, lease, result)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -174,6 +188,7 @@ impl Vdpa {
         req: &Request,
         plan: &Plan,
         found: &Found,
+        record: &Record,
         host: &mut Netlink,
         pod: &mut Netlink,
         pod_ns: &Netns,
@@ -211,7 +226,7 @@ impl Vdpa {
             req.netns().map(|p| p.display().to_string()),
             found.parent.map(|p| p.to_string()),
         )];
-        complete(req, plan, found, lease, result)
+        complete(req, record, found, lease, result)
     }
 }
 
@@ -269,17 +284,23 @@ fn virtio_netdev(host: &mut Netlink, found: &Found) -> Result<(Link, String), Er
 }
 
 /// The last steps of ADD in both modes: the result must be printable in the config's
-/// version, the device-info file is written, and only then is the IPAM lease kept.
+/// version, the device-info file is written (when the record says ADD writes it: one that
+/// was there already is kept), and only then is the IPAM lease kept.
 fn complete(
     req: &Request,
-    plan: &Plan,
+    record: &Record,
     found: &Found,
     lease: Option<ipam::IpamLease<'_>>,
     result: Success,
 ) -> Result<Success, Error> {
     printable(req, &result)?;
-    if let Some(p) = &plan.device_info_file {
-        nfv_devinfo::write(p, &devinfo::vdpa_device_info(found), Layout::Compact)?;
+    if let Some(p) = &record.device_info_file {
+        nfv_devinfo::write(
+            &nfv_devinfo::place(),
+            std::path::Path::new(p),
+            &devinfo::vdpa_device_info(found),
+            Layout::Compact,
+        )?;
     }
     crash_point("after-device-info");
     if let Some(lease) = lease {

@@ -13,7 +13,7 @@ use crate::Vdpa;
 impl Vdpa {
     pub(crate) fn check_attachment(&self, req: &Request) -> Result<(), Error> {
         let conf: VdpaConf = req.parse_conf()?;
-        let plan = config::plan(&conf, &req.env.args)?;
+        let plan = config::plan_for_teardown(&conf, &req.env.args)?;
         let r = self.records.load_known(req.container_id(), req.ifname())?;
         let fail = |m: String| Err(Error::new(DEVICE_UNUSABLE, m));
         // The device by its recorded name, bound to the recorded driver.

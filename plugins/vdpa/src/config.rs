@@ -160,14 +160,30 @@ pub fn mode(conf: &VdpaConf) -> Result<Option<Mode>, Error> {
     }
 }
 
-/// `runtimeConfig.CNIDeviceInfoFile`, checked: an absolute path without `..`.
+/// `runtimeConfig.CNIDeviceInfoFile`, checked for ADD: a file in the device-info tree
+/// (nfv-devinfo), else code 7 naming the field.
 pub fn device_info_file(rc: &Option<Map<String, Value>>) -> Result<Option<PathBuf>, Error> {
-    nfv_devinfo::requested_path(rc)
+    nfv_devinfo::requested_path(rc, &nfv_devinfo::place())
 }
 
-/// Validate the config. `args` is CNI_ARGS (for `MAC=`).
+/// Validate the config for ADD. `args` is CNI_ARGS (for `MAC=`).
 /// MAC precedence: `mac` < CNI_ARGS `MAC=` < `runtimeConfig.mac`.
 pub fn plan(conf: &VdpaConf, args: &CniArgs) -> Result<Plan, Error> {
+    let mut plan = plan_without_device_info(conf, args)?;
+    plan.device_info_file = device_info_file(&conf.runtime_config)?;
+    Ok(plan)
+}
+
+/// The plan for DEL and CHECK: like [`plan`], except that a `CNIDeviceInfoFile` ADD would
+/// refuse is no file at all (never an error: those verbs must not fail on it).
+pub fn plan_for_teardown(conf: &VdpaConf, args: &CniArgs) -> Result<Plan, Error> {
+    let mut plan = plan_without_device_info(conf, args)?;
+    plan.device_info_file =
+        nfv_devinfo::requested_path_for_teardown(&conf.runtime_config, &nfv_devinfo::place());
+    Ok(plan)
+}
+
+fn plan_without_device_info(conf: &VdpaConf, args: &CniArgs) -> Result<Plan, Error> {
     let selector = selector(conf)?;
     let mode = mode(conf)?;
     let mac = requested_mac(conf.mac.as_deref(), args, || {
@@ -199,7 +215,7 @@ pub fn plan(conf: &VdpaConf, args: &CniArgs) -> Result<Plan, Error> {
         mode,
         mac,
         mtu,
-        device_info_file: device_info_file(&conf.runtime_config)?,
+        device_info_file: None,
     })
 }
 
@@ -321,12 +337,31 @@ mod tests {
             Some("02:00:00:00:00:03".parse().unwrap())
         );
         let p = plan_of(json!({"vdpaDevice": "v", "mtu": 9000,
-            "runtimeConfig": {"CNIDeviceInfoFile": "/run/devinfo/x.json"}}))
+            "runtimeConfig": {"CNIDeviceInfoFile": "/run/k8s.cni.cncf.io/devinfo/cni/x.json"}}))
         .unwrap();
         assert_eq!(p.mtu, Some(9000));
         assert_eq!(
             p.device_info_file,
-            Some(PathBuf::from("/run/devinfo/x.json"))
+            Some(PathBuf::from("/run/k8s.cni.cncf.io/devinfo/cni/x.json"))
         );
+    }
+
+    /// ADD refuses a device-info file outside the device-info tree; DEL and CHECK plan
+    /// without it instead of failing.
+    #[test]
+    fn a_device_info_file_outside_the_tree_is_refused_for_add_only() {
+        let c = conf(json!({"vdpaDevice": "v",
+            "runtimeConfig": {"CNIDeviceInfoFile": "/etc/cron.d/x"}}));
+        let e = plan(&c, &CniArgs::default()).unwrap_err();
+        assert_eq!(e.code, code::INVALID_CONFIG);
+        assert!(
+            e.msg.starts_with("runtimeConfig.CNIDeviceInfoFile:")
+                && e.msg.contains("/run/k8s.cni.cncf.io/devinfo"),
+            "{}",
+            e.msg
+        );
+        let p = plan_for_teardown(&c, &CniArgs::default()).unwrap();
+        assert_eq!(p.device_info_file, None);
+        assert_eq!(p.selector, Selector::Name("v".into()));
     }
 }

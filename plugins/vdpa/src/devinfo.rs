@@ -7,7 +7,8 @@ use crate::discover::Found;
 
 /// The file's content: `parent-device` is the vDPA device's name (as the device plugin
 /// reports it), `path` the char device in vhost mode; PCI addresses when the parent is PCI.
-/// Written and removed with [`nfv_devinfo::write`] (compact layout) and [`nfv_devinfo::remove`].
+/// Written with [`nfv_devinfo::write`] (compact layout); without a record DEL removes a file
+/// only when it holds exactly this ([`nfv_devinfo::remove_if_ours`]).
 pub fn vdpa_device_info(found: &Found) -> DeviceInfo {
     DeviceInfo::vdpa(Vdpa {
         parent_device: found.device.name.clone(),

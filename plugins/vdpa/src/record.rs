@@ -42,8 +42,15 @@ pub struct Record {
     pub netdev: Option<SavedNetdev>,
     /// CNI_NETNS at ADD.
     pub netns: String,
-    /// The device-info file ADD wrote, removed by DEL.
+    /// The device-info file ADD writes (nothing was there before ADD), removed by DEL.
+    /// Records of earlier releases name the file they wrote here too.
     pub device_info_file: Option<String>,
+    /// The device-info file that was already there at ADD (Multus copied the device plugin's,
+    /// device-info spec §5.1.2): kept as it was, never removed by DEL. Absent from the file
+    /// when there is none: other records keep their bytes and the format its version (a
+    /// binary that does not know the field ignores it and removes nothing either).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_info_kept: Option<String>,
     /// The network (`name` of the config at ADD; the sriov network's for a hand-off): GC of
     /// a network only tears down its own attachments. Empty in records written before it
     /// existed (GC then leaves them to DEL), and absent from the file when empty, so those
@@ -101,8 +108,26 @@ mod tests {
             }),
             netns: "/run/netns/x".into(),
             device_info_file: None,
+            device_info_kept: None,
             network: "vdpa-net".into(),
         }
+    }
+
+    /// A kept device-info file is recorded apart from one ADD wrote, and read back; a record
+    /// without one has no such key (the format stays version 1).
+    #[test]
+    fn a_kept_device_info_file_is_recorded_apart() {
+        let mut r = record();
+        assert!(!serde_json::to_string(&r)
+            .unwrap()
+            .contains("deviceInfoKept"));
+        r.device_info_kept = Some("/run/k8s.cni.cncf.io/devinfo/cni/x.json".into());
+        let text = serde_json::to_string(&r).unwrap();
+        assert!(
+            text.contains(r#""deviceInfoFile":null,"deviceInfoKept":"/run/k8s.cni.cncf.io/devinfo/cni/x.json""#),
+            "{text}"
+        );
+        assert_eq!(serde_json::from_str::<Record>(&text).unwrap(), r);
     }
 
     #[test]

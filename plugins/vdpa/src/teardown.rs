@@ -10,6 +10,7 @@ use nfv_podnet::take_back::{bring_home_as, take_back};
 
 use crate::codes::KERNEL_REFUSED;
 use crate::config::{self, Mode, VdpaConf};
+use crate::devinfo;
 use crate::record::Record;
 use crate::Vdpa;
 
@@ -66,8 +67,10 @@ pub(crate) fn restore(r: &Record, pod_ns: Option<&Netns>) -> Vec<String> {
             Err(e) => failures.push(e.to_string()),
         }
     }
+    // Only a file ADD wrote (never one it kept), and only if it is still a regular file in
+    // the device-info tree.
     if let Some(f) = &r.device_info_file {
-        if let Err(e) = nfv_devinfo::remove(Path::new(f)) {
+        if let Err(e) = nfv_devinfo::remove_written(&nfv_devinfo::place(), Path::new(f)) {
             failures.push(e.to_string());
         }
     }
@@ -112,24 +115,39 @@ impl Vdpa {
     }
 
     /// No record (lost, or written by another version): the config still names the device.
-    /// Remove the device-info file; if its virtio netdev is in the pod, bring it home (its
+    /// Remove the device-info file if it is recognisably this attachment's (exactly what ADD
+    /// writes for the device); if its virtio netdev is in the pod, bring it home (its
     /// original name is unknown: it comes back under the vDPA device's name).
     fn detach_without_record(&self, req: &Request, pod_ns: Option<&Netns>) -> Vec<String> {
         let Ok(conf) = req.parse_conf::<VdpaConf>() else {
             return Vec::new(); // DEL must not fail on a config ADD would refuse
         };
         let mut failures = Vec::new();
-        if let Err(e) = nfv_devinfo::remove_requested(&conf.runtime_config) {
-            failures.push(e.to_string());
+        let Ok(plan) = config::plan_for_teardown(&conf, &req.env.args) else {
+            return failures;
+        };
+        let plan = config::Plan { mode: None, ..plan };
+        let found = self.find(&plan);
+        if let Some(path) = &plan.device_info_file {
+            match &found {
+                Ok(found) => {
+                    let ours = devinfo::vdpa_device_info(found);
+                    let place = nfv_devinfo::place();
+                    if let Err(e) = nfv_devinfo::remove_if_ours(&place, path, &ours) {
+                        failures.push(e.to_string());
+                    }
+                }
+                Err(_) => nfv_cni::info!(
+                    "device-info file {} left in place: no record, and the vDPA device is not \
+                     there to tell whether the file is ours",
+                    path.display()
+                ),
+            }
         }
         let Some(ns) = pod_ns else {
             return failures; // the kernel brings the netdev back itself when the namespace dies
         };
-        let Ok(plan) = config::plan(&conf, &req.env.args) else {
-            return failures;
-        };
-        let plan = config::Plan { mode: None, ..plan };
-        let Ok(found) = self.find(&plan) else {
+        let Ok(found) = found else {
             return failures;
         };
         if let Some(kernel_device) = &found.device.virtio_device {

@@ -15,6 +15,7 @@ mod common;
 use common::{conf, is_root, vdpa_node, Node, VF};
 use nfv_netlink::{Netlink, Netns};
 use nfv_testkit::crash::{add_killed_at_then_del, cni_path, install_lease_ipam, json_files};
+use nfv_testkit::devinfo::{path_for_node, DevinfoDir};
 use serde_json::{json, Value};
 use vdpa::crash::{VHOST_ADD_POINTS, VIRTIO_ADD_POINTS};
 
@@ -35,7 +36,7 @@ fn host_state(node: &Node) -> String {
         "netdev={:?} pod={pod_links:?} records={records} lease={} devinfo={}",
         netdev.map(|l| (l.name, l.mac, l.mtu, l.admin_up)),
         node.dir.join("lease").exists(),
-        node.dir.join("devinfo.json").exists()
+        path_for_node(node).join("devinfo.json").exists()
     )
 }
 
@@ -51,8 +52,9 @@ fn crash_then_del(mode: &str, points: &[&str], extra: Value) {
                 .unwrap();
             host.set_up(l.index).unwrap();
         }
+        let tree = DevinfoDir::for_node(&node);
         let mut c = conf(json!({"ipam": {"type": "lease-ipam"},
-            "runtimeConfig": {"CNIDeviceInfoFile": node.dir.join("devinfo.json")}}));
+            "runtimeConfig": {"CNIDeviceInfoFile": tree.file("devinfo.json")}}));
         for (k, v) in extra.as_object().unwrap() {
             c[k] = v.clone();
         }

@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use nfv_cni::{Command, Plugin, Request};
 use nfv_netlink::{MacAddr, Netns};
 use nfv_pci::Sysfs;
+use nfv_testkit::devinfo::DevinfoDir;
 use nfv_testkit::{root_or_skip, Sandbox, IPAM_ADD_FAILS};
 use serde_json::{json, Value};
 use vdpa::codes;
@@ -30,6 +31,8 @@ struct World {
     sb: Sandbox,
     plugin: Vdpa,
     mac: MacAddr,
+    /// Device-info files go in the real device-info tree (the only place they may go).
+    tree: DevinfoDir,
 }
 
 impl std::ops::Deref for World {
@@ -55,7 +58,13 @@ impl World {
             use_netlink: false,
             check_dev_nodes: false,
         };
-        let w = World { sb, plugin, mac };
+        let tree = DevinfoDir::new(&format!("vdpa-{tag}"));
+        let w = World {
+            sb,
+            plugin,
+            mac,
+            tree,
+        };
         w.install_ipam(false);
         w
     }
@@ -79,7 +88,7 @@ impl World {
     }
 
     fn devinfo(&self) -> PathBuf {
-        self.dir.join("devinfo/net1.json")
+        self.tree.file("net1.json")
     }
 
     fn conf(&self, extra: Value) -> Value {
@@ -194,6 +203,10 @@ fn virtio_add_check_del_gives_the_netdev_back_as_it_was() {
         json!({"type": "vdpa", "version": "1.1.0", "vdpa": {"parent-device": "vdpa1",
             "driver": "virtio", "pci-address": VF1, "pf-pci-address": PF}})
     );
+    // 0444, as nadutils writes device-info files (earlier releases wrote 0644).
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(w.devinfo()).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o444);
 
     // CHECK against prevResult; then a change behind the plugin's back is noticed.
     let mut check = conf.clone();
@@ -372,7 +385,7 @@ fn gc_of_one_network_leaves_the_other_networks_devices_alone() {
         return;
     }
     let w = World::new("gcnets");
-    let info_a = w.dir.join("devinfo/a.json");
+    let info_a = w.tree.file("a.json");
     let net_a = w.conf(json!({"name": "vdpa-a", "vdpaDevice": "vdpa0",
         "runtimeConfig": {"CNIDeviceInfoFile": info_a}}));
     let net_b = w.conf(json!({"name": "vdpa-b", "vdpaDevice": "vdpa1"}));
@@ -444,4 +457,128 @@ fn del_without_a_record_still_brings_the_netdev_home() {
         ))
     })
     .unwrap();
+}
+
+/// What ADD writes for vdpa0 (vhost) in this tree (compact, as vdpa always wrote it).
+const VDPA0_DEVINFO: &str = r#"{"type":"vdpa","version":"1.1.0","vdpa":{"parent-device":"vdpa0","driver":"vhost","path":"/dev/vhost-vdpa-0","pci-address":"0000:00:0c.2","pf-pci-address":"0000:00:0c.0"}}"#;
+
+/// Hostile: CNIDeviceInfoFile outside the device-info tree. ADD refuses it (code 7, naming
+/// the field and the tree) before any change; DEL and CHECK with the same config succeed
+/// or fail for their own reasons, never because of it, and leave the file alone.
+#[test]
+fn devinfo_outside_the_tree_is_refused_at_add_and_left_alone_by_del() {
+    if !root_or_skip("devinfo_outside_the_tree_is_refused_at_add_and_left_alone_by_del") {
+        return;
+    }
+    let w = World::new("devinfo-outside");
+    let victim = w.dir.join("victim.json");
+    std::fs::write(&victim, VDPA0_DEVINFO).unwrap();
+    let conf = w.conf(json!({"vdpaDevice": "vdpa0",
+        "runtimeConfig": {"CNIDeviceInfoFile": victim}}));
+    let e = w
+        .run(|p| p.add(&w.request(Command::Add, "ctr1", conf.clone())))
+        .unwrap_err();
+    assert_eq!(e.code, 7, "{}", e.msg);
+    assert!(
+        e.msg.starts_with("runtimeConfig.CNIDeviceInfoFile:")
+            && e.msg.contains("/run/k8s.cni.cncf.io/devinfo"),
+        "{}",
+        e.msg
+    );
+    assert!(!w.plugin.has_attachment("ctr1", "net1").unwrap());
+    assert!(!w.ipam_log().contains("ADD"), "refused before IPAM");
+    w.run(|p| p.del(&w.request(Command::Del, "ctr1", conf.clone())))
+        .unwrap();
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), VDPA0_DEVINFO);
+
+    // Attached with a good path, CHECK with a config whose path ADD would refuse still checks
+    // the attachment, not the path.
+    let good = w.conf(json!({"vdpaDevice": "vdpa0"}));
+    let result = w
+        .run(|p| p.add(&w.request(Command::Add, "ctr1", good.clone())))
+        .unwrap();
+    let mut check = conf.clone();
+    check["prevResult"] = result.to_version("1.1.0").unwrap();
+    w.run(|p| p.check(&w.request(Command::Check, "ctr1", check)))
+        .unwrap();
+    w.run(|p| p.del(&w.request(Command::Del, "ctr1", good)))
+        .unwrap();
+}
+
+/// Hostile: DEL without a record removes only a file that is recognisably this attachment's
+/// (exactly what ADD writes for the device); another file at the path is left in place.
+#[test]
+fn del_without_a_record_removes_only_its_own_device_info_file() {
+    if !root_or_skip("del_without_a_record_removes_only_its_own_device_info_file") {
+        return;
+    }
+    let w = World::new("devinfo-foreign");
+    w.tree.create();
+    let conf = w.conf(json!({"vdpaDevice": "vdpa0"}));
+    for foreign in [
+        "ssh-ed25519 AAAA attacker\n",
+        r#"{"type":"vdpa","version":"1.1.0","vdpa":{"parent-device":"vdpa1","driver":"virtio"}}"#,
+    ] {
+        std::fs::write(w.devinfo(), foreign).unwrap();
+        w.run(|p| p.del(&w.request(Command::Del, "ctr1", conf.clone())))
+            .unwrap();
+        assert_eq!(std::fs::read_to_string(w.devinfo()).unwrap(), foreign);
+    }
+    std::fs::write(w.devinfo(), VDPA0_DEVINFO).unwrap();
+    w.run(|p| p.del(&w.request(Command::Del, "ctr1", conf.clone())))
+        .unwrap();
+    assert!(!w.devinfo().exists(), "recognisably ours: removed");
+}
+
+/// device-info spec §5.1.2: a file already at the path at ADD (Multus copied the device
+/// plugin's) is kept as it is, and neither ADD's rollback nor DEL removes it.
+#[test]
+fn a_device_info_file_already_there_is_kept_and_survives_del() {
+    if !root_or_skip("a_device_info_file_already_there_is_kept_and_survives_del") {
+        return;
+    }
+    let w = World::new("devinfo-kept");
+    w.tree.create();
+    let from_dp =
+        r#"{"type":"vdpa","version":"1.1.0","vdpa":{"parent-device":"vdpa0","driver":"vhost"}}"#;
+    std::fs::write(w.devinfo(), from_dp).unwrap();
+    let conf = w.conf(json!({"vdpaDevice": "vdpa0"}));
+    w.run(|p| p.add(&w.request(Command::Add, "ctr1", conf.clone())))
+        .unwrap();
+    assert_eq!(std::fs::read_to_string(w.devinfo()).unwrap(), from_dp);
+    w.run(|p| p.del(&w.request(Command::Del, "ctr1", conf.clone())))
+        .unwrap();
+    assert_eq!(
+        std::fs::read_to_string(w.devinfo()).unwrap(),
+        from_dp,
+        "DEL keeps it"
+    );
+    // A failed ADD's rollback keeps it too.
+    w.install_ipam(true);
+    w.run(|p| p.add(&w.request(Command::Add, "ctr1", conf.clone())))
+        .unwrap_err();
+    assert_eq!(std::fs::read_to_string(w.devinfo()).unwrap(), from_dp);
+}
+
+/// Hostile: a directory of the device-info tree is a symlink to elsewhere. ADD refuses it
+/// before any change and writes nothing through it.
+#[test]
+fn a_symlinked_directory_in_the_device_info_tree_is_refused() {
+    if !root_or_skip("a_symlinked_directory_in_the_device_info_tree_is_refused") {
+        return;
+    }
+    let w = World::new("devinfo-symlink");
+    w.tree.create();
+    let target = w.dir.join("target");
+    std::fs::create_dir_all(&target).unwrap();
+    symlink(&target, w.tree.file("link")).unwrap();
+    let conf = w.conf(json!({"vdpaDevice": "vdpa0",
+        "runtimeConfig": {"CNIDeviceInfoFile": w.tree.file("link/net1.json")}}));
+    let e = w
+        .run(|p| p.add(&w.request(Command::Add, "ctr1", conf.clone())))
+        .unwrap_err();
+    assert_eq!(e.code, 7, "{}", e.msg);
+    assert!(e.msg.contains("symbolic link"), "{}", e.msg);
+    assert_eq!(std::fs::read_dir(&target).unwrap().count(), 0);
+    assert!(!w.plugin.has_attachment("ctr1", "net1").unwrap());
 }
