@@ -5,7 +5,7 @@
 //! writes, while the plugin runs as root (docs/design.md, "Log files and log lines"):
 //!
 //! - `logFile` is used only as a regular file below [`LOG_ROOTS`] (`/var/log`), reached
-//!   without following symlinks, opened for appending with `O_NOFOLLOW | O_NONBLOCK` (a FIFO
+//!   without following symlinks, named `*.log`, opened for appending with `O_NOFOLLOW | O_NONBLOCK` (a FIFO
 //!   or a device is refused before it is opened, so nothing can block), created 0600. No
 //!   directory is ever created for it. Anything else logs to stderr with one warning naming
 //!   the field and the fix: a log path never breaks networking.
@@ -91,6 +91,19 @@ pub fn open_log_file(place: &Place, path: &str) -> Result<File, String> {
         )
     };
     let (dir, name) = place.open_parent(Path::new(path), None).map_err(why)?;
+    if !name.ends_with(".log") || name == ".log" {
+        // /var/log also holds files other software reads as records (wtmp, btmp, lastlog,
+        // the journal): appending our lines there would corrupt them.
+        return Err(why(nfv_safefs::FsError {
+            op: "using",
+            path: path.into(),
+            problem: nfv_safefs::Problem::NotAllowed(
+                "the file name must end in .log (other files below /var/log belong to other \
+                 software, such as wtmp or the journal)"
+                    .into(),
+            ),
+        }));
+    }
     dir.open_append(&name, 0o600).map_err(why)
 }
 
@@ -279,12 +292,15 @@ mod tests {
         )
         .unwrap();
         std::fs::create_dir_all(d.join("log/dir.log")).unwrap();
+        std::fs::write(d.join("log/wtmp"), b"").unwrap();
         let cases = [
             (victim.clone(), "must lie below"),
             (d.join("log/link.log"), "symbolic link"),
             (d.join("log/linkdir/authorized_keys"), "symbolic link"),
             (d.join("log/fifo.log"), "a FIFO"),
             (d.join("log/dir.log"), "a directory"),
+            (d.join("log/wtmp"), "must end in .log"),
+            (d.join("log/.log"), "must end in .log"),
             (d.join("log/missing/x.log"), "does not create directories"),
             (d.join("log/../authorized_keys"), "'..'"),
             (std::path::PathBuf::from("relative.log"), "absolute"),
