@@ -9,6 +9,8 @@
 //! - [`sysfs::link`]: symlinks of a fake sysfs tree.
 //! - [`crash`]: the crash-test driver (SIGKILL at a crash point, DEL, host as before).
 //! - [`records`]: records written by an earlier binary load and save byte for byte.
+//! - [`storm`]: binaries racing for one device (a pod namespace per contender, a slow
+//!   per-attachment IPAM stub, threads started together, the reliability line).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -16,6 +18,7 @@ pub mod crash;
 mod node;
 pub mod records;
 mod sandbox;
+pub mod storm;
 pub mod sysfs;
 
 pub use node::Node;
