@@ -305,6 +305,61 @@ fn adds_for_one_vf_carrying_a_vdpa_device() {
     storm(Mode::VdpaVirtio, 8, 10);
 }
 
+/// On a node, sysfs lists a VF's netdev only while it is in the host's namespace: once the
+/// winner's ADD moved it, a loser sees a VF without a netdev. It must still be told who holds
+/// the VF (code 123), not that the VF is unusable.
+#[test]
+fn a_loser_that_sees_no_netdev_is_told_who_holds_the_vf() {
+    if !is_root() {
+        eprintln!("SKIPPED a_loser_that_sees_no_netdev_is_told_who_holds_the_vf: needs root");
+        return;
+    }
+    let node = node_for(Mode::Netdev);
+    let pods = Pods::new("sriovgone", 2);
+    let rest = at_rest(&node, &[]);
+    let (winner, loser) = (format!("{}w", tag()), format!("{}l", tag()));
+    let (code, out) = run(
+        &node,
+        "ADD",
+        &winner,
+        &pods.path(0),
+        &conf_for(Mode::Netdev, &winner),
+    );
+    assert_eq!(code, 0, "{out}");
+    let held = held_by(&node, &winner, &pods.open(0));
+    // What the host's sysfs shows now that the netdev is in the pod.
+    let net = node.sys().join("devices/pci0000:00").join(VF).join("net");
+    let moved = net.with_file_name("net.in-pod");
+    std::fs::rename(&net, &moved).unwrap();
+    let lost = run(
+        &node,
+        "ADD",
+        &loser,
+        &pods.path(1),
+        &conf_for(Mode::Netdev, &loser),
+    );
+    assert_lost(&node, 0, &loser, &winner, &lost);
+    let (code, out) = run(
+        &node,
+        "DEL",
+        &loser,
+        &pods.path(1),
+        &conf_for(Mode::Netdev, &loser),
+    );
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(held_by(&node, &winner, &pods.open(0)), held);
+    std::fs::rename(&moved, &net).unwrap();
+    let (code, out) = run(
+        &node,
+        "DEL",
+        &winner,
+        &pods.path(0),
+        &conf_for(Mode::Netdev, &winner),
+    );
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(at_rest(&node, &[winner, loser]), rest);
+}
+
 /// Wait until `path` exists (an ADD got as far as writing its record).
 fn wait_for(path: &Path) {
     let deadline = Instant::now() + Duration::from_secs(10);
