@@ -53,20 +53,48 @@ fn node_for() -> Node {
     node
 }
 
-/// A prefix for container IDs unique in this test process: the device-info files of every
-/// test share one directory.
-fn tag() -> String {
+/// Where the device-info files go (the tree Multus uses).
+const DEVINFO_DIR: &str = "/run/k8s.cni.cncf.io/devinfo/cni";
+
+/// A prefix for container IDs (`t<n>-`) unique in this test process: the device-info files of
+/// every test share one directory. Dropped (at the end of a test, or when it fails half-way),
+/// it removes the device-info files its containers left.
+struct Tag(String);
+
+impl std::fmt::Display for Tag {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl Drop for Tag {
+    fn drop(&mut self) {
+        let prefix = devinfo_name(&self.0);
+        for n in names(Path::new(DEVINFO_DIR)) {
+            if n.starts_with(&prefix) {
+                let _ = std::fs::remove_file(Path::new(DEVINFO_DIR).join(n));
+            }
+        }
+    }
+}
+
+fn tag() -> Tag {
     static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    format!("t{}", N.fetch_add(1, std::sync::atomic::Ordering::SeqCst))
+    Tag(format!(
+        "t{}-",
+        N.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+    ))
+}
+
+/// The device-info file name for container `ctr` (or the prefix of those of a [`Tag`]).
+fn devinfo_name(ctr: &str) -> String {
+    format!("nfv-races-vdpa-{}-{ctr}", std::process::id())
 }
 
 /// The device-info file a runtime would ask container `ctr` for: under the tree Multus uses,
 /// named for this process so parallel runs never meet.
 fn devinfo_path(ctr: &str) -> PathBuf {
-    PathBuf::from(format!(
-        "/run/k8s.cni.cncf.io/devinfo/cni/nfv-races-vdpa-{}-{ctr}-net1-device.json",
-        std::process::id()
-    ))
+    Path::new(DEVINFO_DIR).join(format!("{}-net1-device.json", devinfo_name(ctr)))
 }
 
 fn conf_for(mode: Mode, ctr: &str) -> Value {
@@ -369,7 +397,8 @@ fn a_del_without_a_record_in_the_winners_netns_takes_nothing() {
     }
     let node = node_for();
     let pod = node.pod_netns();
-    let (ctr1, ctr2) = (format!("{}a", tag()), format!("{}b", tag()));
+    let t = tag();
+    let (ctr1, ctr2) = (format!("{t}a"), format!("{t}b"));
     let (code, out) = run(&node, "ADD", &ctr1, &pod, &conf_for(Mode::Virtio, &ctr1));
     assert_eq!(code, 0, "{out}");
     let ns = Netns::open(&pod).unwrap();
