@@ -1,4 +1,4 @@
-//! The store: save, load, remove, all, holder_of, and the per-device lock.
+//! The store: save, load, remove, all, holder_of, and the per-device lock (waiting or not).
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
@@ -104,6 +104,25 @@ impl<R: AttachmentRecord> RecordStore<R> {
 
     /// Take the per-device lock, waiting for another holder to drop it.
     pub fn lock_device(&self, device: &str) -> Result<DeviceLock, StoreError> {
+        let (file, path) = self.lock_file(device)?;
+        file.lock().map_err(StoreError::io("locking", &path))?;
+        Ok(DeviceLock { _file: file })
+    }
+
+    /// Take the per-device lock only if no one holds it: `None` while another process does
+    /// (an ADD, DEL or GC working on the device right now). For GC, which must not wait for
+    /// an ADD in flight and then tear down what it just attached.
+    pub fn try_lock_device(&self, device: &str) -> Result<Option<DeviceLock>, StoreError> {
+        let (file, path) = self.lock_file(device)?;
+        match file.try_lock() {
+            Ok(()) => Ok(Some(DeviceLock { _file: file })),
+            Err(fs::TryLockError::WouldBlock) => Ok(None),
+            Err(fs::TryLockError::Error(e)) => Err(StoreError::io("locking", path)(e)),
+        }
+    }
+
+    /// The device's lock file (`<device>.lock`), opened for locking.
+    fn lock_file(&self, device: &str) -> Result<(File, PathBuf), StoreError> {
         self.create_dir()?;
         let path = self.dir.join(format!("{}.lock", file_safe(device)));
         let file = OpenOptions::new()
@@ -112,8 +131,7 @@ impl<R: AttachmentRecord> RecordStore<R> {
             .write(true)
             .open(&path)
             .map_err(StoreError::io("opening", &path))?;
-        file.lock().map_err(StoreError::io("locking", &path))?;
-        Ok(DeviceLock { _file: file })
+        Ok((file, path))
     }
 
     /// Write a record atomically (temp file, fsync, rename), replacing the attachment's

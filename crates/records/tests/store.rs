@@ -166,6 +166,23 @@ fn the_device_lock_excludes_a_second_holder_until_dropped() {
 }
 
 #[test]
+fn try_lock_takes_a_free_device_and_declines_a_held_one() {
+    let d = scratch("trylock");
+    let store = RecordStore::<Rec>::new(&d);
+    let held = store.try_lock_device("0000:01:10.0").unwrap();
+    assert!(held.is_some(), "a free device is locked at once");
+    // Another holder (another process: another open file description) is refused, not awaited.
+    assert!(store.try_lock_device("0000:01:10.0").unwrap().is_none());
+    assert!(store.try_lock_device("0000:01:10.1").unwrap().is_some());
+    drop(held);
+    let again = store.try_lock_device("0000:01:10.0").unwrap();
+    assert!(again.is_some());
+    let other = fs::File::open(d.join("0000:01:10.0.lock")).unwrap();
+    assert!(other.try_lock().is_err(), "the same lock as lock_device's");
+    fs::remove_dir_all(&d).unwrap();
+}
+
+#[test]
 fn names_that_cannot_be_files_are_refused() {
     let d = scratch("names");
     let store = RecordStore::<Rec>::new(&d);

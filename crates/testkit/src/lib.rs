@@ -11,6 +11,8 @@
 //! - [`records`]: records written by an earlier binary load and save byte for byte.
 //! - [`reliability`]: the line a passed crash test or storm prints for `make reliability`.
 //! - [`devinfo`]: a scratch directory in the real device-info tree, removed when dropped.
+//! - [`storm`]: binaries racing for one device (a pod namespace per contender, a slow
+//!   per-attachment IPAM stub, threads started together, the reliability line).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -20,6 +22,7 @@ mod node;
 pub mod records;
 pub mod reliability;
 mod sandbox;
+pub mod storm;
 pub mod sysfs;
 
 pub use node::Node;

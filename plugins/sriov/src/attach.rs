@@ -45,6 +45,11 @@ impl Sriov {
             self.refuse_if_held(&device)?;
             return self.attach_vdpa(req, &plan, &vf, &found, device_info_file);
         }
+        let _lock = self.records.lock_device(&device)?;
+        self.refuse_if_held(&device)?;
+        // Not held, yet no netdev in the host (sysfs shows only this namespace's): gone
+        // elsewhere by other means. Held: the netdev is in the holder's pod, and the
+        // refusal above names it.
         let host_ifname = vf.netdev().map(str::to_string).ok_or_else(|| {
             Error::new(
                 codes::VF_UNUSABLE,
@@ -55,9 +60,6 @@ impl Sriov {
                 ),
             )
         })?;
-
-        let _lock = self.records.lock_device(&device)?;
-        self.refuse_if_held(&device)?;
 
         let netns_path = req
             .netns()

@@ -84,6 +84,13 @@ impl Sriov {
     }
 }
 
+/// The VF the request's config names, if it names one validly (DEL must not fail on a
+/// config ADD would refuse).
+fn configured_device(req: &Request) -> Option<nfv_pci::PciAddress> {
+    let conf = req.parse_conf::<SriovConf>().ok()?;
+    config::device(&conf).ok()
+}
+
 fn join_failures(verb: &str, failures: Vec<String>) -> Result<(), Error> {
     if failures.is_empty() {
         return Ok(());
@@ -119,9 +126,15 @@ impl Sriov {
     fn detach(&self, req: &Request) -> Result<(), Error> {
         let mut failures = Vec::new();
         let record = self.records.load(req.container_id(), req.ifname())?;
-        // Held across both halves of a hand-off's DEL.
-        let _lock = match &record {
-            Some(r) => Some(self.records.lock_device(&r.device)?),
+        // Held across both halves of a hand-off's DEL. Without a record, the config's VF's:
+        // then another attachment's ADD or DEL is never half-way through it while this DEL
+        // looks at who holds it.
+        let device = match &record {
+            Some(r) => Some(r.device.clone()),
+            None => configured_device(req).map(|d| d.to_string()),
+        };
+        let _lock = match &device {
+            Some(d) => Some(self.records.lock_device(d)?),
             None => None,
         };
         let handed_off = match &record {
@@ -175,6 +188,27 @@ impl Sriov {
         let Ok(device) = config::device(&conf) else {
             return failures;
         };
+        // The VF is another attachment's (this one lost the race for it, or never had it):
+        // its netdev in this namespace, even under this CNI_IFNAME, is not ours to take.
+        match self.records.holder_of(&device.to_string()) {
+            Ok(None) => {}
+            Ok(Some(holder)) => {
+                nfv_cni::info!(
+                    "DEL without a record: VF {device} is attached to container {} as {}: \
+                     left to it",
+                    holder.container_id,
+                    holder.ifname
+                );
+                return failures;
+            }
+            Err(e) => {
+                failures.push(format!(
+                    "DEL without a record: cannot tell whether VF {device} is another \
+                     attachment's, so it is left where it is: {e}"
+                ));
+                return failures;
+            }
+        }
         let vf = self.sysfs.vf(device);
         self.remove_device_info_without_record(&conf, vf.as_ref().ok(), &mut failures);
         let Some(ns) = pod_ns else {
@@ -299,15 +333,30 @@ impl Sriov {
     /// GC of the network named by the config: restore every VF recorded for that network
     /// whose attachment is not in the valid list (which names that network's attachments
     /// only). Other networks' records, and records that name no network (an earlier
-    /// binary's, left to DEL), are not touched. The vdpa code's GC goes first: it detaches the
-    /// network's stale hand-offs in its store (sriov's own) and runs IPAM GC, once, for both.
+    /// binary's, left to DEL), are not touched, nor is a VF an ADD or DEL holds the lock of
+    /// right now. The vdpa code's GC goes first: it detaches the network's stale hand-offs in
+    /// its store (sriov's own) and runs IPAM GC, once, for both.
     fn collect_garbage(&self, req: &Request) -> Result<(), Error> {
         let released = Plugin::gc(&self.vdpa, req).map_err(|e| e.context("vDPA hand-offs"));
         let valid = req.conf.valid_attachments.clone().unwrap_or_default();
         let mut failures = Vec::new();
         let stale = self.records.stale(&req.conf.name, &valid)?;
         for r in stale {
-            let _lock = self.records.lock_device(&r.device)?;
+            // A VF an ADD or DEL is working on right now is left to it (and to the next GC):
+            // waiting would tear down an ADD's attachment the moment it succeeded.
+            let Some(_lock) = self.records.try_lock_device(&r.device)? else {
+                nfv_cni::info!(
+                    "GC: VF {} ({} / {}) is busy with an ADD or DEL: left for the next GC",
+                    r.device,
+                    r.container_id,
+                    r.ifname
+                );
+                continue;
+            };
+            // Listed before the lock was taken: only the record as it is now counts.
+            if self.records.load(&r.container_id, &r.ifname).ok().flatten() != Some(r.clone()) {
+                continue;
+            }
             let ns = Netns::open(&r.netns).ok();
             let mut host = Netlink::open().map_err(from_netlink)?;
             let f = restore::restore(&mut host, &self.sysfs, ns.as_ref(), &r);

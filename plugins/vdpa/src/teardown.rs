@@ -127,28 +127,59 @@ impl Vdpa {
             return failures;
         };
         let plan = config::Plan { mode: None, ..plan };
-        let found = self.find(&plan);
-        if let Some(path) = &plan.device_info_file {
-            match &found {
-                Ok(found) => {
-                    let ours = devinfo::vdpa_device_info(found);
-                    let place = nfv_devinfo::place();
-                    if let Err(e) = nfv_devinfo::remove_if_ours(&place, path, &ours) {
-                        failures.push(e.to_string());
-                    }
+        let found = match self.find(&plan) {
+            Ok(found) => found,
+            Err(_) => {
+                if let Some(path) = &plan.device_info_file {
+                    nfv_cni::info!(
+                        "device-info file {} left in place: no record, and the vDPA device is \
+                         not there to tell whether the file is ours",
+                        path.display()
+                    );
                 }
-                Err(_) => nfv_cni::info!(
-                    "device-info file {} left in place: no record, and the vDPA device is not \
-                     there to tell whether the file is ours",
-                    path.display()
-                ),
+                return failures;
+            }
+        };
+        let name = &found.device.name;
+        // Not while another attachment's ADD or DEL is half-way through the device; and a
+        // device another attachment holds (this one lost the race for it, or never had it) is
+        // not ours to take, nor its device-info file, even when its netdev is in this
+        // namespace under this CNI_IFNAME.
+        let _lock = match self.records.lock_device(name) {
+            Ok(l) => l,
+            Err(e) => {
+                failures.push(e.to_string());
+                return failures;
+            }
+        };
+        match self.records.holder_of(name) {
+            Ok(None) => {}
+            Ok(Some(holder)) => {
+                nfv_cni::info!(
+                    "DEL without a record: vDPA device {name} is attached to container {} as \
+                     {}: left to it",
+                    holder.container_id,
+                    holder.ifname
+                );
+                return failures;
+            }
+            Err(e) => {
+                failures.push(format!(
+                    "DEL without a record: cannot tell whether vDPA device {name} is another \
+                     attachment's, so it is left where it is: {e}"
+                ));
+                return failures;
+            }
+        }
+        if let Some(path) = &plan.device_info_file {
+            let ours = devinfo::vdpa_device_info(&found);
+            let place = nfv_devinfo::place();
+            if let Err(e) = nfv_devinfo::remove_if_ours(&place, path, &ours) {
+                failures.push(e.to_string());
             }
         }
         let Some(ns) = pod_ns else {
             return failures; // the kernel brings the netdev back itself when the namespace dies
-        };
-        let Ok(found) = found else {
-            return failures;
         };
         if let Some(kernel_device) = &found.device.virtio_device {
             failures.extend(bring_home_as(
@@ -164,13 +195,29 @@ impl Vdpa {
     /// GC of the network named by the config: restore every attachment recorded for that
     /// network that is not in `cni.dev/valid-attachments` (which names that network's
     /// attachments only). Other networks' records, and records that name no network (an
-    /// earlier binary's, left to DEL), are not touched.
+    /// earlier binary's, left to DEL), are not touched, nor is a device an ADD or DEL holds
+    /// the lock of right now.
     pub(crate) fn collect_garbage(&self, req: &Request) -> Result<(), Error> {
         let valid = req.conf.valid_attachments.clone().unwrap_or_default();
         let mut failures = Vec::new();
         let stale = self.records.stale(&req.conf.name, &valid)?;
         for r in stale {
-            let _lock = self.records.lock_device(&r.device)?;
+            // A device an ADD or DEL is working on right now is left to it (and to the next
+            // GC): waiting would tear down an ADD's attachment the moment it succeeded.
+            let Some(_lock) = self.records.try_lock_device(&r.device)? else {
+                nfv_cni::info!(
+                    "GC: vDPA device {} ({} / {}) is busy with an ADD or DEL: left for the \
+                     next GC",
+                    r.device,
+                    r.container_id,
+                    r.ifname
+                );
+                continue;
+            };
+            // Listed before the lock was taken: only the record as it is now counts.
+            if self.records.load(&r.container_id, &r.ifname).ok().flatten() != Some(r.clone()) {
+                continue;
+            }
             let ns = Netns::open(&r.netns).ok();
             let f = restore(&r, ns.as_ref());
             if f.is_empty() {
