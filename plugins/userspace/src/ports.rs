@@ -45,14 +45,15 @@ impl BridgeRow {
     }
 }
 
-/// One of our ports, found by its `external_ids`.
+/// One of our ports, found by its `external_ids`. `nfv-cni/socket-path` is written for
+/// operators but never read back: the files DEL and GC remove are derived from the config and
+/// the attachment's identity, never taken from an OVSDB answer.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OurPort {
     pub uuid: Uuid,
     pub name: String,
     pub container_id: String,
     pub ifname: String,
-    pub socket_path: Option<String>,
     pub mac: Option<String>,
 }
 
@@ -65,7 +66,6 @@ impl OurPort {
             name: r.string("name")?,
             container_id: get(KEY_CONTAINER).unwrap_or_default(),
             ifname: get(KEY_IFNAME).unwrap_or_default(),
-            socket_path: get(KEY_SOCKET),
             mac: get(KEY_MAC),
         })
     }
@@ -345,7 +345,12 @@ mod tests {
             "sharedDir": "/run/us"
         }))
         .unwrap();
-        c.plan("net-a", "cid0123456789", "net1", true).unwrap()
+        let places = crate::places::Places {
+            socket_dirs: nfv_safefs::Place::new("sharedDir", ["/run/us"]),
+            ..crate::places::Places::node()
+        };
+        c.plan(&places, "net-a", "cid0123456789", "net1", true)
+            .unwrap()
     }
 
     fn u(n: u8) -> Uuid {
@@ -431,7 +436,6 @@ mod tests {
             name: "p".into(),
             container_id: "c".into(),
             ifname: "net1".into(),
-            socket_path: None,
             mac: None,
         }
     }

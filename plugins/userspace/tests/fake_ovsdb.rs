@@ -5,120 +5,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test file: a failed unwrap is a failed test
 
-use std::collections::HashMap;
-use std::io::{Read, Write};
-use std::os::unix::net::UnixListener;
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
-use std::thread;
 
-use nfv_ovsdb::stream::JsonStream;
+use common::{FakeOvsdb, Kind};
 use serde_json::{json, Value};
-
-/// What kind of transaction the plugin sent, recognised from its operations.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-enum Kind {
-    Read,
-    Add,
-    Remove,
-    CurCfg,
-    State,
-}
-
-fn kind(ops: &[Value]) -> Kind {
-    let comment = ops
-        .iter()
-        .find(|o| o["op"] == "comment")
-        .and_then(|o| o["comment"].as_str())
-        .unwrap_or("");
-    if comment.contains(": ADD ") {
-        Kind::Add
-    } else if comment.contains("remove") {
-        Kind::Remove
-    } else if ops.len() == 1 && ops[0]["columns"] == json!(["cur_cfg"]) {
-        Kind::CurCfg
-    } else if ops.first().map(|o| &o["columns"]) == Some(&json!(["cur_cfg"])) {
-        Kind::State
-    } else {
-        Kind::Read
-    }
-}
-
-/// Every transaction the plugin sent, in order.
-type Log = Arc<Mutex<Vec<(Kind, Vec<Value>)>>>;
-
-type Handler = Box<dyn FnMut(Kind, &[Value], usize) -> Value + Send>;
-
-/// A fake ovsdb-server: answers `transact` with `handler(kind, ops, nth of that kind)`.
-struct FakeOvsdb {
-    log: Log,
-}
-
-impl FakeOvsdb {
-    fn start(dir: &Path, mut handler: Handler) -> FakeOvsdb {
-        let path = dir.join("db.sock");
-        let listener = UnixListener::bind(&path).unwrap();
-        let log: Log = Arc::new(Mutex::new(Vec::new()));
-        let log2 = log.clone();
-        thread::spawn(move || {
-            let mut counts: HashMap<Kind, usize> = HashMap::new();
-            for conn in listener.incoming() {
-                let Ok(mut conn) = conn else { return };
-                let mut frames = JsonStream::new();
-                let mut buf = [0u8; 65536];
-                loop {
-                    let req = match frames.next_value().unwrap() {
-                        Some(v) => v,
-                        None => match conn.read(&mut buf) {
-                            Ok(0) | Err(_) => break,
-                            Ok(n) => {
-                                frames.push(&buf[..n]);
-                                continue;
-                            }
-                        },
-                    };
-                    let result = match req["method"].as_str() {
-                        Some("transact") => {
-                            let ops: Vec<Value> = req["params"].as_array().unwrap()[1..].to_vec();
-                            let k = kind(&ops);
-                            let n = counts.entry(k).or_insert(0);
-                            *n += 1;
-                            log2.lock().unwrap().push((k, ops.clone()));
-                            handler(k, &ops, *n)
-                        }
-                        Some("list_dbs") => json!(["Open_vSwitch"]),
-                        // The plugin watches cur_cfg: answer with the scripted value, and
-                        // never send an update (so a low value means "vswitchd is stuck").
-                        Some("monitor") => {
-                            let k = Kind::CurCfg;
-                            let n = counts.entry(k).or_insert(0);
-                            *n += 1;
-                            log2.lock().unwrap().push((k, Vec::new()));
-                            let r = handler(k, &[], *n);
-                            let cfg = r[0]["rows"][0]["cur_cfg"].clone();
-                            json!({"Open_vSwitch": {"00000000-0000-0000-0000-0000000000a1":
-                                                    {"new": {"cur_cfg": cfg}}}})
-                        }
-                        other => panic!("unexpected method {other:?}"),
-                    };
-                    let reply = json!({"id": req["id"], "result": result, "error": null});
-                    conn.write_all(reply.to_string().as_bytes()).unwrap();
-                }
-            }
-        });
-        FakeOvsdb { log }
-    }
-
-    fn sent(&self, k: Kind) -> Vec<Vec<Value>> {
-        self.log
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|(kk, _)| *kk == k)
-            .map(|(_, o)| o.clone())
-            .collect()
-    }
-}
+use userspace::places::Places;
 
 const BRIDGE: &str = "00000000-0000-0000-0000-0000000000b1";
 const LOCAL: &str = "00000000-0000-0000-0000-0000000000b2";
@@ -168,10 +61,7 @@ fn state(error: Option<&str>) -> Value {
 }
 
 fn scratch(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("us-fake-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+    common::scratch("fake", name)
 }
 
 fn conf(dir: &Path, extra: Value) -> String {
@@ -184,20 +74,10 @@ fn conf(dir: &Path, extra: Value) -> String {
     c.to_string()
 }
 
-fn run(verb: &str, stdin: &str) -> (i32, Value) {
-    let env = move |k: &str| -> Option<String> {
-        match k {
-            "CNI_COMMAND" => Some(verb.to_string()),
-            "CNI_CONTAINERID" => Some("c0ffee0000000000".into()),
-            "CNI_IFNAME" => Some("net1".into()),
-            "CNI_NETNS" => Some("/proc/self/ns/net".into()),
-            "CNI_PATH" => Some("/nonexistent".into()),
-            _ => None,
-        }
-    };
-    let out = nfv_cni::dispatch(&userspace::Userspace, "", &env, &mut stdin.as_bytes());
-    let v = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
-    (out.exit_code, v)
+/// Runs `verb` with every place (sharedDir, ovsdbSocket, ovsSocketDir) rooted at `dir`.
+fn run(dir: &Path, verb: &str, stdin: &str) -> (i32, Value) {
+    let plugin = userspace::UserspaceAt(Places::under(dir));
+    common::run_with(&plugin, verb, common::CID, stdin, None)
 }
 
 #[test]
@@ -221,7 +101,7 @@ fn add_retries_when_another_add_created_the_bridge_first() {
             (k, _) => panic!("unexpected {k:?}"),
         }),
     );
-    let (rc, out) = run("ADD", &conf(&d, json!({})));
+    let (rc, out) = run(&d, "ADD", &conf(&d, json!({})));
     assert_eq!(rc, 0, "{out}");
     assert_eq!(
         out["interfaces"][0]["socketPath"],
@@ -259,7 +139,7 @@ fn interface_error_rolls_back_port_bridge_and_dir() {
             (Kind::State, _) => state(Some("could not open network device (No such file)")),
         }),
     );
-    let (rc, out) = run("ADD", &conf(&d, json!({})));
+    let (rc, out) = run(&d, "ADD", &conf(&d, json!({})));
     assert_eq!(rc, 1);
     assert_eq!(out["code"], json!(111), "{out}");
     assert!(out["msg"]
@@ -291,7 +171,7 @@ fn vswitchd_that_never_applies_times_out_with_112_and_rolls_back() {
             (k, _) => panic!("unexpected {k:?}"),
         }),
     );
-    let (rc, out) = run("ADD", &conf(&d, json!({})));
+    let (rc, out) = run(&d, "ADD", &conf(&d, json!({})));
     assert_eq!(rc, 1);
     assert_eq!(out["code"], json!(112), "{out}");
     let removes = fake.sent(Kind::Remove);
@@ -317,7 +197,7 @@ fn existing_attachment_fails_add_without_touching_anything() {
             k => panic!("unexpected {k:?}"),
         }),
     );
-    let (rc, out) = run("ADD", &conf(&d, json!({})));
+    let (rc, out) = run(&d, "ADD", &conf(&d, json!({})));
     assert_eq!((rc, out["code"].clone()), (1, json!(114)), "{out}");
     assert!(fake.sent(Kind::Add).is_empty() && fake.sent(Kind::Remove).is_empty());
     assert!(!d.join("s").exists());
@@ -333,7 +213,7 @@ fn del_of_nothing_is_success_and_sends_no_write() {
             k => panic!("unexpected {k:?}"),
         }),
     );
-    let (rc, out) = run("DEL", &conf(&d, json!({})));
+    let (rc, out) = run(&d, "DEL", &conf(&d, json!({})));
     assert_eq!(rc, 0, "{out}");
     assert!(fake.sent(Kind::Remove).is_empty());
     // The read asked for exactly this attachment.
@@ -358,7 +238,7 @@ fn del_of_nothing_is_success_and_sends_no_write() {
 #[test]
 fn status_is_50_when_nothing_listens() {
     let d = scratch("status");
-    let (rc, out) = run("STATUS", &conf(&d, json!({})));
+    let (rc, out) = run(&d, "STATUS", &conf(&d, json!({})));
     assert_eq!((rc, out["code"].clone()), (1, json!(50)), "{out}");
     assert!(out["msg"]
         .as_str()
@@ -381,6 +261,7 @@ fn add_writes_the_device_info_file_and_refuses_a_relative_path_before_any_change
     );
     let info = d.join("devinfo/net1.json");
     let (rc, out) = run(
+        &d,
         "ADD",
         &conf(&d, json!({"runtimeConfig": {"CNIDeviceInfoFile": info}})),
     );
@@ -402,6 +283,7 @@ fn add_writes_the_device_info_file_and_refuses_a_relative_path_before_any_change
     let none = scratch("devinfo-bad");
     for bad in [json!("relative.json"), json!("/a/../b.json"), json!(7)] {
         let (rc, out) = run(
+            &none,
             "ADD",
             &conf(&none, json!({"runtimeConfig": {"CNIDeviceInfoFile": bad}})),
         );
