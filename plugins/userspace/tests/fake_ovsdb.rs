@@ -9,7 +9,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{FakeOvsdb, Kind};
+use common::{FakeOvsdb, Kind, OvsModel};
 use serde_json::{json, Value};
 use userspace::places::Places;
 
@@ -297,4 +297,99 @@ fn add_writes_the_device_info_file_and_refuses_a_relative_path_before_any_change
         );
     }
     assert!(!none.join("s").exists(), "nothing created");
+}
+
+/// Runs `verb` with scratch places at `dir` and the IPAM plugins in `bin`.
+fn run_ipam(dir: &Path, bin: &Path, verb: &str, stdin: &str) -> (i32, Value) {
+    let plugin = userspace::UserspaceAt(Places::under(dir));
+    common::run_with(&plugin, verb, common::CID, stdin, Some(bin))
+}
+
+#[test]
+fn ipam_that_fails_or_prints_garbage_fails_add_before_any_ovs_change() {
+    for (case, add, want_code, want_msg) in [
+        (
+            "fails",
+            r#"echo '{"cniVersion":"1.0.0","code":11,"msg":"no addresses left"}'; exit 1"#,
+            11,
+            "no addresses left",
+        ),
+        ("garbage", "echo 'this is not json'", 6, "not JSON"),
+        ("nothing", "true", 6, "printed no result"),
+        (
+            "wrong-shape",
+            r#"echo '{"cniVersion":"1.0.0","ips":"10.0.0.1"}'"#,
+            6,
+            "IPAM",
+        ),
+    ] {
+        let d = scratch(&format!("ipam-{case}"));
+        let model = OvsModel::default();
+        let fake = FakeOvsdb::start(&d, model.handler());
+        let bin = common::install_ipam(&d, add);
+        let c = conf(&d, json!({"ipam": {"type": "test-ipam"}}));
+        let (rc, out) = run_ipam(&d, &bin, "ADD", &c);
+        assert_eq!(rc, 1, "{case}: {out}");
+        let msg = out["msg"].as_str().unwrap_or_default();
+        assert!(msg.contains(want_msg), "{case}: a clear error: {out}");
+        if case == "fails" {
+            assert_eq!(
+                out["code"],
+                json!(want_code),
+                "{case}: IPAM's own code: {out}"
+            );
+        } else {
+            assert!(
+                out["code"].as_u64().is_some_and(|c| c != 0),
+                "{case}: {out}"
+            );
+        }
+        assert!(fake.sent(Kind::Add).is_empty(), "{case}: OVS was changed");
+        assert!(model.our_ports("n").is_empty(), "{case}");
+        assert!(
+            !d.join("s/c0ffee000000").exists(),
+            "{case}: socket dir left"
+        );
+        let log = std::fs::read_to_string(d.join("ipam.log")).unwrap();
+        if case != "fails" {
+            // Addresses it may have taken are released again.
+            assert_eq!(log, "ADD\nDEL\n", "{case}");
+        }
+        let (rc, out) = run_ipam(&d, &bin, "DEL", &c);
+        assert_eq!(rc, 0, "{case}: DEL after a failed ADD: {out}");
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+}
+
+#[test]
+fn a_failure_after_ipam_rolls_back_ovs_and_releases_the_addresses() {
+    let d = scratch("ipam-then-ovs-fails");
+    let dd = d.clone();
+    let fake = FakeOvsdb::start(
+        &d,
+        Box::new(move |k, ops, n| match (k, n) {
+            (Kind::Read, 1) => json!([{"rows": [bridge_row(&[LOCAL], false)]}, {"rows": []}]),
+            (Kind::Read, _) => json!([{"rows": [bridge_row(&[LOCAL, PORT], false)]},
+                                      {"rows": [our_port_row(&dd)]}]),
+            (Kind::Add, _) => ok_results(ops, 5),
+            (Kind::Remove, _) => ok_results(ops, 6),
+            (Kind::CurCfg, _) => json!([{"rows": [{"cur_cfg": 6}]}]),
+            (Kind::State, _) => state(Some("could not open network device")),
+        }),
+    );
+    let bin = common::install_ipam(
+        &d,
+        r#"echo '{"cniVersion":"1.0.0","ips":[{"address":"10.7.0.9/24"}]}'"#,
+    );
+    let c = conf(&d, json!({"ipam": {"type": "test-ipam"}}));
+    let (rc, out) = run_ipam(&d, &bin, "ADD", &c);
+    assert_eq!((rc, out["code"].clone()), (1, json!(111)), "{out}");
+    assert_eq!(fake.sent(Kind::Remove).len(), 1, "the port is rolled back");
+    assert!(!d.join("s/c0ffee000000").exists());
+    assert_eq!(
+        std::fs::read_to_string(d.join("ipam.log")).unwrap(),
+        "ADD\nDEL\n",
+        "the lease is released"
+    );
+    std::fs::remove_dir_all(&d).unwrap();
 }
