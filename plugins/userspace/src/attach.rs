@@ -247,32 +247,33 @@ fn remove_some(
     filter: &[(&str, &str)],
     select: impl Fn(&OurPort) -> bool,
 ) -> Result<Vec<OurPort>, Error> {
-    // Each round of a race has a winner; the last attempt keeps bridges and cannot race.
+    // Each round of a race has a winner; the last attempt keeps bridges and cannot race, then
+    // removes, guarded again, a bridge of ours it may have left empty.
     const ATTEMPTS: usize = 10;
     for attempt in 1..=ATTEMPTS {
         if attempt > 1 {
-            // Spread the racers out a little.
-            thread::sleep(Duration::from_millis(1 + u64::from(std::process::id() % 7)));
+            spread_out();
         }
         let (bridges, found) = vs.read(filter)?;
         let doomed: Vec<OurPort> = found.into_iter().filter(&select).collect();
         if doomed.is_empty() {
             return Ok(doomed);
         }
-        let txn = ports::del_txn(&doomed, &bridges, attempt == ATTEMPTS);
+        let keep_bridges = attempt == ATTEMPTS;
+        let txn = ports::del_txn(&doomed, &bridges, keep_bridges);
         match vs.transact(&txn.ops, "removing ports") {
             Ok(results) => {
-                if let Some(next) = Vswitch::next_cfg(&results, txn.next_cfg_at) {
-                    match vs.wait_applied(next) {
-                        Ok(true) => {}
-                        Ok(false) => nfv_cni::warn!(
-                            "ovs-vswitchd has not applied the port removal yet (not running?)"
-                        ),
-                        Err(e) => nfv_cni::warn!("waiting for ovs-vswitchd: {e}"),
-                    }
-                }
+                applied(vs, &results, txn.next_cfg_at, "the port removal");
                 for b in &txn.removes_bridges {
                     nfv_cni::info!("removed bridge {b}: we created it and it is empty");
+                }
+                if keep_bridges {
+                    let held: Vec<_> = bridges
+                        .iter()
+                        .filter(|b| doomed.iter().any(|p| b.ports.contains(&p.uuid)))
+                        .map(|b| b.uuid.clone())
+                        .collect();
+                    remove_empty_bridges(vs, filter, &held);
                 }
                 return Ok(doomed);
             }
@@ -283,6 +284,55 @@ fn remove_some(
         }
     }
     Ok(Vec::new())
+}
+
+/// Racers sleep a little apart before they try again.
+fn spread_out() {
+    thread::sleep(Duration::from_millis(1 + u64::from(std::process::id() % 7)));
+}
+
+/// Waits for ovs-vswitchd to apply the write whose `next_cfg` answer is at `at`; a timeout or
+/// failure is only logged (teardown keeps going).
+fn applied(vs: &mut Vswitch, results: &[nfv_ovsdb::OperationResult], at: usize, what: &str) {
+    if let Some(next) = Vswitch::next_cfg(results, at) {
+        match vs.wait_applied(next) {
+            Ok(true) => {}
+            Ok(false) => {
+                nfv_cni::warn!("ovs-vswitchd has not applied {what} yet (not running?)")
+            }
+            Err(e) => nfv_cni::warn!("waiting for ovs-vswitchd: {e}"),
+        }
+    }
+}
+
+/// After a removal that left bridges alone: removes those of `held` that we created and that
+/// now hold only their LOCAL port (the last racer to take a port out sees that), guarded so a
+/// racing ADD keeps its bridge. Failures are logged: the ports are gone either way.
+fn remove_empty_bridges(vs: &mut Vswitch, filter: &[(&str, &str)], held: &[nfv_ovsdb::Uuid]) {
+    for _ in 0..3 {
+        let bridges = match vs.read(filter) {
+            Ok((b, _)) => b,
+            Err(e) => return nfv_cni::warn!("reading bridges to remove empty ones: {}", e.msg),
+        };
+        let candidates: Vec<_> = bridges
+            .into_iter()
+            .filter(|b| held.contains(&b.uuid))
+            .collect();
+        let Some(txn) = ports::empty_bridges_txn(&candidates) else {
+            return;
+        };
+        match vs.transact(&txn.ops, "removing empty bridges") {
+            Ok(results) => {
+                applied(vs, &results, txn.next_cfg_at, "the bridge removal");
+                for b in &txn.removes_bridges {
+                    nfv_cni::info!("removed bridge {b}: we created it and it is empty");
+                }
+                return;
+            }
+            Err(e) if e.ovsdb_error() == Some("timed out") => spread_out(),
+            Err(e) => return nfv_cni::warn!("removing empty bridges: {e}"),
+        }
+    }
 }
 
 fn combine(errors: Vec<Error>) -> Result<(), Error> {

@@ -393,3 +393,60 @@ fn a_failure_after_ipam_rolls_back_ovs_and_releases_the_addresses() {
     );
     std::fs::remove_dir_all(&d).unwrap();
 }
+
+#[test]
+fn a_del_that_kept_losing_races_still_removes_the_bridge_it_left_empty() {
+    let d = scratch("del-last-attempt");
+    let dd = d.clone();
+    let removes = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let seen = removes.clone();
+    let fake = FakeOvsdb::start(
+        &d,
+        Box::new(move |k, ops, n| match k {
+            // Our port on our bridge until the removal went through, then only LOCAL is left.
+            Kind::Read if seen.load(std::sync::atomic::Ordering::SeqCst) < 10 => {
+                json!([{"rows": [bridge_row(&[LOCAL, PORT], true)]}, {"rows": [our_port_row(&dd)]}])
+            }
+            Kind::Read => json!([{"rows": [bridge_row(&[LOCAL], true)]}, {"rows": []}]),
+            Kind::Remove => {
+                seen.store(n, std::sync::atomic::Ordering::SeqCst);
+                if n < 10 {
+                    // Another DEL changed the bridge's port set first.
+                    let mut r: Vec<Value> = ops.iter().map(|_| json!({})).collect();
+                    r[1] = json!({"error": "timed out", "details": "wait"});
+                    Value::Array(r[..2].to_vec())
+                } else {
+                    ok_results(ops, 6)
+                }
+            }
+            Kind::CurCfg => json!([{"rows": [{"cur_cfg": 6}]}]),
+            k => panic!("unexpected {k:?}"),
+        }),
+    );
+    let (rc, out) = run(&d, "DEL", &conf(&d, json!({})));
+    assert_eq!(rc, 0, "{out}");
+    let sent = fake.sent(Kind::Remove);
+    assert_eq!(
+        sent.len(),
+        11,
+        "nine lost races, the unguarded removal, the bridge"
+    );
+    let deletes_bridge = |ops: &Vec<Value>| {
+        ops.iter()
+            .any(|o| o["table"] == "Open_vSwitch" && o["mutations"][0][0] == "bridges")
+    };
+    assert!(
+        !sent[9].iter().any(|o| o["op"] == "wait"),
+        "the last attempt cannot race"
+    );
+    assert!(!deletes_bridge(&sent[9]));
+    assert!(
+        deletes_bridge(&sent[10]),
+        "then the bridge left empty goes: {:?}",
+        sent[10]
+    );
+    assert!(sent[10]
+        .iter()
+        .any(|o| o["op"] == "wait" && o["table"] == "Bridge"));
+    std::fs::remove_dir_all(&d).unwrap();
+}
