@@ -26,19 +26,21 @@ fi
 BIN_DIR=${NFV_CNI_BIN_DIR:-$ROOT/target/release}
 [ -x "$BIN_DIR/userspace" ] || (cd "$ROOT" && cargo build --release -p userspace)
 
-D=$(mktemp -d /tmp/ovsb.XXXXXX)
-trap 'ovs_stop; rm -rf "$D"' EXIT
-ovs_start "$D/ovs"
+# The plugin's places (docs/userspace.md): OVS in its run directory, sockets in /run/vhostuser.
+OVSD=/run/openvswitch/nfv-bench-$$
+D=/run/vhostuser/nfv-bench-$$
+trap 'ovs_stop; rm -rf "$D" "$OVSD"' EXIT
+ovs_start "$OVSD"
 $VSCTL add-br br-bench -- set bridge br-bench datapath_type=netdev
 mkdir -p "$D/s"
 
-python3 - "$BIN_DIR/userspace" "$D" "$N" "$VSCTL" <<'EOF'
+python3 - "$BIN_DIR/userspace" "$D" "$N" "$VSCTL" "$OVS_DB" <<'EOF'
 import json, os, statistics, subprocess, sys, time
 
-plugin, d, n, vsctl = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4].split()
+plugin, d, n, vsctl, db = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4].split(), sys.argv[5]
 conf = json.dumps({
     "cniVersion": "1.1.0", "name": "bench", "type": "userspace",
-    "ovsdbSocket": f"{d}/ovs/db.sock", "sharedDir": f"{d}/s",
+    "ovsdbSocket": db, "sharedDir": f"{d}/s",
     "host": {"engine": "ovs-dpdk", "iftype": "vhostuser", "netType": "bridge",
              "vhost": {"mode": "client"}, "bridge": {"bridgeName": "br-bench"}},
 }).encode()

@@ -3,13 +3,16 @@
 #
 #   bash conformance/ovs/e2e.sh          (root; installs its apt packages when missing)
 #
-# Starts its own ovsdb-server + ovs-vswitchd-dpdk under a temp dir, attaches "pods" (a netns
+# Starts its own ovsdb-server + ovs-vswitchd-dpdk in /run/openvswitch/nfv-e2e-<pid> (the plugin
+# talks only to an ovsdb-server in OVS's run directory) with sharedDir /run/vhostuser/nfv-e2e-<pid>
+# (an allowed place, on the same file system for server mode), attaches "pods" (a netns
 # each, running dpdk-testpmd with virtio_user on the socket path the plugin returned), sends
 # 128 packets A->B->A and checks the exact counts on both sides, then DEL and checks OVS holds
 # no port of ours. Client and server mode, each through libcni (Debian's v1.1.2 driver in
 # conformance/libcni, cniVersion 1.0.0: the socket path comes from the device-info file, since
 # socketPath is a 1.1.0 field) and invoking the binary directly with cniVersion 1.1.0 (socket
-# path from the result's socketPath); then the error paths against the real daemons.
+# path from the result's socketPath); then the error paths, hostile configs and a storm of
+# parallel ADDs and DELs on one bridge against the real daemons.
 # Binaries: $NFV_CNI_BIN_DIR (default target/release; built when missing).
 # Prints "ovs-e2e: N passed, N failed"; exits non-zero on any failure.
 set -uo pipefail
@@ -45,8 +48,15 @@ if [ ! -x "$BIN_DIR/userspace" ] || [ ! -x "$BIN_DIR/host-local" ]; then
   (cd "$ROOT" && cargo build --release -p userspace -p host-local) || { echo "ovs-e2e: build failed"; exit 1; }
 fi
 
-D=$(mktemp -d /tmp/ovse2e.XXXXXX)          # short: socket paths stay far below 108 bytes
-DI=/run/k8s.cni.cncf.io/devinfo/cni/nfv-e2e-$$  # device-info files: only in that tree
+D=$(mktemp -d /tmp/ovse2e.XXXXXX)          # scratch: binaries, configs, logs, IPAM leases
+# The plugin's places (docs/userspace.md): OVS in its run directory, the pods' socket
+# directories in /run/vhostuser (one file system: server mode moves OVS's socket), device-info
+# files in Multus's tree. Short: socket paths stay far below 108 bytes.
+OVSD=/run/openvswitch/nfv-e2e-$$
+OVSD2=/run/openvswitch/nfv-e2e2-$$
+S=/run/vhostuser/nfv-e2e-$$
+DI=/run/k8s.cni.cncf.io/devinfo/cni
+mkdir -p "$S" "$DI"
 NS=()
 TP_PIDS=()
 cleanup() {
@@ -55,7 +65,8 @@ cleanup() {
   ovs_stop
   for n in "${NS[@]}"; do ip netns del "$n" 2>/dev/null; done
   rm -rf "/var/run/dpdk/pa$$" "/var/run/dpdk/pb$$"
-  [ "${KEEP:-0}" = 1 ] && echo "kept $D" || rm -rf "$D" "$DI"
+  rm -f "$DI"/nfv-e2e-$$-*.json
+  if [ "${KEEP:-0}" = 1 ]; then echo "kept $D $OVSD $S"; else rm -rf "$D" "$OVSD" "$OVSD2" "$S"; fi
 }
 trap cleanup EXIT
 
@@ -65,7 +76,7 @@ ln -s "$BIN_DIR/userspace" "$D/bin/userspace"
 ln -s "$BIN_DIR/host-local" "$D/bin/host-local"; IPAM_FROM="nfv-cni host-local"
 GO111MODULE=off GOPATH=/usr/share/gocode GOCACHE=$D/gocache go build -o "$D/cnidriver" "$ROOT/conformance/libcni/main.go" \
   || { echo "ovs-e2e: cannot build the libcni driver"; exit 1; }
-ovs_start "$D/ovs" || { echo "ovs-e2e: OVS-DPDK did not start"; exit 1; }
+ovs_start "$OVSD" || { echo "ovs-e2e: OVS-DPDK did not start"; exit 1; }
 echo "set-up: $(since "$T")s ($($VSCTL get Open_vSwitch . dpdk_version), IPAM: $IPAM_FROM)"
 
 # --- helpers ----------------------------------------------------------------------------------
@@ -74,7 +85,7 @@ conf() {
   local extra=${6:+,$6}
   cat <<EOF
 {"cniVersion":"$1","name":"$5","type":"userspace",
- "ovsdbSocket":"$OVS_DB","sharedDir":"$D/s",
+ "ovsdbSocket":"$OVS_DB","sharedDir":"$S",
  "host":{"engine":"ovs-dpdk","iftype":"vhostuser","netType":"bridge",
          "vhost":{"mode":"$2"},"bridge":{"bridgeName":"$3","vlanId":$4}},
  "container":{"engine":"ovs-dpdk","iftype":"vhostuser","netType":"interface"},
@@ -146,8 +157,7 @@ for MODE in client server; do
   echo "# $MODE mode via libcni (cniVersion 1.0.0)"
   m=${MODE:0:1}; podmode=server; [ $MODE = server ] && podmode=client
   CA=l${m}aaaaaaaaaaaaaa; CB=l${m}bbbbbbbbbbbbbb; NA=e2e-l${m}a$$; NB=e2e-l${m}b$$
-  # Device-info files may only go in the device-info tree (docs/design.md).
-  DA=$DI/$CA.json; DB=$DI/$CB.json
+  DA=$DI/nfv-e2e-$$-$CA.json; DB=$DI/nfv-e2e-$$-$CB.json
   cat >"$D/libcni.conflist" <<EOF
 {"cniVersion":"1.0.0","name":"ovs-libcni","plugins":[
  $(conf 1.0.0 $MODE br-lc 0 ovs-libcni '"capabilities":{"CNIDeviceInfoFile":true,"mac":true}' | sed 's/"cniVersion":"1.0.0","name":"ovs-libcni",//')
@@ -172,7 +182,7 @@ EOF
   check "$MODE: after DEL OVS holds no port of ours" no_ports_left ovs-libcni
   check "$MODE: after DEL the bridge we created is gone, LOCAL tap too" no_bridge br-lc
   check "$MODE: after DEL socket dirs, device-info files and leases are gone" \
-    eval '[ ! -e "$D/s/${CA:0:12}" ] && [ ! -e "$D/s/${CB:0:12}" ] && [ ! -e "$DA" ] && [ ! -e "$DB" ] && no_leases_for $CA && no_leases_for $CB'
+    eval '[ ! -e "$S/${CA:0:12}" ] && [ ! -e "$S/${CB:0:12}" ] && [ ! -e "$DA" ] && [ ! -e "$DB" ] && no_leases_for $CA && no_leases_for $CB'
   echo "  ($(since "$T")s)"
 done
 
@@ -197,14 +207,14 @@ for MODE in client server; do
     [ "$($VSCTL get Interface $PA type)/$($VSCTL get Port $PA tag)/$($VSCTL get Interface $PA error)" = "$want_type/100/[]" ]
   check "$MODE: external_ids name the container, ifname and network" \
     [ "$($VSCTL get Port $PA external_ids:nfv-cni/container-id external_ids:nfv-cni/ifname external_ids:nfv-cni/network | tr '\n' ' ')" = "$A net1 $NET " ]
-  check "$MODE: socketPath in the result is under sharedDir/<id12>/" [ "$SA" = "$D/s/${A:0:12}/$PA" ]
+  check "$MODE: socketPath in the result is under sharedDir/<id12>/" [ "$SA" = "$S/${A:0:12}/$PA" ]
   if [ $MODE = client ]; then
-    check "$MODE: socket dir is private (0700 root)" [ "$(stat -c %a:%G "$D/s/${A:0:12}")" = 700:root ]
+    check "$MODE: socket dir is private (0700 root)" [ "$(stat -c %a:%G "$S/${A:0:12}")" = 700:root ]
   else
     check "$MODE: socket dir and socket belong to host.vhost.group (0770, 0660)" \
-      [ "$(stat -c %a:%G "$D/s/${A:0:12}") $(stat -c %a:%G "$SA")" = "770:daemon 660:daemon" ]
+      [ "$(stat -c %a:%G "$S/${A:0:12}") $(stat -c %a:%G "$SA")" = "770:daemon 660:daemon" ]
   fi
-  check "$MODE: pod-side JSON flips the mode" [ "$(jget "$D/s/${A:0:12}/$PA.json" 'd["mode"]')" = "$([ $MODE = client ] && echo server || echo client)" ]
+  check "$MODE: pod-side JSON flips the mode" [ "$(jget "$S/${A:0:12}/$PA.json" 'd["mode"]')" = "$([ $MODE = client ] && echo server || echo client)" ]
   python3 -c 'import json,sys; c=json.load(open(sys.argv[1])); c["prevResult"]=json.load(open(sys.argv[2])); print(json.dumps(c))' \
     "$D/$MODE.json" "$D/resA" >"$D/chk.json"
   check "$MODE: CHECK with prevResult" cni CHECK $A net1 "$D/chk.json" /var/run/netns/e2e-${MODE:0:1}a$$
@@ -219,7 +229,7 @@ for MODE in client server; do
   check "$MODE: DEL again is a no-op" cni DEL $B net1 "$D/$MODE.json"
   check "$MODE: OVS holds no port of ours" no_ports_left $NET
   check "$MODE: the bridge we created is gone, LOCAL tap too" no_bridge br-$MODE
-  check "$MODE: socket dirs and leases are gone" eval '[ -z "$(ls -A "$D/s" 2>/dev/null)" ] && no_leases_for $A && no_leases_for $B'
+  check "$MODE: socket dirs and leases are gone" eval '[ -z "$(ls -A "$S" 2>/dev/null)" ] && no_leases_for $A && no_leases_for $B'
   echo "  ($(since "$T")s)"
 done
 
@@ -231,10 +241,10 @@ conf 1.1.0 client br-err 0 ovs-err >"$D/err.json"
 sed 's/"iftype":"vhostuser","netType":"bridge"/"iftype":"memif","netType":"bridge"/' "$D/err.json" >"$D/memif.json"
 cni ADD cmemif0000000000 net1 "$D/memif.json" /proc/self/ns/net
 check "memif is rejected (code 7, says out of scope), nothing created" \
-  eval '[ "$(code)" = 7 ] && grep -q "out of scope" "$D/out" && [ -z "$(our_ports ovs-err)" ] && [ ! -e "$D/s/cmemif000000" ]'
+  eval '[ "$(code)" = 7 ] && grep -q "out of scope" "$D/out" && [ -z "$(our_ports ovs-err)" ] && [ ! -e "$S/cmemif000000" ]'
 
-long=$D/$(printf 'l%.0s' $(seq 90))
-sed "s|\"sharedDir\":\"$D/s\"|\"sharedDir\":\"$long\"|" "$D/err.json" >"$D/long.json"
+long=$S/$(printf 'l%.0s' $(seq 90))
+sed "s|\"sharedDir\":\"$S\"|\"sharedDir\":\"$long\"|" "$D/err.json" >"$D/long.json"
 cni ADD clong00000000000 net1 "$D/long.json" /proc/self/ns/net
 check "socket path of 108+ bytes is refused with the reason, nothing created" \
   eval '[ "$(code)" = 7 ] && grep -q "108 bytes" "$D/out" && [ ! -e "$long" ] && no_leases_for clong00000000000'
@@ -247,15 +257,16 @@ cni DEL cdup000000000000 net1 "$D/err.json"
 
 # OVS accepts a server-mode port whose socket it cannot create: Interface.error, then rollback.
 conf 1.1.0 server br-err 0 ovs-err >"$D/srv-err.json"
-touch "$D/ovs/cfail0000000-net1"                     # a plain file where OVS wants its socket
+touch "$OVSD/cfail0000000-net1"                      # a plain file where OVS wants its socket
 cni ADD cfail00000000000 net1 "$D/srv-err.json" /proc/self/ns/net
 check "Interface.error is reported (111) and ADD rolls back port, bridge, dir and lease" \
-  eval '[ "$(code)" = 111 ] && [ -z "$(our_ports ovs-err)" ] && ! $VSCTL br-exists br-err && [ ! -e "$D/s/cfail0000000" ] && no_leases_for cfail00000000000'
+  eval '[ "$(code)" = 111 ] && [ -z "$(our_ports ovs-err)" ] && ! $VSCTL br-exists br-err && [ ! -e "$S/cfail0000000" ] && no_leases_for cfail00000000000'
 [ "$(code)" = 111 ] || echo "  got: $(cat "$D/out")"
 # OVS 3.1 keeps the LOCAL tap of a netdev bridge that held a failed vhost port after the bridge
 # is deleted (ovs-vsctl add-br/add-port/del-br does the same); remove it for the next test.
 ip link del br-err 2>/dev/null
-rm -f "$D/ovs/cfail0000000-net1"
+check "the plain file in OVS's run directory is left as it was" [ -f "$OVSD/cfail0000000-net1" ]
+rm -f "$OVSD/cfail0000000-net1"
 
 $VSCTL add-br br-foreign -- set bridge br-foreign datapath_type=netdev
 conf 1.1.0 client br-foreign 0 ovs-err >"$D/foreign.json"
@@ -281,6 +292,71 @@ check "four concurrent ADDs onto a missing bridge all succeed, one bridge" \
 check "four concurrent DELs leave no port and remove the bridge" \
   eval 'race DEL && no_ports_left ovs-race && no_bridge br-race'
 
+# Storm: many attachments added at once onto one missing bridge, then all deleted at once.
+STORM_N=${STORM_N:-16}
+conf 1.1.0 client br-storm 0 ovs-storm >"$D/storm.json"
+storm() {  # storm VERB: STORM_N attachments at once; prints the failures
+  local pids=() i rc=0
+  for i in $(seq "$STORM_N"); do
+    ( CNI_COMMAND=$1 CNI_CONTAINERID=$(printf 'cstorm%06d0000' "$i") CNI_IFNAME=net1 CNI_NETNS=/proc/self/ns/net \
+        CNI_PATH=$D/bin "$D/bin/userspace" <"$D/storm.json" >"$D/storm$i.out" 2>>"$D/plugin.log" ) &
+    pids+=($!)
+  done
+  for i in $(seq "$STORM_N"); do wait "${pids[$((i - 1))]}" || { rc=1; echo "  $1 $i: $(cat "$D/storm$i.out")"; }; done
+  return $rc
+}
+storm_ifaces_ok() {  # every storm port exists with an empty Interface.error and its socket dir
+  local i p bad=0
+  for i in $(seq "$STORM_N"); do
+    p=$(printf 'cstorm%06d-net1' "$i")
+    [ "$($VSCTL get Interface "$p" error 2>/dev/null)" = "[]" ] || { echo "  $p: error $($VSCTL get Interface "$p" error 2>&1)"; bad=1; }
+    [ -d "$S/${p%-net1}" ] || { echo "  $p: no socket dir"; bad=1; }
+  done
+  return $bad
+}
+storm_nothing_left() {
+  no_ports_left ovs-storm && no_bridge br-storm && [ -z "$(ls -d "$S"/cstorm* 2>/dev/null)" ] &&
+    ! grep -rqs cstorm "$D/ipam" && ! $VSCTL --bare --columns=name list Interface | grep -q cstorm
+}
+T_STORM=$(t0)
+storm ADD; storm_add_rc=$?
+storm_add_s=$(since "$T_STORM")
+check "storm: $STORM_N concurrent ADDs onto one missing bridge all succeed" [ $storm_add_rc = 0 ]
+check "storm: $STORM_N ports on one bridge, each with an empty Interface.error and its socket dir" \
+  eval '[ "$(our_ports ovs-storm | wc -l)" = "$STORM_N" ] && [ "$($VSCTL list-br | grep -c br-storm)" = 1 ] && storm_ifaces_ok'
+T_STORM=$(t0)
+storm DEL; storm_del_rc=$?
+storm_del_s=$(since "$T_STORM")
+check "storm: $STORM_N concurrent DELs all succeed" [ $storm_del_rc = 0 ]
+check "storm: no port, interface, bridge, socket dir or lease left" storm_nothing_left
+storm_ok=failed; [ $storm_add_rc$storm_del_rc = 00 ] && storm_nothing_left && storm_ok=ok
+echo "reliability: {\"kind\":\"storm\",\"name\":\"userspace parallel ADD then DEL on one OVS-DPDK bridge\",\"size\":$STORM_N,\"add_s\":$storm_add_s,\"del_s\":$storm_del_s,\"outcome\":\"$storm_ok: every port created with empty Interface.error and removed; no rows, socket dirs or leases left; the bridge created by the racers removed\"}" >&2
+
+# Hostile configs against the real daemons: refused before anything changes, nothing outside
+# the plugin's places touched.
+mkdir -p "$D/victims"; echo secret >"$D/victims/victim"; chmod 600 "$D/victims/victim"
+victim_ok() { [ "$(cat "$D/victims/victim")" = secret ] && [ "$(stat -c %a:%G "$D/victims/victim")" = 600:root ]; }
+python3 -c 'import json,sys; c=json.load(open(sys.argv[1])); c["sharedDir"]=sys.argv[2]; print(json.dumps(c))' \
+  "$D/err.json" "$D/victims" >"$D/h-shared.json"
+cni ADD chostile00000000 net1 "$D/h-shared.json" /proc/self/ns/net
+check "sharedDir outside its place: 7, names the field, nothing created" \
+  eval '[ "$(code)" = 7 ] && grep -q sharedDir "$D/out" && [ ! -e "$D/victims/chostile0000" ] && [ -z "$(our_ports ovs-err)" ]'
+check "DEL with that sharedDir succeeds" cni DEL chostile00000000 net1 "$D/h-shared.json"
+python3 -c 'import json,sys; c=json.load(open(sys.argv[1])); c["ovsSocketDir"]=sys.argv[2]; c["host"]["vhost"]={"mode":"server","group":"daemon","socketfile":"victim"}; print(json.dumps(c))' \
+  "$D/err.json" "$D/victims" >"$D/h-move.json"
+cni ADD chostile00000000 net1 "$D/h-move.json" /proc/self/ns/net
+check "server mode with ovsSocketDir outside OVS's run dir: 7, the file is neither moved nor chmodded" \
+  eval '[ "$(code)" = 7 ] && grep -q ovsSocketDir "$D/out" && victim_ok && [ -z "$(our_ports ovs-err)" ]'
+python3 -c 'import json,sys; c=json.load(open(sys.argv[1])); c["ovsdbSocket"]=sys.argv[2]; print(json.dumps(c))' \
+  "$D/err.json" "$D/victims/db.sock" >"$D/h-db.json"
+cni ADD chostile00000000 net1 "$D/h-db.json" /proc/self/ns/net
+check "ovsdbSocket outside OVS's run dir: 7, names the field" eval '[ "$(code)" = 7 ] && grep -q ovsdbSocket "$D/out"'
+cni ADD chostile00000000 net1 "$D/err.json" /proc/self/ns/net || bad "ADD chostile: $(cat "$D/out")"
+rm -f "$S/chostile0000/chostile0000-net1"; cp "$D/victims/victim" "$S/chostile0000/chostile0000-net1"
+check "DEL leaves a regular file where the socket should be, removes the port" \
+  eval 'cni DEL chostile00000000 net1 "$D/err.json" && [ -f "$S/chostile0000/chostile0000-net1" ] && [ -z "$(our_ports ovs-err)" ]'
+rm -rf "$S/chostile0000"
+
 sed 's/"iftype":"vhostuser","netType":"bridge"/"iftype":"memif","netType":"bridge"/' "$D/err.json" >"$D/memif-del.json"
 check "DEL with a config ADD would refuse still succeeds" cni DEL cmemif0000000000 net1 "$D/memif-del.json"
 
@@ -293,7 +369,7 @@ print(json.dumps(c))
 EOF
 cni GC "" "" "$D/gc.json"
 check "GC removes exactly the ports whose attachment is not valid" \
-  eval '[ "$(our_ports ovs-err)" = cgckeep00000-net1 ] && [ ! -e "$D/s/cgcgone00000" ] && [ -d "$D/s/cgckeep00000" ]'
+  eval '[ "$(our_ports ovs-err)" = cgckeep00000-net1 ] && [ ! -e "$S/cgcgone00000" ] && [ -d "$S/cgckeep00000" ]'
 cni DEL cgckeep000000000 net1 "$D/err.json"
 check "no port of ours left after the error-path tests" no_ports_left ovs-err
 
@@ -303,15 +379,15 @@ cni STATUS "" "" "$D/err.json"
 check "STATUS is code 50 when ovsdb-server is unreachable" eval '[ "$(code)" = 50 ]'
 cni ADD cdown00000000000 net1 "$D/err.json" /proc/self/ns/net
 check "ADD with ovsdb-server down fails (11, try again) and leaves no dir or lease" \
-  eval '[ "$(code)" = 11 ] && [ ! -e "$D/s/cdown0000000" ] && no_leases_for cdown00000000000'
+  eval '[ "$(code)" = 11 ] && [ ! -e "$S/cdown0000000" ] && no_leases_for cdown00000000000'
 
 # ovsdb-server up, ovs-vswitchd not: OVSDB takes the port but nobody applies it.
-OVS_NO_VSWITCHD=1 ovs_start "$D/ovs2" || bad "ovsdb-server alone did not start"
+OVS_NO_VSWITCHD=1 ovs_start "$OVSD2" || bad "ovsdb-server alone did not start"
 python3 -c 'import json,sys; c=json.load(open(sys.argv[1])); c["ovsdbSocket"]=sys.argv[2]; c["ovsTimeout"]=1; print(json.dumps(c))' \
   "$D/err.json" "$OVS_DB" >"$D/novs.json"
 cni ADD cnovs00000000000 net1 "$D/novs.json" /proc/self/ns/net
 check "ADD without ovs-vswitchd fails after ovsTimeout (112) and rolls back port, bridge, dir, lease" \
-  eval '[ "$(code)" = 112 ] && grep -q "is ovs-vswitchd running" "$D/out" && [ -z "$(our_ports ovs-err)" ] && ! $VSCTL br-exists br-err && [ ! -e "$D/s/cnovs0000000" ] && no_leases_for cnovs00000000000'
+  eval '[ "$(code)" = 112 ] && grep -q "is ovs-vswitchd running" "$D/out" && [ -z "$(our_ports ovs-err)" ] && ! $VSCTL br-exists br-err && [ ! -e "$S/cnovs0000000" ] && no_leases_for cnovs00000000000'
 check "DEL without ovs-vswitchd still succeeds" cni DEL cnovs00000000000 net1 "$D/novs.json"
 ovs_stop
 echo "  ($(since "$T")s)"

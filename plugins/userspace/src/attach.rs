@@ -1,13 +1,14 @@
 //! The verbs: ADD (with rollback), DEL (idempotent, keeps going), CHECK and GC.
 
-use std::path::{Path, PathBuf};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use nfv_cni::result::Interface;
 use nfv_cni::{code, ipam, Error, Request, Success};
 
-use crate::config::{pod_mac, Mode, Plan, UserspaceConf};
+use crate::config::{pod_mac, Mode, Plan, UserspaceConf, DEFAULT_TIMEOUT};
+use crate::crash::crash_point;
+use crate::places::Places;
 use crate::ports::{self, OurPort, KEY_NETWORK};
 use crate::sockdir;
 use crate::vswitch::{cni_error, errcode, Vswitch};
@@ -20,16 +21,21 @@ fn device_info_file(req: &Request) -> Result<Option<nfv_devinfo::AtAdd>, Error> 
     Ok(nfv_devinfo::AtAdd::decide(&place, path)?)
 }
 
-fn plan(req: &Request, for_add: bool) -> Result<Plan, Error> {
+pub fn add(req: &Request, places: &Places) -> Result<Success, Error> {
     let conf: UserspaceConf = req.parse_conf()?;
-    conf.plan(&req.conf.name, req.container_id(), req.ifname(), for_add)
-}
-
-pub fn add(req: &Request) -> Result<Success, Error> {
-    let plan = plan(req, true)?;
+    let plan = conf.plan(
+        places,
+        &req.conf.name,
+        req.container_id(),
+        req.ifname(),
+        true,
+    )?;
+    // Both checked by `plan` for ADD; taken again here as values, not options.
+    let files = conf.socket_files(places, req.container_id(), req.ifname())?;
+    let ovsdb_socket = conf.ovsdb_socket(places)?;
     let mac = pod_mac(req.conf.runtime("mac"), &plan)?;
     let device_info = device_info_file(req)?;
-    let mut vs = Vswitch::connect(&plan.ovsdb_socket, plan.timeout)?;
+    let mut vs = Vswitch::connect(&ovsdb_socket, plan.timeout)?;
     let (bridges, existing) = vs.read(&ports::attachment_filter(&plan))?;
     if let Some(p) = existing.first() {
         return Err(Error::new(
@@ -43,8 +49,20 @@ pub fn add(req: &Request) -> Result<Success, Error> {
     }
     // Released again (IPAM DEL) if anything below fails.
     let lease = ipam::add_if_configured(req)?;
-    let created_dir = sockdir::create(&plan)?;
+    crash_point("after-ipam");
+    let (socket_dir, created_dir) =
+        sockdir::create(&places.socket_dirs, &files, plan.group.as_deref())?;
+    crash_point("after-socket-dir");
     let attached = attach_port(&mut vs, &plan, &mac, bridges).and_then(|()| {
+        if plan.mode == Mode::Server {
+            let from = plan.ovs_socket_dir.as_deref().ok_or_else(|| {
+                Error::internal("server mode without ovsSocketDir: the config check let it by")
+            })?;
+            let ovs = sockdir::open_ovs_dir(&places.ovs_sockets, from, &plan.port)?;
+            sockdir::wait_for_server_socket(&ovs, &plan.port, plan.timeout)?;
+            sockdir::adopt_server_socket(&ovs, &plan.port, &socket_dir, plan.group.as_deref())?;
+            crash_point("after-socket-move");
+        }
         let ips: Vec<String> = lease
             .as_ref()
             .map(|l| {
@@ -55,13 +73,16 @@ pub fn add(req: &Request) -> Result<Success, Error> {
                     .collect()
             })
             .unwrap_or_default();
-        sockdir::write_json(
-            &sockdir::pod_json_path(&plan),
+        sockdir::write_pod_json(
+            &socket_dir,
+            &plan.port,
             &sockdir::pod_view(&plan, &mac, &ips),
         )?;
+        crash_point("after-pod-json");
         if let Some(path) = device_info.as_ref().and_then(|d| d.written()) {
             sockdir::write_device_info(&nfv_devinfo::place(), path, &plan)?;
         }
+        crash_point("after-device-info");
         Ok(())
     });
     if let Err(e) = attached {
@@ -71,7 +92,7 @@ pub fn add(req: &Request) -> Result<Success, Error> {
         // The failure may have broken the connection (a timeout mid-reply): retry on a new one.
         let removed = remove_ports(&mut vs, &filter).or_else(|first| {
             nfv_cni::debug!("rollback on the same connection failed ({first}), reconnecting");
-            let mut fresh = Vswitch::connect(&plan.ovsdb_socket, plan.timeout)?;
+            let mut fresh = Vswitch::connect(&ovsdb_socket, plan.timeout)?;
             remove_ports(&mut fresh, &filter)
         });
         if let Err(r) = removed {
@@ -80,7 +101,8 @@ pub fn add(req: &Request) -> Result<Success, Error> {
             ));
         }
         if created_dir {
-            sockdir::remove(&plan.socket_path, &plan.port, &mut errors);
+            drop(socket_dir);
+            sockdir::remove(&places.socket_dirs, &files, &mut errors);
         }
         if let Some(path) = device_info.as_ref().and_then(|d| d.written()) {
             sockdir::remove_device_info(&nfv_devinfo::place(), path, &plan, &mut errors);
@@ -128,7 +150,10 @@ fn attach_port(
         let bridge = bridges.iter().find(|b| b.name == plan.bridge);
         let txn = ports::add_txn(plan, mac, bridge);
         match vs.transact(&txn.ops, "adding the port") {
-            Ok(r) => break (r, txn),
+            Ok(r) => {
+                crash_point("after-ovsdb");
+                break (r, txn);
+            }
             Err(e) => {
                 let raced = match e.ovsdb_error() {
                     Some("timed out") => true,
@@ -162,7 +187,10 @@ fn attach_port(
                  and connected to {}? (see ovs-vswitchd.log)",
                 plan.port,
                 vs.timeout().as_secs_f32(),
-                plan.ovsdb_socket.display()
+                plan.ovsdb_socket
+                    .as_deref()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default()
             ),
         ));
     }
@@ -180,11 +208,7 @@ fn attach_port(
             ),
         ));
     }
-    if plan.mode == Mode::Server {
-        let made = plan.ovs_socket_dir.join(&plan.port);
-        wait_for_socket(&made, vs.timeout())?;
-        sockdir::adopt_server_socket(&made, plan)?;
-    }
+    crash_point("after-vswitchd");
     Ok(())
 }
 
@@ -212,25 +236,6 @@ fn add_error(e: nfv_ovsdb::Error, plan: &Plan) -> Error {
     }
 }
 
-fn wait_for_socket(path: &Path, timeout: Duration) -> Result<(), Error> {
-    let deadline = Instant::now() + timeout;
-    while !path.exists() {
-        if Instant::now() >= deadline {
-            return Err(Error::new(
-                errcode::PORT,
-                format!(
-                    "ovs-vswitchd did not create the server-mode socket {} within {:.1}s: \
-                     set ovsSocketDir to where ovs-vswitchd puts vhost-user sockets",
-                    path.display(),
-                    timeout.as_secs_f32()
-                ),
-            ));
-        }
-        thread::sleep(Duration::from_millis(5));
-    }
-    Ok(())
-}
-
 /// Removes our ports matching `filter` in one transaction (plus bridges we created that become
 /// empty). A concurrent change makes the guarded transaction fail; re-read and retry, and on
 /// the last attempt leave bridges alone. Returns the ports removed.
@@ -243,32 +248,33 @@ fn remove_some(
     filter: &[(&str, &str)],
     select: impl Fn(&OurPort) -> bool,
 ) -> Result<Vec<OurPort>, Error> {
-    // Each round of a race has a winner; the last attempt keeps bridges and cannot race.
+    // Each round of a race has a winner; the last attempt keeps bridges and cannot race, then
+    // removes, guarded again, a bridge of ours it may have left empty.
     const ATTEMPTS: usize = 10;
     for attempt in 1..=ATTEMPTS {
         if attempt > 1 {
-            // Spread the racers out a little.
-            thread::sleep(Duration::from_millis(1 + u64::from(std::process::id() % 7)));
+            spread_out();
         }
         let (bridges, found) = vs.read(filter)?;
         let doomed: Vec<OurPort> = found.into_iter().filter(&select).collect();
         if doomed.is_empty() {
             return Ok(doomed);
         }
-        let txn = ports::del_txn(&doomed, &bridges, attempt == ATTEMPTS);
+        let keep_bridges = attempt == ATTEMPTS;
+        let txn = ports::del_txn(&doomed, &bridges, keep_bridges);
         match vs.transact(&txn.ops, "removing ports") {
             Ok(results) => {
-                if let Some(next) = Vswitch::next_cfg(&results, txn.next_cfg_at) {
-                    match vs.wait_applied(next) {
-                        Ok(true) => {}
-                        Ok(false) => nfv_cni::warn!(
-                            "ovs-vswitchd has not applied the port removal yet (not running?)"
-                        ),
-                        Err(e) => nfv_cni::warn!("waiting for ovs-vswitchd: {e}"),
-                    }
-                }
+                applied(vs, &results, txn.next_cfg_at, "the port removal");
                 for b in &txn.removes_bridges {
                     nfv_cni::info!("removed bridge {b}: we created it and it is empty");
+                }
+                if keep_bridges {
+                    let held: Vec<_> = bridges
+                        .iter()
+                        .filter(|b| doomed.iter().any(|p| b.ports.contains(&p.uuid)))
+                        .map(|b| b.uuid.clone())
+                        .collect();
+                    remove_empty_bridges(vs, filter, &held);
                 }
                 return Ok(doomed);
             }
@@ -279,6 +285,55 @@ fn remove_some(
         }
     }
     Ok(Vec::new())
+}
+
+/// Racers sleep a little apart before they try again.
+fn spread_out() {
+    thread::sleep(Duration::from_millis(1 + u64::from(std::process::id() % 7)));
+}
+
+/// Waits for ovs-vswitchd to apply the write whose `next_cfg` answer is at `at`; a timeout or
+/// failure is only logged (teardown keeps going).
+fn applied(vs: &mut Vswitch, results: &[nfv_ovsdb::OperationResult], at: usize, what: &str) {
+    if let Some(next) = Vswitch::next_cfg(results, at) {
+        match vs.wait_applied(next) {
+            Ok(true) => {}
+            Ok(false) => {
+                nfv_cni::warn!("ovs-vswitchd has not applied {what} yet (not running?)")
+            }
+            Err(e) => nfv_cni::warn!("waiting for ovs-vswitchd: {e}"),
+        }
+    }
+}
+
+/// After a removal that left bridges alone: removes those of `held` that we created and that
+/// now hold only their LOCAL port (the last racer to take a port out sees that), guarded so a
+/// racing ADD keeps its bridge. Failures are logged: the ports are gone either way.
+fn remove_empty_bridges(vs: &mut Vswitch, filter: &[(&str, &str)], held: &[nfv_ovsdb::Uuid]) {
+    for _ in 0..3 {
+        let bridges = match vs.read(filter) {
+            Ok((b, _)) => b,
+            Err(e) => return nfv_cni::warn!("reading bridges to remove empty ones: {}", e.msg),
+        };
+        let candidates: Vec<_> = bridges
+            .into_iter()
+            .filter(|b| held.contains(&b.uuid))
+            .collect();
+        let Some(txn) = ports::empty_bridges_txn(&candidates) else {
+            return;
+        };
+        match vs.transact(&txn.ops, "removing empty bridges") {
+            Ok(results) => {
+                applied(vs, &results, txn.next_cfg_at, "the bridge removal");
+                for b in &txn.removes_bridges {
+                    nfv_cni::info!("removed bridge {b}: we created it and it is empty");
+                }
+                return;
+            }
+            Err(e) if e.ovsdb_error() == Some("timed out") => spread_out(),
+            Err(e) => return nfv_cni::warn!("removing empty bridges: {e}"),
+        }
+    }
 }
 
 fn combine(errors: Vec<Error>) -> Result<(), Error> {
@@ -301,43 +356,47 @@ fn combine(errors: Vec<Error>) -> Result<(), Error> {
 }
 
 /// DEL needs only the ovsdb socket and the attachment's identity: a config that no longer
-/// validates (or never did) must not make the pod undeletable.
-pub fn del(req: &Request) -> Result<(), Error> {
+/// validates (or never did) must not make the pod undeletable. It removes the files it derives
+/// from the config and the identity, never a path an OVSDB row names; a place the config names
+/// outside its allowed roots is left alone, never an error.
+pub fn del(req: &Request, places: &Places) -> Result<(), Error> {
     let conf: UserspaceConf = req.parse_conf()?;
-    let (socket, timeout) = conf.endpoint()?;
-    let plan = conf
-        .plan(&req.conf.name, req.container_id(), req.ifname(), false)
-        .inspect_err(|e| nfv_cni::warn!("DEL with a config ADD would refuse: {e}"))
-        .ok();
     let filter = [
         (KEY_NETWORK, req.conf.name.as_str()),
         (ports::KEY_CONTAINER, req.container_id()),
         (ports::KEY_IFNAME, req.ifname()),
     ];
     let mut errors: Vec<Error> = Vec::new();
-    let mut sockets: Vec<(PathBuf, String)> = plan
-        .iter()
-        .map(|p| (p.socket_path.clone(), p.port.clone()))
-        .collect();
-    match Vswitch::connect(&socket, timeout) {
-        Ok(mut vs) => match remove_ports(&mut vs, &filter) {
-            Ok(removed) => {
-                for p in removed {
-                    if let Some(s) = p.socket_path {
-                        sockets.push((PathBuf::from(s), p.name));
+    match conf.ovsdb_socket(places) {
+        Ok(socket) => {
+            let timeout = conf.timeout().unwrap_or(DEFAULT_TIMEOUT);
+            match Vswitch::connect(&socket, timeout) {
+                Ok(mut vs) => {
+                    if let Err(e) = remove_ports(&mut vs, &filter) {
+                        errors.push(e);
                     }
                 }
+                Err(e) => errors.push(e),
             }
-            Err(e) => errors.push(e),
-        },
-        Err(e) => errors.push(e),
+        }
+        Err(e) => nfv_cni::warn!("DEL: {}; not talking to it", e.msg),
     }
     let mut file_errors = Vec::new();
-    for (socket, port) in &sockets {
-        sockdir::remove(socket, port, &mut file_errors);
+    match conf.socket_files(places, req.container_id(), req.ifname()) {
+        Ok(files) => sockdir::remove(&places.socket_dirs, &files, &mut file_errors),
+        Err(e) => nfv_cni::warn!("DEL: {}; leaving the socket directory alone", e.msg),
     }
     // No record here: only a file recognisably this attachment's (what ADD writes for the
     // plan) is removed; without a plan nothing can be recognised.
+    let plan = conf
+        .plan(
+            places,
+            &req.conf.name,
+            req.container_id(),
+            req.ifname(),
+            false,
+        )
+        .ok();
     let place = nfv_devinfo::place();
     if let Some(path) = nfv_devinfo::requested_path_for_teardown(&req.conf.runtime_config, &place) {
         match &plan {
@@ -359,10 +418,21 @@ pub fn del(req: &Request) -> Result<(), Error> {
     combine(errors)
 }
 
-pub fn check(req: &Request) -> Result<(), Error> {
-    let plan = plan(req, false)?;
+pub fn check(req: &Request, places: &Places) -> Result<(), Error> {
+    let conf: UserspaceConf = req.parse_conf()?;
+    let plan = conf.plan(
+        places,
+        &req.conf.name,
+        req.container_id(),
+        req.ifname(),
+        false,
+    )?;
     let fail = |msg: String| Error::new(errcode::PORT, msg);
-    let mut vs = Vswitch::connect(&plan.ovsdb_socket, plan.timeout)?;
+    let Some(ovsdb_socket) = &plan.ovsdb_socket else {
+        // Logged by `plan`: no port can have been added through a socket ADD refuses.
+        return ipam::check(req);
+    };
+    let mut vs = Vswitch::connect(ovsdb_socket, plan.timeout)?;
     let (bridges, found) = vs.read(&ports::attachment_filter(&plan))?;
     let port = match found.as_slice() {
         [p] => p,
@@ -419,11 +489,14 @@ pub fn check(req: &Request) -> Result<(), Error> {
     if let Some(err) = state.error.filter(|e| !e.is_empty()) {
         return Err(fail(format!("OVS reports port {}: {err}", port.name)));
     }
-    if !plan.socket_dir.is_dir() {
-        return Err(fail(format!(
-            "the socket directory {} is gone",
-            plan.socket_dir.display()
-        )));
+    if plan.files_in_place {
+        let files = conf.socket_files(places, req.container_id(), req.ifname())?;
+        if !sockdir::exists(&places.socket_dirs, &files)? {
+            return Err(fail(format!(
+                "the socket directory {} is gone",
+                plan.socket_dir.display()
+            )));
+        }
     }
     if let Some(prev) = req.prev_result()? {
         let iface = prev
@@ -448,13 +521,23 @@ pub fn check(req: &Request) -> Result<(), Error> {
     ipam::check(req)
 }
 
-pub fn gc(req: &Request) -> Result<(), Error> {
+/// GC removes our ports of this network whose attachment is not valid, and the files it
+/// derives from the config and each port's (container ID, ifname): never a path the row names.
+pub fn gc(req: &Request, places: &Places) -> Result<(), Error> {
     let conf: UserspaceConf = req.parse_conf()?;
-    let (socket, timeout) = conf.endpoint()?;
     let valid = req.conf.valid_attachments.clone().unwrap_or_default();
     let mut errors = Vec::new();
-    match Vswitch::connect(&socket, timeout) {
-        Ok(mut vs) => {
+    let socket = match conf.ovsdb_socket(places) {
+        Ok(s) => Some(s),
+        Err(e) => {
+            nfv_cni::warn!("GC: {}; not talking to it", e.msg);
+            None
+        }
+    };
+    let timeout = conf.timeout().unwrap_or(DEFAULT_TIMEOUT);
+    match socket.map(|s| Vswitch::connect(&s, timeout)) {
+        None => {}
+        Some(Ok(mut vs)) => {
             let filter = [(KEY_NETWORK, req.conf.name.as_str())];
             let stale = |p: &OurPort| {
                 !valid
@@ -471,8 +554,15 @@ pub fn gc(req: &Request) -> Result<(), Error> {
                             p.container_id,
                             p.ifname
                         );
-                        if let Some(s) = p.socket_path {
-                            sockdir::remove(Path::new(&s), &p.name, &mut file_errors);
+                        match conf.socket_files(places, &p.container_id, &p.ifname) {
+                            Ok(files) => {
+                                sockdir::remove(&places.socket_dirs, &files, &mut file_errors)
+                            }
+                            Err(e) => nfv_cni::warn!(
+                                "GC: leaving the files of port {} alone: {}",
+                                p.name,
+                                e.msg
+                            ),
                         }
                     }
                     errors.extend(
@@ -484,7 +574,7 @@ pub fn gc(req: &Request) -> Result<(), Error> {
                 Err(e) => errors.push(e),
             }
         }
-        Err(e) => errors.push(e),
+        Some(Err(e)) => errors.push(e),
     }
     if let Err(e) = ipam::gc(req) {
         errors.push(e);

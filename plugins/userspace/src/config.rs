@@ -8,12 +8,16 @@ use nfv_cni::{code, Error};
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::places::{self, Places};
+
 /// Default base of the per-pod socket directories (the Intel plugin's default).
 pub const DEFAULT_SHARED_DIR: &str = "/var/lib/cni/usrspcni";
 /// The bridge the Intel plugin uses when none is named.
 pub const DEFAULT_BRIDGE: &str = "br0";
 /// `sun_path` holds 108 bytes including the terminating NUL.
 pub const SUN_PATH_MAX: usize = 108;
+/// Seconds to wait for ovsdb-server and ovs-vswitchd when `ovsTimeout` is not given.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The whole stdin, as far as this plugin reads it (shared keys come from `nfv_cni::NetConf`).
 #[derive(Debug, Default, Deserialize)]
@@ -126,12 +130,31 @@ pub struct Plan {
     pub port: String,
     pub socket_dir: PathBuf,
     pub socket_path: PathBuf,
+    /// The socket directory lies in its place (always so for ADD). When not (DEL, CHECK or GC
+    /// of a config ADD refuses), no file there is touched.
+    pub files_in_place: bool,
     /// Group (name as configured) that may use the socket directory.
     pub group: Option<String>,
-    pub ovsdb_socket: PathBuf,
-    pub ovs_socket_dir: PathBuf,
+    /// ovsdb-server's socket; `None` (never for ADD) when outside OVS's run directory: then
+    /// nothing is sent to it.
+    pub ovsdb_socket: Option<PathBuf>,
+    /// Where ovs-vswitchd creates server-mode sockets; `None` (never for ADD) when outside
+    /// OVS's run directory.
+    pub ovs_socket_dir: Option<PathBuf>,
     /// How long to wait for ovsdb-server and for ovs-vswitchd to apply a change.
     pub timeout: Duration,
+}
+
+/// The files of one attachment, derived from `sharedDir`, `host.vhost.socketfile` and the
+/// attachment's identity only, and checked to lie in their place. DEL and GC remove these and
+/// nothing else (never a path read back from OVSDB).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SocketFiles {
+    /// `<sharedDir>/<containerID[:12]>`.
+    pub dir: PathBuf,
+    /// The socket's file name (also the OVS port name); the pod JSON is `<port>.json`.
+    pub port: String,
+    pub socket_path: PathBuf,
 }
 
 fn invalid(msg: impl Into<String>) -> Error {
@@ -214,36 +237,128 @@ pub fn short_id(container_id: &str) -> &str {
 }
 
 impl UserspaceConf {
-    /// The ovsdb-server socket and the timeout: all GC and STATUS need.
-    pub fn endpoint(&self) -> Result<(PathBuf, Duration), Error> {
+    /// ovsdb-server's socket, which must lie in OVS's run directory: the plugin talks to no
+    /// other server.
+    pub fn ovsdb_socket(&self, places: &Places) -> Result<PathBuf, Error> {
         let socket = PathBuf::from(
             self.ovsdb_socket
                 .clone()
                 .filter(|s| !s.is_empty())
                 .unwrap_or_else(|| nfv_ovsdb::DEFAULT_SOCKET.to_string()),
         );
-        if !socket.is_absolute() {
-            return Err(invalid(format!(
-                "ovsdbSocket {} must be an absolute path",
-                socket.display()
-            )));
+        places.ovsdb_socket.check(&socket).map_err(|_| {
+            invalid(format!(
+                "ovsdbSocket {:?} is not in Open vSwitch's run directory: give ovsdb-server's \
+                 socket below {} (the plugin talks to no other server; docs/userspace.md, \
+                 \"Places\")",
+                socket.display().to_string(),
+                places::roots(&places.ovsdb_socket)
+            ))
+        })?;
+        Ok(socket)
+    }
+
+    /// How long to wait for ovsdb-server and ovs-vswitchd.
+    pub fn timeout(&self) -> Result<Duration, Error> {
+        match self.ovs_timeout {
+            None => Ok(DEFAULT_TIMEOUT),
+            Some(t) if t > 0.0 && t <= 600.0 => Ok(Duration::from_secs_f64(t)),
+            Some(t) => Err(invalid(format!(
+                "ovsTimeout {t} is out of range: give seconds, more than 0 and at most 600"
+            ))),
         }
-        let timeout = match self.ovs_timeout {
-            None => 10.0,
-            Some(t) if t > 0.0 && t <= 600.0 => t,
-            Some(t) => {
-                return Err(invalid(format!(
-                    "ovsTimeout {t} is out of range: give seconds, more than 0 and at most 600"
-                )))
-            }
+    }
+
+    /// The ovsdb-server socket and the timeout: all STATUS needs.
+    pub fn endpoint(&self, places: &Places) -> Result<(PathBuf, Duration), Error> {
+        Ok((self.ovsdb_socket(places)?, self.timeout()?))
+    }
+
+    /// The socket directory and socket file name of one attachment, not yet checked against
+    /// their place.
+    fn socket_names(&self, container_id: &str, ifname: &str) -> Result<(PathBuf, String), Error> {
+        let default_name = format!("{}-{}", short_id(container_id), ifname);
+        let port = self
+            .host
+            .as_ref()
+            .and_then(|h| h.vhost.as_ref())
+            .and_then(|v| v.socketfile.clone())
+            .filter(|s| !s.is_empty())
+            .unwrap_or(default_name);
+        check_file_name(&port)?;
+        let shared = self.shared_dir();
+        Ok((Path::new(&shared).join(short_id(container_id)), port))
+    }
+
+    fn shared_dir(&self) -> String {
+        self.shared_dir
+            .clone()
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| DEFAULT_SHARED_DIR.to_string())
+    }
+
+    fn check_socket_dir(&self, places: &Places, dir: &Path) -> Result<(), Error> {
+        places.socket_dirs.check(dir).map(|_| ()).map_err(|_| {
+            invalid(format!(
+                "sharedDir {:?} is not a place for the pods' socket directories: use {} or a \
+                 directory below one, without '.' or '..' (the plugin creates, chowns and \
+                 deletes files there as root; docs/userspace.md, \"Places\")",
+                self.shared_dir(),
+                places::roots(&places.socket_dirs)
+            ))
+        })
+    }
+
+    /// The files of the attachment (`container_id`, `ifname`), in their place. The identity is
+    /// checked too (GC takes it from OVSDB rows): one plain name each.
+    pub fn socket_files(
+        &self,
+        places: &Places,
+        container_id: &str,
+        ifname: &str,
+    ) -> Result<SocketFiles, Error> {
+        nfv_cni::env::validate_container_id(container_id)?;
+        nfv_cni::env::validate_ifname(ifname)?;
+        let (dir, port) = self.socket_names(container_id, ifname)?;
+        self.check_socket_dir(places, &dir)?;
+        Ok(SocketFiles {
+            socket_path: dir.join(&port),
+            dir,
+            port,
+        })
+    }
+
+    /// `ovsSocketDir`, which must lie in OVS's run directory (the plugin moves a socket out of
+    /// it and chowns it).
+    fn ovs_socket_dir(
+        &self,
+        places: &Places,
+        ovsdb_socket: &Path,
+        port: &str,
+    ) -> Result<PathBuf, Error> {
+        let dir = match self.ovs_socket_dir.as_deref().filter(|s| !s.is_empty()) {
+            Some(d) => PathBuf::from(d),
+            None => ovsdb_socket
+                .parent()
+                .map_or_else(|| PathBuf::from("/"), Path::to_path_buf),
         };
-        Ok((socket, Duration::from_secs_f64(timeout)))
+        places.ovs_sockets.check(&dir.join(port)).map_err(|_| {
+            invalid(format!(
+                "ovsSocketDir {:?} is not Open vSwitch's run directory: use {} or a directory \
+                 below one, where ovs-vswitchd creates its server-mode sockets (the plugin moves \
+                 the socket from there into the pod's directory; docs/userspace.md, \"Places\")",
+                dir.display().to_string(),
+                places::roots(&places.ovs_sockets)
+            ))
+        })?;
+        Ok(dir)
     }
 
     /// Validates the config for one attachment. `for_add` enables checks that only matter when
     /// creating (a DEL must still clean up after a config that became invalid).
     pub fn plan(
         &self,
+        places: &Places,
         network: &str,
         container_id: &str,
         ifname: &str,
@@ -306,24 +421,38 @@ impl UserspaceConf {
                 )))
             }
         };
-        let default_name = format!("{}-{}", short_id(container_id), ifname);
-        let port = vhost
-            .and_then(|v| v.socketfile.clone())
-            .filter(|s| !s.is_empty())
-            .unwrap_or(default_name);
-        check_file_name(&port)?;
-        let shared = self
-            .shared_dir
-            .clone()
-            .filter(|s| !s.is_empty())
-            .unwrap_or_else(|| DEFAULT_SHARED_DIR.to_string());
-        if !shared.starts_with('/') {
-            return Err(invalid(format!(
-                "sharedDir {shared:?} must be an absolute path"
-            )));
-        }
-        let socket_dir = Path::new(&shared).join(short_id(container_id));
+        let (socket_dir, port) = self.socket_names(container_id, ifname)?;
         let socket_path = socket_dir.join(&port);
+        // A place refused here fails ADD; DEL, CHECK and GC then leave that part alone.
+        let refused = |e: Error| -> Result<(), Error> {
+            if for_add {
+                return Err(e);
+            }
+            nfv_cni::warn!("{}: leaving it alone", e.msg);
+            Ok(())
+        };
+        let files_in_place = match self.check_socket_dir(places, &socket_dir) {
+            Ok(()) => true,
+            Err(e) => refused(e).map(|()| false)?,
+        };
+        let ovsdb_socket = match self.ovsdb_socket(places) {
+            Ok(s) => Some(s),
+            Err(e) => refused(e).map(|()| None)?,
+        };
+        let ovs_socket_dir = match &ovsdb_socket {
+            Some(s) => match self.ovs_socket_dir(places, s, &port) {
+                Ok(d) => Some(d),
+                Err(e) => refused(e).map(|()| None)?,
+            },
+            None => None,
+        };
+        let timeout = match self.timeout() {
+            Ok(t) => t,
+            Err(e) => {
+                refused(e)?;
+                DEFAULT_TIMEOUT
+            }
+        };
         let len = socket_path.as_os_str().len();
         if for_add && len >= SUN_PATH_MAX {
             return Err(invalid(format!(
@@ -332,13 +461,6 @@ impl UserspaceConf {
                 socket_path.display()
             )));
         }
-        let (ovsdb_socket, timeout) = self.endpoint()?;
-        let ovs_socket_dir = match self.ovs_socket_dir.as_deref().filter(|s| !s.is_empty()) {
-            Some(d) => PathBuf::from(d),
-            None => ovsdb_socket
-                .parent()
-                .map_or_else(|| PathBuf::from("/"), Path::to_path_buf),
-        };
         Ok(Plan {
             network: network.to_string(),
             container_id: container_id.to_string(),
@@ -349,6 +471,7 @@ impl UserspaceConf {
             port,
             socket_dir,
             socket_path,
+            files_in_place,
             group: vhost
                 .and_then(|v| v.group.clone())
                 .filter(|g| !g.is_empty()),
@@ -422,7 +545,9 @@ mod tests {
 
     #[test]
     fn intel_config_plans() {
-        let p = conf(intel()).plan("net", CID, "net1", true).unwrap();
+        let p = conf(intel())
+            .plan(&Places::node(), "net", CID, "net1", true)
+            .unwrap();
         assert_eq!(p.bridge, "br-dpdk");
         assert_eq!(p.vlan, Some(100));
         assert_eq!(p.mode, Mode::Client);
@@ -437,15 +562,19 @@ mod tests {
         );
         assert_eq!(
             p.ovsdb_socket,
-            PathBuf::from("/var/run/openvswitch/db.sock")
+            Some(PathBuf::from("/var/run/openvswitch/db.sock"))
         );
-        assert_eq!(p.ovs_socket_dir, PathBuf::from("/var/run/openvswitch"));
+        assert_eq!(
+            p.ovs_socket_dir,
+            Some(PathBuf::from("/var/run/openvswitch"))
+        );
+        assert!(p.files_in_place);
     }
 
     #[test]
     fn defaults_client_mode_br0() {
         let p = conf(json!({"host": {"engine": "ovs-dpdk", "iftype": "vhostuser"}}))
-            .plan("n", CID, "eth1", true)
+            .plan(&Places::node(), "n", CID, "eth1", true)
             .unwrap();
         assert_eq!(p.mode, Mode::Client);
         assert_eq!(p.bridge, "br0");
@@ -458,14 +587,18 @@ mod tests {
         for (k, v) in [("engine", "vpp"), ("iftype", "memif")] {
             let mut c = intel();
             c["host"][k] = json!(v);
-            let e = conf(c).plan("n", CID, "net1", true).unwrap_err();
+            let e = conf(c)
+                .plan(&Places::node(), "n", CID, "net1", true)
+                .unwrap_err();
             assert_eq!(e.code, code::INVALID_CONFIG);
             assert!(e.msg.contains("out of scope"), "{}", e.msg);
             assert!(e.msg.contains(&format!("host.{k}")), "{}", e.msg);
         }
         let mut c = intel();
         c["container"]["engine"] = json!("vpp");
-        assert!(conf(c).plan("n", CID, "net1", true).is_err());
+        assert!(conf(c)
+            .plan(&Places::node(), "n", CID, "net1", true)
+            .is_err());
     }
 
     #[test]
@@ -487,10 +620,14 @@ mod tests {
             for (k, v) in patch.as_object().unwrap() {
                 c["host"][k] = v.clone();
             }
-            let e = conf(c).plan("n", CID, "net1", true).unwrap_err();
+            let e = conf(c)
+                .plan(&Places::node(), "n", CID, "net1", true)
+                .unwrap_err();
             assert!(e.msg.contains(field), "{field}: {}", e.msg);
         }
-        let e = conf(json!({})).plan("n", CID, "net1", true).unwrap_err();
+        let e = conf(json!({}))
+            .plan(&Places::node(), "n", CID, "net1", true)
+            .unwrap_err();
         assert!(e.msg.contains("host is missing"), "{}", e.msg);
     }
 
@@ -498,31 +635,112 @@ mod tests {
     fn both_sides_same_mode_is_an_error() {
         let mut c = intel();
         c["container"]["vhost"]["mode"] = json!("client");
-        let e = conf(c).plan("n", CID, "net1", true).unwrap_err();
+        let e = conf(c)
+            .plan(&Places::node(), "n", CID, "net1", true)
+            .unwrap_err();
         assert!(e.msg.contains("both"), "{}", e.msg);
     }
 
     #[test]
     fn socket_path_limit_is_108_bytes() {
         // dir + "/" + 12 + "/" + "0123456789ab-net1" (17)
-        let fits = 107 - 1 - 12 - 1 - 17;
+        let base = "/var/lib/cni/usrspcni/";
+        let fits = 107 - base.len() - 1 - 12 - 1 - 17;
         let mut c = intel();
-        c["sharedDir"] = json!(format!("/{}", "d".repeat(fits - 1)));
-        let p = conf(c).plan("n", CID, "net1", true).unwrap();
+        c["sharedDir"] = json!(format!("{base}{}", "d".repeat(fits)));
+        let p = conf(c)
+            .plan(&Places::node(), "n", CID, "net1", true)
+            .unwrap();
         assert_eq!(p.socket_path.as_os_str().len(), 107);
         let mut c = intel();
-        c["sharedDir"] = json!(format!("/{}", "d".repeat(fits)));
-        let e = conf(c).plan("n", CID, "net1", true).unwrap_err();
+        c["sharedDir"] = json!(format!("{base}{}", "d".repeat(fits + 1)));
+        let e = conf(c)
+            .plan(&Places::node(), "n", CID, "net1", true)
+            .unwrap_err();
         assert!(e.msg.contains("108 bytes"), "{}", e.msg);
         // DEL must still be able to clean up.
         let mut c = intel();
-        c["sharedDir"] = json!(format!("/{}", "d".repeat(fits)));
-        assert!(conf(c).plan("n", CID, "net1", false).is_ok());
+        c["sharedDir"] = json!(format!("{base}{}", "d".repeat(fits + 1)));
+        assert!(conf(c)
+            .plan(&Places::node(), "n", CID, "net1", false)
+            .is_ok());
+    }
+
+    #[test]
+    fn places_are_refused_at_add_naming_the_field_and_ignored_otherwise() {
+        for (key, value, field) in [
+            ("sharedDir", "/tmp/s", "sharedDir"),
+            (
+                "sharedDir",
+                "/var/lib/cni/usrspcni/../../../etc",
+                "sharedDir",
+            ),
+            ("ovsdbSocket", "/tmp/db.sock", "ovsdbSocket"),
+            ("ovsSocketDir", "/etc", "ovsSocketDir"),
+            ("ovsTimeout", "0", "ovsTimeout"),
+        ] {
+            let mut c = intel();
+            c[key] = if key == "ovsTimeout" {
+                json!(0)
+            } else {
+                json!(value)
+            };
+            let e = conf(c)
+                .plan(&Places::node(), "n", CID, "net1", true)
+                .unwrap_err();
+            assert_eq!(e.code, code::INVALID_CONFIG, "{key}");
+            assert!(e.msg.starts_with(field), "{key}: {}", e.msg);
+            if key != "ovsTimeout" {
+                assert!(
+                    e.msg.contains("/run/openvswitch") || e.msg.contains("/var/lib/cni/usrspcni"),
+                    "names the allowed places: {}",
+                    e.msg
+                );
+            }
+        }
+        let mut c = intel();
+        c["sharedDir"] = json!("/tmp/s");
+        c["ovsdbSocket"] = json!("/tmp/db.sock");
+        c["ovsTimeout"] = json!(-1);
+        let p = conf(c)
+            .plan(&Places::node(), "n", CID, "net1", false)
+            .unwrap();
+        assert!(!p.files_in_place);
+        assert_eq!((p.ovsdb_socket, p.ovs_socket_dir), (None, None));
+        assert_eq!(p.timeout, DEFAULT_TIMEOUT);
+        assert_eq!(
+            p.socket_path,
+            PathBuf::from("/tmp/s/0123456789ab/0123456789ab-net1")
+        );
+    }
+
+    #[test]
+    fn socket_files_come_from_config_and_identity_only() {
+        let mut c = intel();
+        c["host"]["vhost"]["socketfile"] = json!("vhu0");
+        let f = conf(c).socket_files(&Places::node(), CID, "net1").unwrap();
+        assert_eq!(f.dir, PathBuf::from("/var/lib/cni/usrspcni/0123456789ab"));
+        assert_eq!(f.socket_path, f.dir.join("vhu0"));
+        for (cid, ifname) in [
+            ("../../etc", "net1"),
+            (CID, "../x"),
+            ("", "net1"),
+            (CID, "a/b"),
+        ] {
+            assert!(
+                conf(intel())
+                    .socket_files(&Places::node(), cid, ifname)
+                    .is_err(),
+                "{cid} {ifname}"
+            );
+        }
     }
 
     #[test]
     fn mac_from_runtime_config_or_derived() {
-        let p = conf(intel()).plan("n", CID, "net1", true).unwrap();
+        let p = conf(intel())
+            .plan(&Places::node(), "n", CID, "net1", true)
+            .unwrap();
         assert_eq!(
             pod_mac(Some(&json!("02:AA:bb:cc:dd:ee")), &p).unwrap(),
             "02:aa:bb:cc:dd:ee"
@@ -532,7 +750,9 @@ mod tests {
         let a = pod_mac(None, &p).unwrap();
         assert_eq!(a, pod_mac(None, &p).unwrap());
         assert!(a.starts_with("02:"));
-        let q = conf(intel()).plan("n", CID, "net2", true).unwrap();
+        let q = conf(intel())
+            .plan(&Places::node(), "n", CID, "net2", true)
+            .unwrap();
         assert_ne!(a, pod_mac(None, &q).unwrap());
     }
 

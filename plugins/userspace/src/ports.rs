@@ -45,14 +45,15 @@ impl BridgeRow {
     }
 }
 
-/// One of our ports, found by its `external_ids`.
+/// One of our ports, found by its `external_ids`. `nfv-cni/socket-path` is written for
+/// operators but never read back: the files DEL and GC remove are derived from the config and
+/// the attachment's identity, never taken from an OVSDB answer.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OurPort {
     pub uuid: Uuid,
     pub name: String,
     pub container_id: String,
     pub ifname: String,
-    pub socket_path: Option<String>,
     pub mac: Option<String>,
 }
 
@@ -65,7 +66,6 @@ impl OurPort {
             name: r.string("name")?,
             container_id: get(KEY_CONTAINER).unwrap_or_default(),
             ifname: get(KEY_IFNAME).unwrap_or_default(),
-            socket_path: get(KEY_SOCKET),
             mac: get(KEY_MAC),
         })
     }
@@ -315,6 +315,59 @@ pub fn del_txn(ports: &[OurPort], bridges: &[BridgeRow], keep_bridges: bool) -> 
     }
 }
 
+/// Removes each of `bridges` that we created and that holds only its LOCAL port, guarded by a
+/// `wait` on that exact port set and on the LOCAL port's name, so a racing ADD wins and the
+/// bridge stays. `None` when there is no such bridge. For a DEL that had to leave bridges alone
+/// (`del_txn` with `keep_bridges`) and may have taken the last port.
+pub fn empty_bridges_txn(bridges: &[BridgeRow]) -> Option<DelTxn> {
+    let empty: Vec<&BridgeRow> = bridges
+        .iter()
+        .filter(|b| b.created_by_us && b.ports.len() == 1)
+        .collect();
+    if empty.is_empty() {
+        return None;
+    }
+    let mut ops = vec![Operation::comment(&format!(
+        "nfv-cni userspace: remove empty bridges {}",
+        empty
+            .iter()
+            .map(|b| b.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    ))];
+    for b in &empty {
+        ops.push(Operation::wait_now(
+            "Bridge",
+            by_uuid(&b.uuid),
+            &["ports"],
+            WaitUntil::Equal,
+            vec![vec![("ports".into(), uuid_set(&b.ports))]],
+        ));
+        ops.push(Operation::wait_now(
+            "Port",
+            by_uuid(&b.ports[0]),
+            &["name"],
+            WaitUntil::Equal,
+            vec![vec![("name".into(), Value::from(b.name.as_str()))]],
+        ));
+        ops.push(Operation::mutate(
+            "Open_vSwitch",
+            vec![],
+            vec![Mutation::new(
+                "bridges",
+                Mutator::Delete,
+                uuid_set(std::slice::from_ref(&b.uuid)),
+            )],
+        ));
+    }
+    let next_cfg_at = bump_cfg(&mut ops);
+    Some(DelTxn {
+        ops,
+        next_cfg_at,
+        removes_bridges: empty.iter().map(|b| b.name.clone()).collect(),
+    })
+}
+
 /// Read what ovs-vswitchd made of an Interface, and whether it has applied `next_cfg` yet.
 pub fn state_ops(port: &str) -> Vec<Operation> {
     vec![
@@ -345,7 +398,12 @@ mod tests {
             "sharedDir": "/run/us"
         }))
         .unwrap();
-        c.plan("net-a", "cid0123456789", "net1", true).unwrap()
+        let places = crate::places::Places {
+            socket_dirs: nfv_safefs::Place::new("sharedDir", ["/run/us"]),
+            ..crate::places::Places::node()
+        };
+        c.plan(&places, "net-a", "cid0123456789", "net1", true)
+            .unwrap()
     }
 
     fn u(n: u8) -> Uuid {
@@ -431,7 +489,6 @@ mod tests {
             name: "p".into(),
             container_id: "c".into(),
             ifname: "net1".into(),
-            socket_path: None,
             mac: None,
         }
     }
@@ -503,6 +560,46 @@ mod tests {
         );
         let keep = ops_json(&del_txn(&[ours(u(3))], &[b], true).ops);
         assert!(!keep.iter().any(|o| o["op"] == json!("wait")));
+    }
+
+    #[test]
+    fn empty_bridges_txn_removes_only_our_bridges_left_with_their_local_port() {
+        let ours_empty = BridgeRow {
+            uuid: u(1),
+            name: "br-x".into(),
+            ports: vec![u(2)],
+            created_by_us: true,
+        };
+        let ours_busy = BridgeRow {
+            uuid: u(3),
+            name: "br-y".into(),
+            ports: vec![u(4), u(5)],
+            created_by_us: true,
+        };
+        let foreign_empty = BridgeRow {
+            uuid: u(6),
+            name: "br-z".into(),
+            ports: vec![u(7)],
+            created_by_us: false,
+        };
+        assert!(empty_bridges_txn(&[ours_busy.clone(), foreign_empty.clone()]).is_none());
+        let t = empty_bridges_txn(&[ours_empty, ours_busy, foreign_empty]).unwrap();
+        assert_eq!(t.removes_bridges, vec!["br-x".to_string()]);
+        let j = ops_json(&t.ops);
+        assert!(j.iter().any(|o| o["op"] == json!("wait")
+            && o["table"] == json!("Bridge")
+            && o["rows"] == json!([{"ports": ["set", [["uuid", "00000002-0000-0000-0000-000000000000"]]]}])));
+        assert!(j.iter().any(|o| o["op"] == json!("wait")
+            && o["table"] == json!("Port")
+            && o["rows"] == json!([{"name": "br-x"}])));
+        let deletes: Vec<_> = j
+            .iter()
+            .filter(|o| {
+                o["table"] == json!("Open_vSwitch") && o["mutations"][0][0] == json!("bridges")
+            })
+            .collect();
+        assert_eq!(deletes.len(), 1);
+        assert!(deletes[0].to_string().contains("00000001"));
     }
 
     #[test]

@@ -1,16 +1,22 @@
 //! The pod's socket directory (`<sharedDir>/<containerID[:12]>/`): creating it with safe
-//! permissions, the pod-side JSON and the device-info file, and removing them again.
+//! permissions, the pod-side JSON, adopting the socket ovs-vswitchd made (server mode), the
+//! device-info file, and removing them again. Everything in the socket directory and in OVS's
+//! run directory goes through nfv-safefs: reached without following symlinks from a root of
+//! its place, each entry checked for its kind (a socket is a socket) before it is touched.
 
 use std::fs;
 use std::io;
-use std::os::unix::fs::{chown, DirBuilderExt, PermissionsExt};
-use std::path::{Path, PathBuf};
+use std::os::fd::AsFd;
+use std::path::Path;
+use std::thread;
+use std::time::{Duration, Instant};
 
 use nfv_cni::Error;
 use nfv_devinfo::{DeviceInfo, Layout, VhostUser, VhostUserMode};
+use nfv_safefs::{Dir, FsError, Kind, Place, Problem, Removed};
 use serde_json::{json, Value};
 
-use crate::config::{Mode, Plan};
+use crate::config::{Mode, Plan, SocketFiles};
 use crate::vswitch::errcode;
 
 fn dir_error(what: String, e: io::Error) -> Error {
@@ -22,6 +28,20 @@ fn dir_error(what: String, e: io::Error) -> Error {
         _ => "",
     };
     Error::new(errcode::SOCKET_DIR, format!("{what}: {e}{hint}"))
+}
+
+fn fs_error(e: FsError) -> Error {
+    let hint = match &e.problem {
+        Problem::Io(io) if io.kind() == io::ErrorKind::PermissionDenied => {
+            " (the plugin runs as root on the node?)"
+        }
+        Problem::Io(io) if io.kind() == io::ErrorKind::ReadOnlyFilesystem => {
+            " (the file system is read-only)"
+        }
+        Problem::Symlink | Problem::WrongKind { .. } => ": remove it",
+        _ => "",
+    };
+    Error::new(errcode::SOCKET_DIR, format!("{e}{hint}"))
 }
 
 /// A group name from /etc/group or a numeric gid.
@@ -45,52 +65,82 @@ pub fn resolve_group(group: &str) -> Result<u32, Error> {
         })
 }
 
-/// Creates the socket directory. Without a group it is 0700 (root and OVS only); with one it
-/// is owned by that group, 0770, so a non-root DPDK app in the group can create its socket.
-/// Returns whether we created it (and so may remove it on rollback).
-pub fn create(plan: &Plan) -> Result<bool, Error> {
-    let gid = plan.group.as_deref().map(resolve_group).transpose()?;
-    let dir = &plan.socket_dir;
-    if let Some(parent) = dir.parent() {
-        fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o755)
-            .create(parent)
-            .map_err(|e| dir_error(format!("creating sharedDir {}", parent.display()), e))?;
+/// Opens the attachment's socket directory, creating it (and `sharedDir` below its root) when
+/// missing: `0700`, or owned by `group` and `0770` so a non-root DPDK app in the group can
+/// create its socket. Refused: a symlink anywhere below the root, a directory owned by anyone
+/// but us (root). Returns it and whether this call created it (and so may remove it on
+/// rollback).
+pub fn create(
+    place: &Place,
+    files: &SocketFiles,
+    group: Option<&str>,
+) -> Result<(Dir, bool), Error> {
+    let gid = group.map(resolve_group).transpose()?;
+    let (parent, name) = place
+        .open_parent(&files.dir, Some(0o755))
+        .map_err(fs_error)?;
+    let (dir, created) = parent.create_dir(&name, 0o700).map_err(fs_error)?;
+    let owner = nix::sys::stat::fstat(dir.as_fd())
+        .map_err(|e| dir_error(format!("checking {}", files.dir.display()), e.into()))?
+        .st_uid;
+    let me = nix::unistd::geteuid().as_raw();
+    if owner != me {
+        return Err(Error::new(
+            errcode::SOCKET_DIR,
+            format!(
+                "{} is owned by uid {owner}, not by root: it is not a socket directory this \
+                 plugin made; remove it",
+                files.dir.display()
+            ),
+        ));
     }
-    let created = match fs::DirBuilder::new().mode(0o700).create(dir) {
-        Ok(()) => true,
-        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-            let meta = fs::symlink_metadata(dir)
-                .map_err(|e| dir_error(format!("checking {}", dir.display()), e))?;
-            if !meta.is_dir() {
-                return Err(Error::new(
-                    errcode::SOCKET_DIR,
-                    format!(
-                        "{} exists and is not a directory (a symlink or file): remove it",
-                        dir.display()
-                    ),
-                ));
-            }
-            false
-        }
-        Err(e) => return Err(dir_error(format!("creating {}", dir.display()), e)),
-    };
-    let mode = if let Some(gid) = gid {
-        chown(dir, None, Some(gid))
-            .map_err(|e| dir_error(format!("giving {} to group {gid}", dir.display()), e))?;
-        0o770
-    } else {
-        0o700
-    };
-    fs::set_permissions(dir, fs::Permissions::from_mode(mode))
-        .map_err(|e| dir_error(format!("setting permissions of {}", dir.display()), e))?;
-    Ok(created)
+    let mode = if gid.is_some() { 0o770 } else { 0o700 };
+    dir.set_own_owner_mode(gid, mode).map_err(fs_error)?;
+    Ok((dir, created))
 }
 
-/// The pod-side description next to the socket: what the pod's DPDK app needs to know.
-pub fn pod_json_path(plan: &Plan) -> PathBuf {
-    plan.socket_dir.join(format!("{}.json", plan.port))
+/// The socket directory if it is there, reached without symlinks and ours (owned by us);
+/// `None` when it is not, with the reason logged when something else is in its place.
+fn open_existing(place: &Place, files: &SocketFiles) -> Result<Option<Dir>, Error> {
+    let leave = |e: FsError| -> Result<Option<Dir>, Error> {
+        match e.problem {
+            _ if e.is_not_found() => Ok(None),
+            Problem::Io(_) => Err(fs_error(e)),
+            _ => {
+                nfv_cni::warn!("not touching the socket directory: {e}");
+                Ok(None)
+            }
+        }
+    };
+    let (parent, name) = match place.open_parent(&files.dir, None) {
+        Ok(p) => p,
+        Err(e) => return leave(e),
+    };
+    let dir = match parent.open_dir(&name) {
+        Ok(d) => d,
+        Err(e) => return leave(e),
+    };
+    let owner = nix::sys::stat::fstat(dir.as_fd())
+        .map_err(|e| dir_error(format!("checking {}", files.dir.display()), e.into()))?
+        .st_uid;
+    if owner != nix::unistd::geteuid().as_raw() {
+        nfv_cni::warn!(
+            "not touching {}: owned by uid {owner}, not a socket directory this plugin made",
+            files.dir.display()
+        );
+        return Ok(None);
+    }
+    Ok(Some(dir))
+}
+
+/// CHECK: whether the socket directory is there (and ours).
+pub fn exists(place: &Place, files: &SocketFiles) -> Result<bool, Error> {
+    Ok(open_existing(place, files)?.is_some())
+}
+
+/// The pod-side description next to the socket, `<port>.json`.
+pub fn pod_json_name(port: &str) -> String {
+    format!("{port}.json")
 }
 
 pub fn pod_view(plan: &Plan, mac: &str, ips: &[String]) -> Value {
@@ -106,6 +156,118 @@ pub fn pod_view(plan: &Plan, mac: &str, ips: &[String]) -> Value {
         "mac": mac,
         "ips": ips,
     })
+}
+
+/// Writes `<port>.json` into the socket directory: an exclusively created temp file, then
+/// renamed over it, so nothing a pod plants in its (group-writable) directory is followed.
+pub fn write_pod_json(dir: &Dir, port: &str, v: &Value) -> Result<(), Error> {
+    let mut bytes = serde_json::to_vec_pretty(v)
+        .map_err(|e| Error::internal(format!("encoding the pod JSON: {e}")))?;
+    bytes.push(b'\n');
+    dir.write_atomic(&pod_json_name(port), &bytes, 0o644)
+        .map_err(fs_error)
+}
+
+/// Server mode: opens `ovsSocketDir` (in OVS's run directory, no symlinks below its root).
+pub fn open_ovs_dir(place: &Place, ovs_dir: &Path, port: &str) -> Result<Dir, Error> {
+    place
+        .open_parent(&ovs_dir.join(port), None)
+        .map(|(dir, _)| dir)
+        .map_err(|e| {
+            Error::new(
+                errcode::PORT,
+                format!("{e}: set ovsSocketDir to where ovs-vswitchd puts vhost-user sockets"),
+            )
+        })
+}
+
+/// Server mode: waits until ovs-vswitchd has created its socket `port` in `ovs`: a unix
+/// socket, nothing else (a file or a symlink by that name fails at once).
+pub fn wait_for_server_socket(ovs: &Dir, port: &str, timeout: Duration) -> Result<(), Error> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        match ovs.kind(port) {
+            Ok(Some(Kind::Socket)) => return Ok(()),
+            Ok(Some(other)) => {
+                return Err(Error::new(
+                    errcode::PORT,
+                    format!(
+                        "{} is {}, not a unix socket ovs-vswitchd created: left alone",
+                        ovs.join(port).display(),
+                        other.words()
+                    ),
+                ))
+            }
+            Ok(None) if Instant::now() < deadline => thread::sleep(Duration::from_millis(5)),
+            Ok(None) => {
+                return Err(Error::new(
+                    errcode::PORT,
+                    format!(
+                        "ovs-vswitchd did not create the server-mode socket {} within {:.1}s: \
+                         set ovsSocketDir to where ovs-vswitchd puts vhost-user sockets",
+                        ovs.join(port).display(),
+                        timeout.as_secs_f32()
+                    ),
+                ))
+            }
+            Err(e) => return Err(fs_error(e)),
+        }
+    }
+}
+
+/// Moves the socket ovs-vswitchd created (server mode) into the pod's directory, as the Intel
+/// plugin does; the listening socket keeps working under its new name. With `host.vhost.group`
+/// the socket is first given to that group (0660) so a non-root app in the group can connect
+/// (ovs-vswitchd creates it root-only); only a unix socket is ever changed or moved.
+pub fn adopt_server_socket(
+    ovs: &Dir,
+    port: &str,
+    to: &Dir,
+    group: Option<&str>,
+) -> Result<(), Error> {
+    let gid = group.map(resolve_group).transpose()?;
+    if let Some(gid) = gid {
+        ovs.set_owner_mode(port, Kind::Socket, Some(gid), 0o660)
+            .map_err(fs_error)?;
+    }
+    ovs.rename_to(port, Kind::Socket, to, port).map_err(|e| {
+        let e = fs_error(e);
+        Error::new(
+            e.code,
+            format!(
+                "{} (ovsSocketDir and sharedDir must be on the same file system)",
+                e.msg
+            ),
+        )
+    })
+}
+
+/// Removes `name` if it is of kind `kind`; gone is done; another kind is left alone (logged).
+fn remove_entry(dir: &Dir, name: &str, kind: Kind, errors: &mut Vec<String>) {
+    match dir.remove(name, kind) {
+        Ok(Removed::Removed | Removed::Absent | Removed::NotEmpty) => {}
+        Err(e) if matches!(e.problem, Problem::Io(_)) => errors.push(e.to_string()),
+        Err(e) => nfv_cni::warn!("leaving it in place: {e}"),
+    }
+}
+
+/// Removes the attachment's socket (a unix socket only), its pod JSON (a regular file only) and
+/// the directory once empty, all derived from config and identity (`files`). Already gone is
+/// fine. Anything of another kind is left where it is and logged, not an error: the pod's
+/// group may put anything in a `0770` directory, and must not make its own DEL fail forever.
+/// I/O failures are collected.
+pub fn remove(place: &Place, files: &SocketFiles, errors: &mut Vec<String>) {
+    let dir = match open_existing(place, files) {
+        Ok(Some(d)) => d,
+        Ok(None) => return,
+        Err(e) => return errors.push(e.msg),
+    };
+    remove_entry(&dir, &files.port, Kind::Socket, errors);
+    remove_entry(&dir, &pod_json_name(&files.port), Kind::File, errors);
+    drop(dir);
+    if let Ok((parent, name)) = place.open_parent(&files.dir, None) {
+        remove_entry(&parent, &name, Kind::Dir, errors);
+    }
 }
 
 /// Device-info spec 1.1.0, type `vhost-user`; `mode` is the pod's side of the socket.
@@ -140,69 +302,6 @@ pub fn write_device_info(
         })
 }
 
-pub fn write_json(path: &Path, v: &Value) -> Result<(), Error> {
-    if let Some(parent) = path.parent() {
-        fs::create_dir_all(parent)
-            .map_err(|e| dir_error(format!("creating {}", parent.display()), e))?;
-    }
-    let mut bytes = serde_json::to_vec_pretty(v)
-        .map_err(|e| Error::internal(format!("encoding {}: {e}", path.display())))?;
-    bytes.push(b'\n');
-    let tmp = path.with_extension("json.tmp");
-    fs::write(&tmp, &bytes)
-        .and_then(|()| fs::set_permissions(&tmp, fs::Permissions::from_mode(0o644)))
-        .and_then(|()| fs::rename(&tmp, path))
-        .map_err(|e| dir_error(format!("writing {}", path.display()), e))
-}
-
-/// Moves the socket ovs-vswitchd created (server mode) into the pod's directory, as the Intel
-/// plugin does; the listening socket keeps working under its new name.
-/// With `host.vhost.group` the socket is given to that group (0660) so a non-root app in the
-/// group can connect; ovs-vswitchd creates it root-only.
-pub fn adopt_server_socket(from: &Path, plan: &Plan) -> Result<(), Error> {
-    let gid = plan.group.as_deref().map(resolve_group).transpose()?;
-    if let Some(gid) = gid {
-        chown(from, None, Some(gid))
-            .and_then(|()| fs::set_permissions(from, fs::Permissions::from_mode(0o660)))
-            .map_err(|e| dir_error(format!("giving {} to group {gid}", from.display()), e))?;
-    }
-    fs::rename(from, &plan.socket_path).map_err(|e| {
-        dir_error(
-            format!(
-                "moving the vhost-user socket {} to {} (they must be on the same file system)",
-                from.display(),
-                plan.socket_path.display()
-            ),
-            e,
-        )
-    })
-}
-
-fn remove_file(path: &Path, errors: &mut Vec<String>) {
-    match fs::remove_file(path) {
-        Ok(()) => {}
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-        Err(e) => errors.push(format!("removing {}: {e}", path.display())),
-    }
-}
-
-/// Removes the socket, the pod JSON, and the directory once nothing else is in it.
-/// Already gone is fine; failures are collected, not fatal.
-pub fn remove(socket_path: &Path, port: &str, errors: &mut Vec<String>) {
-    remove_file(socket_path, errors);
-    let Some(dir) = socket_path.parent() else {
-        return;
-    };
-    remove_file(&dir.join(format!("{port}.json")), errors);
-    match fs::remove_dir(dir) {
-        Ok(()) => {}
-        Err(e)
-            if e.kind() == io::ErrorKind::NotFound
-                || e.kind() == io::ErrorKind::DirectoryNotEmpty => {}
-        Err(e) => errors.push(format!("removing {}: {e}", dir.display())),
-    }
-}
-
 /// Removes the device-info file if it is recognisably this attachment's (a regular file in
 /// `place` holding exactly [`device_info`] of `plan`); anything else is left in place and
 /// logged. Already gone is fine, a failure is collected.
@@ -229,11 +328,19 @@ pub fn mode_note(mode: Mode) -> &'static str {
 mod tests {
     use super::*;
     use crate::config::UserspaceConf;
+    use crate::places::Places;
+    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::net::UnixListener;
+    use std::path::PathBuf;
 
-    fn plan_in(dir: &Path, group: Option<&str>) -> Plan {
+    const CID: &str = "abcdef0123456789";
+
+    /// The plan and files of an attachment whose places are all below `dir`.
+    fn plan_in(dir: &Path, group: Option<&str>) -> (Places, Plan, SocketFiles) {
         let mut c: UserspaceConf = serde_json::from_value(json!({
             "host": {"engine": "ovs-dpdk", "iftype": "vhostuser"},
-            "sharedDir": dir.join("shared").to_string_lossy()
+            "sharedDir": dir.join("shared").to_string_lossy(),
+            "ovsdbSocket": dir.join("db.sock").to_string_lossy()
         }))
         .unwrap();
         if let (Some(g), Some(h)) = (group, c.host.as_mut()) {
@@ -242,7 +349,10 @@ mod tests {
                 ..Default::default()
             });
         }
-        c.plan("n", "abcdef0123456789", "net1", true).unwrap()
+        let places = Places::under(dir);
+        let plan = c.plan(&places, "n", CID, "net1", true).unwrap();
+        let files = c.socket_files(&places, CID, "net1").unwrap();
+        (places, plan, files)
     }
 
     fn scratch(name: &str) -> PathBuf {
@@ -255,31 +365,82 @@ mod tests {
     #[test]
     fn create_is_private_and_idempotent_then_removed() {
         let d = scratch("create");
-        let p = plan_in(&d, None);
-        assert!(create(&p).unwrap());
+        let (places, p, f) = plan_in(&d, None);
+        let (dir, created) = create(&places.socket_dirs, &f, None).unwrap();
+        assert!(created);
         let mode = fs::metadata(&p.socket_dir).unwrap().permissions().mode() & 0o7777;
         assert_eq!(mode, 0o700);
-        assert!(!create(&p).unwrap());
-        write_json(&pod_json_path(&p), &pod_view(&p, "02:00:00:00:00:01", &[])).unwrap();
-        fs::write(&p.socket_path, b"").unwrap();
+        assert!(!create(&places.socket_dirs, &f, None).unwrap().1);
+        write_pod_json(&dir, &p.port, &pod_view(&p, "02:00:00:00:00:01", &[])).unwrap();
+        let json_mode = fs::metadata(p.socket_dir.join(pod_json_name(&p.port)))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(json_mode & 0o777, 0o644);
+        let _listener = UnixListener::bind(&p.socket_path).unwrap();
+        assert!(exists(&places.socket_dirs, &f).unwrap());
         let mut errs = vec![];
-        remove(&p.socket_path, &p.port, &mut errs);
+        remove(&places.socket_dirs, &f, &mut errs);
         assert!(errs.is_empty(), "{errs:?}");
         assert!(!p.socket_dir.exists());
-        remove(&p.socket_path, &p.port, &mut errs);
+        assert!(!exists(&places.socket_dirs, &f).unwrap());
+        remove(&places.socket_dirs, &f, &mut errs);
         assert!(errs.is_empty(), "gone is fine: {errs:?}");
+        fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn remove_takes_only_a_socket_and_a_regular_pod_json() {
+        let d = scratch("kinds");
+        let (places, p, f) = plan_in(&d, None);
+        create(&places.socket_dirs, &f, None).unwrap();
+        // A regular file where the socket is, a directory where the pod JSON is.
+        fs::write(&p.socket_path, b"not a socket").unwrap();
+        fs::create_dir(p.socket_dir.join(pod_json_name(&p.port))).unwrap();
+        let mut errs = vec![];
+        remove(&places.socket_dirs, &f, &mut errs);
+        assert!(errs.is_empty(), "left alone, not an error: {errs:?}");
+        assert_eq!(fs::read(&p.socket_path).unwrap(), b"not a socket");
+        assert!(p.socket_dir.join(pod_json_name(&p.port)).is_dir());
         fs::remove_dir_all(&d).unwrap();
     }
 
     #[test]
     fn numeric_group_gets_group_access() {
         let d = scratch("group");
-        let p = plan_in(&d, Some("4242"));
-        create(&p).unwrap();
+        let (places, p, f) = plan_in(&d, Some("4242"));
+        create(&places.socket_dirs, &f, Some("4242")).unwrap();
         use std::os::unix::fs::MetadataExt;
         let m = fs::metadata(&p.socket_dir).unwrap();
         assert_eq!(m.gid(), 4242);
         assert_eq!(m.permissions().mode() & 0o7777, 0o770);
+        fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn server_socket_is_waited_for_by_kind_then_given_to_the_group_and_moved() {
+        let d = scratch("server");
+        let (places, p, f) = plan_in(&d, Some("4242"));
+        let (dir, _) = create(&places.socket_dirs, &f, Some("4242")).unwrap();
+        let ovs = open_ovs_dir(&places.ovs_sockets, &d, &p.port).unwrap();
+        // A regular file by the socket's name: refused at once, never moved or chmodded.
+        fs::write(d.join(&p.port), b"x").unwrap();
+        let e = wait_for_server_socket(&ovs, &p.port, Duration::from_secs(5)).unwrap_err();
+        assert!(e.msg.contains("not a unix socket"), "{}", e.msg);
+        assert!(adopt_server_socket(&ovs, &p.port, &dir, Some("4242")).is_err());
+        assert_eq!(fs::read(d.join(&p.port)).unwrap(), b"x");
+        fs::remove_file(d.join(&p.port)).unwrap();
+        // Nothing there: times out.
+        let e = wait_for_server_socket(&ovs, &p.port, Duration::from_millis(20)).unwrap_err();
+        assert!(e.msg.contains("did not create"), "{}", e.msg);
+        // The socket: moved, 0660, the group's.
+        let _l = UnixListener::bind(d.join(&p.port)).unwrap();
+        wait_for_server_socket(&ovs, &p.port, Duration::from_secs(5)).unwrap();
+        adopt_server_socket(&ovs, &p.port, &dir, Some("4242")).unwrap();
+        use std::os::unix::fs::MetadataExt;
+        let m = fs::symlink_metadata(&p.socket_path).unwrap();
+        assert_eq!((m.gid(), m.mode() & 0o7777), (4242, 0o660));
+        assert!(!d.join(&p.port).exists());
         fs::remove_dir_all(&d).unwrap();
     }
 
@@ -294,18 +455,26 @@ mod tests {
     #[test]
     fn symlink_in_place_of_the_dir_is_refused() {
         let d = scratch("symlink");
-        let p = plan_in(&d, None);
+        let (places, p, f) = plan_in(&d, None);
         fs::create_dir_all(p.socket_dir.parent().unwrap()).unwrap();
         std::os::unix::fs::symlink("/tmp", &p.socket_dir).unwrap();
-        let e = create(&p).unwrap_err();
-        assert!(e.msg.contains("not a directory"), "{}", e.msg);
+        let e = create(&places.socket_dirs, &f, None).unwrap_err();
+        assert!(e.msg.contains("symbolic link"), "{}", e.msg);
+        // DEL leaves it (and what it points to) alone.
+        let mut errs = vec![];
+        remove(&places.socket_dirs, &f, &mut errs);
+        assert!(errs.is_empty(), "{errs:?}");
+        assert!(fs::symlink_metadata(&p.socket_dir)
+            .unwrap()
+            .file_type()
+            .is_symlink());
         fs::remove_dir_all(&d).unwrap();
     }
 
     #[test]
     fn views_flip_the_mode() {
         let d = scratch("views");
-        let p = plan_in(&d, None);
+        let (_, p, _) = plan_in(&d, None);
         assert_eq!(
             device_info(&p).vhost_user.unwrap().mode,
             VhostUserMode::Server
@@ -334,7 +503,13 @@ mod tests {
                 "sharedDir": "/var/run/vhost-shared"
             }))
             .unwrap();
-            let p = c.plan("n", "abcdef0123456789", "net1", true).unwrap();
+            let places = Places {
+                socket_dirs: Place::new("sharedDir", ["/var/run/vhost-shared"]),
+                ..Places::node()
+            };
+            let p = c
+                .plan(&places, "n", "abcdef0123456789", "net1", true)
+                .unwrap();
             let file = d.join(format!("sub/{host_mode}.json"));
             let place = nfv_devinfo::Place::new(nfv_devinfo::FIELD, [d.clone()]);
             write_device_info(&place, &file, &p).unwrap();

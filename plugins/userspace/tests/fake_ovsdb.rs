@@ -6,122 +6,15 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test file: a failed unwrap is a failed test
 
-use std::collections::HashMap;
-use std::io::{Read, Write};
-use std::os::unix::net::UnixListener;
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
-use std::thread;
+mod common;
 
-use nfv_ovsdb::stream::JsonStream;
+use std::path::{Path, PathBuf};
+
+use common::{FakeOvsdb, Kind, OvsModel};
 use nfv_testkit::devinfo::DevinfoDir;
 use nfv_testkit::root_or_skip;
 use serde_json::{json, Value};
-
-/// What kind of transaction the plugin sent, recognised from its operations.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-enum Kind {
-    Read,
-    Add,
-    Remove,
-    CurCfg,
-    State,
-}
-
-fn kind(ops: &[Value]) -> Kind {
-    let comment = ops
-        .iter()
-        .find(|o| o["op"] == "comment")
-        .and_then(|o| o["comment"].as_str())
-        .unwrap_or("");
-    if comment.contains(": ADD ") {
-        Kind::Add
-    } else if comment.contains("remove") {
-        Kind::Remove
-    } else if ops.len() == 1 && ops[0]["columns"] == json!(["cur_cfg"]) {
-        Kind::CurCfg
-    } else if ops.first().map(|o| &o["columns"]) == Some(&json!(["cur_cfg"])) {
-        Kind::State
-    } else {
-        Kind::Read
-    }
-}
-
-/// Every transaction the plugin sent, in order.
-type Log = Arc<Mutex<Vec<(Kind, Vec<Value>)>>>;
-
-type Handler = Box<dyn FnMut(Kind, &[Value], usize) -> Value + Send>;
-
-/// A fake ovsdb-server: answers `transact` with `handler(kind, ops, nth of that kind)`.
-struct FakeOvsdb {
-    log: Log,
-}
-
-impl FakeOvsdb {
-    fn start(dir: &Path, mut handler: Handler) -> FakeOvsdb {
-        let path = dir.join("db.sock");
-        let listener = UnixListener::bind(&path).unwrap();
-        let log: Log = Arc::new(Mutex::new(Vec::new()));
-        let log2 = log.clone();
-        thread::spawn(move || {
-            let mut counts: HashMap<Kind, usize> = HashMap::new();
-            for conn in listener.incoming() {
-                let Ok(mut conn) = conn else { return };
-                let mut frames = JsonStream::new();
-                let mut buf = [0u8; 65536];
-                loop {
-                    let req = match frames.next_value().unwrap() {
-                        Some(v) => v,
-                        None => match conn.read(&mut buf) {
-                            Ok(0) | Err(_) => break,
-                            Ok(n) => {
-                                frames.push(&buf[..n]);
-                                continue;
-                            }
-                        },
-                    };
-                    let result = match req["method"].as_str() {
-                        Some("transact") => {
-                            let ops: Vec<Value> = req["params"].as_array().unwrap()[1..].to_vec();
-                            let k = kind(&ops);
-                            let n = counts.entry(k).or_insert(0);
-                            *n += 1;
-                            log2.lock().unwrap().push((k, ops.clone()));
-                            handler(k, &ops, *n)
-                        }
-                        Some("list_dbs") => json!(["Open_vSwitch"]),
-                        // The plugin watches cur_cfg: answer with the scripted value, and
-                        // never send an update (so a low value means "vswitchd is stuck").
-                        Some("monitor") => {
-                            let k = Kind::CurCfg;
-                            let n = counts.entry(k).or_insert(0);
-                            *n += 1;
-                            log2.lock().unwrap().push((k, Vec::new()));
-                            let r = handler(k, &[], *n);
-                            let cfg = r[0]["rows"][0]["cur_cfg"].clone();
-                            json!({"Open_vSwitch": {"00000000-0000-0000-0000-0000000000a1":
-                                                    {"new": {"cur_cfg": cfg}}}})
-                        }
-                        other => panic!("unexpected method {other:?}"),
-                    };
-                    let reply = json!({"id": req["id"], "result": result, "error": null});
-                    conn.write_all(reply.to_string().as_bytes()).unwrap();
-                }
-            }
-        });
-        FakeOvsdb { log }
-    }
-
-    fn sent(&self, k: Kind) -> Vec<Vec<Value>> {
-        self.log
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|(kk, _)| *kk == k)
-            .map(|(_, o)| o.clone())
-            .collect()
-    }
-}
+use userspace::places::Places;
 
 const BRIDGE: &str = "00000000-0000-0000-0000-0000000000b1";
 const LOCAL: &str = "00000000-0000-0000-0000-0000000000b2";
@@ -171,10 +64,7 @@ fn state(error: Option<&str>) -> Value {
 }
 
 fn scratch(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("us-fake-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+    common::scratch("fake", name)
 }
 
 fn conf(dir: &Path, extra: Value) -> String {
@@ -187,20 +77,10 @@ fn conf(dir: &Path, extra: Value) -> String {
     c.to_string()
 }
 
-fn run(verb: &str, stdin: &str) -> (i32, Value) {
-    let env = move |k: &str| -> Option<String> {
-        match k {
-            "CNI_COMMAND" => Some(verb.to_string()),
-            "CNI_CONTAINERID" => Some("c0ffee0000000000".into()),
-            "CNI_IFNAME" => Some("net1".into()),
-            "CNI_NETNS" => Some("/proc/self/ns/net".into()),
-            "CNI_PATH" => Some("/nonexistent".into()),
-            _ => None,
-        }
-    };
-    let out = nfv_cni::dispatch(&userspace::Userspace, "", &env, &mut stdin.as_bytes());
-    let v = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
-    (out.exit_code, v)
+/// Runs `verb` with every place (sharedDir, ovsdbSocket, ovsSocketDir) rooted at `dir`.
+fn run(dir: &Path, verb: &str, stdin: &str) -> (i32, Value) {
+    let plugin = userspace::UserspaceAt(Places::under(dir));
+    common::run_with(&plugin, verb, common::CID, stdin, None)
 }
 
 #[test]
@@ -224,7 +104,7 @@ fn add_retries_when_another_add_created_the_bridge_first() {
             (k, _) => panic!("unexpected {k:?}"),
         }),
     );
-    let (rc, out) = run("ADD", &conf(&d, json!({})));
+    let (rc, out) = run(&d, "ADD", &conf(&d, json!({})));
     assert_eq!(rc, 0, "{out}");
     assert_eq!(
         out["interfaces"][0]["socketPath"],
@@ -262,7 +142,7 @@ fn interface_error_rolls_back_port_bridge_and_dir() {
             (Kind::State, _) => state(Some("could not open network device (No such file)")),
         }),
     );
-    let (rc, out) = run("ADD", &conf(&d, json!({})));
+    let (rc, out) = run(&d, "ADD", &conf(&d, json!({})));
     assert_eq!(rc, 1);
     assert_eq!(out["code"], json!(111), "{out}");
     assert!(out["msg"]
@@ -294,7 +174,7 @@ fn vswitchd_that_never_applies_times_out_with_112_and_rolls_back() {
             (k, _) => panic!("unexpected {k:?}"),
         }),
     );
-    let (rc, out) = run("ADD", &conf(&d, json!({})));
+    let (rc, out) = run(&d, "ADD", &conf(&d, json!({})));
     assert_eq!(rc, 1);
     assert_eq!(out["code"], json!(112), "{out}");
     let removes = fake.sent(Kind::Remove);
@@ -320,7 +200,7 @@ fn existing_attachment_fails_add_without_touching_anything() {
             k => panic!("unexpected {k:?}"),
         }),
     );
-    let (rc, out) = run("ADD", &conf(&d, json!({})));
+    let (rc, out) = run(&d, "ADD", &conf(&d, json!({})));
     assert_eq!((rc, out["code"].clone()), (1, json!(114)), "{out}");
     assert!(fake.sent(Kind::Add).is_empty() && fake.sent(Kind::Remove).is_empty());
     assert!(!d.join("s").exists());
@@ -336,7 +216,7 @@ fn del_of_nothing_is_success_and_sends_no_write() {
             k => panic!("unexpected {k:?}"),
         }),
     );
-    let (rc, out) = run("DEL", &conf(&d, json!({})));
+    let (rc, out) = run(&d, "DEL", &conf(&d, json!({})));
     assert_eq!(rc, 0, "{out}");
     assert!(fake.sent(Kind::Remove).is_empty());
     // The read asked for exactly this attachment.
@@ -361,7 +241,7 @@ fn del_of_nothing_is_success_and_sends_no_write() {
 #[test]
 fn status_is_50_when_nothing_listens() {
     let d = scratch("status");
-    let (rc, out) = run("STATUS", &conf(&d, json!({})));
+    let (rc, out) = run(&d, "STATUS", &conf(&d, json!({})));
     assert_eq!((rc, out["code"].clone()), (1, json!(50)), "{out}");
     assert!(out["msg"]
         .as_str()
@@ -403,7 +283,7 @@ fn add_writes_the_device_info_file_and_del_removes_it() {
     let _fake = ovsdb_where_add_succeeds(&d);
     let tree = DevinfoDir::new("us-devinfo");
     let info = tree.file("net1.json");
-    let (rc, out) = run("ADD", &with_devinfo(&d, &info));
+    let (rc, out) = run(&d, "ADD", &with_devinfo(&d, &info));
     assert_eq!(rc, 0, "{out}");
     let text = std::fs::read_to_string(&info).unwrap();
     let v: Value = serde_json::from_str(&text).unwrap();
@@ -416,7 +296,7 @@ fn add_writes_the_device_info_file_and_del_removes_it() {
     use std::os::unix::fs::PermissionsExt;
     let mode = std::fs::metadata(&info).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o444);
-    let (rc, out) = run("DEL", &with_devinfo(&d, &info));
+    let (rc, out) = run(&d, "DEL", &with_devinfo(&d, &info));
     assert_eq!(rc, 0, "{out}");
     assert!(!info.exists(), "recognisably ours: DEL removes it");
 }
@@ -435,6 +315,7 @@ fn add_refuses_a_device_info_file_outside_the_tree_before_any_change() {
         json!("/run/k8s.cni.cncf.io/devinfo/../../../etc/x"),
     ] {
         let (rc, out) = run(
+            &none,
             "ADD",
             &conf(&none, json!({"runtimeConfig": {"CNIDeviceInfoFile": bad}})),
         );
@@ -460,14 +341,14 @@ fn del_removes_no_device_info_file_that_is_not_its_own() {
     let victim = d.join("victim.json");
     std::fs::write(&victim, our_device_info(&d).to_string()).unwrap();
     // No ovsdb-server: DEL fails with 11 and still must not touch the file.
-    let (rc, out) = run("DEL", &with_devinfo(&d, &victim));
+    let (rc, out) = run(&d, "DEL", &with_devinfo(&d, &victim));
     assert_eq!((rc, out["code"].clone()), (1, json!(11)), "{out}");
     assert!(
         victim.exists(),
         "DEL removed a file outside the device-info tree"
     );
     let _fake = ovsdb_where_add_succeeds(&d);
-    let (rc, out) = run("DEL", &with_devinfo(&d, &victim));
+    let (rc, out) = run(&d, "DEL", &with_devinfo(&d, &victim));
     assert_eq!(rc, 0, "{out}");
     assert!(
         victim.exists(),
@@ -481,7 +362,7 @@ fn del_removes_no_device_info_file_that_is_not_its_own() {
     tree.create();
     let info = tree.file("net1.json");
     std::fs::write(&info, b"ssh-ed25519 AAAA attacker\n").unwrap();
-    let (rc, out) = run("DEL", &with_devinfo(&d, &info));
+    let (rc, out) = run(&d, "DEL", &with_devinfo(&d, &info));
     assert_eq!(rc, 0, "{out}");
     assert_eq!(
         std::fs::read(&info).unwrap(),
@@ -503,14 +384,14 @@ fn a_device_info_file_already_there_is_kept_and_survives_del() {
     let info = tree.file("net1.json");
     let before = r#"{"type":"vhost-user","version":"1.1.0","vhost-user":{"mode":"client","path":"/var/lib/dp/sock"}}"#;
     std::fs::write(&info, before).unwrap();
-    let (rc, out) = run("ADD", &with_devinfo(&d, &info));
+    let (rc, out) = run(&d, "ADD", &with_devinfo(&d, &info));
     assert_eq!(rc, 0, "{out}");
     assert_eq!(
         std::fs::read_to_string(&info).unwrap(),
         before,
         "not written over"
     );
-    let (rc, out) = run("DEL", &with_devinfo(&d, &info));
+    let (rc, out) = run(&d, "DEL", &with_devinfo(&d, &info));
     assert_eq!(rc, 0, "{out}");
     assert_eq!(
         std::fs::read_to_string(&info).unwrap(),
@@ -532,7 +413,7 @@ fn a_symlinked_directory_in_the_device_info_tree_is_refused() {
     let target = d.join("target");
     std::fs::create_dir_all(&target).unwrap();
     std::os::unix::fs::symlink(&target, tree.file("link")).unwrap();
-    let (rc, out) = run("ADD", &with_devinfo(&d, &tree.file("link/net1.json")));
+    let (rc, out) = run(&d, "ADD", &with_devinfo(&d, &tree.file("link/net1.json")));
     assert_eq!((rc, out["code"].clone()), (1, json!(7)), "{out}");
     assert!(
         out["msg"].as_str().unwrap().contains("symbolic link"),
@@ -540,4 +421,156 @@ fn a_symlinked_directory_in_the_device_info_tree_is_refused() {
     );
     assert_eq!(std::fs::read_dir(&target).unwrap().count(), 0);
     assert!(!d.join("s").exists(), "nothing created");
+}
+
+/// Runs `verb` with scratch places at `dir` and the IPAM plugins in `bin`.
+fn run_ipam(dir: &Path, bin: &Path, verb: &str, stdin: &str) -> (i32, Value) {
+    let plugin = userspace::UserspaceAt(Places::under(dir));
+    common::run_with(&plugin, verb, common::CID, stdin, Some(bin))
+}
+
+#[test]
+fn ipam_that_fails_or_prints_garbage_fails_add_before_any_ovs_change() {
+    for (case, add, want_code, want_msg) in [
+        (
+            "fails",
+            r#"echo '{"cniVersion":"1.0.0","code":11,"msg":"no addresses left"}'; exit 1"#,
+            11,
+            "no addresses left",
+        ),
+        ("garbage", "echo 'this is not json'", 6, "not JSON"),
+        ("nothing", "true", 6, "printed no result"),
+        (
+            "wrong-shape",
+            r#"echo '{"cniVersion":"1.0.0","ips":"10.0.0.1"}'"#,
+            6,
+            "IPAM",
+        ),
+    ] {
+        let d = scratch(&format!("ipam-{case}"));
+        let model = OvsModel::default();
+        let fake = FakeOvsdb::start(&d, model.handler());
+        let bin = common::install_ipam(&d, add);
+        let c = conf(&d, json!({"ipam": {"type": "test-ipam"}}));
+        let (rc, out) = run_ipam(&d, &bin, "ADD", &c);
+        assert_eq!(rc, 1, "{case}: {out}");
+        let msg = out["msg"].as_str().unwrap_or_default();
+        assert!(msg.contains(want_msg), "{case}: a clear error: {out}");
+        if case == "fails" {
+            assert_eq!(
+                out["code"],
+                json!(want_code),
+                "{case}: IPAM's own code: {out}"
+            );
+        } else {
+            assert!(
+                out["code"].as_u64().is_some_and(|c| c != 0),
+                "{case}: {out}"
+            );
+        }
+        assert!(fake.sent(Kind::Add).is_empty(), "{case}: OVS was changed");
+        assert!(model.our_ports("n").is_empty(), "{case}");
+        assert!(
+            !d.join("s/c0ffee000000").exists(),
+            "{case}: socket dir left"
+        );
+        let log = std::fs::read_to_string(d.join("ipam.log")).unwrap();
+        if case != "fails" {
+            // Addresses it may have taken are released again.
+            assert_eq!(log, "ADD\nDEL\n", "{case}");
+        }
+        let (rc, out) = run_ipam(&d, &bin, "DEL", &c);
+        assert_eq!(rc, 0, "{case}: DEL after a failed ADD: {out}");
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+}
+
+#[test]
+fn a_failure_after_ipam_rolls_back_ovs_and_releases_the_addresses() {
+    let d = scratch("ipam-then-ovs-fails");
+    let dd = d.clone();
+    let fake = FakeOvsdb::start(
+        &d,
+        Box::new(move |k, ops, n| match (k, n) {
+            (Kind::Read, 1) => json!([{"rows": [bridge_row(&[LOCAL], false)]}, {"rows": []}]),
+            (Kind::Read, _) => json!([{"rows": [bridge_row(&[LOCAL, PORT], false)]},
+                                      {"rows": [our_port_row(&dd)]}]),
+            (Kind::Add, _) => ok_results(ops, 5),
+            (Kind::Remove, _) => ok_results(ops, 6),
+            (Kind::CurCfg, _) => json!([{"rows": [{"cur_cfg": 6}]}]),
+            (Kind::State, _) => state(Some("could not open network device")),
+        }),
+    );
+    let bin = common::install_ipam(
+        &d,
+        r#"echo '{"cniVersion":"1.0.0","ips":[{"address":"10.7.0.9/24"}]}'"#,
+    );
+    let c = conf(&d, json!({"ipam": {"type": "test-ipam"}}));
+    let (rc, out) = run_ipam(&d, &bin, "ADD", &c);
+    assert_eq!((rc, out["code"].clone()), (1, json!(111)), "{out}");
+    assert_eq!(fake.sent(Kind::Remove).len(), 1, "the port is rolled back");
+    assert!(!d.join("s/c0ffee000000").exists());
+    assert_eq!(
+        std::fs::read_to_string(d.join("ipam.log")).unwrap(),
+        "ADD\nDEL\n",
+        "the lease is released"
+    );
+    std::fs::remove_dir_all(&d).unwrap();
+}
+
+#[test]
+fn a_del_that_kept_losing_races_still_removes_the_bridge_it_left_empty() {
+    let d = scratch("del-last-attempt");
+    let dd = d.clone();
+    let removes = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let seen = removes.clone();
+    let fake = FakeOvsdb::start(
+        &d,
+        Box::new(move |k, ops, n| match k {
+            // Our port on our bridge until the removal went through, then only LOCAL is left.
+            Kind::Read if seen.load(std::sync::atomic::Ordering::SeqCst) < 10 => {
+                json!([{"rows": [bridge_row(&[LOCAL, PORT], true)]}, {"rows": [our_port_row(&dd)]}])
+            }
+            Kind::Read => json!([{"rows": [bridge_row(&[LOCAL], true)]}, {"rows": []}]),
+            Kind::Remove => {
+                seen.store(n, std::sync::atomic::Ordering::SeqCst);
+                if n < 10 {
+                    // Another DEL changed the bridge's port set first.
+                    let mut r: Vec<Value> = ops.iter().map(|_| json!({})).collect();
+                    r[1] = json!({"error": "timed out", "details": "wait"});
+                    Value::Array(r[..2].to_vec())
+                } else {
+                    ok_results(ops, 6)
+                }
+            }
+            Kind::CurCfg => json!([{"rows": [{"cur_cfg": 6}]}]),
+            k => panic!("unexpected {k:?}"),
+        }),
+    );
+    let (rc, out) = run(&d, "DEL", &conf(&d, json!({})));
+    assert_eq!(rc, 0, "{out}");
+    let sent = fake.sent(Kind::Remove);
+    assert_eq!(
+        sent.len(),
+        11,
+        "nine lost races, the unguarded removal, the bridge"
+    );
+    let deletes_bridge = |ops: &Vec<Value>| {
+        ops.iter()
+            .any(|o| o["table"] == "Open_vSwitch" && o["mutations"][0][0] == "bridges")
+    };
+    assert!(
+        !sent[9].iter().any(|o| o["op"] == "wait"),
+        "the last attempt cannot race"
+    );
+    assert!(!deletes_bridge(&sent[9]));
+    assert!(
+        deletes_bridge(&sent[10]),
+        "then the bridge left empty goes: {:?}",
+        sent[10]
+    );
+    assert!(sent[10]
+        .iter()
+        .any(|o| o["op"] == "wait" && o["table"] == "Bridge"));
+    std::fs::remove_dir_all(&d).unwrap();
 }

@@ -1,0 +1,39 @@
+//! Crash points for the crash tests: with the `test-hooks` feature, `crash_point("x")` kills
+//! the process with SIGKILL when NFV_USERSPACE_CRASH_AT is "x". Without the feature (every real
+//! build) it compiles to nothing and the variable means nothing.
+
+/// The points ADD passes in client mode (`dpdkvhostuserclient`), in order.
+pub const CLIENT_ADD_POINTS: &[&str] = &[
+    "after-ipam",
+    "after-socket-dir",
+    "after-ovsdb",
+    "after-vswitchd",
+    "after-pod-json",
+    "after-device-info",
+];
+
+/// The points ADD passes in server mode (`dpdkvhostuser`), in order: the socket ovs-vswitchd
+/// created is moved into the pod's directory after the port is applied.
+pub const SERVER_ADD_POINTS: &[&str] = &[
+    "after-ipam",
+    "after-socket-dir",
+    "after-ovsdb",
+    "after-vswitchd",
+    "after-socket-move",
+    "after-pod-json",
+    "after-device-info",
+];
+
+/// The variable naming the point to die at.
+pub const VAR: &str = "NFV_USERSPACE_CRASH_AT";
+
+#[cfg(feature = "test-hooks")]
+pub fn crash_point(name: &str) {
+    if std::env::var(VAR).as_deref() == Ok(name) {
+        let _ = nix::sys::signal::kill(nix::unistd::Pid::this(), nix::sys::signal::Signal::SIGKILL);
+    }
+}
+
+#[cfg(not(feature = "test-hooks"))]
+#[inline(always)]
+pub fn crash_point(_name: &str) {}
