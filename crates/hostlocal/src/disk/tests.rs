@@ -3,6 +3,7 @@ use crate::allocator::{allocate, release};
 use crate::range::RangeSpec;
 use crate::range_set::RangeSet;
 use crate::store::MemoryStore;
+use std::fs;
 use std::os::unix::fs::PermissionsExt;
 
 /// A fresh directory under the system temp dir, removed on drop.
