@@ -41,6 +41,7 @@ unit: deps
 	# the crash test: sriov killed (SIGKILL) at each ADD step through test-only hooks, then DEL
 	$(CARGO) test --locked -p sriov --features test-hooks --test crash
 	$(CARGO) test --locked -p vdpa --features test-hooks --test crash
+	$(CARGO) test --locked -p host-local --features test-hooks --test crash
 
 ## goldens-check: the result-conversion goldens still match the reference Go library
 goldens-check: deps

@@ -34,6 +34,8 @@ pub struct Run {
     pub json: Option<Value>,
     pub stdout: String,
     pub stderr: String,
+    /// The signal that ended the process, if one did.
+    pub signal: Option<i32>,
 }
 
 impl Run {
@@ -51,8 +53,22 @@ impl Run {
 
 /// Run `bin` with a CNI verb.
 pub fn run(bin: &Path, command: &str, id: &str, ifname: &str, args: &str, stdin: &str) -> Run {
+    run_env(bin, command, id, ifname, args, stdin, &[])
+}
+
+/// [`run`] with more environment variables.
+pub fn run_env(
+    bin: &Path,
+    command: &str,
+    id: &str,
+    ifname: &str,
+    args: &str,
+    stdin: &str,
+    env: &[(&str, &str)],
+) -> Run {
     let mut child = Command::new(bin)
         .env_clear()
+        .envs(env.iter().copied())
         .env("CNI_COMMAND", command)
         .env("CNI_CONTAINERID", id)
         .env("CNI_NETNS", "/var/run/netns/nfv-test")
@@ -77,6 +93,7 @@ pub fn run(bin: &Path, command: &str, id: &str, ifname: &str, args: &str, stdin:
         json: serde_json::from_str(&stdout).ok(),
         stdout,
         stderr: String::from_utf8_lossy(&out.stderr).to_string(),
+        signal: std::os::unix::process::ExitStatusExt::signal(&out.status),
     }
 }
 
@@ -151,6 +168,7 @@ pub fn run_limited(
             return Run {
                 ok: false,
                 json: None,
+                signal: std::os::unix::process::ExitStatusExt::signal(&out.status),
                 stdout: String::from_utf8_lossy(&out.stdout).to_string(),
                 stderr: format!(
                     "timed out after {:?} (killed){}",
@@ -168,6 +186,7 @@ pub fn run_limited(
         json: serde_json::from_str(&stdout).ok(),
         stdout,
         stderr: String::from_utf8_lossy(&out.stderr).to_string(),
+        signal: std::os::unix::process::ExitStatusExt::signal(&out.status),
     }
 }
 
