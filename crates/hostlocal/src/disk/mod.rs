@@ -163,9 +163,24 @@ impl DiskStore {
         self.dir.path()
     }
 
-    /// Lines for the log gathered so far (foreign entries seen, garbage removed).
+    /// Lines for the log gathered so far (foreign entries seen, garbage removed), with
+    /// control characters escaped: they hold file names anyone who can write the directory
+    /// chose, and a newline must not forge a log line.
     pub fn take_notes(&mut self) -> Vec<String> {
         std::mem::take(&mut self.notes)
+            .into_iter()
+            .map(|n| {
+                n.chars()
+                    .map(|c| {
+                        if c.is_control() {
+                            c.escape_default().to_string()
+                        } else {
+                            c.to_string()
+                        }
+                    })
+                    .collect()
+            })
+            .collect()
     }
 
     fn stamp_of(dir: &Dir) -> Result<DirStamp, StoreError> {

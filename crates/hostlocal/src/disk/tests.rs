@@ -326,3 +326,17 @@ fn empty_leases_are_garbage_once_old_and_never_written_by_us() {
         .collect();
     assert!(names.iter().all(|n| !n.starts_with('.')), "{names:?}");
 }
+
+#[test]
+fn notes_never_carry_raw_control_characters() {
+    let t = TempDir::new("notes");
+    let dir = t.0.join("net");
+    fs::create_dir_all(&dir).unwrap();
+    // A leftover-looking name chosen by whoever can write the directory.
+    fs::write(dir.join(".nfv-hostlocal-lease.1\nforged line"), "x").unwrap();
+    let mut s = DiskStore::open(&t.0, "net").unwrap();
+    let notes = s.take_notes();
+    assert!(notes.iter().any(|n| n.contains("\\nforged")), "{notes:?}");
+    assert!(notes.iter().all(|n| !n.contains('\n')), "{notes:?}");
+    s.finish().unwrap();
+}
