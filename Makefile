@@ -38,10 +38,11 @@ test: deps build unit goldens-check conformance lab ovs-e2e
 ## unit: cargo's tests of every crate (unit, kernel tests in fresh netns, differential tests)
 unit: deps
 	$(CARGO) test --locked --workspace --exclude nfv-conformance
-	# the crash test: sriov killed (SIGKILL) at each ADD step through test-only hooks, then DEL
+	# the crash tests: each plugin killed (SIGKILL) at each ADD step through test-only hooks, then DEL
 	$(CARGO) test --locked -p sriov --features test-hooks --test crash
 	$(CARGO) test --locked -p vdpa --features test-hooks --test crash
 	$(CARGO) test --locked -p userspace --features test-hooks --test crash
+	$(CARGO) test --locked -p host-local --features test-hooks --test crash
 
 ## goldens-check: the result-conversion goldens still match the reference Go library
 goldens-check: deps

@@ -48,7 +48,10 @@ pub struct NetConf {
     /// `prevResult`, untouched: read it with [`crate::Request::prev_result`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prev_result: Option<Value>,
-    /// GC (1.1.0): the attachments the runtime still considers valid.
+    /// GC (1.1.0): the attachments the runtime still considers valid. Absent or `null` when
+    /// the runtime passes no list (libcni then sends none, after it has DELed every cached
+    /// attachment). Filled from the misspelt `cni.dev/attachments` that libcni also injects
+    /// when only that key is present (see [`NetConf::parse`]).
     #[serde(
         rename = "cni.dev/valid-attachments",
         default,
@@ -66,7 +69,37 @@ pub struct NetConf {
     pub extra: Map<String, Value>,
 }
 
+/// The misspelt key libcni injects next to `cni.dev/valid-attachments` (libcni #1101).
+pub const MISSPELT_VALID_ATTACHMENTS: &str = "cni.dev/attachments";
+
 impl NetConf {
+    /// Parse a network configuration. `cni.dev/valid-attachments` wins; when it is absent or
+    /// `null`, the misspelt `cni.dev/attachments` (kept in [`NetConf::extra`] too) fills it.
+    /// Both keys cannot be one serde field: libcni sends both, and serde refuses a field given
+    /// twice.
+    pub fn parse(bytes: &[u8]) -> Result<NetConf, Error> {
+        let mut conf: NetConf = parse_json(bytes, "network configuration")?;
+        if conf.valid_attachments.is_none() {
+            if let Some(v) = conf
+                .extra
+                .get(MISSPELT_VALID_ATTACHMENTS)
+                .filter(|v| !v.is_null())
+            {
+                let bytes = serde_json::to_vec(v).map_err(|e| {
+                    Error::new(
+                        code::DECODE,
+                        format!("network configuration at \"{MISSPELT_VALID_ATTACHMENTS}\": {e}"),
+                    )
+                })?;
+                conf.valid_attachments = Some(parse_json(
+                    &bytes,
+                    "network configuration at \"cni.dev/attachments\"",
+                )?);
+            }
+        }
+        Ok(conf)
+    }
+
     /// `ipam.type`, when an IPAM section with a type is configured.
     pub fn ipam_type(&self) -> Option<&str> {
         self.ipam
@@ -144,6 +177,35 @@ mod tests {
         assert_eq!(c.runtime("mac").unwrap(), "02:00:00:00:00:01");
         assert_eq!(c.args_cni("ips").unwrap()[0], "10.0.0.9");
         assert_eq!(c.valid_attachments.unwrap()[0].ifname, "net1");
+    }
+
+    #[test]
+    fn gc_list_from_either_key() {
+        let one = r#"[{"containerID":"c","ifname":"a"}]"#;
+        let two = r#"[{"containerID":"d","ifname":"b"}]"#;
+        let attach = |s: &str| NetConf::parse(s.as_bytes()).map(|c| c.valid_attachments);
+        // libcni sends both (same list): serde alone would refuse the second as a duplicate.
+        let both = format!(r#"{{"cni.dev/valid-attachments":{one},"cni.dev/attachments":{one}}}"#);
+        assert_eq!(attach(&both).unwrap().unwrap()[0].container_id, "c");
+        // The spec's key wins over the misspelt one.
+        let differ =
+            format!(r#"{{"cni.dev/valid-attachments":{one},"cni.dev/attachments":{two}}}"#);
+        assert_eq!(attach(&differ).unwrap().unwrap()[0].container_id, "c");
+        // Only the misspelt one, or the spec's one null: the misspelt one is used.
+        let only = format!(r#"{{"cni.dev/attachments":{two}}}"#);
+        assert_eq!(attach(&only).unwrap().unwrap()[0].ifname, "b");
+        let null = format!(r#"{{"cni.dev/valid-attachments":null,"cni.dev/attachments":{two}}}"#);
+        assert_eq!(attach(&null).unwrap().unwrap()[0].ifname, "b");
+        // Neither, or both null: no list (None), which GC reads as "nothing is valid".
+        assert_eq!(attach("{}").unwrap(), None);
+        let nulls = r#"{"cni.dev/valid-attachments":null,"cni.dev/attachments":null}"#;
+        assert_eq!(attach(nulls).unwrap(), None);
+        // A malformed misspelt list is refused as the spec's key would be.
+        let e = attach(r#"{"cni.dev/attachments":[{"ifname":"x"}]}"#).unwrap_err();
+        assert_eq!(e.code, code::INVALID_CONFIG);
+        assert!(e.msg.contains("cni.dev/attachments"), "{}", e.msg);
+        let e = attach(r#"{"cni.dev/attachments":5}"#).unwrap_err();
+        assert_eq!(e.code, code::DECODE);
     }
 
     #[test]

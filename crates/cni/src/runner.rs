@@ -335,7 +335,7 @@ fn read_request(env: Env, stdin: &mut dyn Read) -> Result<Request, (Error, Strin
             return Err(fail(e));
         }
     }
-    let conf: NetConf = parse_json(&bytes, "network configuration").map_err(fail)?;
+    let conf = NetConf::parse(&bytes).map_err(fail)?;
     if let Some(level) = &conf.log_level {
         Level::parse(level).map_err(fail)?;
     }

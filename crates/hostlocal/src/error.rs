@@ -18,22 +18,55 @@ pub enum ConfigError {
     Args(String),
 }
 
-/// A filesystem operation on the lease store failed.
+/// A filesystem operation on the lease store failed or was refused.
 #[derive(Debug, thiserror::Error)]
-#[error("{op} {}: {source}", path.display())]
-pub struct StoreError {
-    pub op: &'static str,
-    pub path: PathBuf,
-    #[source]
-    pub source: std::io::Error,
+pub enum StoreError {
+    /// `ipam.dataDir` cannot be used as given: not absolute, with `..`, or with a symbolic
+    /// link or a non-directory on the way (CNI code 7: the config must change).
+    #[error("ipam.dataDir {}: {problem}; set it to the absolute path of a directory reached without symbolic links", path.display())]
+    DataDir {
+        path: PathBuf,
+        problem: nfv_safefs::FsError,
+    },
+    /// The network's lease directory (`<dataDir>/<name>`) is a symbolic link or not a
+    /// directory: never followed, never used.
+    #[error("lease directory: {0}")]
+    LeaseDir(nfv_safefs::FsError),
+    /// An entry in the store is not of the kind it must be (a symlink or a FIFO where a
+    /// lease, `lock` or `last_reserved_ip.N` goes), or an operation on it failed.
+    #[error(transparent)]
+    Fs(#[from] nfv_safefs::FsError),
+    /// Any other system call on the store (lock, stat, write) failed.
+    #[error("{op} {}: {source}", path.display())]
+    Io {
+        op: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 impl StoreError {
     pub fn new(op: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        StoreError {
+        StoreError::Io {
             op,
             path: path.into(),
             source,
+        }
+    }
+
+    /// The lease directory is somewhere we refuse to go (a symlink or a non-directory on the
+    /// way, a malformed dataDir): ADD fails, but nothing of ours can be there, so DEL and GC
+    /// have nothing to do.
+    pub fn is_refused_place(&self) -> bool {
+        use nfv_safefs::Problem;
+        match self {
+            StoreError::DataDir { .. } => true,
+            StoreError::LeaseDir(e) => matches!(
+                e.problem,
+                Problem::Symlink | Problem::WrongKind { .. } | Problem::NotAllowed(_)
+            ),
+            _ => false,
         }
     }
 }

@@ -13,6 +13,7 @@ pub use error::{AllocError, ConfigError, StoreError};
 pub use range::Range;
 pub use range_set::RangeSet;
 pub mod allocator;
+pub mod crash;
 pub mod disk;
 pub mod store;
 

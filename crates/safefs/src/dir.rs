@@ -8,9 +8,9 @@ use std::path::{Component, Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use nix::errno::Errno;
-use nix::fcntl::{openat, renameat, AtFlags, OFlag, AT_FDCWD};
+use nix::fcntl::{openat, renameat, renameat2, AtFlags, OFlag, RenameFlags, AT_FDCWD};
 use nix::sys::stat::{fchmod, fchmodat, fstat, fstatat, mkdirat, FchmodatFlags, FileStat, Mode};
-use nix::unistd::{fchown, fchownat, unlinkat, Gid, UnlinkatFlags};
+use nix::unistd::{fchown, fchownat, linkat, unlinkat, Gid, UnlinkatFlags};
 
 use crate::error::{FsError, Problem};
 use crate::Kind;
@@ -344,6 +344,50 @@ impl Dir {
         }
         renameat(&self.fd, name, &to.fd, to_name)
             .map_err(|e| FsError::errno("moving", self.path.join(name), e))
+    }
+
+    /// Moves `name` (which must be of kind `expected`) to `to_name` in `to`, never replacing
+    /// anything: when `to_name` exists the call fails with an "already exists" I/O problem and
+    /// `name` stays. One `renameat2(RENAME_NOREPLACE)`; on a filesystem without it, a hard
+    /// link then an unlink of `name` (so a crash in between leaves both names, never neither).
+    /// The way to publish a file whole under a name that must be taken exclusively.
+    pub fn rename_new(
+        &self,
+        name: &str,
+        expected: Kind,
+        to: &Dir,
+        to_name: &str,
+    ) -> Result<(), FsError> {
+        let name = component(&self.path, name, "moving")?;
+        let to_name = component(&to.path, to_name, "moving")?;
+        match self.stat(name)? {
+            Some(st) => self.expect_kind(name, &st, expected, "moving")?,
+            None => {
+                return Err(FsError::errno(
+                    "moving",
+                    self.path.join(name),
+                    Errno::ENOENT,
+                ));
+            }
+        }
+        let err = |e| FsError::errno("moving", to.path.join(to_name), e);
+        match renameat2(
+            &self.fd,
+            name,
+            &to.fd,
+            to_name,
+            RenameFlags::RENAME_NOREPLACE,
+        ) {
+            Ok(()) => Ok(()),
+            Err(Errno::EINVAL | Errno::ENOSYS | Errno::EOPNOTSUPP) if expected != Kind::Dir => {
+                linkat(&self.fd, name, &to.fd, to_name, AtFlags::empty()).map_err(err)?;
+                match unlinkat(&self.fd, name, UnlinkatFlags::NoRemoveDir) {
+                    Ok(()) | Err(Errno::ENOENT) => Ok(()),
+                    Err(e) => Err(FsError::errno("moving", self.path.join(name), e)),
+                }
+            }
+            Err(e) => Err(err(e)),
+        }
     }
 
     /// Gives `name` (of kind `expected`) group `gid` (if any) and `mode`, through a handle on

@@ -27,8 +27,13 @@ pub fn config_error(e: ConfigError) -> Error {
     }
 }
 
+/// `ipam.dataDir` refused (relative, `..`, a symlink or a non-directory on the way) is a
+/// config the operator must change (7); every other store failure is I/O (5).
 pub fn store_error(e: &StoreError) -> Error {
-    Error::new(code::IO, e.to_string())
+    match e {
+        StoreError::DataDir { .. } => Error::new(code::INVALID_CONFIG, e.to_string()),
+        _ => Error::new(code::IO, e.to_string()),
+    }
 }
 
 pub fn alloc_error(e: AllocError) -> Error {
@@ -39,10 +44,10 @@ pub fn alloc_error(e: AllocError) -> Error {
                 REQUESTED_IP_UNAVAILABLE
             }
             RangeFailure::Duplicate { .. } => DUPLICATE_ALLOCATION,
-            RangeFailure::Store(_) => code::IO,
+            RangeFailure::Store(e) => store_error(e).code,
         },
         AllocError::RequestedNotInRange(_) => REQUESTED_IP_UNAVAILABLE,
-        AllocError::Store(_) => code::IO,
+        AllocError::Store(e) => store_error(e).code,
     };
     Error::new(code, e.to_string())
 }

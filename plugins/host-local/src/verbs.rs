@@ -4,6 +4,7 @@ use crate::codes::{alloc_error, config_error, store_error, LEASE_MISMATCH};
 use ipnetwork::IpNetwork;
 use nfv_cni::result::{Dns, IpConfig, Route};
 use nfv_cni::{code, Error, Plugin, Request, Success};
+use nfv_hostlocal::crash::crash_point;
 use nfv_hostlocal::resolv::ResolvConf;
 use nfv_hostlocal::store::LeaseStore;
 use nfv_hostlocal::{allocate, release, DiskStore, IpamConfig, Owner};
@@ -27,13 +28,44 @@ fn load(req: &Request) -> Result<IpamConfig, Error> {
     IpamConfig::load(&stdin, &args.join(";")).map_err(config_error)
 }
 
+/// `resolvConf` is read whole into the result. 64 KiB is some fifty times the largest real
+/// resolv.conf we know (glibc uses 3 nameservers and a search list of at most 256 characters;
+/// systemd-resolved's stub file is about 1 KiB), and small enough that the result stays small.
+const RESOLV_CONF_MAX: u64 = 64 << 10;
+
 fn open(conf: &IpamConfig) -> Result<DiskStore, Error> {
-    DiskStore::open(&conf.data_dir, &conf.name).map_err(|e| store_error(&e))
+    let mut store = DiskStore::open(&conf.data_dir, &conf.name).map_err(|e| store_error(&e))?;
+    log_notes(&mut store);
+    Ok(store)
+}
+
+/// DEL and GC: a lease directory we refuse to reach (a symlink or a non-directory on the
+/// way, a malformed dataDir) holds nothing of ours, because ADD refuses it too: nothing to
+/// release, and teardown must not fail over a value ADD refused. `None` then.
+fn open_for_teardown(conf: &IpamConfig, verb: &str) -> Result<Option<DiskStore>, Error> {
+    match DiskStore::open(&conf.data_dir, &conf.name) {
+        Ok(mut store) => {
+            log_notes(&mut store);
+            Ok(Some(store))
+        }
+        Err(e) if e.is_refused_place() => {
+            nfv_cni::warn!("host-local {verb}: nothing to release, the leases cannot be where the config points: {e}");
+            Ok(None)
+        }
+        Err(e) => Err(store_error(&e)),
+    }
+}
+
+fn log_notes(store: &mut DiskStore) {
+    for note in store.take_notes() {
+        nfv_cni::warn!("host-local: {note}");
+    }
 }
 
 /// Save the index and unlock. The leases are already on disk: a failure here only means the
 /// next run rebuilds the index, so it is logged, not reported.
-fn finish(store: DiskStore) {
+fn finish(mut store: DiskStore) {
+    log_notes(&mut store);
     if let Err(e) = store.finish() {
         nfv_cni::warn!(
             "host-local: could not save the lease index (the next run rebuilds it): {e}"
@@ -49,11 +81,14 @@ fn dns(conf: &IpamConfig) -> Result<Dns, Error> {
     let Some(path) = &conf.resolv_conf else {
         return Ok(Dns::default());
     };
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        Error::new(code::IO, format!("open {}: {e}", path.display()))
-            .with_details("ipam.resolvConf must name a readable resolv.conf file")
+    // A symlink may be followed (/etc/resolv.conf often is one) but only a regular file of
+    // bounded size is read: never a device, a FIFO or a directory.
+    let bytes = nfv_safefs::read_regular_bounded(path, RESOLV_CONF_MAX).map_err(|e| {
+        Error::new(code::IO, format!("ipam.resolvConf: {e}")).with_details(format!(
+            "ipam.resolvConf must name a readable regular file of at most {RESOLV_CONF_MAX} bytes"
+        ))
     })?;
-    let r = ResolvConf::parse(&text);
+    let r = ResolvConf::parse(&String::from_utf8_lossy(&bytes));
     Ok(Dns {
         nameservers: r.nameservers,
         domain: r.domain,
@@ -89,19 +124,28 @@ impl Plugin for HostLocal {
         let dns = dns(&conf)?;
         let routes = routes(&conf)?;
         let mut store = open(&conf)?;
-        let allocated = allocate(&mut store, &conf.range_sets, &owner(req), &conf.requested);
+        let who = owner(req);
+        let allocated = allocate(&mut store, &conf.range_sets, &who, &conf.requested)
+            .map_err(alloc_error)
+            .and_then(|allocated| {
+                allocated
+                    .iter()
+                    .map(|a| {
+                        Ok(IpConfig {
+                            address: network(a.ip, a.prefix)?,
+                            gateway: Some(a.gateway),
+                            interface: None,
+                        })
+                    })
+                    .collect::<Result<Vec<_>, Error>>()
+                    .inspect_err(|_| {
+                        // No result, no leases: take back what this ADD reserved.
+                        release(&mut store, conf.range_sets.len(), &who);
+                    })
+            });
+        crash_point("after-allocate", None);
         finish(store);
-        let allocated = allocated.map_err(alloc_error)?;
-        let ips = allocated
-            .iter()
-            .map(|a| {
-                Ok(IpConfig {
-                    address: network(a.ip, a.prefix)?,
-                    gateway: Some(a.gateway),
-                    interface: None,
-                })
-            })
-            .collect::<Result<Vec<_>, Error>>()?;
+        let ips = allocated?;
         Ok(Success {
             cni_version: req.cni_version().to_string(),
             interfaces: Vec::new(),
@@ -113,7 +157,9 @@ impl Plugin for HostLocal {
 
     fn del(&self, req: &Request) -> Result<(), Error> {
         let conf = load(req)?;
-        let mut store = open(&conf)?;
+        let Some(mut store) = open_for_teardown(&conf, "DEL")? else {
+            return Ok(());
+        };
         let errors = release(&mut store, conf.range_sets.len(), &owner(req));
         finish(store);
         if errors.is_empty() {
@@ -126,7 +172,22 @@ impl Plugin for HostLocal {
     fn check(&self, req: &Request) -> Result<(), Error> {
         let conf = load(req)?;
         let who = owner(req);
-        let mut store = open(&conf)?;
+        let mut store = match DiskStore::open(&conf.data_dir, &conf.name) {
+            Ok(store) => store,
+            // ADD refuses such a place, so no lease of this attachment can be there.
+            Err(e) if e.is_refused_place() => {
+                return Err(Error::new(
+                    LEASE_MISMATCH,
+                    format!(
+                        "host-local: Failed to find address added by container {}",
+                        req.container_id()
+                    ),
+                )
+                .with_details(e.to_string()))
+            }
+            Err(e) => return Err(store_error(&e)),
+        };
+        log_notes(&mut store);
         let held = store.leases_of(&who);
         finish(store);
         let held = held.map_err(|e| store_error(&e))?;
@@ -165,22 +226,37 @@ impl Plugin for HostLocal {
 
     fn gc(&self, req: &Request) -> Result<(), Error> {
         let conf = load(req)?;
-        let Some(valid) = &req.conf.valid_attachments else {
-            return Err(Error::invalid_config(
-                "GC needs \"cni.dev/valid-attachments\" (an empty list releases every lease)",
-            ));
+        // libcni's rule: no list (absent or null) means no attachment is valid. libcni sends
+        // none when its caller passed none, after it has DELed every attachment it cached
+        // (as `cnitool gc` does). The runner already folded in the misspelt
+        // `cni.dev/attachments` libcni also sends.
+        let valid = match &req.conf.valid_attachments {
+            Some(v) => v.as_slice(),
+            None => {
+                nfv_cni::info!(
+                    "host-local GC: no cni.dev/valid-attachments, so no attachment is valid: releasing every lease of {}",
+                    conf.name
+                );
+                &[]
+            }
         };
         let pairs: HashSet<(&str, &str)> = valid
             .iter()
             .map(|a| (a.container_id.trim(), a.ifname.as_str()))
             .collect();
         let ids: HashSet<&str> = valid.iter().map(|a| a.container_id.trim()).collect();
-        let mut store = open(&conf)?;
+        let Some(mut store) = open_for_teardown(&conf, "GC")? else {
+            return Ok(());
+        };
         let mut errors = Vec::new();
         match store.all_leases() {
             Err(e) => errors.push(e.to_string()),
             Ok(leases) => {
                 for (ip, content) in leases {
+                    if content.is_empty() {
+                        // A fresh empty lease: opening the store removes it once it is old.
+                        continue;
+                    }
                     let keep = match Owner::parse_key(&content) {
                         (id, Some(ifname)) => pairs.contains(&(id, ifname)),
                         (id, None) => ids.contains(id),
@@ -217,6 +293,7 @@ impl Plugin for HostLocal {
         };
         let mut store =
             DiskStore::open(&conf.data_dir, &conf.name).map_err(|e| unusable(e.to_string()))?;
+        log_notes(&mut store);
         let probe = store.probe_writable().map_err(|e| e.to_string());
         let exhausted = exhausted_set(&mut store, &conf);
         finish(store);

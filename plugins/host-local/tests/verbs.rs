@@ -169,7 +169,7 @@ fn gc_releases_leases_of_attachments_not_listed() {
         &conf(&data, "10.7.0.0/24", json!({})),
     );
     assert_eq!(dup.code(), Some(112), "{}", dup.stdout);
-    // Without the list GC refuses rather than releasing everything.
+    // libcni's rule: without a list no attachment is valid, so GC releases every lease.
     let r = run(
         &ours(),
         "GC",
@@ -178,8 +178,67 @@ fn gc_releases_leases_of_attachments_not_listed() {
         "",
         &conf(&data, "10.7.0.0/24", json!({})),
     );
-    assert_eq!(r.code(), Some(7));
-    assert_eq!(leases(&dir).len(), 4);
+    assert!(r.ok, "{}{}", r.stdout, r.stderr);
+    assert!(leases(&dir).is_empty(), "{:?}", leases(&dir));
+}
+
+/// How libcni sends the list: under both the spec's key and the misspelt `cni.dev/attachments`
+/// (libcni #1101), or, when its caller passed none, under neither; `null` counts as none.
+#[test]
+fn gc_reads_the_list_as_libcni_sends_it() {
+    let tmp = TempDir::new("verbs-gc-libcni");
+    let data = tmp.0.join("data");
+    let dir = data.join("verbs");
+    let add_all = || {
+        for id in ["a", "b", "c"] {
+            // Those GC kept are there already (112).
+            let r = run(
+                &ours(),
+                "ADD",
+                id,
+                "eth0",
+                "",
+                &conf(&data, "10.17.0.0/24", json!({})),
+            );
+            assert!(r.ok || r.code() == Some(112), "{}{}", r.stdout, r.stderr);
+        }
+    };
+    let gc = |extra: Value| {
+        let r = run(
+            &ours(),
+            "GC",
+            "",
+            "",
+            "",
+            &conf(&data, "10.17.0.0/24", extra),
+        );
+        assert!(r.ok, "{}{}", r.stdout, r.stderr);
+        let mut held: Vec<String> = leases(&dir)
+            .into_values()
+            .map(|c| c.split('\r').next().unwrap().to_string())
+            .collect();
+        held.sort();
+        held
+    };
+    let a = json!([{"containerID":"a","ifname":"eth0"}]);
+    let b = json!([{"containerID":"b","ifname":"eth0"}]);
+    add_all();
+    assert_eq!(
+        gc(json!({"cni.dev/valid-attachments": a, "cni.dev/attachments": a})),
+        ["a"]
+    );
+    add_all();
+    assert_eq!(gc(json!({ "cni.dev/attachments": b })), ["b"]);
+    add_all();
+    // The spec's key wins when both are there and differ.
+    assert_eq!(
+        gc(json!({"cni.dev/valid-attachments": a, "cni.dev/attachments": b})),
+        ["a"]
+    );
+    assert_eq!(
+        gc(json!({ "cni.dev/valid-attachments": null })),
+        Vec::<String>::new()
+    );
 }
 
 #[test]

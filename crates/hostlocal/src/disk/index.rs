@@ -11,6 +11,15 @@
 //! by anyone (the reference plugin, an operator) sets a current time, which differs from the
 //! recorded value even within the same clock tick, so the next run notices and rebuilds.
 //!
+//! Every directory and file of the index is reached through handles that never follow a
+//! symbolic link. When `.nfv-hostlocal`, `<network>` or `owners` is a link or not a
+//! directory, the index is not kept on disk at all: it is rebuilt in memory from the leases on
+//! every run (the reference's cost) and the link is left alone, with a note in the log.
+//! Files are rewritten in place only when they are regular files with a single link (so a
+//! hard link planted there never carries our write elsewhere); `state` is removed before any
+//! bucket is written and created anew last, so a crash in between leaves no state and the
+//! next run rebuilds.
+//!
 //! Layout: `state` holds `<dev> <ino> <mtime sec> <mtime nsec> <lease count>`; `owners/<xxx>`
 //! is one of 256 buckets (by FNV-1a hash of the lease content) with lines `<ip> <hex content>`.
 //! A lookup reads one bucket: about 10 KiB at 60,000 leases, a few bytes at 10, so the cost
@@ -18,16 +27,26 @@
 //! directory) reads every lease once and writes at most 256 files. 4096 buckets made lookups
 //! smaller still but rebuilds cost seconds on a busy ext4, since each is a file create.
 
+use crate::crash::crash_point;
 use crate::error::StoreError;
+use nfv_safefs::{Dir, Kind};
 use std::collections::{HashMap, HashSet};
-use std::fs::{self, File, OpenOptions};
-use std::io::{ErrorKind, Write};
+use std::io::Write;
 use std::net::IpAddr;
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
-use std::path::{Path, PathBuf};
+use std::os::fd::AsFd;
 
 const BUCKETS: u64 = 256;
 const STATE_HEADER: &str = "nfv-hostlocal owner index 2";
+/// Where the indexes of all networks live, in dataDir.
+pub const INDEX_DIR: &str = ".nfv-hostlocal";
+const STATE: &str = "state";
+const OWNERS: &str = "owners";
+/// `state` is one short line after the header.
+const STATE_MAX: u64 = 4096;
+/// A bucket line is at most about 4 KiB (a lease is at most 4 KiB, hex doubles it, plus
+/// the address); 64 MiB holds some 300,000 ordinary lines per bucket, 70 million leases in
+/// all. A larger bucket is treated as damaged: the index is rebuilt from the leases.
+const BUCKET_MAX: u64 = 64 << 20;
 
 /// The lease directory's identity and modification time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,12 +58,12 @@ pub struct DirStamp {
 }
 
 impl DirStamp {
-    pub fn of(meta: &fs::Metadata) -> DirStamp {
+    pub fn of(st: &nix::sys::stat::FileStat) -> DirStamp {
         DirStamp {
-            dev: meta.dev(),
-            ino: meta.ino(),
-            mtime_sec: meta.mtime(),
-            mtime_nsec: meta.mtime_nsec(),
+            dev: st.st_dev,
+            ino: st.st_ino,
+            mtime_sec: st.st_mtime,
+            mtime_nsec: st.st_mtime_nsec,
         }
     }
 }
@@ -62,6 +81,10 @@ fn bucket_of(key: &str) -> u16 {
     (fnv1a(key) % BUCKETS) as u16
 }
 
+fn bucket_name(b: u16) -> String {
+    format!("{b:02x}")
+}
+
 fn hex(s: &str) -> String {
     s.bytes().map(|b| format!("{b:02x}")).collect()
 }
@@ -77,31 +100,45 @@ fn unhex(s: &str) -> Option<String> {
     String::from_utf8(bytes?).ok()
 }
 
-/// Write `data` to `path` through a temporary file and a rename, mode 0600.
-pub fn write_atomic(path: &Path, data: &[u8]) -> Result<(), StoreError> {
-    let tmp = path.with_extension("tmp");
-    let mut f = OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .custom_flags(libc_o_nofollow())
-        .open(&tmp)
-        .map_err(|e| StoreError::new("create", &tmp, e))?;
-    f.write_all(data)
-        .map_err(|e| StoreError::new("write", &tmp, e))?;
-    drop(f);
-    fs::rename(&tmp, path).map_err(|e| StoreError::new("rename into place", path, e))
+/// Rewrite the regular file `name` in `dir` in place (created 0600 if missing): refused when
+/// it is anything but a regular file, or has other hard links, which a write would reach.
+pub fn overwrite(dir: &Dir, name: &str, bytes: &[u8]) -> Result<(), StoreError> {
+    let mut f = dir.open_append(name, 0o600)?;
+    let path = dir.join(name);
+    let st = nix::sys::stat::fstat(f.as_fd())
+        .map_err(|e| StoreError::new("checking", &path, e.into()))?;
+    if st.st_nlink > 1 {
+        return Err(StoreError::new(
+            "writing",
+            &path,
+            std::io::Error::other(
+                "it has other hard links, which the write would change too; remove it",
+            ),
+        ));
+    }
+    f.set_len(0)
+        .and_then(|()| f.write_all(bytes))
+        .map_err(|e| StoreError::new("writing", &path, e))
 }
 
-pub fn libc_o_nofollow() -> i32 {
-    nix::fcntl::OFlag::O_NOFOLLOW.bits() | nix::fcntl::OFlag::O_CLOEXEC.bits()
+/// Where the index of one network lives on disk.
+#[derive(Debug)]
+enum Home {
+    /// `.nfv-hostlocal/<network>` and its `owners`, as far as they exist yet.
+    Disk {
+        root: Option<Dir>,
+        owners: Option<Dir>,
+    },
+    /// A symlink or a non-directory where a directory of the index goes: the index lives in
+    /// memory for this run only. Says why.
+    Refused(String),
 }
 
 /// The owner index of one network, loaded bucket by bucket as needed.
 #[derive(Debug)]
 pub struct OwnerIndex {
-    root: PathBuf,
+    network: String,
+    home: Home,
     buckets: HashMap<u16, Vec<(IpAddr, String)>>,
     dirty: HashSet<u16>,
     /// Every bucket is in memory (after a rebuild): a missing one is empty.
@@ -112,28 +149,69 @@ pub struct OwnerIndex {
 }
 
 impl OwnerIndex {
-    /// The index for `network` under `data_dir`, if its recorded stamp is `stamp`.
-    pub fn open(data_dir: &Path, network: &str, stamp: DirStamp) -> (OwnerIndex, bool) {
-        let root = data_dir.join(".nfv-hostlocal").join(network);
-        let recorded = fs::read_to_string(root.join("state"))
-            .ok()
-            .and_then(|s| parse_state(&s));
+    /// The index for `network` in `data`, if its recorded stamp is `stamp`.
+    pub fn open(data: &Dir, network: &str, stamp: DirStamp) -> (OwnerIndex, bool) {
         let mut index = OwnerIndex {
-            root,
+            network: network.to_string(),
+            home: Home::Disk {
+                root: None,
+                owners: None,
+            },
             buckets: HashMap::new(),
             dirty: HashSet::new(),
             complete: false,
             replace_all: false,
             count: 0,
         };
+        let opened = data
+            .open_dir(INDEX_DIR)
+            .and_then(|top| top.open_dir(network))
+            .map(|root| {
+                let owners = root.open_dir(OWNERS);
+                (root, owners)
+            });
+        let (root, owners) = match opened {
+            Ok(found) => found,
+            Err(e) if e.is_not_found() => return (index, false),
+            Err(e) => {
+                index.home = Home::Refused(e.to_string());
+                return (index, false);
+            }
+        };
+        let owners = match owners {
+            Ok(o) => Some(o),
+            Err(e) if e.is_not_found() => None,
+            Err(e) => {
+                index.home = Home::Refused(e.to_string());
+                return (index, false);
+            }
+        };
         // Without its bucket directory the index cannot be trusted (someone removed part of it).
-        let buckets_present = index.root.join("owners").is_dir();
+        let recorded = match owners {
+            Some(_) => root
+                .read_bounded(STATE, STATE_MAX)
+                .ok()
+                .and_then(|b| parse_index_state(&b)),
+            None => None,
+        };
+        index.home = Home::Disk {
+            root: Some(root),
+            owners,
+        };
         match recorded {
-            Some((s, count)) if s == stamp && buckets_present => {
+            Some((s, count)) if s == stamp => {
                 index.count = count;
                 (index, true)
             }
             _ => (index, false),
+        }
+    }
+
+    /// Why the index cannot be kept on disk, if it cannot.
+    pub fn refused(&self) -> Option<&str> {
+        match &self.home {
+            Home::Refused(why) => Some(why),
+            Home::Disk { .. } => None,
         }
     }
 
@@ -152,20 +230,23 @@ impl OwnerIndex {
         self.dirty.clear();
     }
 
-    fn bucket_path(&self, b: u16) -> PathBuf {
-        self.root.join("owners").join(format!("{b:02x}"))
-    }
-
     /// Load a bucket; `None` if its file is unreadable or damaged (the caller rebuilds).
     fn bucket(&mut self, b: u16) -> Option<&mut Vec<(IpAddr, String)>> {
         if !self.buckets.contains_key(&b) {
             let entries = if self.complete {
                 Vec::new()
             } else {
-                match fs::read_to_string(self.bucket_path(b)) {
-                    Ok(text) => parse_bucket(&text)?,
-                    Err(e) if e.kind() == ErrorKind::NotFound => Vec::new(),
-                    Err(_) => return None,
+                match &self.home {
+                    Home::Disk {
+                        owners: Some(owners),
+                        ..
+                    } => match owners.read_bounded(&bucket_name(b), BUCKET_MAX) {
+                        Ok(bytes) => parse_index_bucket(&bytes)?,
+                        Err(e) if e.is_not_found() => Vec::new(),
+                        Err(_) => return None,
+                    },
+                    // Only a complete (rebuilt) index works without its directory.
+                    _ => return None,
                 }
             };
             self.buckets.insert(b, entries);
@@ -209,59 +290,75 @@ impl OwnerIndex {
         true
     }
 
-    /// Write changed buckets and the state recording `stamp`.
-    pub fn save(&mut self, stamp: DirStamp) -> Result<(), StoreError> {
-        let owners = self.root.join("owners");
-        if self.replace_all {
-            // Rewrite every bucket; files of buckets now empty are removed below.
-            self.dirty = (0..BUCKETS as u16).collect();
+    /// Write changed buckets and the state recording `stamp`. Does nothing when the index
+    /// cannot live on disk.
+    pub fn save(&mut self, data: &Dir, stamp: DirStamp) -> Result<(), StoreError> {
+        let Home::Disk { root, owners } = &mut self.home else {
+            return Ok(());
+        };
+        if root.is_none() {
+            let top = data.create_dir(INDEX_DIR, super::DIR_MODE)?.0;
+            *root = Some(top.create_dir(&self.network, super::DIR_MODE)?.0);
         }
-        fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(&owners)
-            .map_err(|e| StoreError::new("create index directory", &owners, e))?;
+        let Some(root) = root.as_ref() else {
+            return Ok(());
+        };
+        if owners.is_none() {
+            *owners = Some(root.create_dir(OWNERS, super::DIR_MODE)?.0);
+        }
+        let Some(owners) = owners.as_ref() else {
+            return Ok(());
+        };
         // Invalidate first, so a crash while writing buckets leaves a stale (rebuilt) index.
-        let state = self.root.join("state");
-        match fs::remove_file(&state) {
-            Ok(()) => {}
-            Err(e) if e.kind() == ErrorKind::NotFound => {}
-            Err(e) => return Err(StoreError::new("invalidate index", &state, e)),
+        root.remove(STATE, Kind::File)?;
+        crash_point("index-invalidated", None);
+        if self.replace_all {
+            // Every bucket is rewritten; files of buckets now empty (or of an older layout)
+            // are removed. Anything but a regular file there is left alone and refused.
+            self.dirty = (0..BUCKETS as u16).collect();
+            for name in owners.names()? {
+                let wanted = name.len() == 2
+                    && u16::from_str_radix(&name, 16)
+                        .is_ok_and(|b| self.buckets.get(&b).is_some_and(|v| !v.is_empty()));
+                if !wanted {
+                    owners.remove(&name, Kind::File)?;
+                }
+            }
         }
         let mut dirty: Vec<u16> = self.dirty.drain().collect();
         dirty.sort_unstable();
         for b in dirty {
-            let path = self.bucket_path(b);
-            let entries = self.buckets.get(&b).map(Vec::as_slice).unwrap_or(&[]);
+            let name = bucket_name(b);
+            let entries = self
+                .buckets
+                .get_mut(&b)
+                .map(std::mem::take)
+                .unwrap_or_default();
             if entries.is_empty() {
-                match fs::remove_file(&path) {
-                    Ok(()) => {}
-                    Err(e) if e.kind() == ErrorKind::NotFound => {}
-                    Err(e) => return Err(StoreError::new("remove index bucket", &path, e)),
-                }
+                owners.remove(&name, Kind::File)?;
                 continue;
             }
+            // Sorted, so the files depend only on the leases, not on the order of changes.
+            let mut entries = entries;
+            entries.sort_by(|a, b| (a.0.to_string(), &a.1).cmp(&(b.0.to_string(), &b.1)));
             let mut text = String::new();
-            for (ip, key) in entries {
+            for (ip, key) in &entries {
                 text.push_str(&format!("{ip} {}\n", hex(key)));
             }
-            let mut f = OpenOptions::new()
-                .write(true)
-                .create(true)
-                .truncate(true)
-                .mode(0o600)
-                .custom_flags(libc_o_nofollow())
-                .open(&path)
-                .map_err(|e| StoreError::new("write index bucket", &path, e))?;
-            f.write_all(text.as_bytes())
-                .map_err(|e| StoreError::new("write index bucket", &path, e))?;
+            self.buckets.insert(b, entries);
+            overwrite(owners, &name, text.as_bytes())?;
         }
+        crash_point("index-buckets-written", None);
         self.replace_all = false;
         let text = format!(
             "{STATE_HEADER}\n{} {} {} {} {}\n",
             stamp.dev, stamp.ino, stamp.mtime_sec, stamp.mtime_nsec, self.count
         );
-        write_atomic(&state, text.as_bytes())
+        let mut f = root.create_new(STATE, 0o600)?;
+        f.write_all(text.as_bytes())
+            .map_err(|e| StoreError::new("writing", root.join(STATE), e))?;
+        crash_point("after-index", None);
+        Ok(())
     }
 
     /// Is anything waiting to be written?
@@ -270,7 +367,9 @@ impl OwnerIndex {
     }
 }
 
-fn parse_state(s: &str) -> Option<(DirStamp, usize)> {
+/// Parse the bytes of an index `state` file: the lease directory's stamp and lease count.
+pub fn parse_index_state(bytes: &[u8]) -> Option<(DirStamp, usize)> {
+    let s = std::str::from_utf8(bytes).ok()?;
     let mut lines = s.lines();
     if lines.next()? != STATE_HEADER {
         return None;
@@ -290,21 +389,16 @@ fn parse_state(s: &str) -> Option<(DirStamp, usize)> {
     ))
 }
 
-fn parse_bucket(text: &str) -> Option<Vec<(IpAddr, String)>> {
+/// Parse the bytes of an index bucket file (`owners/xx`): (address, lease content) pairs;
+/// `None` if any line is damaged.
+pub fn parse_index_bucket(bytes: &[u8]) -> Option<Vec<(IpAddr, String)>> {
+    let text = std::str::from_utf8(bytes).ok()?;
     text.lines()
         .map(|l| {
             let (ip, key) = l.split_once(' ')?;
             Some((ip.parse().ok()?, unhex(key)?))
         })
         .collect()
-}
-
-/// Open a file for reading without following a symlink at its last component.
-pub fn open_nofollow(path: &Path) -> std::io::Result<File> {
-    OpenOptions::new()
-        .read(true)
-        .custom_flags(libc_o_nofollow())
-        .open(path)
 }
 
 #[cfg(test)]
@@ -317,21 +411,24 @@ mod tests {
         assert_eq!(unhex(&hex(k)).as_deref(), Some(k));
         assert_eq!(unhex("zz"), None);
         assert!(u64::from(bucket_of(k)) < BUCKETS);
-        let b = parse_bucket("10.0.0.2 610d0a62\n2001:db8::1 61\n").unwrap();
+        let b = parse_index_bucket(b"10.0.0.2 610d0a62\n2001:db8::1 61\n").unwrap();
         assert_eq!(b[0].1, "a\r\nb");
         assert_eq!(b[1].0, "2001:db8::1".parse::<IpAddr>().unwrap());
-        assert!(parse_bucket("garbage\n").is_none());
+        assert!(parse_index_bucket(b"garbage\n").is_none());
+        assert!(parse_index_bucket(&[0xff, b' ', b'6']).is_none());
+        assert_eq!(parse_index_bucket(b""), Some(Vec::new()));
     }
 
     #[test]
     fn state_parsing() {
         let s = format!("{STATE_HEADER}\n1 2 3 4 5\n");
-        let (st, n) = parse_state(&s).unwrap();
+        let (st, n) = parse_index_state(s.as_bytes()).unwrap();
         assert_eq!(
             (st.dev, st.ino, st.mtime_sec, st.mtime_nsec, n),
             (1, 2, 3, 4, 5)
         );
-        assert!(parse_state("other\n1 2 3 4 5\n").is_none());
-        assert!(parse_state(&format!("{STATE_HEADER}\n1 2 3\n")).is_none());
+        assert!(parse_index_state(b"other\n1 2 3 4 5\n").is_none());
+        assert!(parse_index_state(format!("{STATE_HEADER}\n1 2 3\n").as_bytes()).is_none());
+        assert!(parse_index_state(&[0xff]).is_none());
     }
 }

@@ -3,6 +3,7 @@ use crate::allocator::{allocate, release};
 use crate::range::RangeSpec;
 use crate::range_set::RangeSet;
 use crate::store::MemoryStore;
+use std::fs;
 use std::os::unix::fs::PermissionsExt;
 
 /// A fresh directory under the system temp dir, removed on drop.
@@ -234,5 +235,108 @@ fn a_foreign_change_in_the_same_clock_tick_is_noticed() {
         s.leases_of(&Owner::new("b", "eth0")).unwrap(),
         [ip("10.0.0.9")]
     );
+    s.finish().unwrap();
+}
+
+#[test]
+fn data_dir_is_reached_without_symlinks_except_the_trusted_ones() {
+    let t = TempDir::new("datadir");
+    fs::create_dir_all(t.0.join("real")).unwrap();
+    std::os::unix::fs::symlink(t.0.join("real"), t.0.join("link")).unwrap();
+    let e = DiskStore::open(&t.0.join("link").join("data"), "net").unwrap_err();
+    assert!(matches!(e, StoreError::DataDir { .. }), "{e}");
+    assert!(e.is_refused_place());
+    assert!(!t.0.join("real").join("data").exists());
+    for bad in ["relative/data", "/tmp/../etc"] {
+        let e = DiskStore::open(Path::new(bad), "net").unwrap_err();
+        assert!(matches!(e, StoreError::DataDir { .. }), "{bad}: {e}");
+    }
+    // The lease directory itself as a link: refused, nothing created in the target.
+    std::os::unix::fs::symlink(t.0.join("real"), t.0.join("net")).unwrap();
+    let e = DiskStore::open(&t.0, "net").unwrap_err();
+    assert!(
+        matches!(e, StoreError::LeaseDir(_)) && e.is_refused_place(),
+        "{e}"
+    );
+    assert!(fs::read_dir(t.0.join("real")).unwrap().next().is_none());
+    // /var/run is a system link to /run on most nodes: followed, as a constant of ours.
+    if fs::symlink_metadata("/var/run").is_ok_and(|m| m.file_type().is_symlink()) {
+        let under = format!("/var/run/nfv-hostlocal-test-{}", std::process::id());
+        let s = DiskStore::open(Path::new(&under), "net").unwrap();
+        s.finish().unwrap();
+        fs::remove_dir_all(&under).unwrap();
+    }
+}
+
+#[test]
+fn a_failed_last_reserved_write_takes_the_lease_back() {
+    let t = TempDir::new("rollback");
+    let dir = t.0.join("net");
+    let sets = sets(&["10.0.0.0/24"]);
+    let mut s = DiskStore::open(&t.0, "net").unwrap();
+    allocate(&mut s, &sets, &Owner::new("a", "eth0"), &[]).unwrap();
+    s.finish().unwrap();
+    fs::remove_file(dir.join("last_reserved_ip.0")).unwrap();
+    fs::create_dir(dir.join("last_reserved_ip.0")).unwrap();
+    let mut s = DiskStore::open(&t.0, "net").unwrap();
+    assert!(allocate(&mut s, &sets, &Owner::new("b", "eth0"), &[]).is_err());
+    assert!(s.leases_of(&Owner::new("b", "eth0")).unwrap().is_empty());
+    assert_eq!(s.lease_count().unwrap(), 1);
+    s.finish().unwrap();
+    let names: Vec<String> = fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n != "last_reserved_ip.0" && n != "lock")
+        .collect();
+    assert_eq!(names, ["10.0.0.2"]);
+}
+
+#[test]
+fn empty_leases_are_garbage_once_old_and_never_written_by_us() {
+    let t = TempDir::new("empty");
+    let dir = t.0.join("net");
+    let sets = sets(&["10.0.0.0/29"]);
+    fs::create_dir_all(&dir).unwrap();
+    fs::write(dir.join("10.0.0.2"), "").unwrap();
+    fs::write(dir.join("10.0.0.3"), "\r\n").unwrap();
+    // Fresh: kept (a writer that does not lock may still be at it).
+    let mut s = DiskStore::open(&t.0, "net").unwrap();
+    let got = allocate(&mut s, &sets, &Owner::new("a", "eth0"), &[]).unwrap();
+    assert_eq!(got[0].ip, ip("10.0.0.4"));
+    s.finish().unwrap();
+    let old = std::time::SystemTime::now() - Duration::from_secs(60);
+    for name in ["10.0.0.2", "10.0.0.3"] {
+        File::options()
+            .write(true)
+            .open(dir.join(name))
+            .unwrap()
+            .set_modified(old)
+            .unwrap();
+    }
+    // Old: any open removes them, through the index's empty-key bucket.
+    let mut s = DiskStore::open(&t.0, "net").unwrap();
+    assert!(!s.rebuilt, "the index is still valid");
+    assert!(s.take_notes().iter().any(|n| n.contains("empty lease")));
+    s.finish().unwrap();
+    assert!(!dir.join("10.0.0.2").exists() && !dir.join("10.0.0.3").exists());
+    // Our own leases are never empty: no temp file survives either.
+    let names: Vec<String> = fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert!(names.iter().all(|n| !n.starts_with('.')), "{names:?}");
+}
+
+#[test]
+fn notes_never_carry_raw_control_characters() {
+    let t = TempDir::new("notes");
+    let dir = t.0.join("net");
+    fs::create_dir_all(&dir).unwrap();
+    // A leftover-looking name chosen by whoever can write the directory.
+    fs::write(dir.join(".nfv-hostlocal-lease.1\nforged line"), "x").unwrap();
+    let mut s = DiskStore::open(&t.0, "net").unwrap();
+    let notes = s.take_notes();
+    assert!(notes.iter().any(|n| n.contains("\\nforged")), "{notes:?}");
+    assert!(notes.iter().all(|n| !n.contains('\n')), "{notes:?}");
     s.finish().unwrap();
 }

@@ -34,6 +34,8 @@ pub struct Run {
     pub json: Option<Value>,
     pub stdout: String,
     pub stderr: String,
+    /// The signal that ended the process, if one did.
+    pub signal: Option<i32>,
 }
 
 impl Run {
@@ -51,8 +53,22 @@ impl Run {
 
 /// Run `bin` with a CNI verb.
 pub fn run(bin: &Path, command: &str, id: &str, ifname: &str, args: &str, stdin: &str) -> Run {
+    run_env(bin, command, id, ifname, args, stdin, &[])
+}
+
+/// [`run`] with more environment variables.
+pub fn run_env(
+    bin: &Path,
+    command: &str,
+    id: &str,
+    ifname: &str,
+    args: &str,
+    stdin: &str,
+    env: &[(&str, &str)],
+) -> Run {
     let mut child = Command::new(bin)
         .env_clear()
+        .envs(env.iter().copied())
         .env("CNI_COMMAND", command)
         .env("CNI_CONTAINERID", id)
         .env("CNI_NETNS", "/var/run/netns/nfv-test")
@@ -77,6 +93,100 @@ pub fn run(bin: &Path, command: &str, id: &str, ifname: &str, args: &str, stdin:
         json: serde_json::from_str(&stdout).ok(),
         stdout,
         stderr: String::from_utf8_lossy(&out.stderr).to_string(),
+        signal: std::os::unix::process::ExitStatusExt::signal(&out.status),
+    }
+}
+
+/// Limits for [`run_limited`]: a wall-clock deadline and, optionally, an address-space cap
+/// (through util-linux `prlimit`), so a plugin that reads without bound fails the test instead
+/// of the machine.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub timeout: std::time::Duration,
+    pub address_space: Option<u64>,
+}
+
+impl Limits {
+    pub fn seconds(s: u64) -> Limits {
+        Limits {
+            timeout: std::time::Duration::from_secs(s),
+            address_space: None,
+        }
+    }
+    pub fn memory(mut self, bytes: u64) -> Limits {
+        self.address_space = Some(bytes);
+        self
+    }
+}
+
+/// Like [`run`], but the plugin is killed when it outlives `limits.timeout` (then `ok` is
+/// false and `stderr` says "timed out") and may be capped in address space.
+pub fn run_limited(
+    bin: &Path,
+    command: &str,
+    id: &str,
+    ifname: &str,
+    stdin: &str,
+    limits: Limits,
+) -> Run {
+    let mut cmd = match limits.address_space {
+        Some(bytes) => {
+            let mut c = Command::new("prlimit");
+            c.arg(format!("--as={bytes}")).arg("--").arg(bin);
+            c
+        }
+        None => Command::new(bin),
+    };
+    let mut child = cmd
+        // A relative path in a config must never land in the source tree.
+        .current_dir(std::env::temp_dir())
+        .env_clear()
+        .env("CNI_COMMAND", command)
+        .env("CNI_CONTAINERID", id)
+        .env("CNI_NETNS", "/var/run/netns/nfv-test")
+        .env("CNI_IFNAME", ifname)
+        .env("CNI_PATH", "/usr/lib/cni")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", bin.display()));
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    let start = std::time::Instant::now();
+    loop {
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        if start.elapsed() > limits.timeout {
+            let _ = child.kill();
+            let out = child.wait_with_output().unwrap();
+            return Run {
+                ok: false,
+                json: None,
+                signal: std::os::unix::process::ExitStatusExt::signal(&out.status),
+                stdout: String::from_utf8_lossy(&out.stdout).to_string(),
+                stderr: format!(
+                    "timed out after {:?} (killed){}",
+                    limits.timeout,
+                    String::from_utf8_lossy(&out.stderr)
+                ),
+            };
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    Run {
+        ok: out.status.success(),
+        json: serde_json::from_str(&stdout).ok(),
+        stdout,
+        stderr: String::from_utf8_lossy(&out.stderr).to_string(),
+        signal: std::os::unix::process::ExitStatusExt::signal(&out.status),
     }
 }
 
