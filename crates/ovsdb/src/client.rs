@@ -38,10 +38,13 @@ pub const MAX_HELD_UPDATES: usize = 1024;
 /// Bytes of held `update` notifications (a `cur_cfg` update is about 150 bytes).
 pub const MAX_HELD_BYTES: usize = 1 << 20;
 /// Messages skipped while waiting for one reply. A real server sends an echo request every few
-/// seconds and a stale reply after a call of ours timed out: a handful, not a thousand.
-pub const MAX_SKIPPED: usize = 1024;
-/// Bytes of messages skipped while waiting for one reply.
-pub const MAX_SKIPPED_BYTES: usize = 4 * MAX_MESSAGE;
+/// seconds, a stale reply after a call of ours timed out, and the updates of monitors we
+/// forgot that piled up in the socket buffer since the last call (the kernel holds about
+/// 200 KiB, some 2,000 small notifications): 16,384 is eight times that.
+pub const MAX_SKIPPED: usize = 16 << 10;
+/// Bytes of messages skipped while waiting for one reply: room for a stale reply of the
+/// largest size and the socket buffer's worth of notifications, twice over.
+pub const MAX_SKIPPED_BYTES: usize = 2 * MAX_MESSAGE;
 
 /// A byte stream whose reads and writes can each be given a time limit: what the client needs to
 /// keep one deadline over a whole call.
