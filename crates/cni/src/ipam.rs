@@ -2,6 +2,13 @@
 //! with this invocation's environment (CNI_COMMAND set per call) and the original stdin bytes,
 //! and read its result. [`add`] returns an [`IpamLease`] that releases the addresses again
 //! (IPAM DEL) when dropped uncommitted: on an error return, and while a panic unwinds.
+//!
+//! Every call is bounded ([`DelegateLimits`]): a delegate still running at the deadline is
+//! killed with everything it started (code 11, "try again later"; 50 for STATUS), and its
+//! output is kept only up to a bound (a larger result is code 101). The rollback IPAM DEL of
+//! a lease has the same bounds, so a hung delegate cannot hold an ADD that failed either.
+
+mod child;
 
 use crate::error::{code, Error};
 use crate::result::Success;
@@ -9,7 +16,42 @@ use crate::runner::Request;
 use serde_json::Value;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
+use std::time::Duration;
+
+/// How long one IPAM delegate call may run before it is killed. The slowest IPAM plugins in
+/// common use wait on a server (dhcp's daemon retries a lease for about a minute, whereabouts
+/// retries its datastore), and kubelet gives a whole sandbox setup 2 minutes by default
+/// (`--runtime-request-timeout`): 60 s leaves room for the plugin's own work and, on failure,
+/// the rollback IPAM DEL, which has the same deadline.
+pub const DELEGATE_DEADLINE: Duration = Duration::from_secs(60);
+/// The most of a delegate's stdout we read: a CNI result is a few KiB, even with hundreds of
+/// addresses and routes. A delegate that prints more is killed (code 101).
+pub const MAX_DELEGATE_STDOUT: usize = 1 << 20;
+/// The most of a delegate's stderr we pass on to our own stderr; the rest is read and dropped.
+pub const MAX_DELEGATE_STDERR: usize = 64 << 10;
+/// How much of a delegate's stdout an error message quotes.
+const QUOTE: usize = 512;
+
+/// The bounds of one delegate call. The plugins use [`DelegateLimits::default`]; they are not a
+/// config key, because whoever writes the network config must not choose how long a root
+/// process waits. Tests pass shorter ones through the `*_with` functions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DelegateLimits {
+    pub deadline: Duration,
+    pub max_stdout: usize,
+    pub max_stderr: usize,
+}
+
+impl Default for DelegateLimits {
+    fn default() -> Self {
+        DelegateLimits {
+            deadline: DELEGATE_DEADLINE,
+            max_stdout: MAX_DELEGATE_STDOUT,
+            max_stderr: MAX_DELEGATE_STDERR,
+        }
+    }
+}
 
 /// Is an IPAM plugin configured?
 pub fn configured(req: &Request) -> bool {
@@ -47,8 +89,32 @@ fn is_executable(p: &Path) -> bool {
         .unwrap_or(false)
 }
 
+/// How a delegate call ended.
+enum Ran {
+    /// It succeeded and printed this (trimmed).
+    Printed(String),
+    /// It did not run, or it failed and said so: it holds nothing for this call.
+    Failed(Error),
+    /// It was killed (deadline, endless output): what it did before is unknown.
+    Unknown(Error),
+}
+
 /// Run the configured IPAM plugin with `command`; returns what it printed on success.
-fn exec(req: &Request, command: &str) -> Result<String, Error> {
+fn exec(req: &Request, command: &str, limits: &DelegateLimits) -> Result<String, Error> {
+    match run(req, command, limits) {
+        Ran::Printed(out) => Ok(out),
+        Ran::Failed(e) | Ran::Unknown(e) => Err(e),
+    }
+}
+
+fn run(req: &Request, command: &str, limits: &DelegateLimits) -> Ran {
+    match try_run(req, command, limits) {
+        Ok(ran) => ran,
+        Err(e) => Ran::Failed(e),
+    }
+}
+
+fn try_run(req: &Request, command: &str, limits: &DelegateLimits) -> Result<Ran, Error> {
     let name = req.conf.ipam_type().ok_or_else(|| {
         Error::invalid_config(
             "ipam.type is missing: set it to the IPAM plugin to use, e.g. \"host-local\"",
@@ -76,38 +142,95 @@ fn exec(req: &Request, command: &str) -> Result<String, Error> {
             None => cmd.env_remove(key),
         };
     }
-    let mut child = cmd
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .map_err(|e| Error::io(format!("cannot run IPAM plugin {}: {e}", bin.display())))?;
-    if let Some(mut input) = child.stdin.take() {
-        // The plugin reads all of stdin before it writes: writing first cannot deadlock.
-        // A plugin that exits without reading gives EPIPE here; its exit status tells more.
-        let _ = input.write_all(&req.stdin);
+    let out = child::run(
+        &mut cmd,
+        req.stdin.clone(),
+        limits.deadline,
+        limits.max_stdout,
+        limits.max_stderr,
+    )
+    .map_err(|e| Error::io(format!("cannot run IPAM plugin {}: {e}", bin.display())))?;
+    pass_on_stderr(name, &out.stderr);
+    match out.killed {
+        Some(child::Killed::Deadline) => {
+            let code = if command == "STATUS" {
+                code::NOT_AVAILABLE
+            } else {
+                code::TRY_AGAIN_LATER
+            };
+            return Ok(Ran::Unknown(Error::new(
+                code,
+                format!(
+                    "IPAM plugin {name} did not finish {command} within {}s and was killed \
+                     with everything it started: is the server or datastore it uses reachable?",
+                    limits.deadline.as_secs_f32()
+                ),
+            )));
+        }
+        Some(child::Killed::StdoutTooLarge) => {
+            return Ok(Ran::Unknown(Error::new(
+                code::DELEGATE_OUTPUT,
+                format!(
+                    "IPAM plugin {name} printed more than {} KiB for {command} and was killed: \
+                     a CNI result is a few KiB",
+                    limits.max_stdout >> 10
+                ),
+            )));
+        }
+        None => {}
     }
-    let out = child
-        .wait_with_output()
-        .map_err(|e| Error::io(format!("waiting for IPAM plugin {}: {e}", bin.display())))?;
-    let text = String::from_utf8_lossy(&out.stdout);
+    let text = String::from_utf8_lossy(&out.stdout.bytes);
     let trimmed = text.trim();
-    if !out.status.success() {
+    let Some(status) = out.status else {
+        return Ok(Ran::Unknown(Error::io(format!(
+            "IPAM plugin {name} closed its output but could not be reaped"
+        ))));
+    };
+    if !status.success() {
         let err = serde_json::from_str::<Error>(trimmed).unwrap_or_else(|_| {
             Error::new(
                 code::DELEGATE_OUTPUT,
                 format!(
-                    "IPAM plugin {name} failed ({}) without a CNI error: {trimmed:?}",
-                    out.status
+                    "IPAM plugin {name} failed ({status}) without a CNI error: {:?}",
+                    quote(trimmed)
                 ),
             )
         });
-        return Err(Error {
+        return Ok(Ran::Failed(Error {
             msg: format!("IPAM plugin {name}: {}", err.msg),
             ..err
-        });
+        }));
     }
-    Ok(trimmed.to_string())
+    Ok(Ran::Printed(trimmed.to_string()))
+}
+
+/// At most [`QUOTE`] bytes of `s` (cut at a character boundary), marked when cut.
+fn quote(s: &str) -> String {
+    if s.len() <= QUOTE {
+        return s.to_string();
+    }
+    let mut end = QUOTE;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}... ({} bytes in all)", &s[..end], s.len())
+}
+
+/// The delegate's stderr goes where it went when the delegate inherited ours: to the runtime,
+/// up to the bound.
+fn pass_on_stderr(name: &str, err: &child::Captured) {
+    if err.bytes.is_empty() && err.dropped == 0 {
+        return;
+    }
+    let mut stderr = std::io::stderr().lock();
+    let _ = stderr.write_all(&err.bytes);
+    if err.dropped > 0 {
+        let _ = writeln!(
+            stderr,
+            "\n[IPAM plugin {name}: {} more bytes of stderr dropped]",
+            err.dropped
+        );
+    }
 }
 
 /// Addresses allocated by IPAM ADD, released again on drop unless committed.
@@ -116,6 +239,8 @@ pub struct IpamLease<'a> {
     req: &'a Request,
     result: Success,
     committed: bool,
+    /// The bounds of the IPAM DEL that releases it.
+    limits: DelegateLimits,
 }
 
 impl IpamLease<'_> {
@@ -134,7 +259,7 @@ impl Drop for IpamLease<'_> {
     fn drop(&mut self) {
         if !self.committed {
             crate::info!("rolling back: releasing IPAM addresses");
-            if let Err(e) = del(self.req) {
+            if let Err(e) = forward_with(self.req, "DEL", &self.limits) {
                 crate::error!("rollback: IPAM DEL failed, addresses may leak until GC: {e}");
             }
         }
@@ -143,7 +268,23 @@ impl Drop for IpamLease<'_> {
 
 /// IPAM ADD. The result is read in whatever version the IPAM plugin printed.
 pub fn add(req: &Request) -> Result<IpamLease<'_>, Error> {
-    let out = exec(req, "ADD")?;
+    add_with(req, &DelegateLimits::default())
+}
+
+/// [`add`] with other bounds (tests); the lease's release uses them too.
+pub fn add_with<'a>(req: &'a Request, limits: &DelegateLimits) -> Result<IpamLease<'a>, Error> {
+    let out = match run(req, "ADD", limits) {
+        Ran::Printed(out) => out,
+        Ran::Failed(e) => return Err(e),
+        Ran::Unknown(e) => {
+            // Killed mid-way, it may have allocated before it hung: release, as for an
+            // unreadable result. The DEL has the same deadline.
+            if let Err(d) = forward_with(req, "DEL", limits) {
+                crate::error!("releasing addresses after IPAM ADD was killed: {d}");
+            }
+            return Err(e);
+        }
+    };
     // From here on the addresses are ours: release them if the result is unusable.
     let parsed = if out.is_empty() {
         Err(Error::new(
@@ -153,7 +294,10 @@ pub fn add(req: &Request) -> Result<IpamLease<'_>, Error> {
     } else {
         serde_json::from_str::<Value>(&out)
             .map_err(|e| {
-                let msg = format!("IPAM plugin printed something that is not JSON ({e}): {out:?}");
+                let msg = format!(
+                    "IPAM plugin printed something that is not JSON ({e}): {:?}",
+                    quote(&out)
+                );
                 Error::new(code::DELEGATE_OUTPUT, msg)
             })
             .and_then(|v| Success::from_value_as(&v, req.cni_version()))
@@ -163,9 +307,10 @@ pub fn add(req: &Request) -> Result<IpamLease<'_>, Error> {
             req,
             result,
             committed: false,
+            limits: *limits,
         }),
         Err(e) => {
-            if let Err(d) = del(req) {
+            if let Err(d) = forward_with(req, "DEL", limits) {
                 crate::error!("releasing addresses after an unreadable IPAM result: {d}");
             }
             Err(e.context("reading the IPAM result"))
@@ -203,8 +348,14 @@ pub fn status(req: &Request) -> Result<(), Error> {
 }
 
 fn forward(req: &Request, command: &str) -> Result<(), Error> {
+    forward_with(req, command, &DelegateLimits::default())
+}
+
+/// Runs IPAM `command` (DEL, CHECK, GC, STATUS) with `limits`; a no-op when no IPAM is
+/// configured.
+pub fn forward_with(req: &Request, command: &str, limits: &DelegateLimits) -> Result<(), Error> {
     if !configured(req) {
         return Ok(());
     }
-    exec(req, command).map(|_| ())
+    exec(req, command, limits).map(|_| ())
 }

@@ -31,6 +31,11 @@ pub enum Error {
     #[error("ovsdb-server sent something we do not understand: {0}")]
     Protocol(String),
 
+    /// The server sent more than we hold or skip while waiting: notifications for a monitor
+    /// nobody reads, or messages that are not the reply we wait for.
+    #[error("ovsdb-server flooded the connection: {0}; we stopped reading rather than hold more (a real ovsdb-server does not do this: is the socket path right?)")]
+    Flood(String),
+
     /// The JSON-RPC request itself was refused (unknown database, malformed request).
     #[error("ovsdb-server refused {method}: {error}{}", fmt_details(details))]
     Rpc {
