@@ -57,10 +57,7 @@ fn install_one(store: &BinDir, name: &str, source: &Path) -> Result<String, Stri
             }
             done?;
             let kept = if record.previous.is_some() {
-                format!(
-                    "; the binary it replaced is kept in {}/{name}.previous",
-                    store::STATE_DIR
-                )
+                format!("; uninstall puts back {}/{name}.previous", store::STATE_DIR)
             } else {
                 String::new()
             };

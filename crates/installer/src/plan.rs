@@ -103,7 +103,7 @@ pub fn install(name: &str, seen: &Seen, new: &str) -> Install {
                     }
                     .with_ours(new),
                     keep_current: true,
-                    why: "installed, keeping the binary it replaced",
+                    why: "installed over the binary that was there",
                 }
             }
             _ => {
@@ -134,7 +134,7 @@ pub fn install(name: &str, seen: &Seen, new: &str) -> Install {
             record: rec.with_ours(new),
             keep_current: !matches!(seen.kept, Kept::SameFileAsCurrent)
                 && seen.kept != Kept::File(c.to_string()),
-            why: "installed, keeping the binary it replaced",
+            why: "installed over the binary that was there",
         },
         Some(c) => Install::Refuse(format!(
             "{name} holds a binary nfv-install did not write (sha256 {}...): another installer \

@@ -149,7 +149,7 @@ fn takes_over_the_go_plugin_upgrades_and_uninstall_puts_it_back() {
     s.image_version("v1");
     let text = ok(&s.run(&["install"]));
     assert!(
-        text.contains("sriov: installed, keeping the binary it replaced"),
+        text.contains("sriov: installed over the binary that was there"),
         "{text}"
     );
     assert_eq!(fs::read(s.bin().join("sriov")).unwrap(), b"sriov v1\n");
