@@ -2,7 +2,7 @@
 # The image's installer, run by podman (Debian's) from the OCI archive `make image` wrote, against
 # a scratch directory standing in for the node's /opt/cni/bin:
 #
-#   1. first install over Go plugins (Debian's reference host-local, and a Go CNI binary standing
+#   1. first install (no capabilities, read-only root: the DaemonSet's securityContext) over Go plugins (Debian's reference host-local, and a Go CNI binary standing
 #      in for sriov-cni's sriov), next to someone else's plugin (bridge)
 #   2. the same image again: nothing rewritten (inode and mtime of every name unchanged)
 #   3. an upgrade (a second image whose sriov differs): only sriov rewritten, the Go one still kept
@@ -73,8 +73,8 @@ echo "image-test: podman load -i $archive"
 "${P[@]}" load -q -i "$archive" >/dev/null
 install_run() { "${P[@]}" run --rm "${RUN[@]}" -v "$bin:/host/opt/cni/bin" "$@"; }
 
-# 1. first install
-out=$(install_run "$image" install 2>&1) || true
+# 1. first install, with the DaemonSet's security context: no capabilities, read-only root
+out=$(install_run --user 0 --cap-drop all --read-only --security-opt no-new-privileges "$image" install 2>&1) || true
 echo "$out" | sed 's/^/    /'
 shipped=$work/shipped; mkdir "$shipped"
 tar -C "$shipped" -xzf "target/dist/nfv-cni-${version}-x86_64-linux.tar.gz" --strip-components=1
