@@ -46,7 +46,7 @@ P=(podman "${store[@]}" --cgroup-manager cgroupfs --events-backend file)
 nproc=$(ulimit -Hu); [ "$nproc" = unlimited ] || [ "$nproc" -gt 32768 ] && nproc=32768
 RUN=(--network none --cgroups=disabled --ulimit "nofile=$(ulimit -Hn):$(ulimit -Hn)" --ulimit "nproc=$nproc:$nproc")
 cleanup() {
-  [ -n "${reader:-}" ] && kill "$reader" 2>/dev/null || true
+  if [ -n "${reader:-}" ]; then kill "$reader" 2>/dev/null || true; fi
   "${P[@]}" rm -af >/dev/null 2>&1 || true
   rm -rf "$work"
 }
@@ -67,7 +67,8 @@ inode() { stat -c %i "$1"; }
 go_sriov_ino=$(inode "$bin/sriov") go_hl_ino=$(inode "$bin/host-local")
 bridge_stamp=$(stat -c '%i %Y %s' "$bin/bridge")
 stamps() { for p in host-local sriov vdpa userspace; do stat -c "$p %i %.9Y" "$bin/$p"; done; }
-names() { (cd "$bin" && ls -A | tr '\n' ' '); }
+names() { (cd "$bin" && for f in .[!.]* *; do [ -e "$f" ] && printf '%s ' "$f"; done); }
+temp_of() { local f; for f in "$bin"/.nfv-cni/"$1".new-*; do [ -e "$f" ] && echo "$f"; done; return 0; }
 
 echo "image-test: podman load -i $archive"
 "${P[@]}" load -q -i "$archive" >/dev/null
@@ -75,7 +76,7 @@ install_run() { "${P[@]}" run --rm "${RUN[@]}" -v "$bin:/host/opt/cni/bin" "$@";
 
 # 1. first install, with the DaemonSet's security context: no capabilities, read-only root
 out=$(install_run --user 0 --cap-drop all --read-only --security-opt no-new-privileges "$image" install 2>&1) || true
-echo "$out" | sed 's/^/    /'
+printf '    %s\n' "${out//$'\n'/$'\n'    }"
 shipped=$work/shipped; mkdir "$shipped"
 tar -C "$shipped" -xzf "target/dist/nfv-cni-${version}-x86_64-linux.tar.gz" --strip-components=1
 check "first install: the four plugins are the release's binaries" \
@@ -118,8 +119,8 @@ head -c $((768 << 20)) /dev/zero > "$work/big/sriov"
   "$image" --sriov-bin-file=/big/sriov --no-sleep >/dev/null
 temp_size=0
 for _ in $(seq 1 3000); do
-  t=$(ls "$bin/.nfv-cni/" | grep '^sriov\.new-' || true)
-  if [ -n "$t" ]; then temp_size=$(stat -c %s "$bin/.nfv-cni/$t" 2>/dev/null || echo 0); fi
+  t=$(temp_of sriov)
+  if [ -n "$t" ]; then temp_size=$(stat -c %s "$t" 2>/dev/null || echo 0); fi
   [ "$temp_size" -ge $((128 << 20)) ] && break
   sleep 0.01
 done
@@ -127,8 +128,8 @@ pid=$("${P[@]}" inspect -f '{{.State.Pid}}' crash)
 [ "$pid" -gt 0 ] && kill -KILL "$pid"
 code=$("${P[@]}" wait crash); "${P[@]}" rm crash >/dev/null
 kill "$reader"; wait "$reader" 2>/dev/null || true; reader=
-partial=$(ls "$bin/.nfv-cni/" | grep '^sriov\.new-' || true)
-partial_size=$([ -n "$partial" ] && stat -c %s "$bin/.nfv-cni/$partial" || echo 0)
+partial=$(temp_of sriov)
+partial_size=$([ -n "$partial" ] && stat -c %s "$partial" || echo 0)
 echo "    killed (exit $code) with a temp file of $partial_size of $((768 << 20)) bytes; $(wc -l < "$work/reads") reads of sriov meanwhile"
 check "crash: the installer was killed in the middle of the copy" \
   [ "$code" = 137 ] && [ "$partial_size" -gt 0 ] && [ "$partial_size" -lt $((768 << 20)) ]
@@ -137,7 +138,7 @@ check "crash: the name always held the whole old binary" \
 check "crash: no partial file under any plugin name" [ "$(names)" = '.nfv-cni bridge host-local sriov userspace vdpa ' ]
 out=$(install_run localhost/nfv-cni:test-v2 install 2>&1)
 check "crash: the next run finds everything in place and clears the temp file" \
-  bash -c "[ \$(grep -c ': unchanged' <<<'$out') = 4 ] && ! ls '$bin/.nfv-cni/' | grep -q 'new-'"
+  bash -c "[ \$(grep -c ': unchanged' <<<'$out') = 4 ] && [ -z '$(temp_of sriov)' ]"
 rm -f "$work/big/sriov"
 echo "reliability: {\"kind\":\"crash\",\"plugin\":\"nfv-install (podman, image)\",\"points\":[\"mid-copy\"],\"outcome\":\"SIGKILL at $partial_size of $((768 << 20)) bytes: the name kept the whole old binary; the next run cleared the temp file\"}" >&2
 
@@ -159,7 +160,7 @@ check "entrypoint without arguments: installs sriov (back to the first image's),
 
 # 6. uninstall
 out=$(install_run "$image" uninstall 2>&1) || true
-echo "$out" | sed 's/^/    /'
+printf '    %s\n' "${out//$'\n'/$'\n'    }"
 check "uninstall: the Go host-local and sriov are back byte for byte, as the very same files" \
   bash -c "[ \"\$(sha256sum < '$bin/host-local')\" = '$go_host_local' ] && [ \"\$(sha256sum < '$bin/sriov')\" = '$go_sriov' ] && [ \$(stat -c %i '$bin/sriov') = $go_sriov_ino ] && [ \$(stat -c %i '$bin/host-local') = $go_hl_ino ]"
 check "uninstall: vdpa and userspace removed, .nfv-cni gone, bridge untouched" \

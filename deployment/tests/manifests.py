@@ -129,9 +129,20 @@ def pod_errors(pod, nads):
     return errors
 
 
+def workspace_version():
+    for line in (ROOT / "Cargo.toml").read_text().splitlines():
+        if line.startswith("version = "):
+            return line.split('"')[1]
+    return None
+
+
 def daemonset_errors(ds):
     errors = []
     spec = ds["spec"]["template"]["spec"]
+    want = f"localhost/nfv-cni:{workspace_version()}"
+    for c in spec.get("initContainers", []) + spec["containers"]:
+        if c["image"] != want:
+            errors.append(f"{c['name']} runs {c['image']}, not the image make image tags ({want})")
     if spec.get("automountServiceAccountToken") is not False or spec.get("serviceAccountName"):
         errors.append("the pod may reach the API (a token is mounted or a service account named)")
     volumes = {v["name"]: v for v in spec.get("volumes", [])}
@@ -180,7 +191,7 @@ def main(rendered):
             check(f"{where}: its networks are example NADs and it asks for what they need", not errs, "; ".join(errs))
         if kind == "DaemonSet":
             errs = daemonset_errors(doc)
-            check(f"{where}: no API access, no capabilities, only /opt/cni/bin writable", not errs, "; ".join(errs))
+            check(f"{where}: the image make image writes, no API access, no capabilities, only /opt/cni/bin writable", not errs, "; ".join(errs))
 
     # The validators must refuse what is broken.
     pod = next(d for _, d in docs if d.get("kind") == "Pod")

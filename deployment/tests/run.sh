@@ -44,7 +44,7 @@ say "validating the manifests offline"
 "$venv/bin/python" deployment/tests/manifests.py target/deploy/rendered/*.yaml || status=1
 
 say "running every example NAD's config through the plugins (OVS-DPDK for userspace)"
-# shellcheck source=../../conformance/ovs/ovs.sh
+# shellcheck source=conformance/ovs/ovs.sh
 source conformance/ovs/ovs.sh
 ovs_install
 ovs=$(mktemp -d /tmp/nfvex-ovs.XXXXXX)
