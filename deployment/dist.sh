@@ -21,6 +21,7 @@ out=target/dist
 
 say() { printf 'dist: %s\n' "$*"; }
 
+command -v file >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 -q install -y --no-install-recommends file >/dev/null
 say "checking that every binary in $STATIC_DIR is statically linked"
 for b in "${BINARIES[@]}"; do
   f=$STATIC_DIR/$b
