@@ -13,7 +13,7 @@ APT := apt-get -o DPkg::Lock::Timeout=600 -q
 # goldens, the reference plugins as differential peers, iproute2 for namespaces.
 APT_PACKAGES := golang-go golang-github-appc-cni-dev containernetworking-plugins iproute2 util-linux procps
 
-.PHONY: all build deps test unit conformance goldens-check lab lab-shell ovs-e2e demo bench install lint clean
+.PHONY: all build deps test unit conformance goldens-check lab lab-shell ovs-e2e demo bench install lint clean static dist image deploy-check
 
 all: build
 
@@ -33,7 +33,7 @@ deps:
 	fi
 
 ## test: everything, as CI runs it
-test: deps build unit goldens-check conformance lab ovs-e2e
+test: deps build unit goldens-check conformance lab ovs-e2e deploy-check
 
 ## unit: cargo's tests of every crate (unit, kernel tests in fresh netns, differential tests)
 unit: deps
@@ -83,6 +83,26 @@ bench: deps build
 	$(CARGO) bench --locked -p sriov --bench add_del
 	# vdpa: vhost (nothing moves) and virtio (a veth stands in for the virtio netdev)
 	$(CARGO) bench --locked -p vdpa --bench add_del
+
+## static: the plugins and nfv-install, release, glibc linked in (run anywhere: any image, any
+## node libc). Only the target's code gets the flag: build scripts and proc-macros stay dynamic.
+STATIC_TARGET := x86_64-unknown-linux-gnu
+static:
+	RUSTFLAGS="-C target-feature=+crt-static" $(CARGO) build --release --locked --target $(STATIC_TARGET) \
+	  $(addprefix -p ,$(PLUGINS)) -p nfv-installer --bins
+
+## dist: target/dist/nfv-cni-<version>-x86_64-linux.tar.gz and SHA256SUMS (binaries checked static)
+dist: static
+	bash deployment/dist.sh
+
+## image: target/image/nfv-cni-<version>.oci.tar, FROM scratch, built by buildah with no registry
+image: dist
+	bash deployment/image.sh
+
+## deploy-check: overlays rendered, manifests validated offline, every example NAD through the
+## plugins, the image's installer under podman (deployment/tests/run.sh)
+deploy-check: image
+	bash deployment/tests/run.sh
 
 ## install: atomically replace the plugins in DESTDIR (default /opt/cni/bin)
 install: build
