@@ -36,6 +36,12 @@ pub enum StoreError {
     /// lease, `lock` or `last_reserved_ip.N` goes), or an operation on it failed.
     #[error(transparent)]
     Fs(#[from] nfv_safefs::FsError),
+    /// Another call held the network's `lock` for the whole wait (a hung or stopped plugin).
+    #[error("{} is still locked by another call after {}s: try again later; if it stays locked, look for a hung IPAM process holding that file", path.display(), waited.as_secs())]
+    Busy {
+        path: PathBuf,
+        waited: std::time::Duration,
+    },
     /// Any other system call on the store (lock, stat, write) failed.
     #[error("{op} {}: {source}", path.display())]
     Io {

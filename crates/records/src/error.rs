@@ -1,4 +1,4 @@
-//! The store's errors, and their CNI code (all are I/O, code 5).
+//! The store's errors, and their CNI code (I/O, code 5; a lock held too long, code 11).
 
 use std::io;
 use std::path::PathBuf;
@@ -23,6 +23,18 @@ pub enum StoreError {
         #[source]
         source: serde_json::Error,
     },
+    /// Another call held the device's lock for the whole wait (a hung or stopped plugin).
+    #[error(
+        "device {device} is still locked by another call after {}s ({}): try again later; if \
+         it stays locked, look for a hung plugin process holding that file",
+        waited.as_secs(),
+        path.display()
+    )]
+    Busy {
+        device: String,
+        path: PathBuf,
+        waited: std::time::Duration,
+    },
     /// The container ID or interface name cannot name a file (the runner validates both;
     /// this guards callers that did not).
     #[error("{what} {value:?} cannot name a record file: it is empty, '.', '..' or contains '/'")]
@@ -41,6 +53,10 @@ impl StoreError {
 
 impl From<StoreError> for nfv_cni::Error {
     fn from(e: StoreError) -> Self {
-        nfv_cni::Error::new(nfv_cni::code::IO, e.to_string())
+        let code = match e {
+            StoreError::Busy { .. } => nfv_cni::code::TRY_AGAIN_LATER,
+            _ => nfv_cni::code::IO,
+        };
+        nfv_cni::Error::new(code, e.to_string())
     }
 }

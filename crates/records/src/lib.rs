@@ -17,4 +17,4 @@ mod store;
 
 pub use error::StoreError;
 pub use name::file_safe;
-pub use store::{AttachmentRecord, DeviceLock, RecordStore};
+pub use store::{AttachmentRecord, DeviceLock, RecordStore, LOCK_WAIT};

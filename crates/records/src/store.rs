@@ -4,6 +4,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -11,6 +12,11 @@ use serde_json::Value;
 
 use crate::error::StoreError;
 use crate::name::file_safe;
+
+/// How long a verb waits for another call to release a device's lock before it answers
+/// "try again later" (code 11). sriov-cni gives up on its per-VF lock after 60 s too; an ADD
+/// or DEL holds the lock for milliseconds, so only a hung or stopped plugin waits this long.
+pub const LOCK_WAIT: Duration = Duration::from_secs(60);
 
 /// What the store needs to know about a plugin's record.
 pub trait AttachmentRecord: Serialize + DeserializeOwned {
@@ -102,11 +108,40 @@ impl<R: AttachmentRecord> RecordStore<R> {
         fs::create_dir_all(&self.dir).map_err(StoreError::io("creating", &self.dir))
     }
 
-    /// Take the per-device lock, waiting for another holder to drop it.
+    /// Take the per-device lock, waiting at most [`LOCK_WAIT`] for another holder to drop it.
     pub fn lock_device(&self, device: &str) -> Result<DeviceLock, StoreError> {
+        self.lock_device_within(device, LOCK_WAIT)
+    }
+
+    /// Take the per-device lock, waiting at most `wait`: past it, [`StoreError::Busy`]
+    /// (code 11, try again later). A plugin that hangs or is stopped while it holds the lock
+    /// must not hang every later call on that device.
+    pub fn lock_device_within(
+        &self,
+        device: &str,
+        wait: Duration,
+    ) -> Result<DeviceLock, StoreError> {
         let (file, path) = self.lock_file(device)?;
-        file.lock().map_err(StoreError::io("locking", &path))?;
-        Ok(DeviceLock { _file: file })
+        let deadline = Instant::now() + wait;
+        let mut pause = Duration::from_millis(2);
+        loop {
+            match file.try_lock() {
+                Ok(()) => return Ok(DeviceLock { _file: file }),
+                Err(fs::TryLockError::WouldBlock) => {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        return Err(StoreError::Busy {
+                            device: device.to_string(),
+                            path,
+                            waited: wait,
+                        });
+                    }
+                    std::thread::sleep(pause.min(left));
+                    pause = (pause * 2).min(Duration::from_millis(100));
+                }
+                Err(fs::TryLockError::Error(e)) => return Err(StoreError::io("locking", path)(e)),
+            }
+        }
     }
 
     /// Take the per-device lock only if no one holds it: `None` while another process does

@@ -182,6 +182,44 @@ fn try_lock_takes_a_free_device_and_declines_a_held_one() {
     fs::remove_dir_all(&d).unwrap();
 }
 
+/// A lock held by a hung plugin: the next call waits its deadline, then answers "try again
+/// later" (code 11) naming the device and the lock file, instead of hanging forever; a lock
+/// released during the wait is taken.
+#[test]
+fn a_lock_held_too_long_is_given_up_with_code_11() {
+    let d = scratch("lockwait");
+    let store = RecordStore::<Rec>::new(&d);
+    let held = store.lock_device("0000:01:10.0").unwrap();
+    let started = std::time::Instant::now();
+    let e = store
+        .lock_device_within("0000:01:10.0", std::time::Duration::from_millis(300))
+        .unwrap_err();
+    let waited = started.elapsed();
+    assert!(
+        waited >= std::time::Duration::from_millis(300),
+        "{waited:?}"
+    );
+    assert!(waited < std::time::Duration::from_secs(5), "{waited:?}");
+    let cni: nfv_cni::Error = e.into();
+    assert_eq!(cni.code, nfv_cni::code::TRY_AGAIN_LATER);
+    assert!(
+        cni.msg.contains("0000:01:10.0") && cni.msg.contains("try again later"),
+        "{}",
+        cni.msg
+    );
+    // Released half-way through the wait: taken.
+    let releaser = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        drop(held);
+    });
+    store
+        .lock_device_within("0000:01:10.0", std::time::Duration::from_secs(5))
+        .unwrap();
+    releaser.join().unwrap();
+    assert_eq!(nfv_records::LOCK_WAIT, std::time::Duration::from_secs(60));
+    fs::remove_dir_all(&d).unwrap();
+}
+
 #[test]
 fn names_that_cannot_be_files_are_refused() {
     let d = scratch("names");

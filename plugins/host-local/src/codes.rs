@@ -28,10 +28,12 @@ pub fn config_error(e: ConfigError) -> Error {
 }
 
 /// `ipam.dataDir` refused (relative, `..`, a symlink or a non-directory on the way) is a
-/// config the operator must change (7); every other store failure is I/O (5).
+/// config the operator must change (7); the network's lock held past the wait is "try again
+/// later" (11); every other store failure is I/O (5).
 pub fn store_error(e: &StoreError) -> Error {
     match e {
         StoreError::DataDir { .. } => Error::new(code::INVALID_CONFIG, e.to_string()),
+        StoreError::Busy { .. } => Error::new(code::TRY_AGAIN_LATER, e.to_string()),
         _ => Error::new(code::IO, e.to_string()),
     }
 }

@@ -114,6 +114,42 @@ fn age(st: &FileStat) -> Duration {
         .unwrap_or(Duration::MAX)
 }
 
+/// How long a verb waits for another call to release the network's `lock` before it answers
+/// "try again later" (code 11): an ADD or DEL holds it for milliseconds, so only a hung or
+/// stopped plugin (ours or the reference) makes a call wait this long.
+pub const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Take `lock` in `dir`, waiting at most `wait` for another holder.
+pub(crate) fn lock_within(dir: &Dir, wait: std::time::Duration) -> Result<Flock<File>, StoreError> {
+    let deadline = std::time::Instant::now() + wait;
+    let mut pause = std::time::Duration::from_millis(2);
+    let mut file = dir.open_append(LOCK_FILE, 0o600)?;
+    loop {
+        match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
+            Ok(lock) => return Ok(lock),
+            Err((back, nix::errno::Errno::EWOULDBLOCK)) => {
+                let left = deadline.saturating_duration_since(std::time::Instant::now());
+                if left.is_zero() {
+                    return Err(StoreError::Busy {
+                        path: dir.join(LOCK_FILE),
+                        waited: wait,
+                    });
+                }
+                std::thread::sleep(pause.min(left));
+                pause = (pause * 2).min(std::time::Duration::from_millis(100));
+                file = back;
+            }
+            Err((_, errno)) => {
+                return Err(StoreError::new(
+                    "lock",
+                    dir.join(LOCK_FILE),
+                    std::io::Error::from(errno),
+                ))
+            }
+        }
+    }
+}
+
 impl DiskStore {
     /// Open (creating if needed) `<data_dir>/<network>` and take its lock. Removes what killed
     /// runs left: our temp files, and empty leases older than [`EMPTY_LEASE_GRACE`].
@@ -130,10 +166,7 @@ impl DiskStore {
             .create_dir(network, DIR_MODE)
             .map_err(StoreError::LeaseDir)?
             .0;
-        let lock_file = dir.open_append(LOCK_FILE, 0o600)?;
-        let lock = Flock::lock(lock_file, FlockArg::LockExclusive).map_err(|(_, errno)| {
-            StoreError::new("lock", dir.join(LOCK_FILE), std::io::Error::from(errno))
-        })?;
+        let lock = lock_within(&dir, LOCK_WAIT)?;
         let stamp = Self::stamp_of(&dir)?;
         let (index, valid) = OwnerIndex::open(&data, network, stamp);
         let mut notes = Vec::new();

@@ -340,3 +340,27 @@ fn notes_never_carry_raw_control_characters() {
     assert!(notes.iter().all(|n| !n.contains('\n')), "{notes:?}");
     s.finish().unwrap();
 }
+
+/// A network's lock held by a hung plugin: the next call waits its deadline, then answers
+/// "try again later" (Busy, code 11 in the plugin) instead of hanging every later pod on
+/// that network; a lock released during the wait is taken.
+#[test]
+fn a_lock_held_too_long_is_given_up() {
+    let t = TempDir::new("lockwait");
+    let held = DiskStore::open(&t.0, "net").unwrap();
+    let dir = Dir::open(&t.0.join("net")).unwrap();
+    let started = std::time::Instant::now();
+    let e = lock_within(&dir, std::time::Duration::from_millis(300)).unwrap_err();
+    assert!(started.elapsed() >= std::time::Duration::from_millis(300));
+    assert!(
+        matches!(e, StoreError::Busy { .. }) && e.to_string().contains("try again later"),
+        "{e}"
+    );
+    let releaser = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        drop(held);
+    });
+    lock_within(&dir, std::time::Duration::from_secs(5)).unwrap();
+    releaser.join().unwrap();
+    assert_eq!(LOCK_WAIT, std::time::Duration::from_secs(60));
+}
