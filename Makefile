@@ -13,7 +13,7 @@ APT := apt-get -o DPkg::Lock::Timeout=600 -q
 # goldens, the reference plugins as differential peers, iproute2 for namespaces.
 APT_PACKAGES := golang-go golang-github-appc-cni-dev containernetworking-plugins iproute2 util-linux procps
 
-.PHONY: all build deps test unit conformance goldens-check lab lab-shell ovs-e2e demo bench install lint clean static dist image deploy-check
+.PHONY: all build deps test unit conformance goldens-check lab lab-shell ovs-e2e demo bench install lint clean reliability static dist image deploy-check
 
 all: build
 
@@ -72,6 +72,25 @@ ovs-e2e: build
 ## demo: the main job: attach real interfaces to pods (libcni, the lab's VFs, OVS-DPDK)
 demo: deps build
 	bash conformance/demo.sh
+
+## reliability: regenerate docs/reliability.md from a bounded fuzz pass (FUZZ_SECONDS per
+## target), every crash test and storm (their `reliability:` lines) and every hostile case of
+## testdata/hostile/*.tsv run by name (about 25 minutes with the default fuzz time)
+RELIABILITY_TESTS := \
+  "-p sriov --features test-hooks --test crash" "-p vdpa --features test-hooks --test crash" \
+  "-p userspace --features test-hooks --test crash" "-p host-local --features test-hooks --test crash" \
+  "-p host-local --test concurrency" "-p sriov --test races" "-p vdpa --test races" \
+  "-p nfv-ovsdb --test hostile" "-p nfv-installer --test binary"
+reliability: deps build
+	@mkdir -p target/reliability; : > target/reliability/lines.txt
+	$(MAKE) fuzz
+	@for t in $(RELIABILITY_TESTS); do \
+	  echo "reliability: cargo test $$t"; \
+	  $(CARGO) test --locked $$t -- --nocapture 2>&1 | tee -a target/reliability/lines.txt | grep -E '^test result' ; \
+	done
+	bash conformance/ovs/e2e.sh 2>&1 | tee -a target/reliability/lines.txt | grep -E 'reliability: |passed'
+	bash conformance/reliability/hostile.sh > target/reliability/hostile.tsv
+	python3 conformance/reliability/report.py docs/reliability.md
 
 ## bench: ADD/DEL latency of ours and the reference side by side, with ratios
 bench: deps build
