@@ -272,13 +272,6 @@ fn table() -> Vec<Case> {
             6,
         )
         .ours_only(),
-        case(
-            "logLevel unknown",
-            "ADD",
-            vec![conf(json!({"logLevel": "loud"}))],
-            7,
-        )
-        .ours_only(),
         // the main plugin's own keys and its delegation
         case(
             "mtu is a string",

@@ -58,13 +58,9 @@ pub struct NetConf {
         skip_serializing_if = "Option::is_none"
     )]
     pub valid_attachments: Option<Vec<Attachment>>,
-    /// nfv-cni: `error`, `warning`, `info` or `debug`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub log_level: Option<String>,
-    /// nfv-cni: a file to append log lines to (default stderr).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub log_file: Option<String>,
-    /// Every other key, kept in order.
+    /// Every other key, kept in order. `logLevel` and `logFile` are here too: they belong to
+    /// the main plugin (an IPAM plugin reads its own from `ipam`), so nothing in the shared
+    /// keys may refuse them (see [`crate::log`]).
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }

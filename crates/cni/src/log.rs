@@ -38,6 +38,7 @@ pub enum Level {
 }
 
 impl Level {
+    /// Strictly one of our four names (any case; `warn` too).
     pub fn parse(s: &str) -> Result<Level, Error> {
         match s.to_ascii_lowercase().as_str() {
             "error" => Ok(Level::Error),
@@ -49,6 +50,43 @@ impl Level {
                 format!("logLevel {s:?} is not a level: use error, warning, info or debug"),
             )),
         }
+    }
+
+    /// `logLevel` as a config gives it, read the way the Go plugins read theirs: never
+    /// refused (a log setting must not fail a verb, DEL least of all). Their other names map
+    /// to the nearest level: sriov-cni's `panic` (and `fatal`) to error, userspace-cni's
+    /// `verbose` (and `trace`) to debug; empty, unknown or not a string to the default,
+    /// warning. Anything but one of our four names comes with one note saying so.
+    pub fn from_config(v: Option<&serde_json::Value>) -> (Level, Option<String>) {
+        const USE: &str = "use error, warning, info or debug";
+        let s = match v {
+            None | Some(serde_json::Value::Null) => return (Level::Warning, None),
+            Some(serde_json::Value::String(s)) => s,
+            Some(other) => {
+                return (
+                    Level::Warning,
+                    Some(format!(
+                        "logLevel {other} is not a string: read as warning ({USE})"
+                    )),
+                )
+            }
+        };
+        if let Ok(level) = Level::parse(s) {
+            return (level, None);
+        }
+        let (level, why) = match s.to_ascii_lowercase().as_str() {
+            "panic" | "fatal" => (Level::Error, "the nearest level"),
+            "verbose" | "trace" => (Level::Debug, "the nearest level"),
+            "" => (Level::Warning, "the default"),
+            _ => (Level::Warning, "the default"),
+        };
+        (
+            level,
+            Some(format!(
+                "logLevel {s:?} is read as {} ({why}; {USE})",
+                level.as_str()
+            )),
+        )
     }
 
     fn as_str(self) -> &'static str {
@@ -331,5 +369,34 @@ mod tests {
         assert_eq!(Level::parse("warn").unwrap(), Level::Warning);
         assert_eq!(Level::parse("verbose").unwrap_err().code, 7);
         assert!(Level::Error < Level::Debug);
+    }
+
+    /// What the Go plugins accept is never refused: their names map to the nearest level,
+    /// anything else to the default, each with one note; our four names need no note.
+    #[test]
+    fn config_levels_as_the_go_plugins_accept_them() {
+        use serde_json::json;
+        for (v, want, noted) in [
+            (None, Level::Warning, false),
+            (Some(json!(null)), Level::Warning, false),
+            (Some(json!("debug")), Level::Debug, false),
+            (Some(json!("Warning")), Level::Warning, false),
+            (Some(json!("panic")), Level::Error, true),
+            (Some(json!("fatal")), Level::Error, true),
+            (Some(json!("verbose")), Level::Debug, true),
+            (Some(json!("")), Level::Warning, true),
+            (Some(json!("loud")), Level::Warning, true),
+            (Some(json!(5)), Level::Warning, true),
+        ] {
+            let (level, note) = Level::from_config(v.as_ref());
+            assert_eq!(level, want, "{v:?}");
+            assert_eq!(note.is_some(), noted, "{v:?}: {note:?}");
+            if let Some(n) = note {
+                assert!(
+                    n.starts_with("logLevel ") && n.contains("use error, warning, info or debug"),
+                    "{n}"
+                );
+            }
+        }
     }
 }

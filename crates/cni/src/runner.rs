@@ -33,6 +33,12 @@ pub trait Plugin {
     fn status(&self, _req: &Request) -> Result<(), Error> {
         Ok(())
     }
+    /// An IPAM plugin (host-local): it reads only `ipam` and the spec's keys. The top level
+    /// belongs to the main plugin that delegates to it, so its logging keys come from
+    /// `ipam.logLevel` and `ipam.logFile`, never from the main plugin's.
+    fn is_ipam(&self) -> bool {
+        false
+    }
 }
 
 /// One invocation: the validated environment, the parsed shared config, and stdin as given.
@@ -172,13 +178,17 @@ pub fn dispatch(
         Err((e, version)) => return Outcome::error(&e, &version),
     };
     let version = req.cni_version().to_string();
+    let logging = if plugin.is_ipam() {
+        req.conf.ipam.as_ref()
+    } else {
+        Some(&req.conf.extra)
+    };
+    let (level, level_note) = Level::from_config(logging.and_then(|m| m.get("logLevel")));
     log::init(
-        req.conf
-            .log_level
-            .as_deref()
-            .and_then(|l| Level::parse(l).ok())
-            .unwrap_or(Level::Warning),
-        req.conf.log_file.as_deref(),
+        level,
+        logging
+            .and_then(|m| m.get("logFile"))
+            .and_then(Value::as_str),
         format!(
             "{}[{}] {} {}/{}",
             req.conf.plugin_type,
@@ -188,6 +198,9 @@ pub fn dispatch(
             req.ifname()
         ),
     );
+    if let Some(note) = level_note {
+        log::log(Level::Warning, format_args!("{note}"));
+    }
     let called = panic::catch_unwind(AssertUnwindSafe(|| match req.env.command {
         Command::Add => add_printable(plugin, &req, &version).map(Some),
         Command::Del => plugin.del(&req).map(|_| None),
@@ -336,9 +349,6 @@ fn read_request(env: Env, stdin: &mut dyn Read) -> Result<Request, (Error, Strin
         }
     }
     let conf = NetConf::parse(&bytes).map_err(fail)?;
-    if let Some(level) = &conf.log_level {
-        Level::parse(level).map_err(fail)?;
-    }
     Ok(Request {
         env,
         conf,

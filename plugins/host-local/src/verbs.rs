@@ -119,6 +119,12 @@ fn routes(conf: &IpamConfig) -> Result<Vec<Route>, Error> {
 }
 
 impl Plugin for HostLocal {
+    /// host-local is an IPAM plugin: its logging keys are `ipam.logLevel` and `ipam.logFile`;
+    /// the top level belongs to the main plugin.
+    fn is_ipam(&self) -> bool {
+        true
+    }
+
     fn add(&self, req: &Request) -> Result<Success, Error> {
         let conf = load(req)?;
         let dns = dns(&conf)?;

@@ -122,8 +122,8 @@ fn run(verb: &str, conf: &Value) -> Outcome {
 /// A valid host-local config with its leases in `data`, logging to `log_file`.
 fn conf(data: &Path, log_file: &Path) -> Value {
     json!({"cniVersion": "1.0.0", "name": "logdev", "type": "host-local",
-        "logLevel": "debug", "logFile": log_file,
-        "ipam": {"type": "host-local", "dataDir": data, "subnet": "10.77.0.0/24"}})
+        "ipam": {"type": "host-local", "dataDir": data, "subnet": "10.77.0.0/24",
+                 "logLevel": "debug", "logFile": log_file}})
 }
 
 /// A record line: `<seconds>.<millis> host-local[<pid>] ...`.
@@ -178,9 +178,8 @@ fn config_values_with_newlines_stay_inside_one_log_record() {
     let mut runs = 0;
     for (field, extra) in &cases {
         let mut c = json!({"cniVersion": "1.0.0", "name": "logdev", "type": "host-local",
-            "logLevel": "debug", "logFile": log.0,
             "ipam": {"type": "host-local", "dataDir": tmp.0.join("data"),
-                     "subnet": "10.77.0.0/24"}});
+                     "subnet": "10.77.0.0/24", "logLevel": "debug", "logFile": log.0}});
         for (k, v) in extra.as_object().unwrap() {
             match (c.get_mut(k), v) {
                 (Some(Value::Object(base)), Value::Object(over)) => {

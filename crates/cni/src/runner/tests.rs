@@ -210,13 +210,6 @@ fn malformed_inputs_get_exact_codes_and_never_reach_the_plugin() {
         ("unknown command", "FROB", CONF.into(), &[], 4),
         ("huge stdin", "ADD", huge, &[], 5),
         (
-            "bad logLevel",
-            "ADD",
-            r#"{"cniVersion":"1.0.0","name":"n","logLevel":"loud"}"#.into(),
-            &[],
-            7,
-        ),
-        (
             "ipam wrong type",
             "ADD",
             r#"{"cniVersion":"1.0.0","name":"n","ipam":5}"#.into(),
@@ -329,4 +322,72 @@ fn result_without_ips_cannot_be_printed_as_020() {
     let o = dispatch(&NoIpProbe(&p), "", &get, &mut conf.as_bytes());
     assert_eq!(err_of(&o).0, 1);
     assert_eq!(p.calls.borrow().as_slice(), &["ADD", "DEL"]);
+}
+
+/// logLevel values the Go plugins accept (sriov-cni's `panic`, userspace-cni's `verbose`,
+/// empty) and ones nobody accepts (unknown, not a string) never fail a verb: a log setting must
+/// not make a pod undeletable. (Each used to be code 7 on every verb, DEL included.)
+#[test]
+fn no_log_level_fails_a_verb() {
+    for level in [
+        r#""panic""#,
+        r#""verbose""#,
+        r#""""#,
+        r#""loud""#,
+        "5",
+        "null",
+    ] {
+        for cmd in ["ADD", "DEL", "CHECK"] {
+            let p = Probe::default();
+            let stdin = format!(r#"{{"cniVersion":"1.0.0","name":"n","logLevel":{level}}}"#);
+            let o = run_with(&p, cmd, &stdin, &[]);
+            assert_eq!(
+                o.exit_code,
+                0,
+                "{cmd} with logLevel {level}: {:?}",
+                String::from_utf8_lossy(&o.stdout)
+            );
+            assert_eq!(*p.calls.borrow(), vec![cmd], "{cmd} with logLevel {level}");
+        }
+    }
+}
+
+/// An IPAM plugin reads only `ipam` and the spec's keys: the main plugin's top-level logging
+/// keys are not its to judge or act on, whatever their type.
+#[test]
+fn an_ipam_plugin_ignores_the_main_plugins_logging_keys() {
+    struct Ipam(Probe);
+    impl Plugin for Ipam {
+        fn add(&self, req: &Request) -> Result<Success, Error> {
+            self.0.add(req)
+        }
+        fn del(&self, req: &Request) -> Result<(), Error> {
+            self.0.del(req)
+        }
+        fn check(&self, req: &Request) -> Result<(), Error> {
+            self.0.check(req)
+        }
+        fn is_ipam(&self) -> bool {
+            true
+        }
+    }
+    let p = Ipam(Probe::default());
+    let stdin = r#"{"cniVersion":"1.0.0","name":"n","type":"sriov","logLevel":{"weird":1},
+        "logFile":["not","a","path"],"ipam":{"type":"host-local","logLevel":"debug"}}"#;
+    let env: HashMap<&str, &str> = [
+        ("CNI_COMMAND", "DEL"),
+        ("CNI_CONTAINERID", "ctr1"),
+        ("CNI_IFNAME", "net1"),
+        ("CNI_PATH", "/nonexistent"),
+    ]
+    .into_iter()
+    .collect();
+    let get = move |k: &str| env.get(k).map(|v| v.to_string());
+    let o = dispatch(&p, "ipam probe", &get, &mut stdin.as_bytes());
+    assert_eq!(o.exit_code, 0, "{}", String::from_utf8_lossy(&o.stdout));
+    assert_eq!(*p.0.calls.borrow(), vec!["DEL"]);
+    assert!(
+        crate::log::enabled(Level::Debug),
+        "ipam.logLevel is the IPAM plugin's"
+    );
 }
