@@ -128,30 +128,53 @@ impl NetConf {
 /// decode); a missing required field is code 7 (the config is invalid).
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8], what: &str) -> Result<T, Error> {
     let de = &mut serde_json::Deserializer::from_slice(bytes);
-    let value = serde_path_to_error::deserialize(&mut *de).map_err(|e| {
-        let path = e.path().to_string();
-        let inner = e.into_inner();
-        let at = if path == "." || path.is_empty() {
-            String::new()
-        } else {
-            format!(" at {path:?}")
-        };
-        let msg = inner.to_string();
-        let code = if msg.starts_with("missing field") || msg.starts_with("invalid value") {
-            code::INVALID_CONFIG
-        } else {
-            code::DECODE
-        };
-        Error::new(code, format!("{what}{at}: {msg}"))
-    })?;
-    // One JSON document and nothing after it: trailing bytes mean a broken writer.
+    let value = serde_path_to_error::deserialize(&mut *de).map_err(|e| decode_error(e, what))?;
+    one_document(de, what)?;
+    Ok(value)
+}
+
+/// Like [`parse_json`], with the keys of the plugin's own config matched as Go's
+/// encoding/json matches them (exact, else ignoring case; see [`crate::gojson`]): a config
+/// written for the Go plugins means the same here.
+pub fn parse_go_json<T: DeserializeOwned>(bytes: &[u8], what: &str) -> Result<T, Error> {
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    let value: Value =
+        serde_path_to_error::deserialize(&mut *de).map_err(|e| decode_error(e, what))?;
+    one_document(de, what)?;
+    serde_path_to_error::deserialize(crate::gojson::GoValue(value))
+        .map_err(|e| decode_error(e, what))
+}
+
+/// A decode error naming the field: a missing field or an invalid value is an invalid config
+/// (7), anything else did not decode (6).
+fn decode_error(e: serde_path_to_error::Error<serde_json::Error>, what: &str) -> Error {
+    let path = e.path().to_string();
+    let inner = e.into_inner();
+    let at = if path == "." || path.is_empty() {
+        String::new()
+    } else {
+        format!(" at {path:?}")
+    };
+    let msg = inner.to_string();
+    let code = if msg.starts_with("missing field") || msg.starts_with("invalid value") {
+        code::INVALID_CONFIG
+    } else {
+        code::DECODE
+    };
+    Error::new(code, format!("{what}{at}: {msg}"))
+}
+
+/// One JSON document and nothing after it: trailing bytes mean a broken writer.
+fn one_document<'a>(
+    de: &mut serde_json::Deserializer<serde_json::de::SliceRead<'a>>,
+    what: &str,
+) -> Result<(), Error> {
     de.end().map_err(|e| {
         Error::new(
             code::DECODE,
             format!("{what}: {e}: only one JSON document is allowed"),
         )
-    })?;
-    Ok(value)
+    })
 }
 
 #[cfg(test)]

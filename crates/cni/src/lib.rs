@@ -6,6 +6,7 @@
 pub mod config;
 pub mod env;
 pub mod error;
+pub mod gojson;
 pub mod ipam;
 pub mod log;
 pub mod result;

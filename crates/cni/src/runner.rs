@@ -50,9 +50,11 @@ pub struct Request {
 }
 
 impl Request {
-    /// Parse stdin into the plugin's own config type; errors name the field (code 6 or 7).
+    /// Parse stdin into the plugin's own config type, its keys matched as Go's encoding/json
+    /// matches the Go plugins' (exact, else ignoring case; unknown keys ignored); errors name
+    /// the field (code 6 or 7).
     pub fn parse_conf<T: DeserializeOwned>(&self) -> Result<T, Error> {
-        parse_json(&self.stdin, "network configuration")
+        crate::config::parse_go_json(&self.stdin, "network configuration")
     }
 
     /// `prevResult`, read in whatever version it was written (the config's, if it says none).

@@ -391,3 +391,50 @@ fn an_ipam_plugin_ignores_the_main_plugins_logging_keys() {
         "ipam.logLevel is the IPAM plugin's"
     );
 }
+
+/// A plugin's own keys decode as the Go plugins decode theirs: exact, else ignoring case,
+/// unknown keys ignored (sriov-cni's `spoofChk`, `VLAN`, `DeviceID` work there, and did
+/// nothing here before).
+#[test]
+fn parse_conf_matches_keys_as_go_does() {
+    #[derive(Debug, serde::Deserialize)]
+    struct Conf {
+        #[serde(rename = "deviceID", default)]
+        device_id: Option<String>,
+        #[serde(default)]
+        vlan: Option<u16>,
+        #[serde(default)]
+        spoofchk: Option<String>,
+    }
+    let stdin = br#"{"cniVersion":"1.0.0","name":"n","type":"sriov","DeviceID":"0000:01:10.0",
+        "VLAN":100,"spoofChk":"on","somethingElse":true}"#;
+    let req = Request {
+        env: crate::env::from_lookup(&|k| {
+            [
+                ("CNI_COMMAND", "DEL"),
+                ("CNI_CONTAINERID", "c"),
+                ("CNI_IFNAME", "net1"),
+                ("CNI_PATH", "/p"),
+            ]
+            .iter()
+            .find(|(n, _)| *n == k)
+            .map(|(_, v)| v.to_string())
+        })
+        .unwrap(),
+        conf: NetConf::parse(stdin).unwrap(),
+        stdin: stdin.to_vec(),
+    };
+    let c: Conf = req.parse_conf().unwrap();
+    assert_eq!(c.device_id.as_deref(), Some("0000:01:10.0"));
+    assert_eq!(c.vlan, Some(100));
+    assert_eq!(c.spoofchk.as_deref(), Some("on"));
+    // A wrong type is still refused, naming the field.
+    let bad = br#"{"cniVersion":"1.0.0","name":"n","VLAN":"100"}"#;
+    let req = Request {
+        stdin: bad.to_vec(),
+        ..req
+    };
+    let e = req.parse_conf::<Conf>().unwrap_err();
+    assert_eq!(e.code, 6);
+    assert!(e.msg.contains("vlan"), "{}", e.msg);
+}
