@@ -2,10 +2,13 @@
 // testdata/results/input/ converted to every version by the reference Go library
 // (Debian's golang-github-appc-cni-dev, spec up to 1.0.0).
 //
-// That library predates 1.1.0, so for 1.1.0 the expectation is derived by the spec's rules:
+// That library (v1.1.2) predates 1.1.0, so for 1.1.0 the expectation is derived by the rules of
+// the current library (libcni >= 1.2), which Multus and the runtimes link today:
 //   - from 1.1.0 to an older version: drop the 1.1.0-only fields (interface mtu, socketPath,
 //     pciID; route mtu, advmss, priority, table, scope), read the rest as 1.0.0 and convert
-//     that with the reference library;
+//     that with the reference library; then put back what the current library keeps: the
+//     interface fields in 1.0.0 (its types/100 serves 1.0.0 and 1.1.0), the route fields in
+//     every version from 0.3.0 up (its types.Route is shared by them);
 //   - to 1.1.0 from an older version: the reference conversion to 1.0.0, relabelled 1.1.0
 //     (no 1.1.0-only field can appear);
 //   - 1.1.0 to 1.1.0: the input itself.
@@ -57,7 +60,31 @@ func strip11(doc map[string]interface{}) {
 	}
 }
 
+var interfaceFields = []string{"mtu", "socketPath", "pciID"}
+var routeFields = []string{"mtu", "advmss", "priority", "table", "scope"}
+
+// keepCurrent copies `fields` of each element of orig[key] to the element at the same index of
+// conv[key]: conversions keep the order of interfaces and routes.
+func keepCurrent(orig, conv map[string]interface{}, key string, fields []string) {
+	from, _ := orig[key].([]interface{})
+	to, _ := conv[key].([]interface{})
+	for i := range to {
+		if i >= len(from) {
+			break
+		}
+		src := from[i].(map[string]interface{})
+		dst := to[i].(map[string]interface{})
+		for _, f := range fields {
+			if v, ok := src[f]; ok {
+				dst[f] = v
+			}
+		}
+	}
+}
+
 func convert(input []byte, from, to string) interface{} {
+	var orig map[string]interface{}
+	must(json.Unmarshal(input, &orig))
 	if from == "1.1.0" && to == "1.1.0" {
 		var doc interface{}
 		must(json.Unmarshal(input, &doc))
@@ -87,6 +114,14 @@ func convert(input []byte, from, to string) interface{} {
 	must(json.Unmarshal(b, &doc))
 	if to == "1.1.0" {
 		doc["cniVersion"] = "1.1.0"
+	}
+	if orig["cniVersion"] == "1.1.0" {
+		if to == "1.0.0" {
+			keepCurrent(orig, doc, "interfaces", interfaceFields)
+		}
+		if to != "0.1.0" && to != "0.2.0" {
+			keepCurrent(orig, doc, "routes", routeFields)
+		}
 	}
 	return doc
 }

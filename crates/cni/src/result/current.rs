@@ -7,7 +7,7 @@ use super::json::{
 };
 use super::model::{Interface, IpConfig, Success};
 use crate::error::Error;
-use crate::version::{Version, V1_0_0, V1_1_0};
+use crate::version::{Version, V1_0_0};
 use serde_json::{Map, Value};
 
 pub(super) fn from_current(obj: &Map<String, Value>) -> Result<Success, Error> {
@@ -74,14 +74,18 @@ pub(super) fn from_current(obj: &Map<String, Value>) -> Result<Success, Error> {
 
 /// Print as `version` (0.3.0 or later; parsed as `v`), following the reference conversion rules.
 pub(super) fn to_current(s: &Success, version: &str, v: Version) -> Result<Value, Error> {
-    let extended = v >= V1_1_0;
+    // As the current reference library (libcni >= 1.2) prints them: one type serves 1.0.0 and
+    // 1.1.0, so the interface fields appear in 1.0.0 too (Multus copies them into the
+    // network-status annotation); its route type is shared by every version from 0.3.0 up.
+    let interface_extended = v >= V1_0_0;
+    let route_extended = true;
     let mut m = Map::new();
     m.insert("cniVersion".into(), version.into());
     if !s.interfaces.is_empty() {
         let list = s
             .interfaces
             .iter()
-            .map(|i| interface_json(i, extended))
+            .map(|i| interface_json(i, interface_extended))
             .collect();
         m.insert("interfaces".into(), Value::Array(list));
     }
@@ -93,7 +97,7 @@ pub(super) fn to_current(s: &Success, version: &str, v: Version) -> Result<Value
     if !s.routes.is_empty() {
         m.insert(
             "routes".into(),
-            s.routes.iter().map(|r| route_json(r, extended)).collect(),
+            s.routes.iter().map(|r| route_json(r, route_extended)).collect(),
         );
     }
     m.insert("dns".into(), dns_json(&s.dns));
