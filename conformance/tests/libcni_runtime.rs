@@ -444,7 +444,13 @@ fn single_conf_at_every_version_libcni_speaks() {
         if let Some(host_mac) = added["interfaces"][0]["mac"].as_str() {
             norm = norm.replace(host_mac, "<HOSTMAC>");
         }
-        assert_matches(&added, &format!("expected/veth-add-{version}.json"), &norm);
+        // libcni prints our result back with its own types: Debian's v1.1.2 has no interface
+        // `mtu` in 1.0.0 (libcni >= 1.2 keeps it, as we print it), so its 1.0.0 differs.
+        let expected = match version {
+            "1.0.0" => "expected/libcni-v1.1-veth-add-1.0.0.json".to_string(),
+            v => format!("expected/veth-add-{v}.json"),
+        };
+        assert_matches(&added, &expected, &norm);
         if !matches!(version, "0.1.0" | "0.2.0" | "0.3.0" | "0.3.1") {
             rt.run("check").success();
         }

@@ -97,7 +97,10 @@ pub(super) fn to_current(s: &Success, version: &str, v: Version) -> Result<Value
     if !s.routes.is_empty() {
         m.insert(
             "routes".into(),
-            s.routes.iter().map(|r| route_json(r, route_extended)).collect(),
+            s.routes
+                .iter()
+                .map(|r| route_json(r, route_extended))
+                .collect(),
         );
     }
     m.insert("dns".into(), dns_json(&s.dns));
