@@ -88,14 +88,14 @@ fn home_name(device: &str) -> String {
 }
 
 impl Vdpa {
-    /// Whether an attachment of this plugin is recorded (for the sriov plugin's DEL: when it
+    /// Whether an attachment is recorded in this store (for the sriov plugin's DEL: when it
     /// is, hand the DEL to [`Vdpa::detach`]).
     pub fn has_attachment(&self, container_id: &str, ifname: &str) -> Result<bool, Error> {
         Ok(self.records.load(container_id, ifname)?.is_some())
     }
 
     /// DEL: restore from the record (or from the config without one), release IPAM, forget
-    /// the record. Public for the sriov plugin's vDPA hand-over.
+    /// the record. Also the sriov plugin's DEL of a vDPA hand-over.
     pub fn detach(&self, req: &Request) -> Result<(), Error> {
         let mut failures = Vec::new();
         let record = self.records.load(req.container_id(), req.ifname())?;
@@ -197,7 +197,7 @@ impl Vdpa {
     /// attachments only). Other networks' records, and records that name no network (an
     /// earlier binary's, left to DEL), are not touched, nor is a device an ADD or DEL holds
     /// the lock of right now.
-    pub(crate) fn collect_garbage(&self, req: &Request) -> Result<(), Error> {
+    pub fn collect_garbage(&self, req: &Request) -> Result<(), Error> {
         let valid = req.conf.valid_attachments.clone().unwrap_or_default();
         let mut failures = Vec::new();
         let stale = self.records.stale(&req.conf.name, &valid)?;

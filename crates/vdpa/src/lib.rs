@@ -1,4 +1,5 @@
-//! The vdpa CNI plugin: give a pod a vDPA device.
+//! vDPA attachments, shared by the vdpa plugin and the sriov plugin's hand-off of a VF that
+//! carries a vDPA device (plugins never depend on each other: both sit on this crate).
 //!
 //! - `vhost_vdpa`: the pod gets `/dev/vhost-vdpa-N` (for DPDK's virtio_user); nothing moves,
 //!   the result and the device-info file say which device it is.
@@ -6,39 +7,39 @@
 //!   SR-IOV VF's netdev (nfv-podnet), and it comes home on DEL.
 //!
 //! Modules: `config` (fields, validation, the plan), `discover` (vdpa generic netlink, sysfs
-//! fallback), `attach` (ADD with rollback), `teardown` (DEL, GC), `check`, `record` (what ADD
-//! did, kept in an nfv-records store), `devinfo` (the device-info content, type `vdpa`; the
-//! file itself is written and removed by nfv-devinfo).
+//! fallback), the verbs `attach` (ADD with rollback), `detach` (DEL, GC), `check`, `status`,
+//! `record` (what ADD did, kept in an nfv-records store), `devinfo` (the device-info content,
+//! type `vdpa`; the file itself is written and removed by nfv-devinfo), `codes` (the CNI
+//! error codes 130-133), `crash` (test-only crash points).
 //!
-//! For the sriov plugin (a VF that carries a vDPA device, one NAD type for both): build a
-//! [`config::Plan`] with `Selector::Parent(vf)` and call [`Vdpa::attach`]; on DEL, when
-//! [`Vdpa::has_attachment`] says so, call [`Vdpa::detach`]. Both run IPAM themselves.
+//! The vdpa plugin parses its config into a [`config::Plan`] and calls [`Vdpa::attach`]; the
+//! sriov plugin builds the plan with `Selector::Parent(vf)` and calls the same; on DEL, when
+//! [`Vdpa::has_attachment`] says so, [`Vdpa::detach`]. Both run IPAM themselves.
 //!
-//! The binary always reads `/sys` and keeps records in [`record::STATE_DIR`]; tests build a
-//! [`Vdpa`] over a fake sysfs tree and a scratch state directory. Nothing in a config or the
-//! environment can point the binary elsewhere.
+//! A binary always reads `/sys` and keeps records in [`record::STATE_DIR`] (the vdpa plugin)
+//! or the sriov plugin's own directory for its hand-offs; tests build a [`Vdpa`] over a fake
+//! sysfs tree and a scratch state directory. Nothing in a config or the environment can
+//! point a binary elsewhere.
 
 mod attach;
 mod check;
 pub mod codes;
 pub mod config;
 pub mod crash;
+mod detach;
 pub mod devinfo;
 pub mod discover;
 pub mod record;
-mod teardown;
+mod status;
 #[cfg(test)]
 mod testdata;
 
-use nfv_cni::result::Success;
-use nfv_cni::{code, ipam, Error, Plugin, Request};
 use nfv_pci::Sysfs;
 
-use crate::config::VdpaConf;
 use crate::record::{RecordStore, STATE_DIR};
 
-/// The plugin: where sysfs is, where records are kept, whether to ask the kernel's vdpa
-/// generic-netlink family.
+/// The vDPA code of one plugin: where sysfs is, where records are kept, whether to ask the
+/// kernel's vdpa generic-netlink family.
 #[derive(Debug, Clone)]
 pub struct Vdpa {
     pub sysfs: Sysfs,
@@ -50,6 +51,7 @@ pub struct Vdpa {
     pub check_dev_nodes: bool,
 }
 
+/// The vdpa plugin's on a node.
 impl Default for Vdpa {
     fn default() -> Self {
         Vdpa {
@@ -58,44 +60,5 @@ impl Default for Vdpa {
             use_netlink: true,
             check_dev_nodes: true,
         }
-    }
-}
-
-impl Plugin for Vdpa {
-    fn add(&self, req: &Request) -> Result<Success, Error> {
-        let conf: VdpaConf = req.parse_conf()?;
-        let plan = config::plan(&conf, &req.env.args)?;
-        self.attach(req, &plan)
-    }
-
-    fn del(&self, req: &Request) -> Result<(), Error> {
-        self.detach(req)
-    }
-
-    fn check(&self, req: &Request) -> Result<(), Error> {
-        self.check_attachment(req)
-    }
-
-    fn gc(&self, req: &Request) -> Result<(), Error> {
-        self.collect_garbage(req)
-    }
-
-    /// Ready when the vdpa bus is visible in sysfs or the vdpa generic-netlink family exists.
-    fn status(&self, req: &Request) -> Result<(), Error> {
-        let bus = self.sysfs.root().join("bus/vdpa/devices");
-        let sysfs_ok = std::fs::read_dir(&bus).is_ok();
-        let netlink_ok = self.use_netlink && discover::open_netlink().is_some();
-        if !sysfs_ok && !netlink_ok {
-            return Err(Error::new(
-                code::NOT_AVAILABLE,
-                format!(
-                    "no vDPA support on this node: {} is missing and the kernel has no vdpa \
-                     generic-netlink family; load the vdpa module and a vDPA driver \
-                     (vhost_vdpa or virtio_vdpa)",
-                    bus.display()
-                ),
-            ));
-        }
-        ipam::status(req)
     }
 }
