@@ -80,7 +80,8 @@ RELIABILITY_TESTS := \
   "-p sriov --features test-hooks --test crash" "-p vdpa --features test-hooks --test crash" \
   "-p userspace --features test-hooks --test crash" "-p host-local --features test-hooks --test crash" \
   "-p host-local --test concurrency" "-p sriov --test races" "-p vdpa --test races" \
-  "-p nfv-ovsdb --test hostile" "-p nfv-installer --test binary"
+  "-p nfv-ovsdb --test hostile" "-p nfv-installer --test binary" \
+  "-p nfv-conformance --test one_device_two_plugins"
 reliability: deps build
 	@mkdir -p target/reliability; : > target/reliability/lines.txt
 	$(MAKE) fuzz

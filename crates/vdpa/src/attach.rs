@@ -32,8 +32,8 @@ impl Vdpa {
             vhost_refuses_netdev_settings(plan, &name)?;
         }
 
-        let _lock = self.records.lock_device(&name)?;
-        if let Some(holder) = self.records.holder_of(&name)? {
+        let _lock = self.lock_device(&name)?;
+        if let Some(holder) = self.holder_of(&name)? {
             return Err(Error::new(
                 DEVICE_IN_USE,
                 format!(

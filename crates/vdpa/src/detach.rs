@@ -102,7 +102,7 @@ impl Vdpa {
         let pod_ns = open_pod_ns(req.netns(), &mut failures);
         match &record {
             Some(r) => {
-                let _lock = self.records.lock_device(&r.device)?;
+                let _lock = self.lock_device(&r.device)?;
                 failures.extend(restore(r, pod_ns.as_ref()));
             }
             None => failures.extend(self.detach_without_record(req, pod_ns.as_ref())),
@@ -145,14 +145,14 @@ impl Vdpa {
         // device another attachment holds (this one lost the race for it, or never had it) is
         // not ours to take, nor its device-info file, even when its netdev is in this
         // namespace under this CNI_IFNAME.
-        let _lock = match self.records.lock_device(name) {
+        let _lock = match self.lock_device(name) {
             Ok(l) => l,
             Err(e) => {
                 failures.push(e.to_string());
                 return failures;
             }
         };
-        match self.records.holder_of(name) {
+        match self.holder_of(name) {
             Ok(None) => {}
             Ok(Some(holder)) => {
                 nfv_cni::info!(
@@ -204,7 +204,7 @@ impl Vdpa {
         for r in stale {
             // A device an ADD or DEL is working on right now is left to it (and to the next
             // GC): waiting would tear down an ADD's attachment the moment it succeeded.
-            let Some(_lock) = self.records.try_lock_device(&r.device)? else {
+            let Some(_lock) = self.try_lock_device(&r.device)? else {
                 nfv_cni::info!(
                     "GC: vDPA device {} ({} / {}) is busy with an ADD or DEL: left for the \
                      next GC",

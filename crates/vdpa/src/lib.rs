@@ -8,7 +8,8 @@
 //!
 //! Modules: `config` (fields, validation, the plan), `discover` (vdpa generic netlink, sysfs
 //! fallback), the verbs `attach` (ADD with rollback), `detach` (DEL, GC), `check`, `status`,
-//! `record` (what ADD did, kept in an nfv-records store), `devinfo` (the device-info content,
+//! `record` (what ADD did, kept in an nfv-records store), `lock` (one lock and one holder
+//! check per device across the node's stores), `devinfo` (the device-info content,
 //! type `vdpa`; the file itself is written and removed by nfv-devinfo), `codes` (the CNI
 //! error codes 130-133), `crash` (test-only crash points).
 //!
@@ -17,7 +18,7 @@
 //! [`Vdpa::has_attachment`] says so, [`Vdpa::detach`]. Both run IPAM themselves.
 //!
 //! A binary always reads `/sys` and keeps records in [`record::STATE_DIR`] (the vdpa plugin)
-//! or the sriov plugin's own directory for its hand-offs; tests build a [`Vdpa`] over a fake
+//! or [`record::HANDOFF_STATE_DIR`] (the sriov hand-off); tests build a [`Vdpa`] over a fake
 //! sysfs tree and a scratch state directory. Nothing in a config or the environment can
 //! point a binary elsewhere.
 
@@ -29,6 +30,7 @@ pub mod crash;
 mod detach;
 pub mod devinfo;
 pub mod discover;
+mod lock;
 pub mod record;
 mod status;
 #[cfg(test)]

@@ -39,7 +39,7 @@ use crate::record::{Record, RecordStore, VfMode, STATE_DIR};
 /// Where the vdpa code keeps its records of the vDPA devices sriov handed to it: apart from
 /// the vdpa plugin's own, so that GC of an sriov network (which hands its valid attachments to
 /// the vdpa code's GC) never touches an attachment of a vdpa network, nor the reverse.
-pub const VDPA_STATE_DIR: &str = "/var/lib/cni/nfv-sriov/vdpa";
+pub const VDPA_STATE_DIR: &str = nfv_vdpa::record::HANDOFF_STATE_DIR;
 
 /// The plugin: where sysfs is, where records are kept, and the vdpa code VFs that carry a
 /// vDPA device are handed to.
