@@ -80,7 +80,8 @@ RELIABILITY_TESTS := \
   "-p sriov --features test-hooks --test crash" "-p vdpa --features test-hooks --test crash" \
   "-p userspace --features test-hooks --test crash" "-p host-local --features test-hooks --test crash" \
   "-p host-local --test concurrency" "-p sriov --test races" "-p vdpa --test races" \
-  "-p nfv-ovsdb --test hostile" "-p nfv-installer --test binary"
+  "-p nfv-ovsdb --test hostile" "-p nfv-installer --test binary" \
+  "-p nfv-conformance --test one_device_two_plugins"
 reliability: deps build
 	@mkdir -p target/reliability; : > target/reliability/lines.txt
 	$(MAKE) fuzz
@@ -132,8 +133,10 @@ install: build
 	  fi; \
 	done
 
-## lint: formatting, clippy with warnings as errors, and no async runtime in any plugin
+## lint: formatting, clippy with warnings as errors, no plugin depending on another plugin (what two
+## plugins share is a crate under crates/), and no async runtime in any plugin
 lint: deps
+	@$(CARGO) metadata --locked --format-version 1 --no-deps | python3 -c '$(PLUGIN_PAIRS_PY)'
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --locked --workspace --all-targets -- -D warnings
 	$(CARGO) clippy --locked -p sriov -p vdpa --all-targets --features sriov/test-hooks,vdpa/test-hooks -- -D warnings
@@ -145,6 +148,15 @@ lint: deps
 	    echo "lint: plugin $$p links an async runtime: one-shot binaries use blocking sockets (STYLE.md 1)"; exit 1; \
 	  fi; \
 	done; echo "lint: no plugin links an async runtime"
+
+# Reads `cargo metadata`: every dependency (normal, dev or build) of a package under plugins/ on
+# a package under plugins/ is named, and lint fails.
+PLUGIN_PAIRS_PY := import json, os, sys; \
+  m = json.load(sys.stdin); \
+  plugins = os.path.join(m["workspace_root"], "plugins") + os.sep; \
+  under = lambda p: p is not None and os.path.realpath(p).startswith(plugins); \
+  pairs = [(p["name"], d["name"], d["kind"] or "normal") for p in m["packages"] if under(p["manifest_path"]) for d in p["dependencies"] if under(d.get("path"))]; \
+  sys.exit("\n".join(f"lint: plugin {a} depends on plugin {b} ({k} dependency): plugins are leaves, move what both use into a crate under crates/" for a, b, k in pairs)) if pairs else print("lint: no plugin depends on another plugin")
 
 clean:
 	$(CARGO) clean

@@ -70,11 +70,24 @@ impl Node {
         conf: &Value,
         env: &[(&str, String)],
     ) -> (i32, Value) {
+        self.cni_of(&self.binary, command, container, conf, env)
+    }
+
+    /// Like [`cni_with`](Self::cni_with), running another plugin's `binary` on this node (the
+    /// same /sys, /var/lib and namespaces): for two plugins that meet on one device.
+    pub fn cni_of(
+        &self,
+        binary: &Path,
+        command: &str,
+        container: &str,
+        conf: &Value,
+        env: &[(&str, String)],
+    ) -> (i32, Value) {
         let script = format!(
             "mount --bind {} /sys && mount --bind {} /var/lib && exec {}",
             self.dir.join("sys").display(),
             self.dir.join("varlib").display(),
-            self.binary.display()
+            binary.display()
         );
         let mut child = Command::new("nsenter")
             .arg(format!("--net=/run/netns/{}", self.host_name))

@@ -1,7 +1,7 @@
 //! A VF that carries a vDPA device (a device plugin allocated it for a vDPA resource): one
 //! sriov NetworkAttachmentDefinition serves it too. sriov does its own part, the VF settings
 //! through the PF (recorded in its record, mode `vdpa`), and hands the vDPA device to the vdpa
-//! plugin's code (`vdpa::Vdpa::attach` with `Selector::Parent(vf)`), which moves a virtio
+//! plugin's code (`nfv_vdpa::Vdpa::attach` with `Selector::Parent(vf)`), which moves a virtio
 //! netdev or reports the vhost char device, writes the device-info file (type `vdpa`), keeps
 //! its own record and runs IPAM. So sriov never runs IPAM for such an attachment.
 //!
@@ -9,11 +9,11 @@
 //! record. ADD failing on the vdpa side puts the VF settings back.
 
 use nfv_cni::result::Success;
-use nfv_cni::{code, Error, Plugin, Request};
+use nfv_cni::{code, Error, Request};
 use nfv_netlink::{Netlink, VfInfo};
 use nfv_pci::{PciAddress, VfDevice};
-use vdpa::config::{Mode, Plan as VdpaPlan, Selector};
-use vdpa::discover::{self, DeviceList, Found};
+use nfv_vdpa::config::{Mode, Plan as VdpaPlan, Selector};
+use nfv_vdpa::discover::{self, DeviceList, Found};
 
 use crate::codes::{from_netlink, from_pci};
 use crate::config::Plan;
@@ -183,7 +183,7 @@ impl Sriov {
     /// PF must still be what the config asks.
     pub(crate) fn check_vdpa(&self, req: &Request, r: &Record, plan: &Plan) -> Result<(), Error> {
         self.check_vf_settings(r, plan)?;
-        Plugin::check(&self.vdpa, req)
+        self.vdpa.check_attachment(req)
     }
 }
 

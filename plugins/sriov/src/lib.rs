@@ -5,7 +5,7 @@
 //!   with full rollback, including the igb admin-MAC rebind.
 //! - `userspace`: ADD and CHECK for a VF on vfio-pci / uio_pci_generic / igb_uio (no netdev).
 //! - `handoff`: a VF carrying a vDPA device: VF settings here, the device handed to the vdpa
-//!   plugin's code (`vdpa::Vdpa`), so one NAD type serves both.
+//!   plugin's code (`nfv_vdpa::Vdpa`), so one NAD type serves both.
 //! - `restore`: putting a VF back from its record (DEL, GC, rollback).
 //! - `record`: what ADD changed and in which mode, written before the first change; per-VF lock.
 //!
@@ -29,8 +29,8 @@ use nfv_cni::{code, ipam, Error, Plugin, Request};
 use nfv_netlink::{Netlink, Netns};
 use nfv_pci::Sysfs;
 use nfv_podnet::verify::{verify, Expected, Mismatch};
+use nfv_vdpa::Vdpa;
 use std::path::Path;
-use vdpa::Vdpa;
 
 use crate::codes::from_netlink;
 use crate::config::SriovConf;
@@ -39,7 +39,7 @@ use crate::record::{Record, RecordStore, VfMode, STATE_DIR};
 /// Where the vdpa code keeps its records of the vDPA devices sriov handed to it: apart from
 /// the vdpa plugin's own, so that GC of an sriov network (which hands its valid attachments to
 /// the vdpa code's GC) never touches an attachment of a vdpa network, nor the reverse.
-pub const VDPA_STATE_DIR: &str = "/var/lib/cni/nfv-sriov/vdpa";
+pub const VDPA_STATE_DIR: &str = nfv_vdpa::record::HANDOFF_STATE_DIR;
 
 /// The plugin: where sysfs is, where records are kept, and the vdpa code VFs that carry a
 /// vDPA device are handed to.
@@ -56,7 +56,7 @@ impl Default for Sriov {
             sysfs: Sysfs::new(),
             records: RecordStore::new(STATE_DIR),
             vdpa: Vdpa {
-                records: vdpa::record::store(VDPA_STATE_DIR),
+                records: nfv_vdpa::record::store(VDPA_STATE_DIR),
                 ..Vdpa::default()
             },
         }
@@ -76,7 +76,7 @@ impl Sriov {
             records: RecordStore::new(state_dir),
             vdpa: Vdpa {
                 sysfs,
-                records: vdpa::record::store(state_dir.join("vdpa")),
+                records: nfv_vdpa::record::store(state_dir.join("vdpa")),
                 use_netlink: false,
                 check_dev_nodes: false,
             },
@@ -337,7 +337,10 @@ impl Sriov {
     /// right now. The vdpa code's GC goes first: it detaches the network's stale hand-offs in
     /// its store (sriov's own) and runs IPAM GC, once, for both.
     fn collect_garbage(&self, req: &Request) -> Result<(), Error> {
-        let released = Plugin::gc(&self.vdpa, req).map_err(|e| e.context("vDPA hand-offs"));
+        let released = self
+            .vdpa
+            .collect_garbage(req)
+            .map_err(|e| e.context("vDPA hand-offs"));
         let valid = req.conf.valid_attachments.clone().unwrap_or_default();
         let mut failures = Vec::new();
         let stale = self.records.stale(&req.conf.name, &valid)?;

@@ -168,7 +168,7 @@ fn vdpa_hand_off_sigkill_at_every_add_step_then_del_leaves_the_host_as_before() 
         .iter()
         .map(|p| ("NFV_SRIOV_CRASH_AT", *p))
         .chain(
-            vdpa::crash::VIRTIO_ADD_POINTS
+            nfv_vdpa::crash::VIRTIO_ADD_POINTS
                 .iter()
                 .map(|p| ("NFV_VDPA_CRASH_AT", *p)),
         );
@@ -194,7 +194,7 @@ fn vdpa_hand_off_sigkill_at_every_add_step_then_del_leaves_the_host_as_before() 
     }
     nfv_testkit::reliability::report(
         json!({"kind": "crash", "plugin": "sriov", "mode": "vdpa hand-off",
-        "points": VDPA_ADD_POINTS.iter().chain(vdpa::crash::VIRTIO_ADD_POINTS).collect::<Vec<_>>(),
+        "points": VDPA_ADD_POINTS.iter().chain(nfv_vdpa::crash::VIRTIO_ADD_POINTS).collect::<Vec<_>>(),
         "outcome": "after SIGKILL at each of sriov's and the vdpa code's points, DEL left the host as before"}),
     );
     // Without a crash point the same build hands the VF off: the netdev moves, sriov's record

@@ -224,7 +224,7 @@ fn a_vf_with_a_virtio_vdpa_device_gives_its_netdev_to_the_pod_and_gets_it_back()
     let e = w
         .run(|p| p.check(&w.request(Command::Check, "ctr1", &check)))
         .unwrap_err();
-    assert_eq!(e.code, vdpa::codes::DEVICE_UNUSABLE, "{}", e.msg);
+    assert_eq!(e.code, nfv_vdpa::codes::DEVICE_UNUSABLE, "{}", e.msg);
     pod.set_mtu(net1.index, 1400).unwrap();
 
     w.del("ctr1", &conf).unwrap();

@@ -7,20 +7,24 @@
 //! - `ports.rs`: the OVSDB transactions, as data
 //! - `vswitch.rs`: the connection to ovsdb-server, waiting for ovs-vswitchd
 //! - `sockdir.rs`: the pod's socket directory, pod-side JSON, server-mode socket, device-info file
-//! - `attach.rs`: ADD with rollback, DEL, CHECK, GC
+//! - the verbs: `attach.rs` (ADD with rollback), `detach.rs` (DEL, GC), `check.rs`, `status.rs`
+//! - `codes.rs`: the plugin's CNI error codes (110-114)
 //! - `crash.rs`: test-only crash points (feature `test-hooks`)
 
 pub mod attach;
+pub mod check;
+pub mod codes;
 pub mod config;
 pub mod crash;
+pub mod detach;
 pub mod places;
 pub mod ports;
 pub mod sockdir;
+pub mod status;
 pub mod vswitch;
 
-use nfv_cni::{code, Error, Plugin, Request, Success};
+use nfv_cni::{Error, Plugin, Request, Success};
 
-use crate::config::UserspaceConf;
 use crate::places::Places;
 
 /// The plugin, for `nfv_cni::run`: the node's places.
@@ -37,19 +41,19 @@ impl Plugin for Userspace {
     }
 
     fn del(&self, req: &Request) -> Result<(), Error> {
-        attach::del(req, &Places::node())
+        detach::del(req, &Places::node())
     }
 
     fn check(&self, req: &Request) -> Result<(), Error> {
-        attach::check(req, &Places::node())
+        check::check(req, &Places::node())
     }
 
     fn gc(&self, req: &Request) -> Result<(), Error> {
-        attach::gc(req, &Places::node())
+        detach::gc(req, &Places::node())
     }
 
     fn status(&self, req: &Request) -> Result<(), Error> {
-        status(req, &Places::node())
+        status::status(req, &Places::node())
     }
 }
 
@@ -59,42 +63,18 @@ impl Plugin for UserspaceAt {
     }
 
     fn del(&self, req: &Request) -> Result<(), Error> {
-        attach::del(req, &self.0)
+        detach::del(req, &self.0)
     }
 
     fn check(&self, req: &Request) -> Result<(), Error> {
-        attach::check(req, &self.0)
+        check::check(req, &self.0)
     }
 
     fn gc(&self, req: &Request) -> Result<(), Error> {
-        attach::gc(req, &self.0)
+        detach::gc(req, &self.0)
     }
 
     fn status(&self, req: &Request) -> Result<(), Error> {
-        status(req, &self.0)
+        status::status(req, &self.0)
     }
-}
-
-/// STATUS: ovsdb-server answers and holds the Open_vSwitch database; then IPAM STATUS.
-fn status(req: &Request, places: &Places) -> Result<(), Error> {
-    let conf: UserspaceConf = req.parse_conf()?;
-    let (socket, timeout) = conf.endpoint(places)?;
-    let unavailable = |why: String| {
-        Error::new(
-            code::NOT_AVAILABLE,
-            format!("Open vSwitch is not available: {why}"),
-        )
-    };
-    let mut vs = vswitch::Vswitch::connect(&socket, timeout).map_err(|e| unavailable(e.msg))?;
-    match vs.has_database() {
-        Ok(true) => {}
-        Ok(false) => {
-            return Err(unavailable(format!(
-                "ovsdb-server at {} has no Open_vSwitch database",
-                socket.display()
-            )))
-        }
-        Err(e) => return Err(unavailable(e.to_string())),
-    }
-    nfv_cni::ipam::status(req)
 }

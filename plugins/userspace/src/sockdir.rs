@@ -16,8 +16,8 @@ use nfv_devinfo::{DeviceInfo, Layout, VhostUser, VhostUserMode};
 use nfv_safefs::{Dir, FsError, Kind, Place, Problem, Removed};
 use serde_json::{json, Value};
 
+use crate::codes;
 use crate::config::{Mode, Plan, SocketFiles};
-use crate::vswitch::errcode;
 
 fn dir_error(what: String, e: io::Error) -> Error {
     let hint = match e.kind() {
@@ -27,7 +27,7 @@ fn dir_error(what: String, e: io::Error) -> Error {
         io::ErrorKind::ReadOnlyFilesystem => ": the file system is read-only",
         _ => "",
     };
-    Error::new(errcode::SOCKET_DIR, format!("{what}: {e}{hint}"))
+    Error::new(codes::SOCKET_DIR, format!("{what}: {e}{hint}"))
 }
 
 fn fs_error(e: FsError) -> Error {
@@ -41,7 +41,7 @@ fn fs_error(e: FsError) -> Error {
         Problem::Symlink | Problem::WrongKind { .. } => ": remove it",
         _ => "",
     };
-    Error::new(errcode::SOCKET_DIR, format!("{e}{hint}"))
+    Error::new(codes::SOCKET_DIR, format!("{e}{hint}"))
 }
 
 /// A group name from /etc/group or a numeric gid.
@@ -86,7 +86,7 @@ pub fn create(
     let me = nix::unistd::geteuid().as_raw();
     if owner != me {
         return Err(Error::new(
-            errcode::SOCKET_DIR,
+            codes::SOCKET_DIR,
             format!(
                 "{} is owned by uid {owner}, not by root: it is not a socket directory this \
                  plugin made; remove it",
@@ -175,7 +175,7 @@ pub fn open_ovs_dir(place: &Place, ovs_dir: &Path, port: &str) -> Result<Dir, Er
         .map(|(dir, _)| dir)
         .map_err(|e| {
             Error::new(
-                errcode::PORT,
+                codes::PORT,
                 format!("{e}: set ovsSocketDir to where ovs-vswitchd puts vhost-user sockets"),
             )
         })
@@ -190,7 +190,7 @@ pub fn wait_for_server_socket(ovs: &Dir, port: &str, timeout: Duration) -> Resul
             Ok(Some(Kind::Socket)) => return Ok(()),
             Ok(Some(other)) => {
                 return Err(Error::new(
-                    errcode::PORT,
+                    codes::PORT,
                     format!(
                         "{} is {}, not a unix socket ovs-vswitchd created: left alone",
                         ovs.join(port).display(),
@@ -201,7 +201,7 @@ pub fn wait_for_server_socket(ovs: &Dir, port: &str, timeout: Duration) -> Resul
             Ok(None) if Instant::now() < deadline => thread::sleep(Duration::from_millis(5)),
             Ok(None) => {
                 return Err(Error::new(
-                    errcode::PORT,
+                    codes::PORT,
                     format!(
                         "ovs-vswitchd did not create the server-mode socket {} within {:.1}s: \
                          set ovsSocketDir to where ovs-vswitchd puts vhost-user sockets",
@@ -297,7 +297,7 @@ pub fn write_device_info(
             let what = format!("{} device-info file {}", e.step, e.path.display());
             match e.problem {
                 nfv_devinfo::Problem::Io(io) => dir_error(what, io),
-                other => Error::new(errcode::SOCKET_DIR, format!("{what}: {other}")),
+                other => Error::new(codes::SOCKET_DIR, format!("{what}: {other}")),
             }
         })
 }

@@ -10,35 +10,12 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use nfv_cni::{code, Error};
+use nfv_cni::Error;
 use nfv_ovsdb::{Atom, Error as OvsdbError, Operation, OperationResult, OvsdbClient};
 use serde_json::json;
 
+use crate::codes::from_ovsdb;
 use crate::ports::{self, BridgeRow, OurPort, DB};
-
-/// Plugin-defined CNI error codes.
-pub mod errcode {
-    /// ovsdb-server refused a transaction.
-    pub const OVSDB: u32 = 110;
-    /// ovs-vswitchd accepted the port but could not create it (`Interface.error`).
-    pub const PORT: u32 = 111;
-    /// ovs-vswitchd did not apply the change in time.
-    pub const VSWITCHD: u32 = 112;
-    /// The socket directory or the files in it.
-    pub const SOCKET_DIR: u32 = 113;
-    /// ADD for an attachment whose port already exists.
-    pub const EXISTS: u32 = 114;
-}
-
-/// Maps a client error to a CNI error: unreachable is "try again later", the rest is ours.
-pub fn cni_error(e: OvsdbError, what: &str) -> Error {
-    let code = if e.is_unreachable() {
-        code::TRY_AGAIN_LATER
-    } else {
-        errcode::OVSDB
-    };
-    Error::new(code, format!("{what}: {e}"))
-}
 
 /// The highest `cur_cfg` in a monitor's `<table-updates>` for Open_vSwitch (0 if none).
 fn cur_cfg(updates: &serde_json::Value) -> i64 {
@@ -81,7 +58,7 @@ impl Vswitch {
     pub fn connect(socket: &Path, timeout: Duration) -> Result<Self, Error> {
         let end = Instant::now() + timeout * SESSION_TIMEOUTS;
         let mut client = OvsdbClient::connect(socket, timeout)
-            .map_err(|e| cni_error(e, "connecting to Open vSwitch"))?;
+            .map_err(|e| from_ovsdb(e, "connecting to Open vSwitch"))?;
         client.set_session_deadline(Some(end));
         Ok(Vswitch { client, timeout })
     }
@@ -109,8 +86,8 @@ impl Vswitch {
     ) -> Result<(Vec<BridgeRow>, Vec<OurPort>), Error> {
         let r = self
             .transact(&ports::read_ops(filter), "reading bridges and ports")
-            .map_err(|e| cni_error(e, "reading bridges and ports"))?;
-        let parse = |e: OvsdbError| cni_error(e, "reading bridges and ports");
+            .map_err(|e| from_ovsdb(e, "reading bridges and ports"))?;
+        let parse = |e: OvsdbError| from_ovsdb(e, "reading bridges and ports");
         let bridges = r[0]
             .rows
             .iter()

@@ -1,6 +1,6 @@
 fn main() {
     nfv_cni::run(
-        &vdpa::Vdpa::default(),
+        &vdpa::VdpaPlugin::default(),
         "nfv-cni vdpa plugin (vhost_vdpa char device or virtio_vdpa netdev)",
     )
 }

@@ -16,8 +16,8 @@ use common::{conf, is_root, vdpa_node, Node, VF};
 use nfv_netlink::{Netlink, Netns};
 use nfv_testkit::crash::{add_killed_at_then_del, cni_path, install_lease_ipam, json_files};
 use nfv_testkit::devinfo::{path_for_node, DevinfoDir};
+use nfv_vdpa::crash::{VHOST_ADD_POINTS, VIRTIO_ADD_POINTS};
 use serde_json::{json, Value};
-use vdpa::crash::{VHOST_ADD_POINTS, VIRTIO_ADD_POINTS};
 
 /// Everything DEL must put back, as one comparable value.
 fn host_state(node: &Node) -> String {

@@ -16,9 +16,10 @@ use nfv_netlink::{MacAddr, Netns};
 use nfv_pci::Sysfs;
 use nfv_testkit::devinfo::DevinfoDir;
 use nfv_testkit::{root_or_skip, Sandbox, IPAM_ADD_FAILS};
+use nfv_vdpa::codes;
+use nfv_vdpa::Vdpa;
 use serde_json::{json, Value};
-use vdpa::codes;
-use vdpa::Vdpa;
+use vdpa::VdpaPlugin;
 
 const VF0: &str = "0000:00:0c.2";
 const VF1: &str = "0000:00:0c.3";
@@ -29,7 +30,7 @@ const NETDEV: &str = "eth5";
 /// state directory, scripted IPAM (nfv-testkit's [`Sandbox`], which it derefs to).
 struct World {
     sb: Sandbox,
-    plugin: Vdpa,
+    plugin: VdpaPlugin,
     mac: MacAddr,
     /// Device-info files go in the real device-info tree (the only place they may go).
     tree: DevinfoDir,
@@ -52,12 +53,12 @@ impl World {
         nl.set_mac(l.index, mac).unwrap();
         nl.set_mtu(l.index, 1500).unwrap();
         fake_sysfs(&sb.dir.join("sys"));
-        let plugin = Vdpa {
+        let plugin = VdpaPlugin(Vdpa {
             sysfs: Sysfs::at(sb.dir.join("sys")),
-            records: vdpa::record::store(sb.dir.join("state")),
+            records: nfv_vdpa::record::store(sb.dir.join("state")),
             use_netlink: false,
             check_dev_nodes: false,
-        };
+        });
         let tree = DevinfoDir::new(&format!("vdpa-{tag}"));
         let w = World {
             sb,
@@ -74,7 +75,7 @@ impl World {
     }
 
     /// Run a verb with the thread inside the scratch host namespace.
-    fn run<T>(&self, f: impl FnOnce(&Vdpa) -> T) -> T {
+    fn run<T>(&self, f: impl FnOnce(&VdpaPlugin) -> T) -> T {
         self.host.run_in(|| f(&self.plugin)).unwrap()
     }
 

@@ -19,9 +19,9 @@ use crate::Vdpa;
 use nfv_devinfo::Layout;
 
 impl Vdpa {
-    /// ADD for a validated plan. Public so that the sriov plugin can hand over a VF that
-    /// carries a vDPA device (`Selector::Parent(vf)`): this runs IPAM ADD itself and records
-    /// the attachment, so the caller must not do either.
+    /// ADD for a validated plan: the vdpa plugin's, or the sriov plugin's hand-over of a VF
+    /// that carries a vDPA device (`Selector::Parent(vf)`). This runs IPAM ADD itself and
+    /// records the attachment, so the caller must not do either.
     pub fn attach(&self, req: &Request, plan: &Plan) -> Result<Success, Error> {
         let netns_path = req
             .netns()
@@ -32,8 +32,8 @@ impl Vdpa {
             vhost_refuses_netdev_settings(plan, &name)?;
         }
 
-        let _lock = self.records.lock_device(&name)?;
-        if let Some(holder) = self.records.holder_of(&name)? {
+        let _lock = self.lock_device(&name)?;
+        if let Some(holder) = self.holder_of(&name)? {
             return Err(Error::new(
                 DEVICE_IN_USE,
                 format!(

@@ -88,21 +88,21 @@ fn home_name(device: &str) -> String {
 }
 
 impl Vdpa {
-    /// Whether an attachment of this plugin is recorded (for the sriov plugin's DEL: when it
+    /// Whether an attachment is recorded in this store (for the sriov plugin's DEL: when it
     /// is, hand the DEL to [`Vdpa::detach`]).
     pub fn has_attachment(&self, container_id: &str, ifname: &str) -> Result<bool, Error> {
         Ok(self.records.load(container_id, ifname)?.is_some())
     }
 
     /// DEL: restore from the record (or from the config without one), release IPAM, forget
-    /// the record. Public for the sriov plugin's vDPA hand-over.
+    /// the record. Also the sriov plugin's DEL of a vDPA hand-over.
     pub fn detach(&self, req: &Request) -> Result<(), Error> {
         let mut failures = Vec::new();
         let record = self.records.load(req.container_id(), req.ifname())?;
         let pod_ns = open_pod_ns(req.netns(), &mut failures);
         match &record {
             Some(r) => {
-                let _lock = self.records.lock_device(&r.device)?;
+                let _lock = self.lock_device(&r.device)?;
                 failures.extend(restore(r, pod_ns.as_ref()));
             }
             None => failures.extend(self.detach_without_record(req, pod_ns.as_ref())),
@@ -145,14 +145,14 @@ impl Vdpa {
         // device another attachment holds (this one lost the race for it, or never had it) is
         // not ours to take, nor its device-info file, even when its netdev is in this
         // namespace under this CNI_IFNAME.
-        let _lock = match self.records.lock_device(name) {
+        let _lock = match self.lock_device(name) {
             Ok(l) => l,
             Err(e) => {
                 failures.push(e.to_string());
                 return failures;
             }
         };
-        match self.records.holder_of(name) {
+        match self.holder_of(name) {
             Ok(None) => {}
             Ok(Some(holder)) => {
                 nfv_cni::info!(
@@ -197,14 +197,14 @@ impl Vdpa {
     /// attachments only). Other networks' records, and records that name no network (an
     /// earlier binary's, left to DEL), are not touched, nor is a device an ADD or DEL holds
     /// the lock of right now.
-    pub(crate) fn collect_garbage(&self, req: &Request) -> Result<(), Error> {
+    pub fn collect_garbage(&self, req: &Request) -> Result<(), Error> {
         let valid = req.conf.valid_attachments.clone().unwrap_or_default();
         let mut failures = Vec::new();
         let stale = self.records.stale(&req.conf.name, &valid)?;
         for r in stale {
             // A device an ADD or DEL is working on right now is left to it (and to the next
             // GC): waiting would tear down an ADD's attachment the moment it succeeded.
-            let Some(_lock) = self.records.try_lock_device(&r.device)? else {
+            let Some(_lock) = self.try_lock_device(&r.device)? else {
                 nfv_cni::info!(
                     "GC: vDPA device {} ({} / {}) is busy with an ADD or DEL: left for the \
                      next GC",

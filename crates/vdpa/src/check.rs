@@ -11,7 +11,8 @@ use crate::config::{self, Mode, Plan, Selector, VdpaConf};
 use crate::Vdpa;
 
 impl Vdpa {
-    pub(crate) fn check_attachment(&self, req: &Request) -> Result<(), Error> {
+    /// CHECK of the request's attachment (the vdpa plugin's, or an sriov hand-off's).
+    pub fn check_attachment(&self, req: &Request) -> Result<(), Error> {
         let conf: VdpaConf = req.parse_conf()?;
         let plan = config::plan_for_teardown(&conf, &req.env.args)?;
         let r = self.records.load_known(req.container_id(), req.ifname())?;

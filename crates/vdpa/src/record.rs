@@ -11,8 +11,18 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::Mode;
 
-/// Where the binary keeps records.
+/// Where the vdpa plugin keeps records.
 pub const STATE_DIR: &str = "/var/lib/cni/nfv-vdpa";
+
+/// Where the sriov plugin keeps the records of the vDPA devices it hands to this code: apart
+/// from the vdpa plugin's, so that GC of an sriov network (which hands its stale hand-offs to
+/// this code's GC) never touches an attachment of a vdpa network, nor the reverse.
+pub const HANDOFF_STATE_DIR: &str = "/var/lib/cni/nfv-sriov/vdpa";
+
+/// Every store of vDPA attachments on a node. A vdpa NAD and an sriov NAD may name the same
+/// device, so each plugin refuses a device that a record in any of them holds, under a lock in
+/// the first (see `lock.rs`). Each keeps its records where earlier releases wrote them.
+pub const NODE_STATE_DIRS: [&str; 2] = [STATE_DIR, HANDOFF_STATE_DIR];
 
 /// The record format; a record of another version is not read (DEL then works from the config).
 pub const RECORD_VERSION: u32 = 1;

@@ -1,0 +1,115 @@
+//! CHECK: the attachment's one port is on its bridge with the type, socket path and VLAN the
+//! config says and no error from ovs-vswitchd, the socket directory is there, and prevResult
+//! agrees with the port.
+
+use nfv_cni::{ipam, Error, Request};
+
+use crate::codes::{self, from_ovsdb};
+use crate::config::{Mode, UserspaceConf};
+use crate::places::Places;
+use crate::ports;
+use crate::sockdir;
+use crate::vswitch::Vswitch;
+
+pub fn check(req: &Request, places: &Places) -> Result<(), Error> {
+    let conf: UserspaceConf = req.parse_conf()?;
+    let plan = conf.plan(
+        places,
+        &req.conf.name,
+        req.container_id(),
+        req.ifname(),
+        false,
+    )?;
+    let fail = |msg: String| Error::new(codes::PORT, msg);
+    let Some(ovsdb_socket) = &plan.ovsdb_socket else {
+        // Logged by `plan`: no port can have been added through a socket ADD refuses.
+        return ipam::check(req);
+    };
+    let mut vs = Vswitch::connect(ovsdb_socket, plan.timeout)?;
+    let (bridges, found) = vs.read(&ports::attachment_filter(&plan))?;
+    let port = match found.as_slice() {
+        [p] => p,
+        [] => {
+            return Err(fail(format!(
+                "OVS has no port for container {} interface {} on network {}",
+                plan.container_id, plan.ifname, plan.network
+            )))
+        }
+        many => {
+            return Err(fail(format!(
+                "OVS has {} ports for one attachment: {}",
+                many.len(),
+                many.iter()
+                    .map(|p| p.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )))
+        }
+    };
+    if !bridges
+        .iter()
+        .any(|b| b.name == plan.bridge && b.ports.contains(&port.uuid))
+    {
+        return Err(fail(format!(
+            "port {} is not on bridge {}",
+            port.name, plan.bridge
+        )));
+    }
+    let state = vs
+        .interface_state(&port.name)
+        .map_err(|e| from_ovsdb(e, "reading the port"))?;
+    if state.iface_type != plan.mode.interface_type() {
+        return Err(fail(format!(
+            "port {} has type {:?}, expected {:?}",
+            port.name,
+            state.iface_type,
+            plan.mode.interface_type()
+        )));
+    }
+    let want_path = plan.socket_path.to_string_lossy().into_owned();
+    if plan.mode == Mode::Client && state.vhost_server_path.as_deref() != Some(&want_path) {
+        return Err(fail(format!(
+            "port {} has options:vhost-server-path {:?}, expected {want_path:?}",
+            port.name, state.vhost_server_path
+        )));
+    }
+    if state.tag != plan.vlan.map(i64::from) {
+        return Err(fail(format!(
+            "port {} has VLAN tag {:?}, expected {:?}",
+            port.name, state.tag, plan.vlan
+        )));
+    }
+    if let Some(err) = state.error.filter(|e| !e.is_empty()) {
+        return Err(fail(format!("OVS reports port {}: {err}", port.name)));
+    }
+    if plan.files_in_place {
+        let files = conf.socket_files(places, req.container_id(), req.ifname())?;
+        if !sockdir::exists(&places.socket_dirs, &files)? {
+            return Err(fail(format!(
+                "the socket directory {} is gone",
+                plan.socket_dir.display()
+            )));
+        }
+    }
+    if let Some(prev) = req.prev_result()? {
+        let iface = prev
+            .interfaces
+            .iter()
+            .find(|i| i.name == plan.ifname)
+            .ok_or_else(|| fail(format!("prevResult has no interface {}", plan.ifname)))?;
+        if iface.socket_path.as_deref().is_some_and(|s| s != want_path) {
+            return Err(fail(format!(
+                "prevResult socketPath {:?} differs from the port's {want_path:?}",
+                iface.socket_path
+            )));
+        }
+        if let (Some(a), Some(b)) = (&iface.mac, &port.mac) {
+            if !a.eq_ignore_ascii_case(b) {
+                return Err(fail(format!(
+                    "prevResult mac {a} differs from the port's {b}"
+                )));
+            }
+        }
+    }
+    ipam::check(req)
+}

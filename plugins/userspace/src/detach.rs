@@ -1,0 +1,262 @@
+//! DEL (idempotent, keeps going) and GC: our ports go in guarded transactions (with the
+//! bridges we created that become empty), then the files derived from the config and the
+//! attachment's identity, never a path an OVSDB row names; IPAM is always released. ADD's
+//! rollback removes its port through [`remove_ports`] too.
+
+use std::thread;
+use std::time::Duration;
+
+use nfv_cni::{ipam, Error, Request};
+
+use crate::codes::{self, from_ovsdb};
+use crate::config::{UserspaceConf, DEFAULT_TIMEOUT};
+use crate::places::Places;
+use crate::ports::{self, OurPort, KEY_NETWORK};
+use crate::sockdir;
+use crate::vswitch::Vswitch;
+
+/// DEL needs only the ovsdb socket and the attachment's identity: a config that no longer
+/// validates (or never did) must not make the pod undeletable. It removes the files it derives
+/// from the config and the identity, never a path an OVSDB row names; a place the config names
+/// outside its allowed roots is left alone, never an error.
+pub fn del(req: &Request, places: &Places) -> Result<(), Error> {
+    let conf: UserspaceConf = req.parse_conf()?;
+    let filter = [
+        (KEY_NETWORK, req.conf.name.as_str()),
+        (ports::KEY_CONTAINER, req.container_id()),
+        (ports::KEY_IFNAME, req.ifname()),
+    ];
+    let mut errors: Vec<Error> = Vec::new();
+    match conf.ovsdb_socket(places) {
+        Ok(socket) => {
+            let timeout = conf.timeout().unwrap_or(DEFAULT_TIMEOUT);
+            match Vswitch::connect(&socket, timeout) {
+                Ok(mut vs) => {
+                    if let Err(e) = remove_ports(&mut vs, &filter) {
+                        errors.push(e);
+                    }
+                }
+                Err(e) => errors.push(e),
+            }
+        }
+        Err(e) => nfv_cni::warn!("DEL: {}; not talking to it", e.msg),
+    }
+    let mut file_errors = Vec::new();
+    match conf.socket_files(places, req.container_id(), req.ifname()) {
+        Ok(files) => sockdir::remove(&places.socket_dirs, &files, &mut file_errors),
+        Err(e) => nfv_cni::warn!("DEL: {}; leaving the socket directory alone", e.msg),
+    }
+    // No record here: only a file recognisably this attachment's (what ADD writes for the
+    // plan) is removed; without a plan nothing can be recognised.
+    let plan = conf
+        .plan(
+            places,
+            &req.conf.name,
+            req.container_id(),
+            req.ifname(),
+            false,
+        )
+        .ok();
+    let place = nfv_devinfo::place();
+    if let Some(path) = nfv_devinfo::requested_path_for_teardown(&req.conf.runtime_config, &place) {
+        match &plan {
+            Some(plan) => sockdir::remove_device_info(&place, &path, plan, &mut file_errors),
+            None => nfv_cni::info!(
+                "device-info file {} left in place: the config does not say what ADD wrote",
+                path.display()
+            ),
+        }
+    }
+    errors.extend(
+        file_errors
+            .into_iter()
+            .map(|m| Error::new(codes::SOCKET_DIR, m)),
+    );
+    if let Err(e) = ipam::del(req) {
+        errors.push(e);
+    }
+    combine(errors)
+}
+
+/// GC removes our ports of this network whose attachment is not valid, and the files it
+/// derives from the config and each port's (container ID, ifname): never a path the row names.
+pub fn gc(req: &Request, places: &Places) -> Result<(), Error> {
+    let conf: UserspaceConf = req.parse_conf()?;
+    let valid = req.conf.valid_attachments.clone().unwrap_or_default();
+    let mut errors = Vec::new();
+    let socket = match conf.ovsdb_socket(places) {
+        Ok(s) => Some(s),
+        Err(e) => {
+            nfv_cni::warn!("GC: {}; not talking to it", e.msg);
+            None
+        }
+    };
+    let timeout = conf.timeout().unwrap_or(DEFAULT_TIMEOUT);
+    match socket.map(|s| Vswitch::connect(&s, timeout)) {
+        None => {}
+        Some(Ok(mut vs)) => {
+            let filter = [(KEY_NETWORK, req.conf.name.as_str())];
+            let stale = |p: &OurPort| {
+                !valid
+                    .iter()
+                    .any(|a| a.container_id == p.container_id && a.ifname == p.ifname)
+            };
+            match remove_some(&mut vs, &filter, stale) {
+                Ok(removed) => {
+                    let mut file_errors = Vec::new();
+                    for p in removed {
+                        nfv_cni::info!(
+                            "GC: removed port {} (container {} interface {})",
+                            p.name,
+                            p.container_id,
+                            p.ifname
+                        );
+                        match conf.socket_files(places, &p.container_id, &p.ifname) {
+                            Ok(files) => {
+                                sockdir::remove(&places.socket_dirs, &files, &mut file_errors)
+                            }
+                            Err(e) => nfv_cni::warn!(
+                                "GC: leaving the files of port {} alone: {}",
+                                p.name,
+                                e.msg
+                            ),
+                        }
+                    }
+                    errors.extend(
+                        file_errors
+                            .into_iter()
+                            .map(|m| Error::new(codes::SOCKET_DIR, m)),
+                    );
+                }
+                Err(e) => errors.push(e),
+            }
+        }
+        Some(Err(e)) => errors.push(e),
+    }
+    if let Err(e) = ipam::gc(req) {
+        errors.push(e);
+    }
+    combine(errors)
+}
+
+/// Removes our ports matching `filter` in one transaction (plus bridges we created that become
+/// empty). A concurrent change makes the guarded transaction fail; re-read and retry, and on
+/// the last attempt leave bridges alone. Returns the ports removed.
+pub(crate) fn remove_ports(
+    vs: &mut Vswitch,
+    filter: &[(&str, &str)],
+) -> Result<Vec<OurPort>, Error> {
+    remove_some(vs, filter, |_| true)
+}
+
+fn remove_some(
+    vs: &mut Vswitch,
+    filter: &[(&str, &str)],
+    select: impl Fn(&OurPort) -> bool,
+) -> Result<Vec<OurPort>, Error> {
+    // Each round of a race has a winner; the last attempt keeps bridges and cannot race, then
+    // removes, guarded again, a bridge of ours it may have left empty.
+    const ATTEMPTS: usize = 10;
+    for attempt in 1..=ATTEMPTS {
+        if attempt > 1 {
+            spread_out();
+        }
+        let (bridges, found) = vs.read(filter)?;
+        let doomed: Vec<OurPort> = found.into_iter().filter(&select).collect();
+        if doomed.is_empty() {
+            return Ok(doomed);
+        }
+        let keep_bridges = attempt == ATTEMPTS;
+        let txn = ports::del_txn(&doomed, &bridges, keep_bridges);
+        match vs.transact(&txn.ops, "removing ports") {
+            Ok(results) => {
+                applied(vs, &results, txn.next_cfg_at, "the port removal");
+                for b in &txn.removes_bridges {
+                    nfv_cni::info!("removed bridge {b}: we created it and it is empty");
+                }
+                if keep_bridges {
+                    let held: Vec<_> = bridges
+                        .iter()
+                        .filter(|b| doomed.iter().any(|p| b.ports.contains(&p.uuid)))
+                        .map(|b| b.uuid.clone())
+                        .collect();
+                    remove_empty_bridges(vs, filter, &held);
+                }
+                return Ok(doomed);
+            }
+            Err(e) if e.ovsdb_error() == Some("timed out") && attempt < ATTEMPTS => {
+                nfv_cni::debug!("bridges changed under us, retrying: {e}");
+            }
+            Err(e) => return Err(from_ovsdb(e, "removing ports")),
+        }
+    }
+    Ok(Vec::new())
+}
+
+/// Racers sleep a little apart before they try again.
+fn spread_out() {
+    thread::sleep(Duration::from_millis(1 + u64::from(std::process::id() % 7)));
+}
+
+/// Waits for ovs-vswitchd to apply the write whose `next_cfg` answer is at `at`; a timeout or
+/// failure is only logged (teardown keeps going).
+fn applied(vs: &mut Vswitch, results: &[nfv_ovsdb::OperationResult], at: usize, what: &str) {
+    if let Some(next) = Vswitch::next_cfg(results, at) {
+        match vs.wait_applied(next) {
+            Ok(true) => {}
+            Ok(false) => {
+                nfv_cni::warn!("ovs-vswitchd has not applied {what} yet (not running?)")
+            }
+            Err(e) => nfv_cni::warn!("waiting for ovs-vswitchd: {e}"),
+        }
+    }
+}
+
+/// After a removal that left bridges alone: removes those of `held` that we created and that
+/// now hold only their LOCAL port (the last racer to take a port out sees that), guarded so a
+/// racing ADD keeps its bridge. Failures are logged: the ports are gone either way.
+fn remove_empty_bridges(vs: &mut Vswitch, filter: &[(&str, &str)], held: &[nfv_ovsdb::Uuid]) {
+    for _ in 0..3 {
+        let bridges = match vs.read(filter) {
+            Ok((b, _)) => b,
+            Err(e) => return nfv_cni::warn!("reading bridges to remove empty ones: {}", e.msg),
+        };
+        let candidates: Vec<_> = bridges
+            .into_iter()
+            .filter(|b| held.contains(&b.uuid))
+            .collect();
+        let Some(txn) = ports::empty_bridges_txn(&candidates) else {
+            return;
+        };
+        match vs.transact(&txn.ops, "removing empty bridges") {
+            Ok(results) => {
+                applied(vs, &results, txn.next_cfg_at, "the bridge removal");
+                for b in &txn.removes_bridges {
+                    nfv_cni::info!("removed bridge {b}: we created it and it is empty");
+                }
+                return;
+            }
+            Err(e) if e.ovsdb_error() == Some("timed out") => spread_out(),
+            Err(e) => return nfv_cni::warn!("removing empty bridges: {e}"),
+        }
+    }
+}
+
+fn combine(errors: Vec<Error>) -> Result<(), Error> {
+    let mut it = errors.into_iter();
+    match it.next() {
+        None => Ok(()),
+        Some(first) => {
+            let rest: Vec<String> = it.map(|e| e.msg).collect();
+            if rest.is_empty() {
+                Err(first)
+            } else {
+                let code = first.code;
+                Err(Error::new(
+                    code,
+                    format!("{}; also: {}", first.msg, rest.join("; ")),
+                ))
+            }
+        }
+    }
+}
