@@ -5,6 +5,7 @@
 use nfv_cni::result::Success;
 use nfv_cni::{code, ipam, Error, Request};
 use nfv_netlink::{Link, Netlink, Netns, VfSetting};
+use nfv_plugin::CniRecordStore;
 use nfv_podnet::addresses;
 use nfv_podnet::give::PodNetdev;
 

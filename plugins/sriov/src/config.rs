@@ -7,7 +7,7 @@
 use nfv_cni::{code, CniArgs, Error};
 use nfv_netlink::{MacAddr, VfLinkState, VfSetting, VlanProto};
 use nfv_pci::{parse_pci_address, PciAddress};
-use nfv_podnet::conf::{agreed_device_id, invalid, requested_mac, runtime_str};
+use nfv_plugin::conf::{agreed_device_id, invalid, requested_mac, runtime_str};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 

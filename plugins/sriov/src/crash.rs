@@ -22,8 +22,8 @@ pub const USERSPACE_ADD_POINTS: &[&str] = &["after-record", "after-vf-settings",
 /// (`vdpa::crash::VHOST_ADD_POINTS` / `VIRTIO_ADD_POINTS`, named in NFV_VDPA_CRASH_AT).
 pub const VDPA_ADD_POINTS: &[&str] = &["after-record", "after-vf-settings"];
 
-/// nfv-podnet's crash point under this plugin's variable, NFV_SRIOV_CRASH_AT.
+/// nfv-crashpoint's crash point under this plugin's variable, NFV_SRIOV_CRASH_AT.
 #[inline(always)]
 pub fn crash_point(name: &str) {
-    nfv_podnet::crash::crash_point("NFV_SRIOV_CRASH_AT", name)
+    nfv_crashpoint::crash_point("NFV_SRIOV_CRASH_AT", name)
 }

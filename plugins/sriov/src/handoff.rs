@@ -12,6 +12,7 @@ use nfv_cni::result::Success;
 use nfv_cni::{code, Error, Plugin, Request};
 use nfv_netlink::{Netlink, VfInfo};
 use nfv_pci::{PciAddress, VfDevice};
+use nfv_plugin::CniRecordStore;
 use vdpa::config::{Mode, Plan as VdpaPlan, Selector};
 use vdpa::discover::{self, DeviceList, Found};
 

@@ -28,6 +28,7 @@ use nfv_cni::result::Success;
 use nfv_cni::{code, ipam, Error, Plugin, Request};
 use nfv_netlink::{Netlink, Netns};
 use nfv_pci::Sysfs;
+use nfv_plugin::CniRecordStore;
 use nfv_podnet::verify::{verify, Expected, Mismatch};
 use std::path::Path;
 use vdpa::Vdpa;

@@ -8,6 +8,7 @@ use nfv_cni::result::{Interface, Success};
 use nfv_cni::{code, ipam, Error, Request};
 use nfv_netlink::{Netlink, VfInfo};
 use nfv_pci::VfDevice;
+use nfv_plugin::CniRecordStore;
 
 use crate::attach::{kept_path, written_path};
 use crate::codes::{self, from_netlink};
