@@ -150,7 +150,7 @@ fn restore_mac_after_admin_mac(
     if let Err(e) = sysfs.rebind_driver(device) {
         return fail(format!("{refused}; rebinding the VF driver: {e}"));
     }
-    let name = match crate::attach::wait_for_netdev(sysfs, device) {
+    let name = match crate::admin_mac::wait_for_netdev(sysfs, device) {
         Ok(n) => n,
         Err(e) => return fail(e.msg),
     };
