@@ -2,6 +2,7 @@
 //! namespace died, under its original name, MAC, MTU and admin state.
 
 use nfv_netlink::{Link, MacAddr, Netlink, Netns};
+use nfv_plugin::{Failure, Failures};
 
 use crate::device::{is_device, HostNetdev};
 
@@ -20,8 +21,8 @@ pub fn take_back(
     saved: &HostNetdev,
     pod_ifname: &str,
     device: &str,
-) -> Vec<String> {
-    let mut failures = Vec::new();
+) -> Failures {
+    let mut failures = Failures::new();
     let at_home = find(host, &saved.name, device);
     let fallen_back = if at_home.is_some() {
         None
@@ -40,7 +41,8 @@ pub fn take_back(
             match host.rename(l.index, &saved.name) {
                 Ok(()) => host.link_by_name(&saved.name).ok(),
                 Err(e) => {
-                    failures.push(format!("renaming {device} back to {}: {e}", saved.name));
+                    let step = format!("renaming {device} back to {}", saved.name);
+                    failures.push(Failure::new(step, device, e));
                     None
                 }
             }
@@ -51,12 +53,15 @@ pub fn take_back(
         },
     };
     match link {
-        Some(l) => failures.extend(restore_state(host, &l, saved)),
-        None => failures.push(format!(
-            "{device}: not found as {pod_ifname} in the pod nor as {pod_ifname} or {} in the \
-             host; if the pod namespace was just deleted the kernel may not have returned it \
-             yet: try again",
-            saved.name
+        Some(l) => failures.extend(restore_state(host, &l, saved, device)),
+        None => failures.push(Failure::stated(
+            device,
+            format!(
+                "{device}: not found as {pod_ifname} in the pod nor as {pod_ifname} or {} in the \
+                 host; if the pod namespace was just deleted the kernel may not have returned \
+                 it yet: try again",
+                saved.name
+            ),
         )),
     }
     failures
@@ -68,12 +73,13 @@ fn from_pod(
     saved: &HostNetdev,
     pod_ifname: &str,
     device: &str,
-    failures: &mut Vec<String>,
+    failures: &mut Failures,
 ) -> Option<Link> {
     let mut pod = match Netlink::open_in(ns) {
         Ok(p) => p,
         Err(e) => {
-            failures.push(format!("reaching the pod namespace for {device}: {e}"));
+            let step = format!("reaching the pod namespace for {device}");
+            failures.push(Failure::new(step, device, e));
             return None;
         }
     };
@@ -83,32 +89,34 @@ fn from_pod(
     match home.and_then(|h| pod.move_to_netns(l.index, &h, Some(&saved.name))) {
         Ok(()) => host.link_by_name(&saved.name).ok(),
         Err(e) => {
-            failures.push(format!("moving {device} back to the host: {e}"));
+            let step = format!("moving {device} back to the host");
+            failures.push(Failure::new(step, device, e));
             None
         }
     }
 }
 
 /// MAC, MTU and admin state of a netdev that is home again.
-fn restore_state(host: &mut Netlink, l: &Link, saved: &HostNetdev) -> Vec<String> {
-    let mut failures = Vec::new();
+fn restore_state(host: &mut Netlink, l: &Link, saved: &HostNetdev, device: &str) -> Failures {
+    let mut failures = Failures::new();
+    let mut failed = |step: String, e| failures.push(Failure::new(step, device, e));
     if let Some(mac) = saved.mac.as_deref().and_then(|m| m.parse::<MacAddr>().ok()) {
         if l.mac != Some(mac) {
             if let Err(e) = host.set_mac(l.index, mac) {
-                failures.push(format!("restoring the MAC of {}: {e}", saved.name));
+                failed(format!("restoring the MAC of {}", saved.name), e);
             }
         }
     }
     if let Some(mtu) = saved.mtu {
         if l.mtu != Some(mtu) {
             if let Err(e) = host.set_mtu(l.index, mtu) {
-                failures.push(format!("restoring the MTU of {}: {e}", saved.name));
+                failed(format!("restoring the MTU of {}", saved.name), e);
             }
         }
     }
     if saved.up && !l.admin_up {
         if let Err(e) = host.set_up(l.index) {
-            failures.push(format!("setting {} up again: {e}", saved.name));
+            failed(format!("setting {} up again", saved.name), e);
         }
     }
     failures
@@ -117,21 +125,21 @@ fn restore_state(host: &mut Netlink, l: &Link, saved: &HostNetdev) -> Vec<String
 /// Without a saved state: if the netdev of `device` is in the pod as `pod_ifname`, bring it
 /// home to the calling thread's namespace as `name`. Not there is success (nothing to give
 /// back; the kernel returns it itself when the namespace dies).
-pub fn bring_home_as(pod_ns: &Netns, pod_ifname: &str, device: &str, name: &str) -> Vec<String> {
+pub fn bring_home_as(pod_ns: &Netns, pod_ifname: &str, device: &str, name: &str) -> Failures {
     let mut pod = match Netlink::open_in(pod_ns) {
         Ok(p) => p,
-        Err(e) => return vec![e.to_string()],
+        Err(e) => return Failure::bare(device, e).into(),
     };
     let Some(link) = find(&mut pod, pod_ifname, device) else {
-        return Vec::new();
+        return Failures::new();
     };
     let home = match Netns::current() {
         Ok(h) => h,
-        Err(e) => return vec![e.to_string()],
+        Err(e) => return Failure::bare(device, e).into(),
     };
     let _ = pod.set_down(link.index);
     match pod.move_to_netns(link.index, &home, Some(name)) {
-        Ok(()) => Vec::new(),
-        Err(e) => vec![format!("bringing {device} home as {name}: {e}")],
+        Ok(()) => Failures::new(),
+        Err(e) => Failure::new(format!("bringing {device} home as {name}"), device, e).into(),
     }
 }

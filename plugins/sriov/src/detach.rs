@@ -4,6 +4,7 @@
 
 use nfv_cni::{ipam, Error, Plugin, Request};
 use nfv_netlink::{Netlink, Netns};
+use nfv_plugin::{Cause, Failure, Failures};
 
 use crate::codes::{self, from_netlink};
 use crate::config::{self, SriovConf};
@@ -19,40 +20,28 @@ fn configured_device(req: &Request) -> Option<nfv_pci::PciAddress> {
     config::device(&conf).ok()
 }
 
-fn join_failures(verb: &str, failures: Vec<String>) -> Result<(), Error> {
-    if failures.is_empty() {
-        return Ok(());
-    }
-    Err(Error::new(
-        codes::KERNEL_REFUSED,
-        format!("{verb}: {} step(s) failed: {}", failures.len(), failures[0]),
-    )
-    .with_details(failures.join("; ")))
-}
-
 /// The verb's outcome: the error of the step that released IPAM (IPAM itself, or the vdpa
 /// code) with its own code when it is the only failure, else every failure together.
-fn finish(verb: &str, mut failures: Vec<String>, released: Result<(), Error>) -> Result<(), Error> {
+fn finish(verb: &str, mut failures: Failures, released: Result<(), Error>) -> Result<(), Error> {
     match released {
         Err(e) if failures.is_empty() => Err(e),
         Err(e) => {
-            failures.push(if e.details.is_empty() {
-                e.msg
-            } else {
-                format!("{} ({})", e.msg, e.details)
-            });
-            join_failures(verb, failures)
+            failures.push(Failure::bare("", Cause::Cni(e)));
+            failures.into_result(verb, codes::KERNEL_REFUSED)
         }
-        Ok(()) => join_failures(verb, failures),
+        Ok(()) => failures.into_result(verb, codes::KERNEL_REFUSED),
     }
 }
+
+/// In front of what a DEL without a record could not do.
+const WITHOUT_RECORD: &str = "DEL without a record: ";
 
 impl Sriov {
     /// DEL: restore from the record (or, without one, bring the VF named by the config back
     /// from the pod), always release IPAM, then forget the record. A vDPA hand-off: the vdpa
     /// code detaches first (and releases IPAM), then the VF settings come back.
     pub(crate) fn detach(&self, req: &Request) -> Result<(), Error> {
-        let mut failures = Vec::new();
+        let mut failures = Failures::new();
         let record = self.records.load(req.container_id(), req.ifname())?;
         // Held across both halves of a hand-off's DEL. Without a record, the config's VF's:
         // then another attachment's ADD or DEL is never half-way through it while this DEL
@@ -83,7 +72,7 @@ impl Sriov {
                 Ok(ns) => Some(ns),
                 Err(e) if e.is_not_found() => None, // the pod's namespace is already gone
                 Err(e) => {
-                    failures.push(e.to_string());
+                    failures.push(Failure::bare(device.clone().unwrap_or_default(), e));
                     None
                 }
             },
@@ -108,11 +97,11 @@ impl Sriov {
 
     /// No record (written by another version, or lost): the config still names the VF. If its
     /// netdev is in the pod, bring it home as `<pf>v<index>` (its original name is unknown).
-    fn detach_without_record(&self, req: &Request, pod_ns: Option<&Netns>) -> Vec<String> {
+    fn detach_without_record(&self, req: &Request, pod_ns: Option<&Netns>) -> Failures {
         let Ok(conf) = req.parse_conf::<SriovConf>() else {
-            return Vec::new();
+            return Failures::new();
         };
-        let mut failures = Vec::new();
+        let mut failures = Failures::new();
         let Ok(device) = config::device(&conf) else {
             return failures;
         };
@@ -130,10 +119,11 @@ impl Sriov {
                 return failures;
             }
             Err(e) => {
-                failures.push(format!(
-                    "DEL without a record: cannot tell whether VF {device} is another \
-                     attachment's, so it is left where it is: {e}"
-                ));
+                let step = format!(
+                    "cannot tell whether VF {device} is another attachment's, so it is left \
+                     where it is"
+                );
+                failures.push(Failure::new(step, device.to_string(), e).within(WITHOUT_RECORD));
                 return failures;
             }
         }
@@ -145,7 +135,7 @@ impl Sriov {
         let vf = match vf {
             Ok(vf) => vf,
             Err(e) => {
-                failures.push(format!("DEL without a record: {e}"));
+                failures.push(Failure::bare(device.to_string(), e).within(WITHOUT_RECORD));
                 return failures;
             }
         };
@@ -168,8 +158,7 @@ impl Sriov {
         };
         failures.extend(
             nfv_podnet::take_back::bring_home_as(ns, req.ifname(), &device.to_string(), &name)
-                .into_iter()
-                .map(|f| format!("DEL without a record: {f}")),
+                .within(WITHOUT_RECORD),
         );
         failures
     }
@@ -181,7 +170,7 @@ impl Sriov {
         &self,
         conf: &SriovConf,
         vf: Option<&nfv_pci::VfDevice>,
-        failures: &mut Vec<String>,
+        failures: &mut Failures,
     ) {
         let place = devinfo::place();
         let Some(path) = nfv_devinfo::requested_path_for_teardown(&conf.runtime_config, &place)
@@ -197,7 +186,7 @@ impl Sriov {
             return;
         };
         if let Err(e) = nfv_devinfo::remove_if_ours(&place, &path, &devinfo::vf_device_info(vf)) {
-            failures.push(e.to_string());
+            failures.push(Failure::bare(vf.address.to_string(), e));
         }
     }
 
@@ -210,7 +199,7 @@ impl Sriov {
     pub(crate) fn collect_garbage(&self, req: &Request) -> Result<(), Error> {
         let released = Plugin::gc(&self.vdpa, req).map_err(|e| e.context("vDPA hand-offs"));
         let valid = req.conf.valid_attachments.clone().unwrap_or_default();
-        let mut failures = Vec::new();
+        let mut failures = Failures::new();
         let stale = self.records.stale(&req.conf.name, &valid)?;
         for r in stale {
             // A VF an ADD or DEL is working on right now is left to it (and to the next GC):
@@ -244,21 +233,28 @@ impl Sriov {
 mod tests {
     use super::*;
 
+    /// The failures, given as the sentences they print.
+    fn said(sentences: &[&str]) -> Failures {
+        let mut f = Failures::new();
+        f.extend(sentences.iter().map(|s| Failure::stated("", *s)));
+        f
+    }
+
     #[test]
     fn the_releasing_steps_error_keeps_its_code_alone_and_joins_the_others() {
         let busy = || Err(Error::new(11, "IPAM DEL: busy").with_details("lock held"));
-        let e = finish("DEL", vec![], busy()).unwrap_err();
+        let e = finish("DEL", said(&[]), busy()).unwrap_err();
         assert_eq!((e.code, e.msg.as_str()), (11, "IPAM DEL: busy"));
-        let e = finish("DEL", vec!["restoring VF x: EPERM".into()], busy()).unwrap_err();
+        let e = finish("DEL", said(&["restoring VF x: EPERM"]), busy()).unwrap_err();
         assert_eq!(e.code, codes::KERNEL_REFUSED);
         assert_eq!(e.msg, "DEL: 2 step(s) failed: restoring VF x: EPERM");
         assert_eq!(
             e.details,
             "restoring VF x: EPERM; IPAM DEL: busy (lock held)"
         );
-        assert!(finish("GC", vec![], Ok(())).is_ok());
+        assert!(finish("GC", said(&[]), Ok(())).is_ok());
         assert_eq!(
-            finish("GC", vec!["a".into()], Ok(())).unwrap_err().msg,
+            finish("GC", said(&["a"]), Ok(())).unwrap_err().msg,
             "GC: 1 step(s) failed: a"
         );
     }

@@ -5,6 +5,7 @@
 use nfv_netlink::{MacAddr, VfSetting};
 use nfv_netlink::{Netlink, Netns};
 use nfv_pci::Sysfs;
+use nfv_plugin::{Cause, Failure, Failures};
 use nfv_podnet::HostNetdev;
 
 use crate::record::{Record, VfMode};
@@ -26,13 +27,8 @@ impl Record {
 /// Put the VF settings on the PF back, then bring the VF netdev back to the host namespace
 /// under its original name, with its original MAC and MTU. `pod_ns` is the pod's namespace
 /// when it still exists. Returns the failures (empty: fully restored).
-pub fn restore(
-    host: &mut Netlink,
-    sysfs: &Sysfs,
-    pod_ns: Option<&Netns>,
-    r: &Record,
-) -> Vec<String> {
-    let mut failures = Vec::new();
+pub fn restore(host: &mut Netlink, sysfs: &Sysfs, pod_ns: Option<&Netns>, r: &Record) -> Failures {
+    let mut failures = Failures::new();
     let dev = r.device.as_str();
 
     // 1. VF settings first: with igb, the admin MAC must be back before the netdev's own.
@@ -61,13 +57,14 @@ pub fn restore(
                         _ => *s,
                     };
                     if let Err(e) = host.set_vf(pf.index, r.vf_index, &s) {
-                        failures.push(format!("restoring VF {dev}: {e}"));
+                        failures.push(Failure::new(format!("restoring VF {dev}"), dev, e));
                     }
                 }
             }
-            Err(e) => failures.push(format!(
-                "restoring VF {dev} settings: PF {}: {e}",
-                r.pf_netdev
+            Err(e) => failures.push(Failure::new(
+                format!("restoring VF {dev} settings: PF {}", r.pf_netdev),
+                dev,
+                e,
             )),
         }
     }
@@ -88,9 +85,7 @@ pub fn restore(
         netdev.mac = None;
     }
     failures.extend(
-        nfv_podnet::take_back::take_back(host, pod_ns, &netdev, &r.ifname, dev)
-            .into_iter()
-            .map(|f| format!("VF {f}")),
+        nfv_podnet::take_back::take_back(host, pod_ns, &netdev, &r.ifname, dev).within("VF "),
     );
     if admin_mac_restored {
         if let Some(e) = restore_mac_after_admin_mac(host, sysfs, r, cleared_admin_mac) {
@@ -109,11 +104,11 @@ pub fn restore(
 
 /// The device-info file the record says ADD wrote (never one it kept): removed when it is a
 /// regular file in the device-info tree, left in place (and logged) otherwise.
-fn remove_device_info(r: &Record, failures: &mut Vec<String>) {
+fn remove_device_info(r: &Record, failures: &mut Failures) {
     if let Some(f) = &r.device_info_file {
         let place = crate::devinfo::place();
         if let Err(e) = nfv_devinfo::remove_written(&place, std::path::Path::new(f)) {
-            failures.push(e.to_string());
+            failures.push(Failure::bare(&r.device, e));
         }
     }
 }
@@ -129,7 +124,7 @@ fn restore_mac_after_admin_mac(
     sysfs: &Sysfs,
     r: &Record,
     resend: bool,
-) -> Option<String> {
+) -> Option<Failure> {
     let mac = r.host_mac.as_deref()?.parse::<MacAddr>().ok()?;
     let link = host.link_by_name(&r.host_ifname).ok()?; // not home: take_back reported it
     if link.mac == Some(mac) && !resend {
@@ -139,27 +134,30 @@ fn restore_mac_after_admin_mac(
         Ok(()) => return None,
         Err(e) => e,
     };
-    let fail = |m: String| Some(format!("restoring the MAC of {}: {m}", r.host_ifname));
+    let step = format!("restoring the MAC of {}", r.host_ifname);
+    let fail = |cause: Cause| Some(Failure::new(step.clone(), &r.device, cause));
     let Ok(device) = r.device.parse() else {
-        return fail(refused.to_string());
+        return fail(refused.into());
     };
     nfv_cni::info!(
         "VF {}: the netdev refused MAC {mac} ({refused}); rebinding its driver",
         r.device
     );
     if let Err(e) = sysfs.rebind_driver(device) {
-        return fail(format!("{refused}; rebinding the VF driver: {e}"));
+        let rebinding = Failure::new("rebinding the VF driver", &r.device, e);
+        return fail(Cause::Then(Box::new(refused.into()), Box::new(rebinding)));
     }
     let name = match crate::admin_mac::wait_for_netdev(sysfs, device) {
         Ok(n) => n,
-        Err(e) => return fail(e.msg),
+        Err(e) => return fail(e.into()),
     };
     let saved = r.host_netdev();
     let failures = nfv_podnet::take_back::take_back(host, None, &saved, &name, &r.device);
     if failures.is_empty() {
         None
     } else {
-        fail(format!("after rebinding: {}", failures.join("; ")))
+        let step = format!("{step}: after rebinding");
+        Some(Failure::new(step, &r.device, Cause::All(failures)))
     }
 }
 
@@ -174,11 +172,14 @@ fn mirrored_mac(r: &Record) -> Option<MacAddr> {
 /// After clearing the admin MAC and restoring the netdev's: the PF must show the recorded MAC
 /// again. A driver that does not mirror the VF's MAC gets it set as an admin MAC after all
 /// (and the netdev follows, by a rebind if need be).
-fn pf_shows_mac(host: &mut Netlink, sysfs: &Sysfs, r: &Record, saved: MacAddr) -> Option<String> {
-    let fail = |m: String| Some(format!("restoring the admin MAC of VF {}: {m}", r.device));
+fn pf_shows_mac(host: &mut Netlink, sysfs: &Sysfs, r: &Record, saved: MacAddr) -> Option<Failure> {
+    let fail = |e: nfv_netlink::Error| {
+        let step = format!("restoring the admin MAC of VF {}", r.device);
+        Some(Failure::new(step, &r.device, e))
+    };
     let pf = match host.link_by_name(&r.pf_netdev) {
         Ok(pf) => pf,
-        Err(e) => return fail(e.to_string()),
+        Err(e) => return fail(e),
     };
     if host.vf(pf.index, r.vf_index).is_ok_and(|v| v.mac == saved) {
         return None;
@@ -188,7 +189,7 @@ fn pf_shows_mac(host: &mut Netlink, sysfs: &Sysfs, r: &Record, saved: MacAddr) -
         r.device
     );
     if let Err(e) = host.set_vf(pf.index, r.vf_index, &VfSetting::Mac(saved)) {
-        return fail(e.to_string());
+        return fail(e);
     }
     restore_mac_after_admin_mac(host, sysfs, r, false)
 }

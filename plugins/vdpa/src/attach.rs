@@ -109,7 +109,8 @@ impl Vdpa {
                             &saved.host,
                             &record.ifname,
                             &saved.kernel_device,
-                        );
+                        )
+                        .into();
                     }
                 }
                 self.finish(attached, &mut failures, &record)
