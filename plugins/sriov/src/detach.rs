@@ -9,7 +9,7 @@ use nfv_plugin::{Cause, Failure, Failures};
 use crate::codes::{self, from_netlink};
 use crate::config::{self, SriovConf};
 use crate::devinfo;
-use crate::record::VfMode;
+use crate::record::{Record, VfMode};
 use crate::restore;
 use crate::Sriov;
 
@@ -201,31 +201,55 @@ impl Sriov {
         let valid = req.conf.valid_attachments.clone().unwrap_or_default();
         let mut failures = Failures::new();
         let stale = self.records.stale(&req.conf.name, &valid)?;
+        // Like DEL, GC tries every stale attachment: one it cannot tear down (its lock, the
+        // kernel, its record) is reported with the others at the end, never stops the rest.
         for r in stale {
-            // A VF an ADD or DEL is working on right now is left to it (and to the next GC):
-            // waiting would tear down an ADD's attachment the moment it succeeded.
-            let Some(_lock) = self.records.try_lock_device(&r.device)? else {
+            failures.extend(self.collect(&r));
+        }
+        finish("GC", failures, released)
+    }
+
+    /// GC's teardown of one stale attachment; its failures.
+    fn collect(&self, r: &Record) -> Failures {
+        let device = r.device.as_str();
+        // A VF an ADD or DEL is working on right now is left to it (and to the next GC):
+        // waiting would tear down an ADD's attachment the moment it succeeded.
+        let _lock = match self.records.try_lock_device(device) {
+            Ok(Some(lock)) => lock,
+            Ok(None) => {
                 nfv_cni::info!(
                     "GC: VF {} ({} / {}) is busy with an ADD or DEL: left for the next GC",
                     r.device,
                     r.container_id,
                     r.ifname
                 );
-                continue;
-            };
-            // Listed before the lock was taken: only the record as it is now counts.
-            if self.records.load(&r.container_id, &r.ifname).ok().flatten() != Some(r.clone()) {
-                continue;
+                return Failures::new();
             }
-            let ns = Netns::open(&r.netns).ok();
-            let mut host = Netlink::open().map_err(from_netlink)?;
-            let f = restore::restore(&mut host, &self.sysfs, ns.as_ref(), &r);
-            if f.is_empty() {
-                self.records.remove(&r.container_id, &r.ifname)?;
-            }
-            failures.extend(f);
+            Err(e) => return Failure::bare(device, e).into(),
+        };
+        // Listed before the lock was taken: only the record as it is now counts.
+        if self
+            .records
+            .load(&r.container_id, &r.ifname)
+            .ok()
+            .flatten()
+            .as_ref()
+            != Some(r)
+        {
+            return Failures::new();
         }
-        finish("GC", failures, released)
+        let ns = Netns::open(&r.netns).ok();
+        let mut host = match Netlink::open() {
+            Ok(h) => h,
+            Err(e) => return Failure::bare(device, e).into(),
+        };
+        let mut failures = restore::restore(&mut host, &self.sysfs, ns.as_ref(), r);
+        if failures.is_empty() {
+            if let Err(e) = self.records.remove(&r.container_id, &r.ifname) {
+                failures.push(Failure::bare(device, e));
+            }
+        }
+        failures
     }
 }
 

@@ -341,6 +341,51 @@ fn gc_of_one_network_leaves_the_other_networks_vfs_alone() {
     assert!(w.plugin.records.all().unwrap().is_empty());
 }
 
+/// GC keeps going past an attachment it cannot tear down (here its VF's lock file cannot be
+/// opened), like DEL does: the other stale attachment is restored and its record goes, and
+/// the failure is reported with the others at the end.
+#[test]
+fn gc_keeps_going_past_an_attachment_it_cannot_tear_down() {
+    if !root_or_skip("gc_keeps_going_past_an_attachment_it_cannot_tear_down") {
+        return;
+    }
+    let w = World::new("gcgoes");
+    let first = conf(json!({"mtu": 1400}));
+    let second = conf(json!({"deviceID": VF2, "mtu": 1450}));
+    w.run(|p| p.add(&w.request(Command::Add, "c1", first.clone())))
+        .unwrap();
+    w.run(|p| p.add(&w.request_on(Command::Add, "c2", "net2", second)))
+        .unwrap();
+    // c1's VF lock can no longer be taken: a directory stands where its lock file was.
+    let lock = w.dir.join("state").join(format!("{VF}.lock"));
+    std::fs::remove_file(&lock).unwrap();
+    std::fs::create_dir(&lock).unwrap();
+
+    let mut none = first;
+    none["cni.dev/valid-attachments"] = json!([]);
+    let e = w
+        .run(|p| p.gc(&w.request(Command::Gc, "", none)))
+        .unwrap_err();
+    assert_eq!(e.code, sriov::codes::KERNEL_REFUSED, "{e:?}");
+    assert!(e.msg.starts_with("GC: 1 step(s) failed: "), "{}", e.msg);
+    assert!(e.msg.contains(&format!("{VF}.lock")), "{}", e.msg);
+    assert_eq!(
+        w.host_nl().link_by_name("vf1").unwrap().mtu,
+        Some(1500),
+        "the other stale attachment's VF is back"
+    );
+    assert!(w.pod_nl().link_by_name("net2").unwrap_err().is_not_found());
+    let left = w.plugin.records.all().unwrap();
+    assert_eq!(
+        left.iter()
+            .map(|r| (r.container_id.as_str(), r.ifname.as_str()))
+            .collect::<Vec<_>>(),
+        [("c1", "net1")],
+        "only the attachment GC could not tear down keeps its record"
+    );
+    std::fs::remove_dir(&lock).unwrap();
+}
+
 #[test]
 fn del_without_a_record_still_brings_the_vf_home() {
     if !root_or_skip("del_without_a_record_still_brings_the_vf_home") {
