@@ -12,9 +12,11 @@
 //!   MAC, MTU and addresses.
 //!
 //! Device-specific state (VF settings on the PF, locks, records) stays with the plugins. Every
-//! function works on [`nfv_netlink::Netlink`] sockets the caller opened, so the plugin decides
-//! which namespaces are involved. Restoring keeps going after a failed step and returns all
-//! failures together (STYLE.md 5).
+//! function works on sockets the caller opened, so the plugin decides which namespaces are
+//! involved: anything with the [`nfv_netlink::Rtnetlink`] calls, the real
+//! [`nfv_netlink::Netlink`] or nfv-testkit's recording fake, on which the unit tests here run
+//! without root. Restoring keeps going after a failed step and returns all failures together
+//! (STYLE.md 5), as [`nfv_plugin::Failures`].
 
 pub mod addresses;
 mod device;

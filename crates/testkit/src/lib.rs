@@ -10,6 +10,8 @@
 //! - [`crash`]: the crash-test driver (SIGKILL at a crash point, DEL, host as before).
 //! - [`records`]: records written by an earlier binary load and save byte for byte.
 //! - [`reliability`]: the line a passed crash test or storm prints for `make reliability`.
+//! - [`kernel`]: a recording fake of the kernel seam (netlink links and VFs, a VF driver's
+//!   rebind), for root-free unit tests of giving, taking back and restoring netdevs.
 //! - [`devinfo`]: a scratch directory in the real device-info tree, removed when dropped.
 //! - [`storm`]: binaries racing for one device (a pod namespace per contender, a slow
 //!   per-attachment IPAM stub, threads started together, the reliability line).
@@ -18,6 +20,7 @@
 
 pub mod crash;
 pub mod devinfo;
+pub mod kernel;
 mod node;
 pub mod records;
 pub mod reliability;

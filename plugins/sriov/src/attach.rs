@@ -9,6 +9,7 @@ use nfv_plugin::CniRecordStore;
 use nfv_podnet::addresses;
 use nfv_podnet::give::PodNetdev;
 
+use crate::admin_mac::netdev_takes_admin_mac;
 use crate::codes::{self, from_netlink, from_pci};
 use crate::config::{self, Plan, SriovConf};
 use crate::crash::crash_point;
@@ -163,7 +164,7 @@ impl Sriov {
             }
         }
         crash_point("after-vf-settings");
-        let link = &self.netdev_takes_admin_mac(host, plan, link)?;
+        let link = &netdev_takes_admin_mac(host, &self.sysfs, plan, link)?;
 
         let moved = netlink(nfv_podnet::give::give(
             host,

@@ -2,9 +2,8 @@
 //! Every step is tried; failures are collected and reported together (STYLE.md 5), and a VF
 //! already back in place is success. The netdev side is `nfv_podnet::take_back`.
 
-use nfv_netlink::{MacAddr, VfSetting};
-use nfv_netlink::{Netlink, Netns};
-use nfv_pci::Sysfs;
+use nfv_netlink::{MacAddr, Rtnetlink, VfSetting};
+use nfv_pci::VfDriver;
 use nfv_plugin::{Cause, Failure, Failures};
 use nfv_podnet::HostNetdev;
 
@@ -27,7 +26,12 @@ impl Record {
 /// Put the VF settings on the PF back, then bring the VF netdev back to the host namespace
 /// under its original name, with its original MAC and MTU. `pod_ns` is the pod's namespace
 /// when it still exists. Returns the failures (empty: fully restored).
-pub fn restore(host: &mut Netlink, sysfs: &Sysfs, pod_ns: Option<&Netns>, r: &Record) -> Failures {
+pub fn restore<K: Rtnetlink>(
+    host: &mut K,
+    sysfs: &impl VfDriver,
+    pod_ns: Option<&K::Netns>,
+    r: &Record,
+) -> Failures {
     let mut failures = Failures::new();
     let dev = r.device.as_str();
 
@@ -120,8 +124,8 @@ fn remove_device_info(r: &Record, failures: &mut Failures) {
 /// `resend`: set it even when the netdev already has it, so the VF driver tells the PF again
 /// (after the admin MAC was cleared).
 fn restore_mac_after_admin_mac(
-    host: &mut Netlink,
-    sysfs: &Sysfs,
+    host: &mut impl Rtnetlink,
+    sysfs: &impl VfDriver,
     r: &Record,
     resend: bool,
 ) -> Option<Failure> {
@@ -172,7 +176,12 @@ fn mirrored_mac(r: &Record) -> Option<MacAddr> {
 /// After clearing the admin MAC and restoring the netdev's: the PF must show the recorded MAC
 /// again. A driver that does not mirror the VF's MAC gets it set as an admin MAC after all
 /// (and the netdev follows, by a rebind if need be).
-fn pf_shows_mac(host: &mut Netlink, sysfs: &Sysfs, r: &Record, saved: MacAddr) -> Option<Failure> {
+fn pf_shows_mac(
+    host: &mut impl Rtnetlink,
+    sysfs: &impl VfDriver,
+    r: &Record,
+    saved: MacAddr,
+) -> Option<Failure> {
     let fail = |e: nfv_netlink::Error| {
         let step = format!("restoring the admin MAC of VF {}", r.device);
         Some(Failure::new(step, &r.device, e))
@@ -195,55 +204,4 @@ fn pf_shows_mac(host: &mut Netlink, sysfs: &Sysfs, r: &Record, saved: MacAddr) -
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::record::SavedVf;
-
-    fn record(admin: Option<&str>, own: Option<&str>) -> Record {
-        Record {
-            container_id: "c".into(),
-            ifname: "net1".into(),
-            device: "0000:01:10.0".into(),
-            pf_netdev: "enp1s0".into(),
-            vf_index: 0,
-            mode: VfMode::Netdev,
-            driver: None,
-            vdpa_device: None,
-            host_ifname: "enp1s0v0".into(),
-            host_mac: own.map(str::to_string),
-            host_mtu: Some(1500),
-            host_up: true,
-            saved_vf: SavedVf {
-                mac: admin.map(str::to_string),
-                ..Default::default()
-            },
-            netns: "/run/netns/x".into(),
-            device_info_file: None,
-            device_info_kept: None,
-            network: String::new(),
-        }
-    }
-
-    #[test]
-    fn an_admin_mac_equal_to_the_netdevs_own_was_only_mirrored() {
-        let m = "02:00:00:00:00:07";
-        assert_eq!(mirrored_mac(&record(Some(m), Some(m))), m.parse().ok());
-        assert_eq!(
-            mirrored_mac(&record(Some(m), Some("02:00:00:00:00:08"))),
-            None,
-            "a different admin MAC was set by someone: restore it as it was"
-        );
-        let zero = "00:00:00:00:00:00";
-        assert_eq!(mirrored_mac(&record(Some(zero), Some(zero))), None);
-        assert_eq!(
-            mirrored_mac(&record(None, Some(m))),
-            None,
-            "MAC not changed"
-        );
-        assert_eq!(
-            mirrored_mac(&record(Some(m), None)),
-            None,
-            "no netdev MAC known"
-        );
-    }
-}
+mod tests;
