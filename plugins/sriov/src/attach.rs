@@ -4,6 +4,7 @@
 
 use nfv_cni::result::Success;
 use nfv_cni::{code, ipam, Error, Request};
+use nfv_crashpoint::crash_point;
 use nfv_netlink::{Link, Netlink, Netns};
 use nfv_plugin::CniRecordStore;
 use nfv_podnet::addresses;
@@ -12,11 +13,10 @@ use nfv_podnet::give::PodNetdev;
 use crate::admin_mac::netdev_takes_admin_mac;
 use crate::codes::{self, from_netlink, from_pci};
 use crate::config::{self, Plan, SriovConf};
-use crate::crash::crash_point;
 use crate::devinfo;
 use crate::record::{Record, SavedVf, VfMode};
 use crate::restore::restore;
-use crate::Sriov;
+use crate::{Sriov, CRASH_AT};
 
 fn netlink<T>(r: nfv_netlink::Result<T>) -> Result<T, Error> {
     r.map_err(from_netlink)
@@ -114,7 +114,7 @@ impl Sriov {
         };
         // Written before the first change: a crash from here on is undone by DEL.
         self.records.save(&record)?;
-        crash_point("after-record");
+        crash_point(CRASH_AT, "after-record");
 
         let device_info = device_info
             .as_ref()
@@ -163,7 +163,7 @@ impl Sriov {
                 }
             }
         }
-        crash_point("after-vf-settings");
+        crash_point(CRASH_AT, "after-vf-settings");
         let link = &netdev_takes_admin_mac(host, &self.sysfs, plan, link)?;
 
         let moved = netlink(nfv_podnet::give::give(
@@ -176,7 +176,7 @@ impl Sriov {
                 mac: plan.mac,
                 mtu: plan.mtu,
             },
-            &mut |step| crash_point(step),
+            &mut |step| crash_point(CRASH_AT, step),
         ))?;
 
         let mut result = Success {
@@ -184,11 +184,11 @@ impl Sriov {
             ..Default::default()
         };
         let lease = ipam::add_if_configured(req)?;
-        crash_point("after-ipam");
+        crash_point(CRASH_AT, "after-ipam");
         if let Some(lease) = &lease {
             let got = lease.result();
             netlink(addresses::add(pod, moved.index, &got.ips, &got.routes))?;
-            crash_point("after-addresses");
+            crash_point(CRASH_AT, "after-addresses");
             result.ips = got.ips.clone();
             result.routes = got.routes.clone();
             result.dns = got.dns.clone();

@@ -10,6 +10,7 @@
 
 use nfv_cni::result::Success;
 use nfv_cni::{code, Error, Plugin, Request};
+use nfv_crashpoint::crash_point;
 use nfv_netlink::{Netlink, VfInfo};
 use nfv_pci::{PciAddress, VfDevice};
 use nfv_plugin::CniRecordStore;
@@ -18,10 +19,9 @@ use vdpa::discover::{self, DeviceList, Found};
 
 use crate::codes::{from_netlink, from_pci};
 use crate::config::Plan;
-use crate::crash::crash_point;
 use crate::record::{Record, SavedVf, VfMode};
 use crate::restore::restore;
-use crate::Sriov;
+use crate::{Sriov, CRASH_AT};
 
 /// The vdpa side's plan for the VF's vDPA device. The netdev's MAC and MTU only mean
 /// something for a virtio netdev; on a vhost device the MAC is the VF's admin MAC (set through
@@ -122,7 +122,7 @@ impl Sriov {
         };
         // Written before the first change: a crash from here on is undone by DEL.
         self.records.save(&record)?;
-        crash_point("after-record");
+        crash_point(CRASH_AT, "after-record");
 
         let attached = (|| {
             if let Some((pf_index, current)) = &pf_and_current {
@@ -132,7 +132,7 @@ impl Sriov {
                     }
                 }
             }
-            crash_point("after-vf-settings");
+            crash_point(CRASH_AT, "after-vf-settings");
             nfv_cni::info!(
                 "VF {} carries vDPA device {} ({}): handing it to the vdpa code",
                 plan.device,

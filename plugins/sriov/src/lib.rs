@@ -23,7 +23,6 @@ pub mod attach;
 mod check;
 pub mod codes;
 pub mod config;
-pub mod crash;
 mod detach;
 pub mod devinfo;
 pub mod handoff;
@@ -39,6 +38,11 @@ use std::path::Path;
 use vdpa::Vdpa;
 
 use crate::record::{RecordStore, STATE_DIR};
+
+/// The variable naming the crash point a crash test kills ADD at (nfv-crashpoint's
+/// `crash_point`: nothing without the `test-hooks` feature); the points are listed in
+/// tests/crash.rs.
+pub const CRASH_AT: &str = "NFV_SRIOV_CRASH_AT";
 
 /// Where the vdpa code keeps its records of the vDPA devices sriov handed to it: apart from
 /// the vdpa plugin's own, so that GC of an sriov network (which hands its valid attachments to

@@ -6,6 +6,7 @@
 
 use nfv_cni::result::{Interface, Success};
 use nfv_cni::{code, ipam, Error, Request};
+use nfv_crashpoint::crash_point;
 use nfv_netlink::{Netlink, VfInfo};
 use nfv_pci::VfDevice;
 use nfv_plugin::CniRecordStore;
@@ -13,11 +14,10 @@ use nfv_plugin::CniRecordStore;
 use crate::attach::{kept_path, written_path};
 use crate::codes::{self, from_netlink};
 use crate::config::{Plan, SriovConf};
-use crate::crash::crash_point;
 use crate::devinfo;
 use crate::record::{Record, SavedVf, VfMode};
 use crate::restore::restore;
-use crate::Sriov;
+use crate::{Sriov, CRASH_AT};
 
 impl Sriov {
     /// ADD for a VF on a userspace driver. The caller holds the VF lock and checked that no
@@ -75,7 +75,7 @@ impl Sriov {
             network: req.conf.name.clone(),
         };
         self.records.save(&record)?;
-        crash_point("after-record");
+        crash_point(CRASH_AT, "after-record");
 
         let info = device_info
             .as_ref()
@@ -110,7 +110,7 @@ impl Sriov {
                 }
             }
         }
-        crash_point("after-vf-settings");
+        crash_point(CRASH_AT, "after-vf-settings");
         let mac = match plan.mac {
             Some(m) => Some(m),
             None => current.map(|c| c.mac).filter(|m| !m.is_zero()),
@@ -128,7 +128,7 @@ impl Sriov {
             ..Default::default()
         };
         let lease = ipam::add_if_configured(req)?;
-        crash_point("after-ipam");
+        crash_point(CRASH_AT, "after-ipam");
         if let Some(lease) = &lease {
             let got = lease.result();
             result.ips = got.ips.clone();
