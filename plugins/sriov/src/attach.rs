@@ -14,7 +14,7 @@ use crate::admin_mac::netdev_takes_admin_mac;
 use crate::codes::{self, from_netlink, from_pci};
 use crate::config::{self, Plan, SriovConf};
 use crate::devinfo;
-use crate::record::{Record, SavedVf, VfMode};
+use crate::record::{Record, SavedVf, VfAddress, VfMode};
 use crate::restore::restore;
 use crate::{Sriov, CRASH_AT};
 
@@ -32,22 +32,22 @@ impl Sriov {
             // in every mode (the vDPA hand-off decides again after the VF settings).
             nfv_devinfo::existing(&devinfo::place(), p)?;
         }
-        let device = plan.device.to_string();
+        let device = VfAddress::from(plan.device);
         let ifname = req.ifname().to_string();
 
         let vf = self.sysfs.vf(plan.device).map_err(from_pci)?;
         if vf.is_userspace() {
-            let _lock = self.records.lock_device(&device)?;
-            self.refuse_if_held(&device)?;
+            let _lock = self.records.lock_device(device.as_str())?;
+            self.refuse_if_held(device.as_str())?;
             return self.attach_userspace(req, &conf, &plan, &vf);
         }
         if let Some(found) = self.vdpa_on(plan.device)? {
-            let _lock = self.records.lock_device(&device)?;
-            self.refuse_if_held(&device)?;
+            let _lock = self.records.lock_device(device.as_str())?;
+            self.refuse_if_held(device.as_str())?;
             return self.attach_vdpa(req, &plan, &vf, &found, device_info_file);
         }
-        let _lock = self.records.lock_device(&device)?;
-        self.refuse_if_held(&device)?;
+        let _lock = self.records.lock_device(device.as_str())?;
+        self.refuse_if_held(device.as_str())?;
         // Not held, yet no netdev in the host (sysfs shows only this namespace's): gone
         // elsewhere by other means. Held: the netdev is in the holder's pod, and the
         // refusal above names it.

@@ -39,7 +39,7 @@ impl Sriov {
         };
         let want = Expected {
             ifname: req.ifname(),
-            device: &r.device,
+            device: r.device.as_str(),
             mac: plan.mac,
             mtu: plan.mtu,
             addresses,

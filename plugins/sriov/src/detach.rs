@@ -4,20 +4,22 @@
 
 use nfv_cni::{ipam, Error, Plugin, Request};
 use nfv_netlink::{Netlink, Netns};
+use nfv_pci::PciAddress;
 use nfv_plugin::{Cause, Failure, Failures};
 
 use crate::codes::{self, from_netlink};
 use crate::config::{self, SriovConf};
 use crate::devinfo;
-use crate::record::{Record, VfMode};
+use crate::record::{Record, VfAddress, VfMode};
 use crate::restore;
 use crate::Sriov;
 
-/// The VF the request's config names, if it names one validly (DEL must not fail on a
-/// config ADD would refuse).
-fn configured_device(req: &Request) -> Option<nfv_pci::PciAddress> {
+/// The config and the VF it names, if it names one validly (DEL must not fail on a config
+/// ADD would refuse). Parsed once, for a DEL without a record.
+fn configured_vf(req: &Request) -> Option<(SriovConf, PciAddress)> {
     let conf = req.parse_conf::<SriovConf>().ok()?;
-    config::device(&conf).ok()
+    let vf = config::device(&conf).ok()?;
+    Some((conf, vf))
 }
 
 /// The verb's outcome: the error of the step that released IPAM (IPAM itself, or the vdpa
@@ -46,17 +48,22 @@ impl Sriov {
         // Held across both halves of a hand-off's DEL. Without a record, the config's VF's:
         // then another attachment's ADD or DEL is never half-way through it while this DEL
         // looks at who holds it.
-        let device = match &record {
-            Some(r) => Some(r.device.clone()),
-            None => configured_device(req).map(|d| d.to_string()),
+        let configured = match &record {
+            Some(_) => None,
+            None => configured_vf(req),
+        };
+        let device: Option<VfAddress> = match (&record, &configured) {
+            (Some(r), _) => Some(r.device.clone()),
+            (None, Some((_, vf))) => Some((*vf).into()),
+            (None, None) => None,
         };
         let _lock = match &device {
-            Some(d) => Some(self.records.lock_device(d)?),
+            Some(d) => Some(self.records.lock_device(d.as_str())?),
             None => None,
         };
         let handed_off = match &record {
             Some(r) => r.mode == VfMode::Vdpa,
-            None => self.handed_off_without_record(req),
+            None => self.handed_off_without_record(req, configured.as_ref().map(|(_, vf)| *vf)),
         };
         // Released by the vdpa code for a hand-off, by IPAM DEL below otherwise.
         let mut released = if handed_off {
@@ -72,7 +79,8 @@ impl Sriov {
                 Ok(ns) => Some(ns),
                 Err(e) if e.is_not_found() => None, // the pod's namespace is already gone
                 Err(e) => {
-                    failures.push(Failure::bare(device.clone().unwrap_or_default(), e));
+                    let on = device.as_ref().map(ToString::to_string).unwrap_or_default();
+                    failures.push(Failure::bare(on, e));
                     None
                 }
             },
@@ -84,7 +92,11 @@ impl Sriov {
             }
             // Without a record the VF settings before ADD are unknown: nothing to restore.
             None if handed_off => {}
-            None => failures.extend(self.detach_without_record(req, pod_ns.as_ref())),
+            None => {
+                if let Some((conf, vf)) = &configured {
+                    failures.extend(self.detach_without_record(req, conf, *vf, pod_ns.as_ref()));
+                }
+            }
         }
         if !handed_off {
             released = ipam::del(req).map_err(|e| e.context("IPAM DEL"));
@@ -95,16 +107,17 @@ impl Sriov {
         finish("DEL", failures, released)
     }
 
-    /// No record (written by another version, or lost): the config still names the VF. If its
-    /// netdev is in the pod, bring it home as `<pf>v<index>` (its original name is unknown).
-    fn detach_without_record(&self, req: &Request, pod_ns: Option<&Netns>) -> Failures {
-        let Ok(conf) = req.parse_conf::<SriovConf>() else {
-            return Failures::new();
-        };
+    /// No record (written by another version, or lost): the config still names the VF
+    /// (`device`). If its netdev is in the pod, bring it home as `<pf>v<index>` (its original
+    /// name is unknown).
+    fn detach_without_record(
+        &self,
+        req: &Request,
+        conf: &SriovConf,
+        device: PciAddress,
+        pod_ns: Option<&Netns>,
+    ) -> Failures {
         let mut failures = Failures::new();
-        let Ok(device) = config::device(&conf) else {
-            return failures;
-        };
         // The VF is another attachment's (this one lost the race for it, or never had it):
         // its netdev in this namespace, even under this CNI_IFNAME, is not ours to take.
         match self.records.holder_of(&device.to_string()) {
@@ -128,7 +141,7 @@ impl Sriov {
             }
         }
         let vf = self.sysfs.vf(device);
-        self.remove_device_info_without_record(&conf, vf.as_ref().ok(), &mut failures);
+        self.remove_device_info_without_record(conf, vf.as_ref().ok(), &mut failures);
         let Some(ns) = pod_ns else {
             return failures; // the kernel brings the VF back itself when the namespace dies
         };

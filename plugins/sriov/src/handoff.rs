@@ -100,7 +100,7 @@ impl Sriov {
         let record = Record {
             container_id: req.container_id().to_string(),
             ifname: req.ifname().to_string(),
-            device: plan.device.to_string(),
+            device: plan.device.into(),
             pf_netdev: vf.pf_netdev.clone(),
             vf_index: vf.index,
             mode: VfMode::Vdpa,
@@ -154,10 +154,14 @@ impl Sriov {
     }
 
     /// DEL without a sriov record: was this attachment a vDPA hand-off? Yes when the vdpa
-    /// code has a record of it, or when the config's VF carries a vDPA device (then the vdpa
-    /// code finds it from the same config). Never an error: DEL must not fail on a config or
-    /// a node ADD would refuse.
-    pub(crate) fn handed_off_without_record(&self, req: &Request) -> bool {
+    /// code has a record of it, or when the config's VF (`configured`, when the config names
+    /// one validly) carries a vDPA device (then the vdpa code finds it from the same config).
+    /// Never an error: DEL must not fail on a config or a node ADD would refuse.
+    pub(crate) fn handed_off_without_record(
+        &self,
+        req: &Request,
+        configured: Option<PciAddress>,
+    ) -> bool {
         if self
             .vdpa
             .has_attachment(req.container_id(), req.ifname())
@@ -165,10 +169,7 @@ impl Sriov {
         {
             return true;
         }
-        let Ok(conf) = req.parse_conf::<crate::config::SriovConf>() else {
-            return false;
-        };
-        let Ok(device) = crate::config::device(&conf) else {
+        let Some(device) = configured else {
             return false;
         };
         // Any vDPA device on it, bound or not.

@@ -112,7 +112,7 @@ fn remove_device_info(r: &Record, failures: &mut Failures) {
     if let Some(f) = &r.device_info_file {
         let place = crate::devinfo::place();
         if let Err(e) = nfv_devinfo::remove_written(&place, std::path::Path::new(f)) {
-            failures.push(Failure::bare(&r.device, e));
+            failures.push(Failure::bare(r.device.as_str(), e));
         }
     }
 }
@@ -139,16 +139,14 @@ fn restore_mac_after_admin_mac(
         Err(e) => e,
     };
     let step = format!("restoring the MAC of {}", r.host_ifname);
-    let fail = |cause: Cause| Some(Failure::new(step.clone(), &r.device, cause));
-    let Ok(device) = r.device.parse() else {
-        return fail(refused.into());
-    };
+    let fail = |cause: Cause| Some(Failure::new(step.clone(), r.device.as_str(), cause));
+    let device = r.device.pci();
     nfv_cni::info!(
         "VF {}: the netdev refused MAC {mac} ({refused}); rebinding its driver",
         r.device
     );
     if let Err(e) = sysfs.rebind_driver(device) {
-        let rebinding = Failure::new("rebinding the VF driver", &r.device, e);
+        let rebinding = Failure::new("rebinding the VF driver", r.device.as_str(), e);
         return fail(Cause::Then(Box::new(refused.into()), Box::new(rebinding)));
     }
     let name = match crate::admin_mac::wait_for_netdev(sysfs, device) {
@@ -156,12 +154,12 @@ fn restore_mac_after_admin_mac(
         Err(e) => return fail(e.into()),
     };
     let saved = r.host_netdev();
-    let failures = nfv_podnet::take_back::take_back(host, None, &saved, &name, &r.device);
+    let failures = nfv_podnet::take_back::take_back(host, None, &saved, &name, r.device.as_str());
     if failures.is_empty() {
         None
     } else {
         let step = format!("{step}: after rebinding");
-        Some(Failure::new(step, &r.device, Cause::All(failures)))
+        Some(Failure::new(step, r.device.as_str(), Cause::All(failures)))
     }
 }
 
@@ -184,7 +182,7 @@ fn pf_shows_mac(
 ) -> Option<Failure> {
     let fail = |e: nfv_netlink::Error| {
         let step = format!("restoring the admin MAC of VF {}", r.device);
-        Some(Failure::new(step, &r.device, e))
+        Some(Failure::new(step, r.device.as_str(), e))
     };
     let pf = match host.link_by_name(&r.pf_netdev) {
         Ok(pf) => pf,

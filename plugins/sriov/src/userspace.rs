@@ -15,7 +15,7 @@ use crate::attach::{kept_path, written_path};
 use crate::codes::{self, from_netlink};
 use crate::config::{Plan, SriovConf};
 use crate::devinfo;
-use crate::record::{Record, SavedVf, VfMode};
+use crate::record::{Record, SavedVf, VfAddress, VfMode};
 use crate::restore::restore;
 use crate::{Sriov, CRASH_AT};
 
@@ -29,7 +29,7 @@ impl Sriov {
         plan: &Plan,
         vf: &VfDevice,
     ) -> Result<Success, Error> {
-        let device = plan.device.to_string();
+        let device = VfAddress::from(plan.device);
         let driver = vf.driver.name().unwrap_or("?").to_string();
         if plan.mtu.is_some() {
             return Err(Error::new(

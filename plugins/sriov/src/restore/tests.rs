@@ -10,7 +10,7 @@ fn record(admin: Option<&str>, own: Option<&str>) -> Record {
     Record {
         container_id: "c".into(),
         ifname: "net1".into(),
-        device: "0000:01:10.0".into(),
+        device: "0000:01:10.0".parse().unwrap(),
         pf_netdev: "enp1s0".into(),
         vf_index: 0,
         mode: VfMode::Netdev,
@@ -96,7 +96,7 @@ fn netdev_record(saved_vf: SavedVf) -> Record {
     Record {
         container_id: "c".into(),
         ifname: "net1".into(),
-        device: VF.into(),
+        device: VF.parse().unwrap(),
         pf_netdev: "pf0".into(),
         vf_index: 1,
         mode: VfMode::Netdev,
