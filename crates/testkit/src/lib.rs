@@ -4,7 +4,8 @@
 //! - [`is_root`] / [`root_or_skip`]: kernel-tier tests need root and say why they skip.
 //! - [`Node`]: a scratch node for running a plugin binary the way a runtime does.
 //! - [`Sandbox`]: scratch host and pod namespaces for calling a plugin's verbs in-process,
-//!   the requests a runtime would send, a scripted IPAM.
+//!   the requests a runtime would send, a scripted IPAM; [`World`]: a sandbox and the plugin
+//!   under test, with the verbs run in the host namespace (the host-tier tests' scaffolding).
 //! - [`conf`]: a network config with test-specific fields merged in.
 //! - [`sysfs::link`]: symlinks of a fake sysfs tree.
 //! - [`crash`]: the crash-test driver (SIGKILL at a crash point, DEL, host as before).
@@ -27,9 +28,11 @@ pub mod reliability;
 mod sandbox;
 pub mod storm;
 pub mod sysfs;
+mod world;
 
 pub use node::Node;
 pub use sandbox::{Sandbox, IPAM_ADD_FAILS};
+pub use world::{World, IPAM_ADD_PRINTS};
 
 use std::sync::atomic::{AtomicU32, Ordering};
 

@@ -12,8 +12,8 @@ use std::path::Path;
 use nfv_cni::{Command, Plugin, Request};
 use nfv_netlink::{MacAddr, Netns};
 use nfv_testkit::devinfo::DevinfoDir;
-use nfv_testkit::sysfs::link;
-use nfv_testkit::{root_or_skip, Sandbox, IPAM_ADD_FAILS};
+use nfv_testkit::sysfs::{bind, pci_device, vf_of};
+use nfv_testkit::{root_or_skip, Sandbox};
 use serde_json::{json, Value};
 use sriov::Sriov;
 
@@ -23,17 +23,16 @@ const PF: &str = "0000:00:0a.0";
 const VF2: &str = "0000:00:0a.2";
 
 /// One test's world: host namespace with PF/VF veths, pod namespace, fake sysfs, state dir
-/// (nfv-testkit's [`Sandbox`], which it derefs to).
+/// (nfv-testkit's [`World`](nfv_testkit::World), which it derefs to).
 struct World {
-    sb: Sandbox,
-    plugin: Sriov,
+    w: nfv_testkit::World<Sriov>,
     vf_mac: MacAddr,
 }
 
 impl std::ops::Deref for World {
-    type Target = Sandbox;
-    fn deref(&self) -> &Sandbox {
-        &self.sb
+    type Target = nfv_testkit::World<Sriov>;
+    fn deref(&self) -> &nfv_testkit::World<Sriov> {
+        &self.w
     }
 }
 
@@ -53,53 +52,31 @@ impl World {
         let sys = sb.dir.join("sys");
         fake_sysfs(&sys);
         let plugin = Sriov::over(&sys, sb.dir.join("state"));
-        World { sb, plugin, vf_mac }
+        World {
+            w: nfv_testkit::World::new(sb, plugin),
+            vf_mac,
+        }
     }
 
     fn request(&self, command: Command, container: &str, conf: Value) -> Request {
-        self.request_on(command, container, "net1", conf)
+        self.w.request(command, container, &conf)
     }
 
     /// Like `request`, for interface `ifname` in the pod.
     fn request_on(&self, command: Command, container: &str, ifname: &str, conf: Value) -> Request {
-        self.sb.request_on(command, container, ifname, &conf)
-    }
-
-    /// Run a verb with the thread inside the scratch host namespace.
-    fn run<T>(&self, f: impl FnOnce(&Sriov) -> T) -> T {
-        self.host.run_in(|| f(&self.plugin)).unwrap()
-    }
-
-    /// A scripted IPAM plugin: ADD prints a fixed result, every call is logged.
-    fn install_ipam(&self, fail_add: bool) {
-        self.sb.install_fake_ipam(if fail_add {
-            IPAM_ADD_FAILS
-        } else {
-            r#"echo '{"cniVersion":"1.0.0","ips":[{"address":"10.9.0.5/24","gateway":"10.9.0.1"}],"routes":[{"dst":"10.50.0.0/16","gw":"10.9.0.1"}]}'"#
-        });
+        Sandbox::request_on(&self.w, command, container, ifname, &conf)
     }
 }
 
 /// A PF with two VFs; the VFs' netdevs are vf0 and vf1, the PF's pf0.
 fn fake_sysfs(root: &Path) {
-    let devs = root.join("devices/pci0000:00");
-    let pf = devs.join(PF);
+    let pf = pci_device(root, PF);
     std::fs::create_dir_all(pf.join("net/pf0")).unwrap();
-    std::fs::create_dir_all(root.join("bus/pci/drivers/fakevf")).unwrap();
-    link(
-        &format!("../../../devices/pci0000:00/{PF}"),
-        root.join("bus/pci/devices").join(PF),
-    );
     for (i, (addr, netdev)) in [(VF, "vf0"), (VF2, "vf1")].into_iter().enumerate() {
-        let vf = devs.join(addr);
+        let vf = pci_device(root, addr);
         std::fs::create_dir_all(vf.join("net").join(netdev)).unwrap();
-        link(
-            &format!("../../../devices/pci0000:00/{addr}"),
-            root.join("bus/pci/devices").join(addr),
-        );
-        link(&format!("../{addr}"), pf.join(format!("virtfn{i}")));
-        link(&format!("../{PF}"), vf.join("physfn"));
-        link("../../../bus/pci/drivers/fakevf", vf.join("driver"));
+        vf_of(root, PF, i as u32, addr);
+        bind(root, addr, "fakevf");
     }
     std::fs::write(pf.join("sriov_numvfs"), "2\n").unwrap();
 }
