@@ -5,39 +5,11 @@ use std::fs;
 use std::path::PathBuf;
 
 use nfv_plugin::CniRecordStore;
-use nfv_records::{AttachmentRecord, RecordStore};
-use serde::{Deserialize, Serialize};
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Rec {
-    version: u32,
-    container_id: String,
-    ifname: String,
-    device: String,
-    note: Option<String>,
-}
-
-impl AttachmentRecord for Rec {
-    fn container_id(&self) -> &str {
-        &self.container_id
-    }
-    fn ifname(&self) -> &str {
-        &self.ifname
-    }
-    fn device(&self) -> &str {
-        &self.device
-    }
-}
+use nfv_records::RecordStore;
+use nfv_testkit::records::TestRecord as Rec;
 
 fn rec(c: &str, dev: &str) -> Rec {
-    Rec {
-        version: 1,
-        container_id: c.into(),
-        ifname: "net1".into(),
-        device: dev.into(),
-        note: None,
-    }
+    Rec::new(c, dev)
 }
 
 fn scratch(name: &str) -> PathBuf {
