@@ -6,7 +6,6 @@ use nfv_cni::result::Success;
 use nfv_cni::{code, ipam, Error, Request};
 use nfv_crashpoint::crash_point;
 use nfv_netlink::{Link, Netlink, Netns};
-use nfv_plugin::CniRecordStore;
 use nfv_podnet::addresses;
 use nfv_podnet::give::PodNetdev;
 
@@ -15,7 +14,6 @@ use crate::codes::{self, from_netlink, from_pci};
 use crate::config::{self, Plan, SriovConf};
 use crate::devinfo;
 use crate::record::{Record, SavedVf, VfAddress, VfMode};
-use crate::restore::restore;
 use crate::{Sriov, CRASH_AT};
 
 fn netlink<T>(r: nfv_netlink::Result<T>) -> Result<T, Error> {
@@ -90,27 +88,15 @@ impl Sriov {
             None => None,
         };
         let device_info = nfv_devinfo::AtAdd::decide(&devinfo::place(), device_info_file)?;
+        let saved_vf = SavedVf::of(current.as_ref(), &plan.vf_settings);
         let record = Record {
-            container_id: req.container_id().to_string(),
-            ifname: ifname.clone(),
-            device: device.clone(),
-            pf_netdev: vf.pf_netdev.clone(),
-            vf_index: vf.index,
-            mode: VfMode::Netdev,
-            driver: None,
-            vdpa_device: None,
             host_ifname: host_ifname.clone(),
             host_mac: link.mac.map(|m| m.to_string()),
             host_mtu: link.mtu,
             host_up: link.admin_up,
-            saved_vf: current
-                .as_ref()
-                .map(|c| SavedVf::capture(c, &plan.vf_settings))
-                .unwrap_or_default(),
-            netns: netns_path.display().to_string(),
             device_info_file: written_path(device_info.as_ref()),
             device_info_kept: kept_path(device_info.as_ref()),
-            network: req.conf.name.clone(),
+            ..Record::new(req, &vf, VfMode::Netdev, saved_vf)
         };
         // Written before the first change: a crash from here on is undone by DEL.
         self.records.save(&record)?;
@@ -130,15 +116,7 @@ impl Sriov {
             &link,
             device_info.as_ref().map(|(p, v)| (*p, v)),
         );
-        match attached {
-            Ok(result) => Ok(result),
-            Err(e) => {
-                nfv_cni::warn!("ADD failed, rolling back VF {device}: {}", e.msg);
-                let failures = restore(&mut host, &self.sysfs, Some(&pod_ns), &record);
-                // An incomplete rollback keeps the record: DEL will finish the job.
-                Err(self.records.rolled_back(&record, e, &failures))
-            }
-        }
+        self.rolled_back_on_error(attached, &mut host, Some(&pod_ns), &record)
     }
 
     /// The changes, in order; the caller undoes them all on error.

@@ -13,14 +13,12 @@ use nfv_cni::{code, Error, Plugin, Request};
 use nfv_crashpoint::crash_point;
 use nfv_netlink::{Netlink, VfInfo};
 use nfv_pci::{PciAddress, VfDevice};
-use nfv_plugin::CniRecordStore;
 use vdpa::config::{Mode, Plan as VdpaPlan, Selector};
 use vdpa::discover::{self, DeviceList, Found};
 
 use crate::codes::{from_netlink, from_pci};
 use crate::config::Plan;
 use crate::record::{Record, SavedVf, VfMode};
-use crate::restore::restore;
 use crate::{Sriov, CRASH_AT};
 
 /// The vdpa side's plan for the VF's vDPA device. The netdev's MAC and MTU only mean
@@ -85,8 +83,7 @@ impl Sriov {
         found: &Found,
         device_info_file: Option<std::path::PathBuf>,
     ) -> Result<Success, Error> {
-        let netns = req
-            .netns()
+        req.netns()
             .ok_or_else(|| Error::new(code::INVALID_ENV, "CNI_NETNS is required for ADD"))?;
         let vdpa_plan = vdpa_plan(plan, found.mode, device_info_file);
         let mut host = Netlink::open().map_err(from_netlink)?;
@@ -97,28 +94,16 @@ impl Sriov {
             let current = host.vf(pf.index, vf.index).map_err(from_netlink)?;
             Some((pf.index, current))
         };
+        let current = pf_and_current.as_ref().map(|(_, c)| c);
+        // The vdpa code writes and removes the device-info file (type vdpa).
         let record = Record {
-            container_id: req.container_id().to_string(),
-            ifname: req.ifname().to_string(),
-            device: plan.device.into(),
-            pf_netdev: vf.pf_netdev.clone(),
-            vf_index: vf.index,
-            mode: VfMode::Vdpa,
-            driver: None,
             vdpa_device: Some(found.device.name.clone()),
-            host_ifname: String::new(),
-            host_mac: None,
-            host_mtu: None,
-            host_up: false,
-            saved_vf: pf_and_current
-                .as_ref()
-                .map(|(_, c)| SavedVf::capture(c, &plan.vf_settings))
-                .unwrap_or_default(),
-            netns: netns.display().to_string(),
-            // The vdpa code writes and removes the device-info file (type vdpa).
-            device_info_file: None,
-            device_info_kept: None,
-            network: req.conf.name.clone(),
+            ..Record::new(
+                req,
+                vf,
+                VfMode::Vdpa,
+                SavedVf::of(current, &plan.vf_settings),
+            )
         };
         // Written before the first change: a crash from here on is undone by DEL.
         self.records.save(&record)?;
@@ -142,15 +127,7 @@ impl Sriov {
             // Runs IPAM and keeps its own record; rolls its own part back on failure.
             self.vdpa.attach(req, &vdpa_plan)
         })();
-        match attached {
-            Ok(result) => Ok(result),
-            Err(e) => {
-                nfv_cni::warn!("ADD failed, rolling back VF {}: {}", plan.device, e.msg);
-                let failures = restore(&mut host, &self.sysfs, None, &record);
-                // An incomplete rollback keeps the record: DEL will finish the job.
-                Err(self.records.rolled_back(&record, e, &failures))
-            }
-        }
+        self.rolled_back_on_error(attached, &mut host, None, &record)
     }
 
     /// DEL without a sriov record: was this attachment a vDPA hand-off? Yes when the vdpa

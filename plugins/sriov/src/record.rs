@@ -52,6 +52,14 @@ impl SavedVf {
         s
     }
 
+    /// What [`capture`](Self::capture) keeps of `current` when it is known; nothing
+    /// otherwise (no VF settings to change, so none to read).
+    pub fn of(current: Option<&VfInfo>, changes: &[VfSetting]) -> SavedVf {
+        current
+            .map(|c| SavedVf::capture(c, changes))
+            .unwrap_or_default()
+    }
+
     /// The settings that put the saved fields back.
     pub fn restore_settings(&self) -> Vec<VfSetting> {
         let mut out = Vec::new();
@@ -202,6 +210,41 @@ pub struct Record {
     /// and absent from the file when empty, so those records keep their bytes.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub network: String,
+}
+
+impl Record {
+    /// The record of `req`'s attachment of `vf` in `mode`, before any change, with the VF
+    /// settings as they were (`saved_vf`). What only one mode records (the netdev, the
+    /// driver, the vDPA device, the device-info file) is the caller's to fill in.
+    pub fn new(
+        req: &nfv_cni::Request,
+        vf: &nfv_pci::VfDevice,
+        mode: VfMode,
+        saved_vf: SavedVf,
+    ) -> Record {
+        Record {
+            container_id: req.container_id().to_string(),
+            ifname: req.ifname().to_string(),
+            device: vf.address.into(),
+            pf_netdev: vf.pf_netdev.clone(),
+            vf_index: vf.index,
+            mode,
+            driver: None,
+            vdpa_device: None,
+            host_ifname: String::new(),
+            host_mac: None,
+            host_mtu: None,
+            host_up: false,
+            saved_vf,
+            netns: req
+                .netns()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
+            device_info_file: None,
+            device_info_kept: None,
+            network: req.conf.name.clone(),
+        }
+    }
 }
 
 /// The records of one node: unversioned (sriov's records never had a `version` field, and a

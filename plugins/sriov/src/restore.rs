@@ -2,14 +2,37 @@
 //! Every step is tried; failures are collected and reported together (STYLE.md 5), and a VF
 //! already back in place is success. The netdev side is `nfv_podnet::take_back`.
 
+use nfv_cni::result::Success;
+use nfv_cni::Error;
 use nfv_netlink::{MacAddr, Rtnetlink, VfSetting};
 use nfv_pci::VfDriver;
-use nfv_plugin::{Cause, Failure, Failures};
+use nfv_plugin::{Cause, CniRecordStore, Failure, Failures};
 use nfv_podnet::HostNetdev;
 
 use crate::record::{Record, VfMode};
 
 pub use nfv_podnet::is_device;
+
+impl crate::Sriov {
+    /// The end of an ADD that has begun changing things (its record is written): on error,
+    /// put everything back as `record` says, and keep the record when that is incomplete
+    /// (DEL finishes the job); the error says so in its details.
+    pub(crate) fn rolled_back_on_error<K: Rtnetlink>(
+        &self,
+        attached: Result<Success, Error>,
+        host: &mut K,
+        pod_ns: Option<&K::Netns>,
+        record: &Record,
+    ) -> Result<Success, Error> {
+        let e = match attached {
+            Ok(result) => return Ok(result),
+            Err(e) => e,
+        };
+        nfv_cni::warn!("ADD failed, rolling back VF {}: {}", record.device, e.msg);
+        let failures = restore(host, &self.sysfs, pod_ns, record);
+        Err(self.records.rolled_back(record, e, &failures))
+    }
+}
 
 impl Record {
     /// The VF netdev as it was in the host before ADD.
