@@ -6,7 +6,14 @@
 
 use ipnetwork::IpNetwork;
 
-use crate::{Address, Link, MacAddr, Netlink, Netns, Result, Route, VfInfo, VfSetting};
+use crate::address::Address;
+use crate::error::Result;
+use crate::link::Link;
+use crate::mac::MacAddr;
+use crate::netns::Netns;
+use crate::route::Route;
+use crate::socket::Netlink;
+use crate::vf::{VfInfo, VfSetting};
 
 /// The rtnetlink calls a netdev's way into a pod and back needs. Each call is the
 /// [`Netlink`] method of the same name.

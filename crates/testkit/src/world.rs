@@ -7,7 +7,7 @@ use nfv_cni::result::Success;
 use nfv_cni::{Command, Error, Plugin, Request};
 use serde_json::Value;
 
-use crate::{Sandbox, IPAM_ADD_FAILS};
+use crate::sandbox::{Sandbox, IPAM_ADD_FAILS};
 
 /// The scripted IPAM's ADD of [`World::install_ipam`]: 10.9.0.5/24 with gateway 10.9.0.1,
 /// and a route to 10.50.0.0/16 through it.
