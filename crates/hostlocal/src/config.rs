@@ -234,20 +234,18 @@ pub fn version_at_least(a: &str, b: &str) -> bool {
 }
 
 /// CNI_ARGS as the reference's IPAM reads it: `IP` and `IgnoreUnknown` are known; any other
-/// key fails unless `IgnoreUnknown` is true. Returns the requested address, if any.
-fn env_args_ip(args: &str) -> Result<Option<Option<IpAddr>>, ConfigError> {
+/// key fails unless `IgnoreUnknown` is true. Returns the requested address, if any. The pairs
+/// come split already (the runner refuses a pair that is not `KEY=VALUE`, code 4).
+fn env_args_ip(args: &[(String, String)]) -> Result<Option<Option<IpAddr>>, ConfigError> {
     if args.is_empty() {
         return Ok(None);
     }
     let mut ip = None;
     let mut ignore_unknown = false;
     let mut unknown = Vec::new();
-    for pair in args.split(';') {
-        let parts: Vec<&str> = pair.split('=').collect();
-        let [key, value] = parts[..] else {
-            return Err(ConfigError::Args(format!("ARGS: invalid pair {pair:?}")));
-        };
-        match key {
+    for (key, value) in args {
+        let pair = format!("{key}={value}");
+        match key.as_str() {
             "IP" => {
                 ip = Some(requested_ip(value).map_err(|e| {
                     ConfigError::Args(format!("ARGS: error parsing value of pair {pair:?}: {e}"))
@@ -278,9 +276,9 @@ fn env_args_ip(args: &str) -> Result<Option<Option<IpAddr>>, ConfigError> {
 }
 
 impl IpamConfig {
-    /// Parse and validate the whole network configuration (stdin) plus `CNI_ARGS`, with the
-    /// reference's checks in the reference's order.
-    pub fn load(stdin: &Value, cni_args: &str) -> Result<IpamConfig, ConfigError> {
+    /// Parse and validate the whole network configuration (stdin) plus `CNI_ARGS` (its
+    /// `KEY=VALUE` pairs, in order), with the reference's checks in the reference's order.
+    pub fn load(stdin: &Value, cni_args: &[(String, String)]) -> Result<IpamConfig, ConfigError> {
         let top = as_object(stdin, "network configuration")?;
         let name = opt_str(top, "name", "")?.unwrap_or_default().to_string();
         let cni_version = opt_str(top, "cniVersion", "")?
@@ -408,8 +406,14 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    /// `args` as CNI_ARGS text: the runner hands over its `KEY=VALUE` pairs.
     fn load(v: Value, args: &str) -> Result<IpamConfig, ConfigError> {
-        IpamConfig::load(&v, args)
+        let pairs: Vec<(String, String)> = args
+            .split(';')
+            .filter_map(|p| p.split_once('='))
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        IpamConfig::load(&v, &pairs)
     }
 
     fn msg(r: Result<IpamConfig, ConfigError>) -> String {
@@ -505,7 +509,6 @@ mod tests {
             msg(load(base.clone(), "FOO=bar")),
             "ARGS: unknown args [\"FOO=bar\"]"
         );
-        assert_eq!(msg(load(base.clone(), "IP")), "ARGS: invalid pair \"IP\"");
         assert_eq!(
             msg(load(base.clone(), "IP=x")),
             "ARGS: error parsing value of pair \"IP=x\": invalid IP address x"

@@ -11,6 +11,8 @@
 //! - [`VdpaNetlink`]: the "vdpa" generic-netlink family (list devices, find one by name or
 //!   parent PCI address), `None` when the module is not loaded.
 //! - One error type, [`Error`], with errno in words and the failed operation named.
+//! - [`Rtnetlink`]: the calls moving and restoring a netdev makes, as a trait: [`Netlink`]
+//!   is the real one, nfv-testkit has a recording fake for root-free unit tests.
 
 mod address;
 mod error;
@@ -18,6 +20,7 @@ mod link;
 mod mac;
 pub mod netns;
 mod route;
+mod rtnetlink;
 mod socket;
 mod vdpa;
 mod vf;
@@ -29,6 +32,7 @@ pub use link::{validate_ifname, Link, OperState, MAX_IFNAME_LEN};
 pub use mac::{MacAddr, ParseMacError};
 pub use netns::{run_in, Netns, NetnsGuard};
 pub use route::{route_message, Route, SCOPE_HOST, SCOPE_LINK, SCOPE_UNIVERSE, TABLE_MAIN};
+pub use rtnetlink::Rtnetlink;
 pub use socket::{Netlink, DUMP_ATTEMPTS};
 pub use vdpa::{
     dev_get_message, family_query_message, generic_family_id, parse_family_id, parse_vdpa_dev,

@@ -1,10 +1,15 @@
 //! IPAM's addresses and routes on the pod's netdev, and the result's interface entry.
 
 use nfv_cni::result::{Interface, IpConfig, Route as CniRoute};
-use nfv_netlink::{Link, Netlink, Result, Route};
+use nfv_netlink::{Link, Result, Route, Rtnetlink};
 
 /// Add `ips` to the link `index` and `routes` through it, in the socket's namespace (the pod).
-pub fn add(pod: &mut Netlink, index: u32, ips: &[IpConfig], routes: &[CniRoute]) -> Result<()> {
+pub fn add(
+    pod: &mut impl Rtnetlink,
+    index: u32,
+    ips: &[IpConfig],
+    routes: &[CniRoute],
+) -> Result<()> {
     for ip in ips {
         pod.add_address(index, ip.address)?;
     }

@@ -1,6 +1,6 @@
 //! Moving a host netdev into the pod under the requested name and configuring it there.
 
-use nfv_netlink::{Link, MacAddr, Netlink, Netns, Result};
+use nfv_netlink::{Link, MacAddr, Result, Rtnetlink};
 
 /// How the netdev should look in the pod. `None` leaves the MAC or MTU as they are.
 #[derive(Debug, Clone, Copy)]
@@ -27,10 +27,10 @@ pub const STEPS: &[&str] = &[
 ///
 /// On error the netdev may be half-way (down, new MAC, in the pod): the caller undoes it with
 /// [`crate::take_back::take_back`] from the [`crate::HostNetdev`] it saved before.
-pub fn give(
-    host: &mut Netlink,
-    pod: &mut Netlink,
-    pod_ns: &Netns,
+pub fn give<K: Rtnetlink>(
+    host: &mut K,
+    pod: &mut K,
+    pod_ns: &K::Netns,
     link: &Link,
     want: &PodNetdev,
     step: &mut dyn FnMut(&'static str),
@@ -55,4 +55,67 @@ pub fn give(
     pod.set_up(moved.index)?;
     step("after-up");
     pod.link_by_index(moved.index)
+}
+
+/// On the fake kernel: the order of the steps, and what a refusal leaves.
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nfv_testkit::kernel::FakeKernel;
+
+    #[test]
+    fn down_then_mac_in_the_host_then_move_and_rename_then_mtu_then_up() {
+        let k = FakeKernel::new();
+        let (host, pod) = (k.namespace("host"), k.namespace("pod"));
+        let i = k.add_link(host, "vf0", "02:00:00:00:00:01", 1500, Some("0000:01:10.1"));
+        let mut h = k.socket(host);
+        let link = h.link_by_index(i).unwrap();
+        let mut steps = Vec::new();
+        let want = PodNetdev {
+            ifname: "net1",
+            mac: "02:00:00:00:00:02".parse().ok(),
+            mtu: Some(9000),
+        };
+        let moved = give(&mut h, &mut k.socket(pod), &pod, &link, &want, &mut |s| {
+            steps.push(s)
+        })
+        .unwrap();
+        assert_eq!(steps, STEPS);
+        assert_eq!(
+            k.log(),
+            [
+                "host: down vf0",
+                "host: mac vf0 02:00:00:00:00:02",
+                "host: move vf0 to pod as net1",
+                "pod: mtu net1 9000",
+                "pod: up net1",
+            ]
+        );
+        assert_eq!((moved.name.as_str(), moved.admin_up), ("net1", true));
+    }
+
+    #[test]
+    fn a_refused_mac_stops_before_the_move() {
+        let k = FakeKernel::new();
+        let (host, pod) = (k.namespace("host"), k.namespace("pod"));
+        let i = k.add_link(host, "vf0", "02:00:00:00:00:01", 1500, None);
+        let mut h = k.socket(host);
+        let link = h.link_by_index(i).unwrap();
+        k.fail("host: mac vf0", 99);
+        let want = PodNetdev {
+            ifname: "net1",
+            mac: "02:00:00:00:00:02".parse().ok(),
+            mtu: None,
+        };
+        let e = give(&mut h, &mut k.socket(pod), &pod, &link, &want, &mut |_| {}).unwrap_err();
+        assert_eq!(e.errno(), Some(99));
+        assert_eq!(k.names(pod), Vec::<String>::new(), "nothing moved");
+        assert_eq!(
+            k.log(),
+            [
+                "host: down vf0",
+                "host: mac vf0 02:00:00:00:00:02 (refused)"
+            ]
+        );
+    }
 }

@@ -11,19 +11,14 @@
 //! - [`verify::verify`]: CHECK's view: the netdev in the pod is the device, with the expected
 //!   MAC, MTU and addresses.
 //!
-//! - [`codes`]: netlink and sysfs errors as CNI errors, with the plugin's own codes;
-//!   [`conf`]: config helpers (field errors, `runtimeConfig` strings, MACs, `deviceID`);
-//!   [`crash::crash_point`]: the crash tests' SIGKILL points (`test-hooks` feature only).
-//!
 //! Device-specific state (VF settings on the PF, locks, records) stays with the plugins. Every
-//! function works on [`nfv_netlink::Netlink`] sockets the caller opened, so the plugin decides
-//! which namespaces are involved. Restoring keeps going after a failed step and returns all
-//! failures together (STYLE.md 5).
+//! function works on sockets the caller opened, so the plugin decides which namespaces are
+//! involved: anything with the [`nfv_netlink::Rtnetlink`] calls, the real
+//! [`nfv_netlink::Netlink`] or nfv-testkit's recording fake, on which the unit tests here run
+//! without root. Restoring keeps going after a failed step and returns all failures together
+//! (STYLE.md 5), as [`nfv_plugin::Failures`].
 
 pub mod addresses;
-pub mod codes;
-pub mod conf;
-pub mod crash;
 mod device;
 pub mod give;
 pub mod take_back;

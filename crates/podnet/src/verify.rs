@@ -1,7 +1,7 @@
 //! CHECK: the netdev in the pod is the device and looks as configured.
 
 use ipnetwork::IpNetwork;
-use nfv_netlink::{Link, MacAddr, Netlink};
+use nfv_netlink::{Link, MacAddr, Rtnetlink};
 
 /// What CHECK expects of the netdev in the pod; `None` is not checked.
 #[derive(Debug, Clone, Default)]
@@ -17,7 +17,7 @@ pub struct Expected<'a> {
 
 /// Compare the pod's netdev with `want`. The error is a sentence for the operator; netlink
 /// failures are returned as such so the plugin can map them to its codes.
-pub fn verify(pod: &mut Netlink, want: &Expected) -> Result<Link, Mismatch> {
+pub fn verify(pod: &mut impl Rtnetlink, want: &Expected) -> Result<Link, Mismatch> {
     let link = pod.link_by_name(want.ifname).map_err(Mismatch::Netlink)?;
     let differs = |m: String| Err(Mismatch::Differs(m));
     if !crate::is_device(&link, want.device) {

@@ -193,7 +193,10 @@ fn take_back_reports_what_it_cannot_find_and_bring_home_as_without_a_record() {
     };
     let failures = take_back(&mut host, Some(&w.pod), &gone, "net1", "x");
     assert_eq!(failures.len(), 1);
-    assert!(failures[0].contains("not found as net1"), "{failures:?}");
+    assert!(
+        failures[0].to_string().contains("not found as net1"),
+        "{failures:?}"
+    );
 
     let l = host.link_by_name("dev0").unwrap();
     host.set_down(l.index).unwrap();

@@ -241,37 +241,6 @@ impl<R: AttachmentRecord> RecordStore<R> {
         }
     }
 
-    /// The attachment's record for CHECK, which needs one: none is a CNI error 3 (unknown
-    /// container), "no attachment <container> / <ifname> recorded on this node".
-    pub fn load_known(&self, container_id: &str, ifname: &str) -> Result<R, nfv_cni::Error> {
-        self.load(container_id, ifname)?.ok_or_else(|| {
-            nfv_cni::Error::new(
-                nfv_cni::code::UNKNOWN_CONTAINER,
-                format!("no attachment {container_id} / {ifname} recorded on this node"),
-            )
-        })
-    }
-
-    /// The end of a failed ADD: `failures` are what undoing `record`'s changes could not undo.
-    /// None: the record goes (a failure to remove it is only logged) and `e` is returned as it
-    /// was. Some: the record stays, for DEL to finish the job, and `e` says so in its details
-    /// ("rollback incomplete: <failures joined by "; ">").
-    pub fn rolled_back(
-        &self,
-        record: &R,
-        e: nfv_cni::Error,
-        failures: &[String],
-    ) -> nfv_cni::Error {
-        if failures.is_empty() {
-            if let Err(r) = self.remove(record.container_id(), record.ifname()) {
-                nfv_cni::error!("rollback: {r}");
-            }
-            e
-        } else {
-            e.with_details(format!("rollback incomplete: {}", failures.join("; ")))
-        }
-    }
-
     /// Remove the attachment's record; already gone is fine.
     pub fn remove(&self, container_id: &str, ifname: &str) -> Result<(), StoreError> {
         let path = self.path(container_id, ifname)?;

@@ -4,12 +4,15 @@
 //! - [`is_root`] / [`root_or_skip`]: kernel-tier tests need root and say why they skip.
 //! - [`Node`]: a scratch node for running a plugin binary the way a runtime does.
 //! - [`Sandbox`]: scratch host and pod namespaces for calling a plugin's verbs in-process,
-//!   the requests a runtime would send, a scripted IPAM.
+//!   the requests a runtime would send, a scripted IPAM; [`World`]: a sandbox and the plugin
+//!   under test, with the verbs run in the host namespace (the host-tier tests' scaffolding).
 //! - [`conf`]: a network config with test-specific fields merged in.
 //! - [`sysfs::link`]: symlinks of a fake sysfs tree.
 //! - [`crash`]: the crash-test driver (SIGKILL at a crash point, DEL, host as before).
 //! - [`records`]: records written by an earlier binary load and save byte for byte.
 //! - [`reliability`]: the line a passed crash test or storm prints for `make reliability`.
+//! - [`kernel`]: a recording fake of the kernel seam (netlink links and VFs, a VF driver's
+//!   rebind), for root-free unit tests of giving, taking back and restoring netdevs.
 //! - [`devinfo`]: a scratch directory in the real device-info tree, removed when dropped.
 //! - [`storm`]: binaries racing for one device (a pod namespace per contender, a slow
 //!   per-attachment IPAM stub, threads started together, the reliability line).
@@ -18,15 +21,18 @@
 
 pub mod crash;
 pub mod devinfo;
+pub mod kernel;
 mod node;
 pub mod records;
 pub mod reliability;
 mod sandbox;
 pub mod storm;
 pub mod sysfs;
+mod world;
 
 pub use node::Node;
 pub use sandbox::{Sandbox, IPAM_ADD_FAILS};
+pub use world::{World, IPAM_ADD_PRINTS};
 
 use std::sync::atomic::{AtomicU32, Ordering};
 

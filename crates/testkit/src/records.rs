@@ -4,6 +4,40 @@
 use std::path::PathBuf;
 
 use nfv_records::{AttachmentRecord, RecordStore};
+use serde::{Deserialize, Serialize};
+
+/// The least record a store can hold: whose attachment, which device. For tests of stores
+/// and of what is built on them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TestRecord {
+    pub container_id: String,
+    pub ifname: String,
+    pub device: String,
+}
+
+impl TestRecord {
+    /// `container`'s attachment on `net1`, holding `device`.
+    pub fn new(container: &str, device: &str) -> TestRecord {
+        TestRecord {
+            container_id: container.into(),
+            ifname: "net1".into(),
+            device: device.into(),
+        }
+    }
+}
+
+impl AttachmentRecord for TestRecord {
+    fn container_id(&self) -> &str {
+        &self.container_id
+    }
+    fn ifname(&self) -> &str {
+        &self.ifname
+    }
+    fn device(&self) -> &str {
+        &self.device
+    }
+}
 
 /// A fresh scratch directory holding `fixtures` (file name, bytes): a state directory as an
 /// earlier binary left it. The caller removes it.

@@ -2,29 +2,8 @@
 
 #![allow(clippy::unwrap_used)]
 
-use nfv_records::{AttachmentRecord, RecordStore};
-use nfv_testkit::records::{assert_resaved_byte_for_byte, state_dir_with};
-use serde::{Deserialize, Serialize};
-
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Rec {
-    container_id: String,
-    ifname: String,
-    device: String,
-}
-
-impl AttachmentRecord for Rec {
-    fn container_id(&self) -> &str {
-        &self.container_id
-    }
-    fn ifname(&self) -> &str {
-        &self.ifname
-    }
-    fn device(&self) -> &str {
-        &self.device
-    }
-}
+use nfv_records::RecordStore;
+use nfv_testkit::records::{assert_resaved_byte_for_byte, state_dir_with, TestRecord as Rec};
 
 const SAME: &[u8] =
     b"{\n  \"containerId\": \"c\",\n  \"ifname\": \"net1\",\n  \"device\": \"d\"\n}";

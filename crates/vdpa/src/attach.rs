@@ -6,6 +6,7 @@
 use nfv_cni::result::{Interface, Success};
 use nfv_cni::{code, ipam, Error, Request};
 use nfv_netlink::{Link, Netlink, Netns};
+use nfv_plugin::CniRecordStore;
 use nfv_podnet::give::{give, PodNetdev};
 use nfv_podnet::{addresses, take_back::take_back, HostNetdev};
 
@@ -108,7 +109,8 @@ impl Vdpa {
                             &saved.host,
                             &record.ifname,
                             &saved.kernel_device,
-                        );
+                        )
+                        .into();
                     }
                 }
                 self.finish(attached, &mut failures, &record)

@@ -4,6 +4,7 @@
 
 use nfv_cni::{code, ipam, Error, Request};
 use nfv_netlink::{Netlink, Netns};
+use nfv_plugin::CniRecordStore;
 use nfv_podnet::verify::{verify, Expected, Mismatch};
 
 use crate::codes::{from_netlink, DEVICE_UNUSABLE};

@@ -11,14 +11,14 @@ pub const IFNAME_IN_USE: u32 = 132;
 /// The vDPA device is attached to another pod (its record names another container).
 pub const DEVICE_IN_USE: u32 = 133;
 
-/// A sysfs discovery error (nfv-podnet's mapping; the rest is DEVICE_UNUSABLE).
+/// A sysfs discovery error (nfv-plugin's mapping; the rest is DEVICE_UNUSABLE).
 pub fn from_pci(e: nfv_pci::Error) -> Error {
-    nfv_podnet::codes::from_pci(e, DEVICE_UNUSABLE)
+    nfv_plugin::codes::from_pci(e, DEVICE_UNUSABLE)
 }
 
-/// A netlink/netns error (nfv-podnet's mapping; a refusal is KERNEL_REFUSED).
+/// A netlink/netns error (nfv-plugin's mapping; a refusal is KERNEL_REFUSED).
 pub fn from_netlink(e: nfv_netlink::Error) -> Error {
-    nfv_podnet::codes::from_netlink(e, KERNEL_REFUSED)
+    nfv_plugin::codes::from_netlink(e, KERNEL_REFUSED)
 }
 
 /// Shorthand for netlink results.

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use nfv_cni::{code, CniArgs, Error};
 use nfv_netlink::MacAddr;
 use nfv_pci::{parse_pci_address, PciAddress};
-use nfv_podnet::conf::{agreed_device_id, invalid, requested_mac};
+use nfv_plugin::conf::{agreed_device_id, invalid, requested_mac};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -106,7 +106,7 @@ fn runtime_str<'a>(
     rc: &'a Option<Map<String, Value>>,
     key: &str,
 ) -> Result<Option<&'a str>, Error> {
-    Ok(nfv_podnet::conf::runtime_str(rc, key)?.filter(|s| !s.is_empty()))
+    Ok(nfv_plugin::conf::runtime_str(rc, key)?.filter(|s| !s.is_empty()))
 }
 
 fn pci(field: &str, s: &str) -> Result<PciAddress, Error> {

@@ -18,8 +18,8 @@ pub const VIRTIO_ADD_POINTS: &[&str] = &[
 /// The points ADD passes in vhost mode, in order.
 pub const VHOST_ADD_POINTS: &[&str] = &["after-record", "after-ipam", "after-device-info"];
 
-/// nfv-podnet's crash point under this plugin's variable, NFV_VDPA_CRASH_AT.
+/// nfv-crashpoint's crash point under this plugin's variable, NFV_VDPA_CRASH_AT.
 #[inline(always)]
 pub fn crash_point(name: &str) {
-    nfv_podnet::crash::crash_point("NFV_VDPA_CRASH_AT", name)
+    nfv_crashpoint::crash_point("NFV_VDPA_CRASH_AT", name)
 }

@@ -57,13 +57,13 @@ pub(crate) fn restore(r: &Record, pod_ns: Option<&Netns>) -> Vec<String> {
     let mut failures = Vec::new();
     if let (Mode::Virtio, Some(saved)) = (r.mode, &r.netdev) {
         match Netlink::open() {
-            Ok(mut host) => failures.extend(take_back(
+            Ok(mut host) => failures.extend(Vec::<String>::from(take_back(
                 &mut host,
                 pod_ns,
                 &saved.host,
                 &r.ifname,
                 &saved.kernel_device,
-            )),
+            ))),
             Err(e) => failures.push(e.to_string()),
         }
     }
@@ -182,12 +182,12 @@ impl Vdpa {
             return failures; // the kernel brings the netdev back itself when the namespace dies
         };
         if let Some(kernel_device) = &found.device.virtio_device {
-            failures.extend(bring_home_as(
+            failures.extend(Vec::<String>::from(bring_home_as(
                 ns,
                 req.ifname(),
                 kernel_device,
                 &home_name(&found.device.name),
-            ));
+            )));
         }
         failures
     }

@@ -18,14 +18,7 @@ pub struct HostLocal;
 fn load(req: &Request) -> Result<IpamConfig, Error> {
     let stdin: serde_json::Value = serde_json::from_slice(&req.stdin)
         .map_err(|e| Error::new(code::DECODE, format!("network configuration: {e}")))?;
-    let args: Vec<String> = req
-        .env
-        .args
-        .0
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect();
-    IpamConfig::load(&stdin, &args.join(";")).map_err(config_error)
+    IpamConfig::load(&stdin, &req.env.args.0).map_err(config_error)
 }
 
 /// `resolvConf` is read whole into the result. 64 KiB is some fifty times the largest real

@@ -4,18 +4,17 @@
 
 use nfv_cni::result::Success;
 use nfv_cni::{code, ipam, Error, Request};
-use nfv_netlink::{Link, Netlink, Netns, VfSetting};
+use nfv_crashpoint::crash_point;
+use nfv_netlink::{Link, Netlink, Netns};
 use nfv_podnet::addresses;
 use nfv_podnet::give::PodNetdev;
 
+use crate::admin_mac::netdev_takes_admin_mac;
 use crate::codes::{self, from_netlink, from_pci};
 use crate::config::{self, Plan, SriovConf};
-use crate::crash::crash_point;
 use crate::devinfo;
-use crate::record::{Record, SavedVf, VfMode};
-use crate::restore::restore;
-use crate::Sriov;
-use nfv_pci::{PciAddress, Sysfs};
+use crate::record::{Record, SavedVf, VfAddress, VfMode};
+use crate::{Sriov, CRASH_AT};
 
 fn netlink<T>(r: nfv_netlink::Result<T>) -> Result<T, Error> {
     r.map_err(from_netlink)
@@ -31,22 +30,22 @@ impl Sriov {
             // in every mode (the vDPA hand-off decides again after the VF settings).
             nfv_devinfo::existing(&devinfo::place(), p)?;
         }
-        let device = plan.device.to_string();
+        let device = VfAddress::from(plan.device);
         let ifname = req.ifname().to_string();
 
         let vf = self.sysfs.vf(plan.device).map_err(from_pci)?;
         if vf.is_userspace() {
-            let _lock = self.records.lock_device(&device)?;
-            self.refuse_if_held(&device)?;
+            let _lock = self.records.lock_device(device.as_str())?;
+            self.refuse_if_held(device.as_str())?;
             return self.attach_userspace(req, &conf, &plan, &vf);
         }
         if let Some(found) = self.vdpa_on(plan.device)? {
-            let _lock = self.records.lock_device(&device)?;
-            self.refuse_if_held(&device)?;
+            let _lock = self.records.lock_device(device.as_str())?;
+            self.refuse_if_held(device.as_str())?;
             return self.attach_vdpa(req, &plan, &vf, &found, device_info_file);
         }
-        let _lock = self.records.lock_device(&device)?;
-        self.refuse_if_held(&device)?;
+        let _lock = self.records.lock_device(device.as_str())?;
+        self.refuse_if_held(device.as_str())?;
         // Not held, yet no netdev in the host (sysfs shows only this namespace's): gone
         // elsewhere by other means. Held: the netdev is in the holder's pod, and the
         // refusal above names it.
@@ -89,31 +88,19 @@ impl Sriov {
             None => None,
         };
         let device_info = nfv_devinfo::AtAdd::decide(&devinfo::place(), device_info_file)?;
+        let saved_vf = SavedVf::of(current.as_ref(), &plan.vf_settings);
         let record = Record {
-            container_id: req.container_id().to_string(),
-            ifname: ifname.clone(),
-            device: device.clone(),
-            pf_netdev: vf.pf_netdev.clone(),
-            vf_index: vf.index,
-            mode: VfMode::Netdev,
-            driver: None,
-            vdpa_device: None,
             host_ifname: host_ifname.clone(),
             host_mac: link.mac.map(|m| m.to_string()),
             host_mtu: link.mtu,
             host_up: link.admin_up,
-            saved_vf: current
-                .as_ref()
-                .map(|c| SavedVf::capture(c, &plan.vf_settings))
-                .unwrap_or_default(),
-            netns: netns_path.display().to_string(),
             device_info_file: written_path(device_info.as_ref()),
             device_info_kept: kept_path(device_info.as_ref()),
-            network: req.conf.name.clone(),
+            ..Record::new(req, &vf, VfMode::Netdev, saved_vf)
         };
         // Written before the first change: a crash from here on is undone by DEL.
         self.records.save(&record)?;
-        crash_point("after-record");
+        crash_point(CRASH_AT, "after-record");
 
         let device_info = device_info
             .as_ref()
@@ -129,15 +116,7 @@ impl Sriov {
             &link,
             device_info.as_ref().map(|(p, v)| (*p, v)),
         );
-        match attached {
-            Ok(result) => Ok(result),
-            Err(e) => {
-                nfv_cni::warn!("ADD failed, rolling back VF {device}: {}", e.msg);
-                let failures = restore(&mut host, &self.sysfs, Some(&pod_ns), &record);
-                // An incomplete rollback keeps the record: DEL will finish the job.
-                Err(self.records.rolled_back(&record, e, &failures))
-            }
-        }
+        self.rolled_back_on_error(attached, &mut host, Some(&pod_ns), &record)
     }
 
     /// The changes, in order; the caller undoes them all on error.
@@ -162,8 +141,8 @@ impl Sriov {
                 }
             }
         }
-        crash_point("after-vf-settings");
-        let link = &self.netdev_takes_admin_mac(host, plan, link)?;
+        crash_point(CRASH_AT, "after-vf-settings");
+        let link = &netdev_takes_admin_mac(host, &self.sysfs, plan, link)?;
 
         let moved = netlink(nfv_podnet::give::give(
             host,
@@ -175,7 +154,7 @@ impl Sriov {
                 mac: plan.mac,
                 mtu: plan.mtu,
             },
-            &mut |step| crash_point(step),
+            &mut |step| crash_point(CRASH_AT, step),
         ))?;
 
         let mut result = Success {
@@ -183,11 +162,11 @@ impl Sriov {
             ..Default::default()
         };
         let lease = ipam::add_if_configured(req)?;
-        crash_point("after-ipam");
+        crash_point(CRASH_AT, "after-ipam");
         if let Some(lease) = &lease {
             let got = lease.result();
             netlink(addresses::add(pod, moved.index, &got.ips, &got.routes))?;
-            crash_point("after-addresses");
+            crash_point(CRASH_AT, "after-addresses");
             result.ips = got.ips.clone();
             result.routes = got.routes.clone();
             result.dns = got.dns.clone();
@@ -225,92 +204,6 @@ impl Sriov {
             )),
         }
     }
-
-    /// With an admin MAC set through the PF, the VF netdev must carry the same MAC. Drivers
-    /// that let the VF set it (iavf, mlx5) take it as the netdev's MAC; igbvf refuses any MAC
-    /// from the VF once the PF has set one (EADDRNOTAVAIL) and only reads the admin MAC when
-    /// it probes: then unbind and bind the VF driver, and use the netdev it creates (new
-    /// index, possibly a new name). DEL finds it by its PCI address and restores the name.
-    fn netdev_takes_admin_mac(
-        &self,
-        host: &mut Netlink,
-        plan: &Plan,
-        link: &Link,
-    ) -> Result<Link, Error> {
-        let link = netlink(host.link_by_index(link.index))?; // as it is after the VF settings
-        let Some(mac) = plan.mac else {
-            return Ok(link);
-        };
-        if link.mac == Some(mac) {
-            return Ok(link);
-        }
-        let refused = match host.set_mac(link.index, mac) {
-            Ok(()) => return netlink(host.link_by_index(link.index)),
-            Err(e) => e,
-        };
-        if !plan.vf_settings.contains(&VfSetting::Mac(mac)) {
-            return Err(from_netlink(refused));
-        }
-        nfv_cni::info!(
-            "VF {}: the netdev refused MAC {mac} ({refused}); rebinding its driver so it takes \
-             the admin MAC",
-            plan.device
-        );
-        let driver = self.sysfs.rebind_driver(plan.device).map_err(|e| {
-            Error::new(
-                codes::KERNEL_REFUSED,
-                format!(
-                    "VF {}: rebinding its driver to take MAC {mac}: {e}",
-                    plan.device
-                ),
-            )
-        })?;
-        let name = wait_for_netdev(&self.sysfs, plan.device)?;
-        // By PCI address: udev may rename the new netdev at any moment.
-        let device = plan.device.to_string();
-        let now = match netlink(host.links())?
-            .into_iter()
-            .find(|l| l.parent_device.as_deref() == Some(device.as_str()))
-        {
-            Some(l) => l,
-            None => netlink(host.link_by_name(&name))?,
-        };
-        if now.mac != Some(mac) {
-            return Err(Error::new(
-                codes::KERNEL_REFUSED,
-                format!(
-                    "VF {}: after rebinding {} its netdev {name} has MAC {}, not the admin MAC \
-                     {mac}: the driver does not follow the PF's setting",
-                    plan.device,
-                    driver.as_deref().unwrap_or("the driver"),
-                    now.mac
-                        .map(|m| m.to_string())
-                        .unwrap_or_else(|| "none".into())
-                ),
-            ));
-        }
-        Ok(now)
-    }
-}
-
-/// The VF's netdev after a rebind: probing registers it, but give udev-less hosts and slow
-/// drivers a few seconds.
-pub(crate) fn wait_for_netdev(sysfs: &Sysfs, device: PciAddress) -> Result<String, Error> {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    loop {
-        if let Ok(vf) = sysfs.vf(device) {
-            if let Some(n) = vf.netdev() {
-                return Ok(n.to_string());
-            }
-        }
-        if std::time::Instant::now() > deadline {
-            return Err(Error::new(
-                codes::VF_UNUSABLE,
-                format!("VF {device}: no netdev 10 s after rebinding its driver"),
-            ));
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
 }
 
 /// The record's `deviceInfoFile`: the file ADD writes (not one it keeps).
@@ -325,13 +218,4 @@ pub(crate) fn kept_path(d: Option<&nfv_devinfo::AtAdd>) -> Option<String> {
 
 fn vf_index(plan: &Plan, s: &Sriov) -> Result<u32, Error> {
     s.sysfs.vf_index(plan.device).map_err(from_pci)
-}
-
-/// The VF settings in `plan` that `current` does not have yet (for CHECK).
-pub fn missing_settings(plan: &Plan, current: &nfv_netlink::VfInfo) -> Vec<VfSetting> {
-    plan.vf_settings
-        .iter()
-        .filter(|s| !current.has(s))
-        .copied()
-        .collect()
 }

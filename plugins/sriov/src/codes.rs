@@ -11,12 +11,12 @@ pub const IFNAME_IN_USE: u32 = 122;
 /// The VF is attached to another pod (its record names another container).
 pub const VF_IN_USE: u32 = 123;
 
-/// A sysfs discovery error (nfv-podnet's mapping; the rest is VF_UNUSABLE).
+/// A sysfs discovery error (nfv-plugin's mapping; the rest is VF_UNUSABLE).
 pub fn from_pci(e: nfv_pci::Error) -> Error {
-    nfv_podnet::codes::from_pci(e, VF_UNUSABLE)
+    nfv_plugin::codes::from_pci(e, VF_UNUSABLE)
 }
 
-/// A netlink/netns error (nfv-podnet's mapping; a refusal is KERNEL_REFUSED).
+/// A netlink/netns error (nfv-plugin's mapping; a refusal is KERNEL_REFUSED).
 pub fn from_netlink(e: nfv_netlink::Error) -> Error {
-    nfv_podnet::codes::from_netlink(e, KERNEL_REFUSED)
+    nfv_plugin::codes::from_netlink(e, KERNEL_REFUSED)
 }

@@ -4,10 +4,10 @@
 //! [`plan`] turns a validated config (and the runtime's arguments) into what the VF should look
 //! like: pure, so every rule is unit-tested without a NIC.
 
-use nfv_cni::{code, CniArgs, Error};
+use nfv_cni::{CniArgs, Error};
 use nfv_netlink::{MacAddr, VfLinkState, VfSetting, VlanProto};
-use nfv_pci::{parse_pci_address, PciAddress};
-use nfv_podnet::conf::{agreed_device_id, invalid, requested_mac, runtime_str};
+use nfv_pci::PciAddress;
+use nfv_plugin::conf::{agreed_device_id, invalid, requested_mac, runtime_str};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -85,16 +85,16 @@ fn ranged(field: &str, v: Option<i64>, min: i64, max: i64) -> Result<Option<u32>
 
 /// The VF PCI address: top-level `deviceID` or `runtimeConfig.deviceID` (they must agree).
 pub fn device(conf: &SriovConf) -> Result<PciAddress, Error> {
+    // The parse error says what is wrong with the value; the field is named once, here.
+    let address = |field: &str, s: &str| s.parse::<PciAddress>().map_err(|e| invalid(field, e));
     let top = conf
         .device_id
         .as_deref()
-        .map(|s| parse_pci_address("deviceID", s))
-        .transpose()
-        .map_err(|e| invalid("deviceID", e.to_string().trim_start_matches("deviceID: ")))?;
+        .map(|s| address("deviceID", s))
+        .transpose()?;
     let rc = runtime_str(&conf.runtime_config, "deviceID")?
-        .map(|s| parse_pci_address("runtimeConfig.deviceID", s))
-        .transpose()
-        .map_err(|e| Error::new(code::INVALID_CONFIG, e.to_string()))?;
+        .map(|s| address("runtimeConfig.deviceID", s))
+        .transpose()?;
     match agreed_device_id(top, rc, "VF")? {
         Some(a) => Ok(a),
         None => Err(invalid(
@@ -214,6 +214,7 @@ pub fn plan(conf: &SriovConf, args: &CniArgs) -> Result<Plan, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use nfv_cni::code;
     use serde_json::json;
 
     fn conf(v: Value) -> SriovConf {

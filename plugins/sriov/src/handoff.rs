@@ -10,6 +10,7 @@
 
 use nfv_cni::result::Success;
 use nfv_cni::{code, Error, Request};
+use nfv_crashpoint::crash_point;
 use nfv_netlink::{Netlink, VfInfo};
 use nfv_pci::{PciAddress, VfDevice};
 use nfv_vdpa::config::{Mode, Plan as VdpaPlan, Selector};
@@ -17,10 +18,8 @@ use nfv_vdpa::discover::{self, DeviceList, Found};
 
 use crate::codes::{from_netlink, from_pci};
 use crate::config::Plan;
-use crate::crash::crash_point;
 use crate::record::{Record, SavedVf, VfMode};
-use crate::restore::restore;
-use crate::Sriov;
+use crate::{Sriov, CRASH_AT};
 
 /// The vdpa side's plan for the VF's vDPA device. The netdev's MAC and MTU only mean
 /// something for a virtio netdev; on a vhost device the MAC is the VF's admin MAC (set through
@@ -84,8 +83,7 @@ impl Sriov {
         found: &Found,
         device_info_file: Option<std::path::PathBuf>,
     ) -> Result<Success, Error> {
-        let netns = req
-            .netns()
+        req.netns()
             .ok_or_else(|| Error::new(code::INVALID_ENV, "CNI_NETNS is required for ADD"))?;
         let vdpa_plan = vdpa_plan(plan, found.mode, device_info_file);
         let mut host = Netlink::open().map_err(from_netlink)?;
@@ -96,32 +94,20 @@ impl Sriov {
             let current = host.vf(pf.index, vf.index).map_err(from_netlink)?;
             Some((pf.index, current))
         };
+        let current = pf_and_current.as_ref().map(|(_, c)| c);
+        // The vdpa code writes and removes the device-info file (type vdpa).
         let record = Record {
-            container_id: req.container_id().to_string(),
-            ifname: req.ifname().to_string(),
-            device: plan.device.to_string(),
-            pf_netdev: vf.pf_netdev.clone(),
-            vf_index: vf.index,
-            mode: VfMode::Vdpa,
-            driver: None,
             vdpa_device: Some(found.device.name.clone()),
-            host_ifname: String::new(),
-            host_mac: None,
-            host_mtu: None,
-            host_up: false,
-            saved_vf: pf_and_current
-                .as_ref()
-                .map(|(_, c)| SavedVf::capture(c, &plan.vf_settings))
-                .unwrap_or_default(),
-            netns: netns.display().to_string(),
-            // The vdpa code writes and removes the device-info file (type vdpa).
-            device_info_file: None,
-            device_info_kept: None,
-            network: req.conf.name.clone(),
+            ..Record::new(
+                req,
+                vf,
+                VfMode::Vdpa,
+                SavedVf::of(current, &plan.vf_settings),
+            )
         };
         // Written before the first change: a crash from here on is undone by DEL.
         self.records.save(&record)?;
-        crash_point("after-record");
+        crash_point(CRASH_AT, "after-record");
 
         let attached = (|| {
             if let Some((pf_index, current)) = &pf_and_current {
@@ -131,7 +117,7 @@ impl Sriov {
                     }
                 }
             }
-            crash_point("after-vf-settings");
+            crash_point(CRASH_AT, "after-vf-settings");
             nfv_cni::info!(
                 "VF {} carries vDPA device {} ({}): handing it to the vdpa code",
                 plan.device,
@@ -141,22 +127,18 @@ impl Sriov {
             // Runs IPAM and keeps its own record; rolls its own part back on failure.
             self.vdpa.attach(req, &vdpa_plan)
         })();
-        match attached {
-            Ok(result) => Ok(result),
-            Err(e) => {
-                nfv_cni::warn!("ADD failed, rolling back VF {}: {}", plan.device, e.msg);
-                let failures = restore(&mut host, &self.sysfs, None, &record);
-                // An incomplete rollback keeps the record: DEL will finish the job.
-                Err(self.records.rolled_back(&record, e, &failures))
-            }
-        }
+        self.rolled_back_on_error(attached, &mut host, None, &record)
     }
 
     /// DEL without a sriov record: was this attachment a vDPA hand-off? Yes when the vdpa
-    /// code has a record of it, or when the config's VF carries a vDPA device (then the vdpa
-    /// code finds it from the same config). Never an error: DEL must not fail on a config or
-    /// a node ADD would refuse.
-    pub(crate) fn handed_off_without_record(&self, req: &Request) -> bool {
+    /// code has a record of it, or when the config's VF (`configured`, when the config names
+    /// one validly) carries a vDPA device (then the vdpa code finds it from the same config).
+    /// Never an error: DEL must not fail on a config or a node ADD would refuse.
+    pub(crate) fn handed_off_without_record(
+        &self,
+        req: &Request,
+        configured: Option<PciAddress>,
+    ) -> bool {
         if self
             .vdpa
             .has_attachment(req.container_id(), req.ifname())
@@ -164,10 +146,7 @@ impl Sriov {
         {
             return true;
         }
-        let Ok(conf) = req.parse_conf::<crate::config::SriovConf>() else {
-            return false;
-        };
-        let Ok(device) = crate::config::device(&conf) else {
+        let Some(device) = configured else {
             return false;
         };
         // Any vDPA device on it, bound or not.

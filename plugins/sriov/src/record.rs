@@ -2,9 +2,12 @@
 //! a crash half-way through ADD. One JSON file per attachment; one lock file per VF; the store
 //! itself is nfv-records'.
 
+use std::fmt;
+
 use nfv_netlink::{MacAddr, VfInfo, VfLinkState, VfSetting, VlanProto};
+use nfv_pci::PciAddress;
 use nfv_records::AttachmentRecord;
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// Where the records live on a node.
 pub const STATE_DIR: &str = "/var/lib/cni/nfv-sriov";
@@ -49,6 +52,14 @@ impl SavedVf {
         s
     }
 
+    /// What [`capture`](Self::capture) keeps of `current` when it is known; nothing
+    /// otherwise (no VF settings to change, so none to read).
+    pub fn of(current: Option<&VfInfo>, changes: &[VfSetting]) -> SavedVf {
+        current
+            .map(|c| SavedVf::capture(c, changes))
+            .unwrap_or_default()
+    }
+
     /// The settings that put the saved fields back.
     pub fn restore_settings(&self) -> Vec<VfSetting> {
         let mut out = Vec::new();
@@ -82,6 +93,61 @@ impl SavedVf {
     }
 }
 
+/// A VF's PCI address as an attachment holds it: typed, parsed once (from the config at ADD,
+/// from the record file later), with the text the record file, the per-VF lock and the
+/// messages use kept beside it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VfAddress {
+    pci: PciAddress,
+    text: String,
+}
+
+impl VfAddress {
+    pub fn pci(&self) -> PciAddress {
+        self.pci
+    }
+
+    /// The canonical form, `0000:01:10.2`.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+}
+
+impl From<PciAddress> for VfAddress {
+    fn from(pci: PciAddress) -> Self {
+        VfAddress {
+            pci,
+            text: pci.to_string(),
+        }
+    }
+}
+
+impl std::str::FromStr for VfAddress {
+    type Err = nfv_pci::ParsePciAddressError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        s.parse::<PciAddress>().map(VfAddress::from)
+    }
+}
+
+impl fmt::Display for VfAddress {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl Serialize for VfAddress {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.text)
+    }
+}
+
+impl<'de> Deserialize<'de> for VfAddress {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
 /// How the VF was given to the pod.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
@@ -104,7 +170,7 @@ pub struct Record {
     pub container_id: String,
     pub ifname: String,
     /// VF PCI address.
-    pub device: String,
+    pub device: VfAddress,
     pub pf_netdev: String,
     pub vf_index: u32,
     /// Netdev or userspace-driver mode (records written before the mode existed are netdev).
@@ -146,6 +212,41 @@ pub struct Record {
     pub network: String,
 }
 
+impl Record {
+    /// The record of `req`'s attachment of `vf` in `mode`, before any change, with the VF
+    /// settings as they were (`saved_vf`). What only one mode records (the netdev, the
+    /// driver, the vDPA device, the device-info file) is the caller's to fill in.
+    pub fn new(
+        req: &nfv_cni::Request,
+        vf: &nfv_pci::VfDevice,
+        mode: VfMode,
+        saved_vf: SavedVf,
+    ) -> Record {
+        Record {
+            container_id: req.container_id().to_string(),
+            ifname: req.ifname().to_string(),
+            device: vf.address.into(),
+            pf_netdev: vf.pf_netdev.clone(),
+            vf_index: vf.index,
+            mode,
+            driver: None,
+            vdpa_device: None,
+            host_ifname: String::new(),
+            host_mac: None,
+            host_mtu: None,
+            host_up: false,
+            saved_vf,
+            netns: req
+                .netns()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
+            device_info_file: None,
+            device_info_kept: None,
+            network: req.conf.name.clone(),
+        }
+    }
+}
+
 /// The records of one node: unversioned (sriov's records never had a `version` field, and a
 /// DEL by this binary must find a record written by an earlier one); an unreadable record is
 /// an error on load (code 5) and skipped by GC's listing.
@@ -162,7 +263,7 @@ impl AttachmentRecord for Record {
 
     /// The VF's PCI address: the per-VF lock and [`RecordStore::holder_of`] are keyed by it.
     fn device(&self) -> &str {
-        &self.device
+        self.device.as_str()
     }
 
     fn network(&self) -> Option<&str> {
@@ -231,7 +332,7 @@ mod tests {
         let r = Record {
             container_id: "c1".into(),
             ifname: "net1".into(),
-            device: "0000:01:10.0".into(),
+            device: "0000:01:10.0".parse().unwrap(),
             pf_netdev: "enp1s0".into(),
             vf_index: 0,
             mode: VfMode::Netdev,
@@ -248,7 +349,7 @@ mod tests {
             network: "sriov-net".into(),
         };
         assert_eq!(store.load("c1", "net1").unwrap(), None);
-        let _lock = store.lock_device(&r.device).unwrap();
+        let _lock = store.lock_device(r.device.as_str()).unwrap();
         store.save(&r).unwrap();
         assert_eq!(store.load("c1", "net1").unwrap(), Some(r.clone()));
         assert_eq!(store.holder_of("0000:01:10.0").unwrap(), Some(r));

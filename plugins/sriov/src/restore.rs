@@ -2,14 +2,37 @@
 //! Every step is tried; failures are collected and reported together (STYLE.md 5), and a VF
 //! already back in place is success. The netdev side is `nfv_podnet::take_back`.
 
-use nfv_netlink::{MacAddr, VfSetting};
-use nfv_netlink::{Netlink, Netns};
-use nfv_pci::Sysfs;
+use nfv_cni::result::Success;
+use nfv_cni::Error;
+use nfv_netlink::{MacAddr, Rtnetlink, VfSetting};
+use nfv_pci::VfDriver;
+use nfv_plugin::{Cause, CniRecordStore, Failure, Failures};
 use nfv_podnet::HostNetdev;
 
 use crate::record::{Record, VfMode};
 
 pub use nfv_podnet::is_device;
+
+impl crate::Sriov {
+    /// The end of an ADD that has begun changing things (its record is written): on error,
+    /// put everything back as `record` says, and keep the record when that is incomplete
+    /// (DEL finishes the job); the error says so in its details.
+    pub(crate) fn rolled_back_on_error<K: Rtnetlink>(
+        &self,
+        attached: Result<Success, Error>,
+        host: &mut K,
+        pod_ns: Option<&K::Netns>,
+        record: &Record,
+    ) -> Result<Success, Error> {
+        let e = match attached {
+            Ok(result) => return Ok(result),
+            Err(e) => e,
+        };
+        nfv_cni::warn!("ADD failed, rolling back VF {}: {}", record.device, e.msg);
+        let failures = restore(host, &self.sysfs, pod_ns, record);
+        Err(self.records.rolled_back(record, e, &failures))
+    }
+}
 
 impl Record {
     /// The VF netdev as it was in the host before ADD.
@@ -26,13 +49,13 @@ impl Record {
 /// Put the VF settings on the PF back, then bring the VF netdev back to the host namespace
 /// under its original name, with its original MAC and MTU. `pod_ns` is the pod's namespace
 /// when it still exists. Returns the failures (empty: fully restored).
-pub fn restore(
-    host: &mut Netlink,
-    sysfs: &Sysfs,
-    pod_ns: Option<&Netns>,
+pub fn restore<K: Rtnetlink>(
+    host: &mut K,
+    sysfs: &impl VfDriver,
+    pod_ns: Option<&K::Netns>,
     r: &Record,
-) -> Vec<String> {
-    let mut failures = Vec::new();
+) -> Failures {
+    let mut failures = Failures::new();
     let dev = r.device.as_str();
 
     // 1. VF settings first: with igb, the admin MAC must be back before the netdev's own.
@@ -61,13 +84,14 @@ pub fn restore(
                         _ => *s,
                     };
                     if let Err(e) = host.set_vf(pf.index, r.vf_index, &s) {
-                        failures.push(format!("restoring VF {dev}: {e}"));
+                        failures.push(Failure::new(format!("restoring VF {dev}"), dev, e));
                     }
                 }
             }
-            Err(e) => failures.push(format!(
-                "restoring VF {dev} settings: PF {}: {e}",
-                r.pf_netdev
+            Err(e) => failures.push(Failure::new(
+                format!("restoring VF {dev} settings: PF {}", r.pf_netdev),
+                dev,
+                e,
             )),
         }
     }
@@ -88,9 +112,7 @@ pub fn restore(
         netdev.mac = None;
     }
     failures.extend(
-        nfv_podnet::take_back::take_back(host, pod_ns, &netdev, &r.ifname, dev)
-            .into_iter()
-            .map(|f| format!("VF {f}")),
+        nfv_podnet::take_back::take_back(host, pod_ns, &netdev, &r.ifname, dev).within("VF "),
     );
     if admin_mac_restored {
         if let Some(e) = restore_mac_after_admin_mac(host, sysfs, r, cleared_admin_mac) {
@@ -109,11 +131,11 @@ pub fn restore(
 
 /// The device-info file the record says ADD wrote (never one it kept): removed when it is a
 /// regular file in the device-info tree, left in place (and logged) otherwise.
-fn remove_device_info(r: &Record, failures: &mut Vec<String>) {
+fn remove_device_info(r: &Record, failures: &mut Failures) {
     if let Some(f) = &r.device_info_file {
         let place = crate::devinfo::place();
         if let Err(e) = nfv_devinfo::remove_written(&place, std::path::Path::new(f)) {
-            failures.push(e.to_string());
+            failures.push(Failure::bare(r.device.as_str(), e));
         }
     }
 }
@@ -125,11 +147,11 @@ fn remove_device_info(r: &Record, failures: &mut Vec<String>) {
 /// `resend`: set it even when the netdev already has it, so the VF driver tells the PF again
 /// (after the admin MAC was cleared).
 fn restore_mac_after_admin_mac(
-    host: &mut Netlink,
-    sysfs: &Sysfs,
+    host: &mut impl Rtnetlink,
+    sysfs: &impl VfDriver,
     r: &Record,
     resend: bool,
-) -> Option<String> {
+) -> Option<Failure> {
     let mac = r.host_mac.as_deref()?.parse::<MacAddr>().ok()?;
     let link = host.link_by_name(&r.host_ifname).ok()?; // not home: take_back reported it
     if link.mac == Some(mac) && !resend {
@@ -139,27 +161,28 @@ fn restore_mac_after_admin_mac(
         Ok(()) => return None,
         Err(e) => e,
     };
-    let fail = |m: String| Some(format!("restoring the MAC of {}: {m}", r.host_ifname));
-    let Ok(device) = r.device.parse() else {
-        return fail(refused.to_string());
-    };
+    let step = format!("restoring the MAC of {}", r.host_ifname);
+    let fail = |cause: Cause| Some(Failure::new(step.clone(), r.device.as_str(), cause));
+    let device = r.device.pci();
     nfv_cni::info!(
         "VF {}: the netdev refused MAC {mac} ({refused}); rebinding its driver",
         r.device
     );
     if let Err(e) = sysfs.rebind_driver(device) {
-        return fail(format!("{refused}; rebinding the VF driver: {e}"));
+        let rebinding = Failure::new("rebinding the VF driver", r.device.as_str(), e);
+        return fail(Cause::Then(Box::new(refused.into()), Box::new(rebinding)));
     }
-    let name = match crate::attach::wait_for_netdev(sysfs, device) {
+    let name = match crate::admin_mac::wait_for_netdev(sysfs, device) {
         Ok(n) => n,
-        Err(e) => return fail(e.msg),
+        Err(e) => return fail(e.into()),
     };
     let saved = r.host_netdev();
-    let failures = nfv_podnet::take_back::take_back(host, None, &saved, &name, &r.device);
+    let failures = nfv_podnet::take_back::take_back(host, None, &saved, &name, r.device.as_str());
     if failures.is_empty() {
         None
     } else {
-        fail(format!("after rebinding: {}", failures.join("; ")))
+        let step = format!("{step}: after rebinding");
+        Some(Failure::new(step, r.device.as_str(), Cause::All(failures)))
     }
 }
 
@@ -174,11 +197,19 @@ fn mirrored_mac(r: &Record) -> Option<MacAddr> {
 /// After clearing the admin MAC and restoring the netdev's: the PF must show the recorded MAC
 /// again. A driver that does not mirror the VF's MAC gets it set as an admin MAC after all
 /// (and the netdev follows, by a rebind if need be).
-fn pf_shows_mac(host: &mut Netlink, sysfs: &Sysfs, r: &Record, saved: MacAddr) -> Option<String> {
-    let fail = |m: String| Some(format!("restoring the admin MAC of VF {}: {m}", r.device));
+fn pf_shows_mac(
+    host: &mut impl Rtnetlink,
+    sysfs: &impl VfDriver,
+    r: &Record,
+    saved: MacAddr,
+) -> Option<Failure> {
+    let fail = |e: nfv_netlink::Error| {
+        let step = format!("restoring the admin MAC of VF {}", r.device);
+        Some(Failure::new(step, r.device.as_str(), e))
+    };
     let pf = match host.link_by_name(&r.pf_netdev) {
         Ok(pf) => pf,
-        Err(e) => return fail(e.to_string()),
+        Err(e) => return fail(e),
     };
     if host.vf(pf.index, r.vf_index).is_ok_and(|v| v.mac == saved) {
         return None;
@@ -188,61 +219,10 @@ fn pf_shows_mac(host: &mut Netlink, sysfs: &Sysfs, r: &Record, saved: MacAddr) -
         r.device
     );
     if let Err(e) = host.set_vf(pf.index, r.vf_index, &VfSetting::Mac(saved)) {
-        return fail(e.to_string());
+        return fail(e);
     }
     restore_mac_after_admin_mac(host, sysfs, r, false)
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::record::SavedVf;
-
-    fn record(admin: Option<&str>, own: Option<&str>) -> Record {
-        Record {
-            container_id: "c".into(),
-            ifname: "net1".into(),
-            device: "0000:01:10.0".into(),
-            pf_netdev: "enp1s0".into(),
-            vf_index: 0,
-            mode: VfMode::Netdev,
-            driver: None,
-            vdpa_device: None,
-            host_ifname: "enp1s0v0".into(),
-            host_mac: own.map(str::to_string),
-            host_mtu: Some(1500),
-            host_up: true,
-            saved_vf: SavedVf {
-                mac: admin.map(str::to_string),
-                ..Default::default()
-            },
-            netns: "/run/netns/x".into(),
-            device_info_file: None,
-            device_info_kept: None,
-            network: String::new(),
-        }
-    }
-
-    #[test]
-    fn an_admin_mac_equal_to_the_netdevs_own_was_only_mirrored() {
-        let m = "02:00:00:00:00:07";
-        assert_eq!(mirrored_mac(&record(Some(m), Some(m))), m.parse().ok());
-        assert_eq!(
-            mirrored_mac(&record(Some(m), Some("02:00:00:00:00:08"))),
-            None,
-            "a different admin MAC was set by someone: restore it as it was"
-        );
-        let zero = "00:00:00:00:00:00";
-        assert_eq!(mirrored_mac(&record(Some(zero), Some(zero))), None);
-        assert_eq!(
-            mirrored_mac(&record(None, Some(m))),
-            None,
-            "MAC not changed"
-        );
-        assert_eq!(
-            mirrored_mac(&record(Some(m), None)),
-            None,
-            "no netdev MAC known"
-        );
-    }
-}
+mod tests;

@@ -6,17 +6,16 @@
 
 use nfv_cni::result::{Interface, Success};
 use nfv_cni::{code, ipam, Error, Request};
+use nfv_crashpoint::crash_point;
 use nfv_netlink::{Netlink, VfInfo};
 use nfv_pci::VfDevice;
 
 use crate::attach::{kept_path, written_path};
 use crate::codes::{self, from_netlink};
 use crate::config::{Plan, SriovConf};
-use crate::crash::crash_point;
 use crate::devinfo;
-use crate::record::{Record, SavedVf, VfMode};
-use crate::restore::restore;
-use crate::Sriov;
+use crate::record::{Record, SavedVf, VfAddress, VfMode};
+use crate::{Sriov, CRASH_AT};
 
 impl Sriov {
     /// ADD for a VF on a userspace driver. The caller holds the VF lock and checked that no
@@ -28,7 +27,7 @@ impl Sriov {
         plan: &Plan,
         vf: &VfDevice,
     ) -> Result<Success, Error> {
-        let device = plan.device.to_string();
+        let device = VfAddress::from(plan.device);
         let driver = vf.driver.name().unwrap_or("?").to_string();
         if plan.mtu.is_some() {
             return Err(Error::new(
@@ -48,47 +47,22 @@ impl Sriov {
         } else {
             Some(host.vf(pf.index, vf.index).map_err(from_netlink)?)
         };
+        let saved_vf = SavedVf::of(current.as_ref(), &plan.vf_settings);
         let record = Record {
-            container_id: req.container_id().to_string(),
-            ifname: req.ifname().to_string(),
-            device: device.clone(),
-            pf_netdev: vf.pf_netdev.clone(),
-            vf_index: vf.index,
-            mode: VfMode::Userspace,
             driver: Some(driver.clone()),
-            vdpa_device: None,
-            host_ifname: String::new(),
-            host_mac: None,
-            host_mtu: None,
-            host_up: false,
-            saved_vf: current
-                .as_ref()
-                .map(|c| SavedVf::capture(c, &plan.vf_settings))
-                .unwrap_or_default(),
-            netns: req
-                .netns()
-                .map(|p| p.display().to_string())
-                .unwrap_or_default(),
             device_info_file: written_path(device_info.as_ref()),
             device_info_kept: kept_path(device_info.as_ref()),
-            network: req.conf.name.clone(),
+            ..Record::new(req, vf, VfMode::Userspace, saved_vf)
         };
         self.records.save(&record)?;
-        crash_point("after-record");
+        crash_point(CRASH_AT, "after-record");
 
         let info = device_info
             .as_ref()
             .and_then(|d| d.written())
             .map(|p| (p, devinfo::vf_device_info(vf)));
-        match self.configure_userspace(req, plan, &mut host, pf.index, vf, current, info) {
-            Ok(result) => Ok(result),
-            Err(e) => {
-                nfv_cni::warn!("ADD failed, rolling back VF {device}: {}", e.msg);
-                let failures = restore(&mut host, &self.sysfs, None, &record);
-                // An incomplete rollback keeps the record: DEL will finish the job.
-                Err(self.records.rolled_back(&record, e, &failures))
-            }
-        }
+        let attached = self.configure_userspace(req, plan, &mut host, pf.index, vf, current, info);
+        self.rolled_back_on_error(attached, &mut host, None, &record)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -109,7 +83,7 @@ impl Sriov {
                 }
             }
         }
-        crash_point("after-vf-settings");
+        crash_point(CRASH_AT, "after-vf-settings");
         let mac = match plan.mac {
             Some(m) => Some(m),
             None => current.map(|c| c.mac).filter(|m| !m.is_zero()),
@@ -127,7 +101,7 @@ impl Sriov {
             ..Default::default()
         };
         let lease = ipam::add_if_configured(req)?;
-        crash_point("after-ipam");
+        crash_point(CRASH_AT, "after-ipam");
         if let Some(lease) = &lease {
             let got = lease.result();
             result.ips = got.ips.clone();

@@ -17,7 +17,27 @@ use nfv_testkit::crash::{add_killed_at_then_del, cni_path, install_lease_ipam, j
 use nfv_testkit::devinfo::DevinfoDir;
 use nfv_testkit::sysfs::link;
 use serde_json::json;
-use sriov::crash::{ADD_POINTS, USERSPACE_ADD_POINTS, VDPA_ADD_POINTS};
+use sriov::CRASH_AT;
+
+/// The points ADD passes, in order.
+const ADD_POINTS: &[&str] = &[
+    "after-record",
+    "after-vf-settings",
+    "after-set-down",
+    "after-set-mac",
+    "after-move",
+    "after-mtu",
+    "after-up",
+    "after-ipam",
+    "after-addresses",
+];
+
+/// The points ADD passes in userspace-driver mode (no netdev to move), in order.
+const USERSPACE_ADD_POINTS: &[&str] = &["after-record", "after-vf-settings", "after-ipam"];
+
+/// The points sriov's own part of a vDPA hand-off passes, in order; the vdpa code's follow
+/// (`nfv_vdpa::crash::VHOST_ADD_POINTS` / `VIRTIO_ADD_POINTS`, named in NFV_VDPA_CRASH_AT).
+const VDPA_ADD_POINTS: &[&str] = &["after-record", "after-vf-settings"];
 
 /// Everything DEL must put back, as one comparable value.
 fn host_state(node: &Node) -> String {
@@ -57,7 +77,7 @@ fn sigkill_at_every_add_step_then_del_leaves_the_host_as_before() {
             host.set_up(vf.index).unwrap();
         }
         let c = conf(json!({"mtu": 1400, "ipam": {"type": "lease-ipam"}}));
-        add_killed_at_then_del(&node, &c, "NFV_SRIOV_CRASH_AT", point, host_state);
+        add_killed_at_then_del(&node, &c, CRASH_AT, point, host_state);
     }
     nfv_testkit::reliability::report(json!({"kind": "crash", "plugin": "sriov", "mode": "netdev",
         "points": ADD_POINTS, "outcome": "after SIGKILL at each point, DEL left the VF netdev, records and lease as before"}));
@@ -110,7 +130,7 @@ fn userspace_mode_sigkill_at_every_add_step_then_del_leaves_nothing() {
         let devinfo = tree.file("dpdk.json");
         let c = conf(json!({"ipam": {"type": "lease-ipam"},
             "runtimeConfig": {"CNIDeviceInfoFile": devinfo}}));
-        add_killed_at_then_del(&node, &c, "NFV_SRIOV_CRASH_AT", point, host_state);
+        add_killed_at_then_del(&node, &c, CRASH_AT, point, host_state);
         assert!(!devinfo.exists(), "{point}: device-info file left behind");
     }
     nfv_testkit::reliability::report(
@@ -164,14 +184,11 @@ fn vdpa_hand_off_sigkill_at_every_add_step_then_del_leaves_the_host_as_before() 
         return;
     }
     // sriov's own points, then the vdpa code's (virtio mode: the netdev moves).
-    let points = VDPA_ADD_POINTS
-        .iter()
-        .map(|p| ("NFV_SRIOV_CRASH_AT", *p))
-        .chain(
-            nfv_vdpa::crash::VIRTIO_ADD_POINTS
-                .iter()
-                .map(|p| ("NFV_VDPA_CRASH_AT", *p)),
-        );
+    let points = VDPA_ADD_POINTS.iter().map(|p| (CRASH_AT, *p)).chain(
+        nfv_vdpa::crash::VIRTIO_ADD_POINTS
+            .iter()
+            .map(|p| ("NFV_VDPA_CRASH_AT", *p)),
+    );
     for (var, point) in points {
         let node = sriov_node();
         install_lease_ipam(&node.dir);

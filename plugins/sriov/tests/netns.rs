@@ -12,8 +12,8 @@ use std::path::Path;
 use nfv_cni::{Command, Plugin, Request};
 use nfv_netlink::{MacAddr, Netns};
 use nfv_testkit::devinfo::DevinfoDir;
-use nfv_testkit::sysfs::link;
-use nfv_testkit::{root_or_skip, Sandbox, IPAM_ADD_FAILS};
+use nfv_testkit::sysfs::{bind, pci_device, vf_of};
+use nfv_testkit::{root_or_skip, Sandbox};
 use serde_json::{json, Value};
 use sriov::Sriov;
 
@@ -23,17 +23,16 @@ const PF: &str = "0000:00:0a.0";
 const VF2: &str = "0000:00:0a.2";
 
 /// One test's world: host namespace with PF/VF veths, pod namespace, fake sysfs, state dir
-/// (nfv-testkit's [`Sandbox`], which it derefs to).
+/// (nfv-testkit's [`World`](nfv_testkit::World), which it derefs to).
 struct World {
-    sb: Sandbox,
-    plugin: Sriov,
+    w: nfv_testkit::World<Sriov>,
     vf_mac: MacAddr,
 }
 
 impl std::ops::Deref for World {
-    type Target = Sandbox;
-    fn deref(&self) -> &Sandbox {
-        &self.sb
+    type Target = nfv_testkit::World<Sriov>;
+    fn deref(&self) -> &nfv_testkit::World<Sriov> {
+        &self.w
     }
 }
 
@@ -53,53 +52,31 @@ impl World {
         let sys = sb.dir.join("sys");
         fake_sysfs(&sys);
         let plugin = Sriov::over(&sys, sb.dir.join("state"));
-        World { sb, plugin, vf_mac }
+        World {
+            w: nfv_testkit::World::new(sb, plugin),
+            vf_mac,
+        }
     }
 
     fn request(&self, command: Command, container: &str, conf: Value) -> Request {
-        self.request_on(command, container, "net1", conf)
+        self.w.request(command, container, &conf)
     }
 
     /// Like `request`, for interface `ifname` in the pod.
     fn request_on(&self, command: Command, container: &str, ifname: &str, conf: Value) -> Request {
-        self.sb.request_on(command, container, ifname, &conf)
-    }
-
-    /// Run a verb with the thread inside the scratch host namespace.
-    fn run<T>(&self, f: impl FnOnce(&Sriov) -> T) -> T {
-        self.host.run_in(|| f(&self.plugin)).unwrap()
-    }
-
-    /// A scripted IPAM plugin: ADD prints a fixed result, every call is logged.
-    fn install_ipam(&self, fail_add: bool) {
-        self.sb.install_fake_ipam(if fail_add {
-            IPAM_ADD_FAILS
-        } else {
-            r#"echo '{"cniVersion":"1.0.0","ips":[{"address":"10.9.0.5/24","gateway":"10.9.0.1"}],"routes":[{"dst":"10.50.0.0/16","gw":"10.9.0.1"}]}'"#
-        });
+        Sandbox::request_on(&self.w, command, container, ifname, &conf)
     }
 }
 
 /// A PF with two VFs; the VFs' netdevs are vf0 and vf1, the PF's pf0.
 fn fake_sysfs(root: &Path) {
-    let devs = root.join("devices/pci0000:00");
-    let pf = devs.join(PF);
+    let pf = pci_device(root, PF);
     std::fs::create_dir_all(pf.join("net/pf0")).unwrap();
-    std::fs::create_dir_all(root.join("bus/pci/drivers/fakevf")).unwrap();
-    link(
-        &format!("../../../devices/pci0000:00/{PF}"),
-        root.join("bus/pci/devices").join(PF),
-    );
     for (i, (addr, netdev)) in [(VF, "vf0"), (VF2, "vf1")].into_iter().enumerate() {
-        let vf = devs.join(addr);
+        let vf = pci_device(root, addr);
         std::fs::create_dir_all(vf.join("net").join(netdev)).unwrap();
-        link(
-            &format!("../../../devices/pci0000:00/{addr}"),
-            root.join("bus/pci/devices").join(addr),
-        );
-        link(&format!("../{addr}"), pf.join(format!("virtfn{i}")));
-        link(&format!("../{PF}"), vf.join("physfn"));
-        link("../../../bus/pci/drivers/fakevf", vf.join("driver"));
+        vf_of(root, PF, i as u32, addr);
+        bind(root, addr, "fakevf");
     }
     std::fs::write(pf.join("sriov_numvfs"), "2\n").unwrap();
 }
@@ -339,6 +316,51 @@ fn gc_of_one_network_leaves_the_other_networks_vfs_alone() {
         .unwrap();
     assert_eq!(w.host_nl().link_by_name("vf1").unwrap().mtu, Some(1500));
     assert!(w.plugin.records.all().unwrap().is_empty());
+}
+
+/// GC keeps going past an attachment it cannot tear down (here its VF's lock file cannot be
+/// opened), like DEL does: the other stale attachment is restored and its record goes, and
+/// the failure is reported with the others at the end.
+#[test]
+fn gc_keeps_going_past_an_attachment_it_cannot_tear_down() {
+    if !root_or_skip("gc_keeps_going_past_an_attachment_it_cannot_tear_down") {
+        return;
+    }
+    let w = World::new("gcgoes");
+    let first = conf(json!({"mtu": 1400}));
+    let second = conf(json!({"deviceID": VF2, "mtu": 1450}));
+    w.run(|p| p.add(&w.request(Command::Add, "c1", first.clone())))
+        .unwrap();
+    w.run(|p| p.add(&w.request_on(Command::Add, "c2", "net2", second)))
+        .unwrap();
+    // c1's VF lock can no longer be taken: a directory stands where its lock file was.
+    let lock = w.dir.join("state").join(format!("{VF}.lock"));
+    std::fs::remove_file(&lock).unwrap();
+    std::fs::create_dir(&lock).unwrap();
+
+    let mut none = first;
+    none["cni.dev/valid-attachments"] = json!([]);
+    let e = w
+        .run(|p| p.gc(&w.request(Command::Gc, "", none)))
+        .unwrap_err();
+    assert_eq!(e.code, sriov::codes::KERNEL_REFUSED, "{e:?}");
+    assert!(e.msg.starts_with("GC: 1 step(s) failed: "), "{}", e.msg);
+    assert!(e.msg.contains(&format!("{VF}.lock")), "{}", e.msg);
+    assert_eq!(
+        w.host_nl().link_by_name("vf1").unwrap().mtu,
+        Some(1500),
+        "the other stale attachment's VF is back"
+    );
+    assert!(w.pod_nl().link_by_name("net2").unwrap_err().is_not_found());
+    let left = w.plugin.records.all().unwrap();
+    assert_eq!(
+        left.iter()
+            .map(|r| (r.container_id.as_str(), r.ifname.as_str()))
+            .collect::<Vec<_>>(),
+        [("c1", "net1")],
+        "only the attachment GC could not tear down keeps its record"
+    );
+    std::fs::remove_dir(&lock).unwrap();
 }
 
 #[test]

@@ -10,9 +10,10 @@
 use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
 
-use nfv_cni::{code, Command, Plugin, Request};
+use nfv_cni::{code, Command, Plugin};
 use nfv_netlink::{Netlink, Netns};
 use nfv_testkit::devinfo::DevinfoDir;
+use nfv_testkit::sysfs::{bind, pci_device, vf_of};
 use nfv_testkit::{root_or_skip, Sandbox};
 use serde_json::{json, Value};
 use sriov::record::VfMode;
@@ -31,16 +32,15 @@ enum Binding {
 /// One test's world: a scratch host namespace with the PF veth, a pod namespace, the fake
 /// sysfs, state directory and scripted IPAM (nfv-testkit's [`Sandbox`], which it derefs to).
 struct World {
-    sb: Sandbox,
+    w: nfv_testkit::World<Sriov>,
     sys: PathBuf,
-    plugin: Sriov,
     tree: DevinfoDir,
 }
 
 impl std::ops::Deref for World {
-    type Target = Sandbox;
-    fn deref(&self) -> &Sandbox {
-        &self.sb
+    type Target = nfv_testkit::World<Sriov>;
+    fn deref(&self) -> &nfv_testkit::World<Sriov> {
+        &self.w
     }
 }
 
@@ -56,9 +56,8 @@ impl World {
         );
         let tree = DevinfoDir::new("sriov-us");
         World {
-            sb,
+            w: nfv_testkit::World::new(sb, plugin),
             sys,
-            plugin,
             tree,
         }
     }
@@ -68,50 +67,24 @@ impl World {
         self.tree.file("dpdk.json")
     }
 
-    fn request(&self, command: Command, container: &str, conf: &Value) -> Request {
-        self.sb.request_on(command, container, "net1", conf)
-    }
-
-    fn run<T>(&self, f: impl FnOnce(&Sriov) -> T) -> T {
-        self.host.run_in(|| f(&self.plugin)).unwrap()
-    }
-
     /// Rebind the fake VF to another driver (what an operator or a device plugin might do).
     fn bind(&self, driver: &str) {
-        let link = self.sys.join("devices/pci0000:00").join(VF).join("driver");
-        std::fs::remove_file(&link).unwrap();
-        std::fs::create_dir_all(self.sys.join("bus/pci/drivers").join(driver)).unwrap();
-        symlink(format!("../../../bus/pci/drivers/{driver}"), link).unwrap();
+        std::fs::remove_file(self.sys.join("devices/pci0000:00").join(VF).join("driver")).unwrap();
+        bind(&self.sys, VF, driver);
     }
 }
 
 /// A PF (netdev pf0) with one VF bound to a userspace driver, in IOMMU group 12.
 fn fake_sysfs(root: &Path, binding: Binding) {
-    let devs = root.join("devices/pci0000:00");
-    let pf = devs.join(PF);
-    let vf = devs.join(VF);
+    let pf = pci_device(root, PF);
+    let vf = pci_device(root, VF);
     std::fs::create_dir_all(pf.join("net/pf0")).unwrap();
-    std::fs::create_dir_all(&vf).unwrap();
-    std::fs::create_dir_all(root.join("bus/pci/devices")).unwrap();
-    for d in [PF, VF] {
-        symlink(
-            format!("../../../devices/pci0000:00/{d}"),
-            root.join("bus/pci/devices").join(d),
-        )
-        .unwrap();
-    }
-    symlink(format!("../{VF}"), pf.join("virtfn0")).unwrap();
-    symlink(format!("../{PF}"), vf.join("physfn")).unwrap();
+    vf_of(root, PF, 0, VF);
     let driver = match binding {
         Binding::Vfio | Binding::VfioNoIommu => "vfio-pci",
         Binding::Uio => "uio_pci_generic",
     };
-    std::fs::create_dir_all(root.join("bus/pci/drivers").join(driver)).unwrap();
-    symlink(
-        format!("../../../bus/pci/drivers/{driver}"),
-        vf.join("driver"),
-    )
-    .unwrap();
+    bind(root, VF, driver);
     let group = root.join("kernel/iommu_groups/12");
     std::fs::create_dir_all(group.join("devices")).unwrap();
     if let Binding::VfioNoIommu = binding {

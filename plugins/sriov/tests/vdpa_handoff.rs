@@ -11,7 +11,7 @@
 
 use std::path::{Path, PathBuf};
 
-use nfv_cni::{code, Command, Plugin, Request};
+use nfv_cni::{code, Command, Plugin};
 use nfv_netlink::MacAddr;
 use nfv_testkit::devinfo::DevinfoDir;
 use nfv_testkit::{root_or_skip, Sandbox, IPAM_ADD_FAILS};
@@ -25,19 +25,19 @@ const VIRTIO_VF: &str = "0000:02:00.3";
 const NETDEV: &str = "eth5";
 
 /// One test's world: the stand-in netdev in a scratch host namespace, a pod namespace, state
-/// directory and scripted IPAM (nfv-testkit's [`Sandbox`], which it derefs to).
+/// directory and scripted IPAM (nfv-testkit's [`World`](nfv_testkit::World), which it derefs
+/// to).
 struct World {
-    sb: Sandbox,
-    plugin: Sriov,
+    w: nfv_testkit::World<Sriov>,
     mac: MacAddr,
     /// Device-info files go in the real device-info tree (the only place they may go).
     tree: DevinfoDir,
 }
 
 impl std::ops::Deref for World {
-    type Target = Sandbox;
-    fn deref(&self) -> &Sandbox {
-        &self.sb
+    type Target = nfv_testkit::World<Sriov>;
+    fn deref(&self) -> &nfv_testkit::World<Sriov> {
+        &self.w
     }
 }
 
@@ -52,9 +52,9 @@ impl World {
         nl.set_mac(l.index, mac).unwrap();
         nl.set_mtu(l.index, 1500).unwrap();
         let sys = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/sysfs/nic");
+        let plugin = Sriov::over(sys, sb.dir.join("state"));
         let w = World {
-            plugin: Sriov::over(sys, sb.dir.join("state")),
-            sb,
+            w: nfv_testkit::World::new(sb, plugin),
             mac,
             tree: DevinfoDir::new(&format!("sriov-vdpa-{tag}")),
         };
@@ -62,29 +62,10 @@ impl World {
         w
     }
 
-    fn request(&self, command: Command, container: &str, conf: &Value) -> Request {
-        self.sb.request_on(command, container, "net1", conf)
-    }
-
-    fn run<T>(&self, f: impl FnOnce(&Sriov) -> T) -> T {
-        self.host.run_in(|| f(&self.plugin)).unwrap()
-    }
-
-    fn add(
-        &self,
-        container: &str,
-        conf: &Value,
-    ) -> Result<nfv_cni::result::Success, nfv_cni::Error> {
-        self.run(|p| p.add(&self.request(Command::Add, container, conf)))
-    }
-
-    fn del(&self, container: &str, conf: &Value) -> Result<(), nfv_cni::Error> {
-        self.run(|p| p.del(&self.request(Command::Del, container, conf)))
-    }
-
-    /// A scripted IPAM plugin: ADD prints a fixed result (or fails), every call is logged.
+    /// A scripted IPAM plugin: ADD prints a fixed result without routes (or fails), every
+    /// call is logged.
     fn install_ipam(&self, fail_add: bool) {
-        self.sb.install_fake_ipam(if fail_add {
+        self.install_fake_ipam(if fail_add {
             IPAM_ADD_FAILS
         } else {
             r#"echo '{"cniVersion":"1.0.0","ips":[{"address":"10.9.0.5/24","gateway":"10.9.0.1"}]}'"#

@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use nfv_testkit::sysfs::link;
+use nfv_testkit::sysfs::{bind, pci_device, vf_of};
 use serde_json::{json, Value};
 
 pub use nfv_testkit::{is_root, Node};
@@ -29,20 +29,12 @@ pub fn sriov_node() -> Node {
 
 /// A PF (netdev `pf0`) with VF 1 (netdev `enp0s11v1`) bound to iavf.
 pub fn fake_sysfs(root: &Path) {
-    let devs = root.join("devices/pci0000:00");
-    let (pf, vf) = (devs.join(PF), devs.join(VF));
+    let pf = pci_device(root, PF);
+    let vf = pci_device(root, VF);
     std::fs::create_dir_all(pf.join("net/pf0")).unwrap();
     std::fs::create_dir_all(vf.join("net/enp0s11v1")).unwrap();
-    std::fs::create_dir_all(root.join("bus/pci/drivers/iavf")).unwrap();
-    for d in [PF, VF] {
-        link(
-            &format!("../../../devices/pci0000:00/{d}"),
-            root.join("bus/pci/devices").join(d),
-        );
-    }
-    link(&format!("../{VF}"), pf.join("virtfn1"));
-    link(&format!("../{PF}"), vf.join("physfn"));
-    link("../../../bus/pci/drivers/iavf", vf.join("driver"));
+    vf_of(root, PF, 1, VF);
+    bind(root, VF, "iavf");
 }
 
 /// An sriov network config naming [`VF`], with `extra`'s fields.
