@@ -13,7 +13,7 @@ APT := apt-get -o DPkg::Lock::Timeout=600 -q
 # goldens, the reference plugins as differential peers, iproute2 for namespaces.
 APT_PACKAGES := golang-go golang-github-appc-cni-dev containernetworking-plugins iproute2 util-linux procps
 
-.PHONY: all build deps test unit conformance goldens-check lab lab-shell ovs-e2e demo bench install lint clean reliability static dist image deploy-check
+.PHONY: all build deps test unit conformance goldens-check lab lab-shell ovs-e2e demo bench install lint clean reliability static dist image deploy-check multus-replay runtime-e2e
 
 all: build
 
@@ -33,7 +33,7 @@ deps:
 	fi
 
 ## test: everything, as CI runs it
-test: deps build unit goldens-check conformance lab ovs-e2e deploy-check
+test: deps build unit goldens-check conformance lab ovs-e2e deploy-check multus-replay runtime-e2e
 
 ## unit: cargo's tests of every crate (unit, kernel tests in fresh netns, differential tests)
 unit: deps
@@ -123,6 +123,19 @@ image: dist
 ## plugins, the image's installer under podman (deployment/tests/run.sh)
 deploy-check: image
 	bash deployment/tests/run.sh
+
+## multus-replay: pods and NADs turned into exactly what Multus (v4, libcni v1.2) hands each
+## delegate, run through the release binaries on a scratch node (fake sysfs, veths, real
+## OVS-DPDK), the network-status annotation and DEL from Multus's cache checked byte for byte
+## (testdata/multus/README.md); libcni's part checked against Debian's libcni (about 15 s)
+multus-replay: deps build
+	NFV_CNI_BIN_DIR=$(CURDIR)/$(RELEASE_DIR) bash conformance/multus/run.sh
+
+## runtime-e2e: our plugins driven by a real container runtime's CNI support: podman (CNI
+## backend) on a bridge + our host-local conflist, and OVS-DPDK: two containers running
+## dpdk-testpmd on the vhost-user sockets our userspace plugin made (conformance/runtime)
+runtime-e2e: deps build
+	NFV_CNI_BIN_DIR=$(CURDIR)/$(RELEASE_DIR) bash conformance/runtime/run.sh
 
 ## install: atomically replace the plugins in DESTDIR (default /opt/cni/bin)
 install: build

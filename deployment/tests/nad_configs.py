@@ -177,7 +177,8 @@ class Node:
             self.link(f"../../../devices/pci0000:00/{self.vf}/vdpa0", s / "bus/vdpa/devices/vdpa0")
 
     def run(self, plugin, command, conf, env, ovs_dir=None):
-        """The plugin binary as the runtime runs it; returns (exit code, stdout JSON or None)."""
+        """The plugin binary as the runtime runs it; returns (exit code, stdout JSON or None).
+        `conf` is a JSON value, or a str handed over byte for byte; `plugin` a name in BIN or a path."""
         d = self.dir
         script = "\n".join([
             "set -e",
@@ -201,7 +202,7 @@ class Node:
         p = subprocess.run(
             ["nsenter", f"--net=/run/netns/{self.host}", "--", "unshare", "--mount",
              "--propagation", "private", "--", "sh", "-c", script],
-            input=json.dumps(conf), capture_output=True, text=True, env=full_env, timeout=120)
+            input=conf if isinstance(conf, str) else json.dumps(conf), capture_output=True, text=True, env=full_env, timeout=120)
         out = json.loads(p.stdout) if p.stdout.strip() else None
         if p.returncode != 0 and p.stderr.strip():
             print("    stderr: " + p.stderr.strip().replace("\n", "\n    "), flush=True)
