@@ -6,7 +6,7 @@
 //!     cargo test -p userspace --features test-hooks --test crash
 //!
 //! Needs root and util-linux (the binary runs in its own mount namespace with a scratch
-//! /var/lib, so sharedDir is the default /var/lib/cni/usrspcni). The fake ovsdb-server listens
+//! /var/lib, so sharedDir is /var/lib/cni/usrspcni there). The fake ovsdb-server listens
 //! in /run/openvswitch/nfv-test-<pid>-*, the device-info file is in Multus's tree; both go at
 //! the end.
 
@@ -90,7 +90,7 @@ fn setup(mode: &str, tag: &str) -> Setup {
         let d = NodeDir::new("/run/vhostuser", &format!("crash-{tag}"));
         (d.path().to_path_buf(), Some(d))
     } else {
-        // The default, /var/lib/cni/usrspcni, in the node's /var/lib.
+        // /var/lib/cni/usrspcni, in the node's scratch /var/lib.
         (node.dir.join("varlib/cni/usrspcni"), None)
     };
     let mut conf = json!({"cniVersion": "1.0.0", "name": NET, "type": "userspace",
@@ -99,9 +99,11 @@ fn setup(mode: &str, tag: &str) -> Setup {
                  "vhost": {"mode": mode, "group": "4242"}, "bridge": {"bridgeName": "br-crash"}},
         "ipam": {"type": "lease-ipam"},
         "runtimeConfig": {"CNIDeviceInfoFile": devinfo}});
-    if shared_dir.is_some() {
-        conf["sharedDir"] = json!(shared);
-    }
+    conf["sharedDir"] = if shared_dir.is_some() {
+        json!(shared)
+    } else {
+        json!("/var/lib/cni/usrspcni")
+    };
     Setup {
         node,
         ovs,
