@@ -962,6 +962,96 @@ mod tests {
     }
 
     #[test]
+    fn no_shared_dir_means_the_intel_plugins_default_and_teardown_also_looks_in_ours() {
+        let c = conf(json!({"host": {"engine": "ovs-dpdk"}}));
+        let p = c.plan(&Places::node(), "n", CID, "net1", true).unwrap();
+        assert_eq!(
+            p.socket_path,
+            PathBuf::from("/usr/local/var/run/openvswitch/0123456789ab/0123456789ab-net1")
+        );
+        let dirs: Vec<PathBuf> = c
+            .teardown_files(&Places::node(), CID, "net1", None)
+            .into_iter()
+            .map(|f| f.dir)
+            .collect();
+        assert_eq!(
+            dirs,
+            [
+                PathBuf::from("/usr/local/var/run/openvswitch/0123456789ab"),
+                PathBuf::from("/var/lib/cni/usrspcni/0123456789ab")
+            ]
+        );
+        // A configured sharedDir is the only one.
+        let dirs: Vec<PathBuf> = conf(intel())
+            .teardown_files(&Places::node(), CID, "net1", None)
+            .into_iter()
+            .map(|f| f.dir)
+            .collect();
+        assert_eq!(dirs, [PathBuf::from("/var/lib/cni/usrspcni/0123456789ab")]);
+    }
+
+    /// Hostile: OVS's run directory /usr/local/var/run/openvswitch is also the default
+    /// sharedDir, where pods' apps create sockets: ovsdbSocket and ovsSocketDir may name only
+    /// OVS's own entries directly in it, never one in a pod's directory below it.
+    #[test]
+    fn ovs_paths_may_not_lie_in_a_pods_socket_directory() {
+        for (key, value, ok) in [
+            (
+                "ovsdbSocket",
+                "/usr/local/var/run/openvswitch/db.sock",
+                true,
+            ),
+            (
+                "ovsdbSocket",
+                "/usr/local/var/run/openvswitch/0123456789ab/db.sock",
+                false,
+            ),
+            ("ovsdbSocket", "/run/openvswitch/sub/db.sock", true),
+            ("ovsSocketDir", "/usr/local/var/run/openvswitch", true),
+            (
+                "ovsSocketDir",
+                "/usr/local/var/run/openvswitch/0123456789ab",
+                false,
+            ),
+        ] {
+            let mut c = intel();
+            c["host"]["vhost"]["mode"] = json!("server");
+            c["container"]["vhost"]["mode"] = json!("client");
+            c[key] = json!(value);
+            if key == "ovsSocketDir" {
+                c["ovsdbSocket"] = json!("/usr/local/var/run/openvswitch/db.sock");
+            }
+            let r = conf(c).plan(&Places::node(), "n", CID, "net1", true);
+            match r {
+                Ok(_) => assert!(ok, "{key} {value} accepted"),
+                Err(e) => {
+                    assert!(!ok, "{key} {value}: {}", e.msg);
+                    assert!(e.msg.starts_with(key), "{}", e.msg);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_pod_volume_name_is_a_kubernetes_volume_name() {
+        let name = |v: Value| {
+            let mut c = intel();
+            c["sharedDirVolume"] = v;
+            conf(c).pod_volume_name(true).map_err(|e| e.msg)
+        };
+        assert_eq!(name(json!(null)), Ok(Some("shared-dir".into())));
+        assert_eq!(name(json!("vhost-0")), Ok(Some("vhost-0".into())));
+        assert_eq!(name(json!("")), Ok(None));
+        for bad in ["../x", "a/b", "Shared", "-x", "x-", ".", &"a".repeat(64)] {
+            let e = name(json!(bad)).unwrap_err();
+            assert!(e.starts_with("sharedDirVolume"), "{bad}: {e}");
+            let mut c = intel();
+            c["sharedDirVolume"] = json!(bad);
+            assert_eq!(conf(c).pod_volume_name(false).unwrap(), None, "{bad}");
+        }
+    }
+
+    #[test]
     fn mac_from_runtime_config_or_derived() {
         let p = conf(intel())
             .plan(&Places::node(), "n", CID, "net1", true)

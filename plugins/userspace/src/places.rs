@@ -181,6 +181,7 @@ mod tests {
             "/var/lib/cni/usrspcni/net-a/0123456789ab",
             "/var/run/vhostuser/0123456789ab",
             "/var/lib/vhost_sockets/0123456789ab",
+            "/usr/local/var/run/openvswitch/0123456789ab",
         ] {
             assert!(p.socket_dirs.check(Path::new(ok)).is_ok(), "{ok}");
         }
@@ -205,6 +206,34 @@ mod tests {
             .check(Path::new("/usr/local/var/run/openvswitch/vhu0"))
             .is_ok());
         assert!(p.ovs_sockets.check(Path::new("/etc/shadow")).is_err());
+    }
+
+    #[test]
+    fn the_paths_the_plugin_derives_itself() {
+        let p = Places::node();
+        assert_eq!(
+            p.pod_volume("u-1", "shared-dir"),
+            Path::new("/var/lib/kubelet/pods/u-1/volumes/kubernetes.io~empty-dir/shared-dir")
+        );
+        assert!(p.pod_volumes.check(&p.pod_volume("u-1", "v")).is_ok());
+        assert_eq!(
+            p.vhost_link("0123456789ab", "net1"),
+            Path::new("/run/nfv-cni/vhost-user/0123456789ab-net1")
+        );
+        assert!(
+            p.socket_dirs
+                .check(&p.vhost_link("0123456789ab", "net1"))
+                .is_err(),
+            "no sharedDir reaches the links"
+        );
+        assert_eq!(
+            p.userspace_cni_data_file("0123456789ab", "net1"),
+            Path::new("/var/lib/cni/usrspcni/data/local-0123456789ab-net1.json")
+        );
+        assert_eq!(
+            p.userspace_cni_remap_dir("u-1"),
+            Path::new("/var/lib/vhost_sockets/u-1")
+        );
     }
 
     #[test]
