@@ -32,7 +32,7 @@ pub fn del(req: &Request, places: &Places) -> Result<(), Error> {
         (ports::KEY_IFNAME, ifname),
     ];
     let pod_uid = podvolume::pod_uid(req);
-    let volume = podvolume::volume_path(req, &conf, places);
+    let volume = podvolume::volume_path(pod_uid, &conf, places);
     let homes = conf.teardown_files(places, cid, ifname, volume.as_deref());
     let mut errors: Vec<Error> = Vec::new();
     match conf.ovsdb_socket(places) {

@@ -3,7 +3,8 @@
 //! the runtimes pass) and the volume name from the config, below kubelet's pod directory.
 //! kubelet creates a pod's volumes before its sandbox, so the volume is there at ADD; this
 //! plugin never creates, changes or removes it. The socket goes directly into the volume, one
-//! per pod, so no pod sees another's sockets.
+//! per pod, so no pod sees another's sockets. The UID is the runtime's, never the config's:
+//! a network config cannot point the plugin at another pod's volume.
 
 use std::path::PathBuf;
 
@@ -32,10 +33,10 @@ pub fn pod_uid(req: &Request) -> Option<&str> {
     Some(uid)
 }
 
-/// The pod volume's path, whether or not it exists: for DEL, CHECK and GC, which also clean
-/// up after a volume kubelet has already removed (the link stays ours).
-pub fn volume_path(req: &Request, conf: &UserspaceConf, places: &Places) -> Option<PathBuf> {
-    let uid = pod_uid(req)?;
+/// The pod volume's path for the pod `uid` (from [`pod_uid`]), whether or not it exists: for
+/// DEL, which also cleans up after a volume kubelet has already removed (the link is ours).
+pub fn volume_path(uid: Option<&str>, conf: &UserspaceConf, places: &Places) -> Option<PathBuf> {
+    let uid = uid?;
     let name = conf.pod_volume_name(false).ok().flatten()?;
     Some(places.pod_volume(uid, &name))
 }
