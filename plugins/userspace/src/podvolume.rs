@@ -1,6 +1,6 @@
 //! The pod's own emptyDir volume for its socket (docs/userspace.md, "Pod volumes"), found
-//! without Kubernetes API access: the pod UID from `CNI_ARGS` (`K8S_POD_UID`, which Multus and
-//! the runtimes pass) and the volume name from the config, below kubelet's pod directory.
+//! without Kubernetes API access: the pod UID from `CNI_ARGS` (`K8S_POD_UID`, which Multus passes
+//! to the plugins it calls) and the volume name from the config, below kubelet's pod directory.
 //! kubelet creates a pod's volumes before its sandbox, so the volume is there at ADD; this
 //! plugin never creates, changes or removes it. The socket goes directly into the volume, one
 //! per pod, so no pod sees another's sockets. The UID is the runtime's, never the config's:
