@@ -11,8 +11,11 @@
 # no port of ours. Client and server mode, each through libcni (Debian's v1.1.2 driver in
 # conformance/libcni, cniVersion 1.0.0: the socket path comes from the device-info file, since
 # socketPath is a 1.1.0 field) and invoking the binary directly with cniVersion 1.1.0 (socket
-# path from the result's socketPath); then the error paths, hostile configs and a storm of
-# parallel ADDs and DELs on one bridge against the real daemons.
+# path from the result's socketPath); pods the Intel userspace-cni plugin attached (its ports and
+# files made as its source makes them) deleted by ours; pods with a shared-dir emptyDir volume
+# (made under /var/lib/kubelet/pods, removed after) whose testpmd finds its socket there; then
+# the error paths, hostile configs and a storm of parallel ADDs and DELs on one bridge against
+# the real daemons.
 # Binaries: $NFV_CNI_BIN_DIR (default target/release; built when missing).
 # Prints "ovs-e2e: N passed, N failed"; exits non-zero on any failure.
 set -uo pipefail
@@ -59,6 +62,11 @@ DI=/run/k8s.cni.cncf.io/devinfo/cni
 mkdir -p "$S" "$DI"
 NS=()
 TP_PIDS=()
+USC_DATA=/var/lib/cni/usrspcni/data       # userspace-cni's local-<cid12>-<ifname>.json
+POD_UIDS=()                              # pods whose kubelet volume directories the test made
+KUBELET_NEW=0; [ -d /var/lib/kubelet ] || KUBELET_NEW=1
+USRSPCNI_NEW=0; [ -d /var/lib/cni/usrspcni ] || USRSPCNI_NEW=1
+LINKS_NEW=0; [ -d /run/nfv-cni/vhost-user ] || LINKS_NEW=1   # the plugin's links to sockets in pod volumes
 cleanup() {
   set +e
   for p in "${TP_PIDS[@]}"; do kill "$p" 2>/dev/null; done
@@ -66,6 +74,11 @@ cleanup() {
   for n in "${NS[@]}"; do ip netns del "$n" 2>/dev/null; done
   rm -rf "/var/run/dpdk/pa$$" "/var/run/dpdk/pb$$"
   rm -f "$DI"/nfv-e2e-$$-*.json
+  rm -f "$USC_DATA"/local-cusc*-net1.json; rmdir "$USC_DATA" 2>/dev/null
+  for u in "${POD_UIDS[@]}"; do rm -rf "/var/lib/kubelet/pods/$u"; done
+  [ "$KUBELET_NEW" = 1 ] && rmdir /var/lib/kubelet/pods /var/lib/kubelet 2>/dev/null
+  [ "$USRSPCNI_NEW" = 1 ] && rmdir /var/lib/cni/usrspcni 2>/dev/null
+  [ "$LINKS_NEW" = 1 ] && rmdir /run/nfv-cni/vhost-user /run/nfv-cni 2>/dev/null
   if [ "${KEEP:-0}" = 1 ]; then echo "kept $D $OVSD $S"; else rm -rf "$D" "$OVSD" "$OVSD2" "$S"; fi
 }
 trap cleanup EXIT
@@ -94,8 +107,9 @@ EOF
 }
 
 # cni VERB CONTAINERID IFNAME CONFFILE [NETNS]: the binary, directly; stdout in $D/out, rc returned
+# (CNI_ARGS from the caller's $CNI_ARGS, e.g. K8S_POD_UID as Multus passes it)
 cni() {
-  CNI_COMMAND=$1 CNI_CONTAINERID=$2 CNI_IFNAME=$3 CNI_NETNS=${5:-} CNI_PATH=$D/bin \
+  CNI_COMMAND=$1 CNI_CONTAINERID=$2 CNI_IFNAME=$3 CNI_NETNS=${5:-} CNI_PATH=$D/bin CNI_ARGS=${CNI_ARGS:-} \
     "$D/bin/userspace" <"$4" >"$D/out" 2>>"$D/plugin.log"
 }
 jget() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))" "$@"; }
@@ -107,16 +121,17 @@ code() { jget "$D/out" 'd.get("code")'; }
 our_ports() { $VSCTL --bare --columns=name find Port "external_ids:nfv-cni/network=$1" | grep -v '^$' || true; }
 
 # traffic OVS_MODE SOCK_A MAC_A PORT_A NS_A SOCK_B MAC_B PORT_B NS_B: 128 packets A->B->A
+# ($WRAP_A/$WRAP_B, when set, prefix each side's testpmd: a pod's own mount namespace)
 traffic() {
   local mode=$1 sa=$2 ma=$3 pa=$4 na=$5 sb=$6 mb=$7 pb=$8 nb=$9
   local server=1; [ "$mode" = server ] && server=0     # the pod's app takes the other role
   local tp="dpdk-testpmd -l 0-1 --no-pci --no-huge -m 64"
   rm -f "$D/cmdA" "$D/cmdB"; mkfifo "$D/cmdA" "$D/cmdB"
-  ip netns exec "$nb" $tp --file-prefix=pb$$ --vdev="net_virtio_user0,path=$sb,server=$server,queues=1,mac=$mb" -- \
+  ip netns exec "$nb" ${WRAP_B:-} $tp --file-prefix=pb$$ --vdev="net_virtio_user0,path=$sb,server=$server,queues=1,mac=$mb" -- \
     -i --forward-mode=macswap --port-topology=loop --total-num-mbufs=2048 --nb-cores=1 \
     <"$D/cmdB" >"$D/tpB.log" 2>&1 &
   TP_PIDS+=($!)
-  ip netns exec "$na" $tp --file-prefix=pa$$ --vdev="net_virtio_user0,path=$sa,server=$server,queues=1,mac=$ma" -- \
+  ip netns exec "$na" ${WRAP_A:-} $tp --file-prefix=pa$$ --vdev="net_virtio_user0,path=$sa,server=$server,queues=1,mac=$ma" -- \
     -i --forward-mode=rxonly --total-num-mbufs=2048 --nb-cores=1 --eth-peer=0,$mb \
     <"$D/cmdA" >"$D/tpA.log" 2>&1 &
   TP_PIDS+=($!)
@@ -233,7 +248,100 @@ for MODE in client server; do
   echo "  ($(since "$T")s)"
 done
 
-# --- 4. error paths and bookkeeping against the real daemons ------------------------------------
+# --- 4. pods the Intel userspace-cni plugin attached, deleted by ours ---------------------------
+T=$(t0)
+echo "# userspace-cni's pods: its ports and files, made as its source makes them, DEL by ours"
+port_exists() { $VSCTL --bare --columns=name find Port "name=$1" | grep -q .; }
+# Its bridge, as it creates a missing one (no external_ids).
+$VSCTL add-br br-usc -- set bridge br-usc datapath_type=netdev
+# usc_plant CID MODE: what userspace-cni leaves for (CID, net1) with sharedDir $S: the port
+# (ovs-vsctl add-port <bridge> <port> -- set Interface <port> type=... [options:vhost-server-path=
+# <sharedDir>/<cid12>/<port>]), the socket in <sharedDir>/<cid12>/ (client: the pod app's, left
+# behind; server: OVS's, renamed there) and /var/lib/cni/usrspcni/data/local-<cid12>-<ifname>.json.
+usc_plant() {
+  local id=${1:0:12}; local port=$id-net1 dir=$S/$id/
+  mkdir -p -m 0750 "$dir" "$USC_DATA"
+  if [ "$2" = client ]; then
+    $VSCTL add-port br-usc "$port" -- set Interface "$port" type=dpdkvhostuserclient "options:vhost-server-path=$dir$port"
+    python3 -c 'import socket,sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' "$dir$port"
+  else
+    $VSCTL add-port br-usc "$port" -- set Interface "$port" type=dpdkvhostuser
+    for _ in $(seq 100); do [ -S "$OVSD/$port" ] && break; sleep 0.05; done
+    mv "$OVSD/$port" "$dir$port"
+  fi
+  printf '{"vhostname":"%s","vhostmac":"","ifmac":"02:00:00:00:0c:01"}' "$port" >"$USC_DATA/local-$id-net1.json"
+}
+conf 0.3.1 client br-usc 0 ovs-usc '"kubeconfig":"/etc/cni/net.d/multus.d/multus.kubeconfig"' >"$D/usc.json"
+conf 0.3.1 server br-usc 0 ovs-usc '"kubeconfig":"/etc/cni/net.d/multus.d/multus.kubeconfig"' >"$D/usc-srv.json"
+CU1=cusc1aaaaaaaaaaa; CU2=cusc2bbbbbbbbbbb; CU3=cusc3ccccccccccc
+usc_plant $CU1 client
+usc_plant $CU2 server
+# A port named for a third attachment, its socket elsewhere; and an operator's own port.
+$VSCTL add-port br-usc ${CU3:0:12}-net1 -- set Interface ${CU3:0:12}-net1 type=dpdkvhostuserclient \
+  "options:vhost-server-path=/run/vhostuser/elsewhere-$$/${CU3:0:12}-net1"
+$VSCTL add-port br-usc vhu-operator -- set Interface vhu-operator type=dpdkvhostuserclient \
+  "options:vhost-server-path=/run/vhostuser/elsewhere-$$/vhu-operator"
+check "userspace-cni's planted ports have no external_ids" \
+  [ "$($VSCTL get Port ${CU1:0:12}-net1 external_ids)/$($VSCTL get Interface ${CU2:0:12}-net1 type)" = "{}/dpdkvhostuser" ]
+check "client-mode pod of userspace-cni: our DEL removes its port, socket dir and local-*.json" \
+  eval 'cni DEL $CU1 net1 "$D/usc.json" && ! port_exists ${CU1:0:12}-net1 && [ ! -e "$S/${CU1:0:12}" ] && [ ! -e "$USC_DATA/local-${CU1:0:12}-net1.json" ]'
+check "server-mode pod of userspace-cni (OVS's socket moved into its dir): our DEL removes it all" \
+  eval 'cni DEL $CU2 net1 "$D/usc-srv.json" && ! port_exists ${CU2:0:12}-net1 && [ ! -e "$S/${CU2:0:12}" ] && [ ! -e "$USC_DATA/local-${CU2:0:12}-net1.json" ]'
+check "a port named for an attachment whose socket lies elsewhere is left alone" \
+  eval 'cni DEL $CU3 net1 "$D/usc.json" && port_exists ${CU3:0:12}-net1'
+check "the operator's port and the bridge userspace-cni created stay" \
+  eval 'port_exists vhu-operator && $VSCTL br-exists br-usc'
+check "DEL again is a no-op" cni DEL $CU1 net1 "$D/usc.json"
+$VSCTL del-br br-usc; ip link del br-usc 2>/dev/null
+echo "  ($(since "$T")s)"
+
+# --- 5. a pod's shared-dir emptyDir receives its socket; testpmd through it ---------------------
+T=$(t0)
+echo "# pods with a shared-dir emptyDir (K8S_POD_UID in CNI_ARGS): the socket in the volume, testpmd in the pod's mount namespace"
+# inpod.sh VOLUME MOUNTPOINT CMD...: CMD in a mount namespace of its own with VOLUME at
+# MOUNTPOINT, as a container sees its emptyDir.
+printf '#!/bin/sh\nv=$1 m=$2; shift 2\nmount --bind "$v" "$m" && exec "$@"\n' >"$D/inpod.sh"; chmod +x "$D/inpod.sh"
+conf 1.1.0 client br-vol 0 ovs-vol >"$D/vol.json"
+vol_ok=1
+for side in A B; do
+  u=$(cat /proc/sys/kernel/random/uuid); POD_UIDS+=("$u")
+  v=/var/lib/kubelet/pods/$u/volumes/kubernetes.io~empty-dir/shared-dir
+  mkdir -p "$v" && chmod 0777 "$v" && mkdir -p "$D/mnt$side"          # as kubelet makes it
+  c=cvol${side,,}aaaaaaaaaaa; n=e2e-v${side,,}$$; newns "$n"
+  CNI_ARGS="IgnoreUnknown=1;K8S_POD_NAMESPACE=e2e;K8S_POD_NAME=pod$side;K8S_POD_UID=$u" \
+    cni ADD "$c" net1 "$D/vol.json" "/var/run/netns/$n" && cp "$D/out" "$D/vres$side" || { vol_ok=0; bad "volume ADD $side: $(cat "$D/out")"; }
+  eval "VU$side=$u VV$side=$v VC$side=$c VN$side=$n"
+done
+if [ $vol_ok = 1 ]; then
+  ok "ADD of two pods with a shared-dir volume"
+  LA=/run/nfv-cni/vhost-user/${VCA:0:12}-net1
+  CDA=$VVA/configData-${VCA:0:12}-net1.json
+  check "socketPath is our short link, which names the socket in the pod's volume" \
+    [ "$(jget "$D/vresA" 'd["interfaces"][0]["socketPath"]')|$(readlink "$LA")" = "$LA|$VVA/${VCA:0:12}-net1" ]
+  echo "  the socket's path in the volume is $(printf %s "$VVA/${VCA:0:12}-net1" | wc -c) bytes (sun_path holds 107)"
+  check "OVS connects through the link (vhost-server-path)" \
+    [ "$($VSCTL get Interface ${VCA:0:12}-net1 options:vhost-server-path)" = "\"$LA\"" ]
+  check "configData-<cid12>-net1.json in the volume, in userspace-cni's schema" \
+    [ "$(jget "$CDA" 'd["containerId"]+" "+d["ifName"]+" "+d["config"]["vhost"]["mode"]+" "+d["config"]["vhost"]["socketfile"]+" "+d["ipResult"]["ips"][0]["address"].split(".")[0]')" = "$VCA net1 server ${VCA:0:12}-net1 10" ]
+  check "nothing in sharedDir for these pods" eval '[ ! -e "$S/${VCA:0:12}" ] && [ ! -e "$S/${VCB:0:12}" ]'
+  # Each pod's app finds its socket as a container would: its mount of the volume plus the
+  # socketfile from the configData file there.
+  SA=$D/mntA/$(jget "$CDA" 'd["config"]["vhost"]["socketfile"]')
+  SB=$D/mntB/$(jget "$VVB/configData-${VCB:0:12}-net1.json" 'd["config"]["vhost"]["socketfile"]')
+  MA=$(jget "$D/vresA" 'd["interfaces"][0]["mac"]'); MB=$(jget "$D/vresB" 'd["interfaces"][0]["mac"]')
+  WRAP_A="unshare -m --propagation private $D/inpod.sh $VVA $D/mntA" WRAP_B="unshare -m --propagation private $D/inpod.sh $VVB $D/mntB" \
+    check "128 packets A->B->A through sockets in the pods' volumes" \
+    traffic client "$SA" "$MA" ${VCA:0:12}-net1 "$VNA" "$SB" "$MB" ${VCB:0:12}-net1 "$VNB"
+fi
+for side in A B; do
+  eval "u=\$VU$side v=\$VV$side c=\$VC$side n=\$VN$side"
+  CNI_ARGS="IgnoreUnknown=1;K8S_POD_UID=$u" cni DEL "$c" net1 "$D/vol.json" "/var/run/netns/$n" || bad "volume DEL $side: $(cat "$D/out")"
+done
+check "after DEL: no port, no link, nothing of ours in the volumes, which stay" \
+  eval 'no_ports_left ovs-vol && no_bridge br-vol && [ ! -L "$LA" ] && [ -d "$VVA" ] && [ -z "$(ls -A "$VVA")$(ls -A "$VVB")" ]'
+echo "  ($(since "$T")s)"
+
+# --- 6. error paths and bookkeeping against the real daemons ------------------------------------
 T=$(t0)
 echo "# error paths, GC, STATUS"
 conf 1.1.0 client br-err 0 ovs-err >"$D/err.json"

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use nix::errno::Errno;
 use nix::fcntl::{openat, renameat, renameat2, AtFlags, OFlag, RenameFlags, AT_FDCWD};
 use nix::sys::stat::{fchmod, fchmodat, fstat, fstatat, mkdirat, FchmodatFlags, FileStat, Mode};
-use nix::unistd::{fchown, fchownat, linkat, unlinkat, Gid, UnlinkatFlags};
+use nix::unistd::{fchown, fchownat, linkat, symlinkat, unlinkat, Gid, UnlinkatFlags};
 
 use crate::error::{FsError, Problem};
 use crate::Kind;
@@ -388,6 +388,28 @@ impl Dir {
             }
             Err(e) => Err(err(e)),
         }
+    }
+
+    /// Makes `name` a symlink to `target` (which is stored, never resolved here): a new link is
+    /// created under a temp name and renamed over `name`, so `name` is never missing while an
+    /// old link is replaced. An existing entry that is not a symlink is refused and left.
+    pub fn set_symlink(&self, name: &str, target: &Path) -> Result<(), FsError> {
+        let name = component(&self.path, name, "linking")?;
+        if let Some(st) = self.stat(name)? {
+            self.expect_kind(name, &st, Kind::Symlink, "linking")?;
+        }
+        static SEQ: AtomicU32 = AtomicU32::new(0);
+        let tmp = format!(
+            ".{name}.{}-{}.tmp",
+            std::process::id(),
+            SEQ.fetch_add(1, Ordering::Relaxed)
+        );
+        symlinkat(target, &self.fd, tmp.as_str())
+            .map_err(|e| FsError::errno("linking", self.path.join(&tmp), e))?;
+        renameat(&self.fd, tmp.as_str(), &self.fd, name).map_err(|e| {
+            let _ = unlinkat(&self.fd, tmp.as_str(), UnlinkatFlags::NoRemoveDir);
+            FsError::errno("linking", self.path.join(name), e)
+        })
     }
 
     /// Gives `name` (of kind `expected`) group `gid` (if any) and `mode`, through a handle on

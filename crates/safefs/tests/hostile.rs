@@ -240,3 +240,40 @@ fn a_place_takes_only_paths_strictly_below_its_roots() {
         .unwrap_err();
     assert!(e.is_not_found(), "{e}");
 }
+
+#[test]
+fn set_symlink_replaces_only_a_symlink_and_never_follows_one() {
+    let d = scratch("symlinks");
+    let dir = Dir::open(&d).unwrap();
+    dir.set_symlink("l", Path::new("/nonexistent/a")).unwrap();
+    assert_eq!(
+        std::fs::read_link(d.join("l")).unwrap(),
+        Path::new("/nonexistent/a")
+    );
+    // An old link is replaced, whatever it points to; its target is never touched.
+    std::fs::write(d.join("target"), b"keep").unwrap();
+    std::fs::remove_file(d.join("l")).unwrap();
+    symlink(d.join("target"), d.join("l")).unwrap();
+    dir.set_symlink("l", Path::new("/nonexistent/b")).unwrap();
+    assert_eq!(
+        std::fs::read_link(d.join("l")).unwrap(),
+        Path::new("/nonexistent/b")
+    );
+    assert_eq!(std::fs::read(d.join("target")).unwrap(), b"keep");
+    // Anything else by that name is refused and left.
+    std::fs::write(d.join("f"), b"file").unwrap();
+    let e = dir.set_symlink("f", Path::new("/x")).unwrap_err();
+    assert!(matches!(e.problem, Problem::WrongKind { .. }), "{e}");
+    assert_eq!(std::fs::read(d.join("f")).unwrap(), b"file");
+    std::fs::create_dir(d.join("sub")).unwrap();
+    assert!(dir.set_symlink("sub", Path::new("/x")).is_err());
+    assert!(d.join("sub").is_dir());
+    assert!(matches!(
+        dir.set_symlink("a/b", Path::new("/x")).unwrap_err().problem,
+        Problem::NotAllowed(_)
+    ));
+    assert_eq!(dir.remove("l", Kind::Symlink).unwrap(), Removed::Removed);
+    let mut names = dir.names().unwrap();
+    names.sort();
+    assert_eq!(names, ["f", "sub", "target"], "no temp link left");
+}

@@ -7,9 +7,11 @@ use nfv_cni::{code, ipam, Error, Request, Success};
 
 use crate::codes::{self, from_ovsdb};
 use crate::config::{pod_mac, Mode, Plan, UserspaceConf};
+use crate::configdata;
 use crate::crash::crash_point;
 use crate::detach::remove_ports;
 use crate::places::Places;
+use crate::podvolume;
 use crate::ports;
 use crate::sockdir;
 use crate::vswitch::Vswitch;
@@ -24,15 +26,17 @@ fn device_info_file(req: &Request) -> Result<Option<nfv_devinfo::AtAdd>, Error> 
 
 pub fn add(req: &Request, places: &Places) -> Result<Success, Error> {
     let conf: UserspaceConf = req.parse_conf()?;
-    let plan = conf.plan(
+    let home = podvolume::home_for_add(req, &conf, places)?;
+    let plan = conf.plan_at(
         places,
         &req.conf.name,
         req.container_id(),
         req.ifname(),
         true,
+        &home,
     )?;
     // Both checked by `plan` for ADD; taken again here as values, not options.
-    let files = conf.socket_files(places, req.container_id(), req.ifname())?;
+    let files = conf.socket_files_at(places, req.container_id(), req.ifname(), &home)?;
     let ovsdb_socket = conf.ovsdb_socket(places)?;
     let mac = pod_mac(req.conf.runtime("mac"), &plan)?;
     let device_info = device_info_file(req)?;
@@ -51,8 +55,7 @@ pub fn add(req: &Request, places: &Places) -> Result<Success, Error> {
     // Released again (IPAM DEL) if anything below fails.
     let lease = ipam::add_if_configured(req)?;
     crash_point("after-ipam");
-    let (socket_dir, created_dir) =
-        sockdir::create(&places.socket_dirs, &files, plan.group.as_deref())?;
+    let (socket_dir, created_dir) = sockdir::create(places, &files, plan.group.as_deref())?;
     crash_point("after-socket-dir");
     let attached = attach_port(&mut vs, &plan, &mac, bridges).and_then(|()| {
         if plan.mode == Mode::Server {
@@ -79,6 +82,15 @@ pub fn add(req: &Request, places: &Places) -> Result<Success, Error> {
             &plan.port,
             &sockdir::pod_view(&plan, &mac, &ips),
         )?;
+        let sandbox = req.netns().map(|p| p.to_string_lossy().into_owned());
+        let data = configdata::for_pod(
+            &conf,
+            &plan,
+            &mac,
+            sandbox,
+            lease.as_ref().map(|l| l.result()),
+        )?;
+        sockdir::write_config_data(&socket_dir, &files, &configdata::encode(&data)?)?;
         crash_point("after-pod-json");
         if let Some(path) = device_info.as_ref().and_then(|d| d.written()) {
             sockdir::write_device_info(&nfv_devinfo::place(), path, &plan)?;
@@ -101,9 +113,10 @@ pub fn add(req: &Request, places: &Places) -> Result<Success, Error> {
                 "removing the port: {r}; DEL or GC will remove it (it carries our external_ids)"
             ));
         }
-        if created_dir {
+        // A pod volume is never removed, only what ADD put there (and the link).
+        if created_dir || files.in_pod_volume() {
             drop(socket_dir);
-            sockdir::remove(&places.socket_dirs, &files, &mut errors);
+            sockdir::remove(places, &files, &mut errors);
         }
         if let Some(path) = device_info.as_ref().and_then(|d| d.written()) {
             sockdir::remove_device_info(&nfv_devinfo::place(), path, &plan, &mut errors);

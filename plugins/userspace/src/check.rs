@@ -2,23 +2,28 @@
 //! config says and no error from ovs-vswitchd, the socket directory is there, and prevResult
 //! agrees with the port.
 
+use std::path::Path;
+
 use nfv_cni::{ipam, Error, Request};
 
 use crate::codes::{self, from_ovsdb};
-use crate::config::{Mode, UserspaceConf};
+use crate::config::{same_path, Mode, UserspaceConf};
 use crate::places::Places;
+use crate::podvolume;
 use crate::ports;
 use crate::sockdir;
 use crate::vswitch::Vswitch;
 
 pub fn check(req: &Request, places: &Places) -> Result<(), Error> {
     let conf: UserspaceConf = req.parse_conf()?;
-    let plan = conf.plan(
+    let home = podvolume::home_now(req, &conf, places);
+    let plan = conf.plan_at(
         places,
         &req.conf.name,
         req.container_id(),
         req.ifname(),
         false,
+        &home,
     )?;
     let fail = |msg: String| Error::new(codes::PORT, msg);
     let Some(ovsdb_socket) = &plan.ovsdb_socket else {
@@ -66,13 +71,32 @@ pub fn check(req: &Request, places: &Places) -> Result<(), Error> {
             plan.mode.interface_type()
         )));
     }
-    let want_path = plan.socket_path.to_string_lossy().into_owned();
-    if plan.mode == Mode::Client && state.vhost_server_path.as_deref() != Some(&want_path) {
+    // Where ADD puts the socket now, or where it put it for this attachment before (the pod
+    // volume gone, or a pod attached by an earlier release): each derived from config and
+    // identity. The socket path the port names picks one; it is compared, never used.
+    let mut homes = vec![plan.files.clone()];
+    homes.extend(
+        conf.teardown_files(places, req.container_id(), req.ifname(), None)
+            .into_iter()
+            .filter(|f| f.dir != plan.files.dir),
+    );
+    let files = match (plan.mode, state.vhost_server_path.as_deref()) {
+        (Mode::Client, Some(path)) => homes
+            .iter()
+            .find(|f| same_path(&f.socket_path, Path::new(path)))
+            .cloned(),
+        (Mode::Client, None) => None,
+        (Mode::Server, _) => Some(plan.files.clone()),
+    };
+    let Some(files) = files else {
         return Err(fail(format!(
-            "port {} has options:vhost-server-path {:?}, expected {want_path:?}",
-            port.name, state.vhost_server_path
+            "port {} has options:vhost-server-path {:?}, expected {:?}",
+            port.name,
+            state.vhost_server_path,
+            plan.socket_path.to_string_lossy()
         )));
-    }
+    };
+    let want_path = files.socket_path.to_string_lossy().into_owned();
     if state.tag != plan.vlan.map(i64::from) {
         return Err(fail(format!(
             "port {} has VLAN tag {:?}, expected {:?}",
@@ -82,14 +106,11 @@ pub fn check(req: &Request, places: &Places) -> Result<(), Error> {
     if let Some(err) = state.error.filter(|e| !e.is_empty()) {
         return Err(fail(format!("OVS reports port {}: {err}", port.name)));
     }
-    if plan.files_in_place {
-        let files = conf.socket_files(places, req.container_id(), req.ifname())?;
-        if !sockdir::exists(&places.socket_dirs, &files)? {
-            return Err(fail(format!(
-                "the socket directory {} is gone",
-                plan.socket_dir.display()
-            )));
-        }
+    if plan.files_in_place && !sockdir::exists(places, &files)? {
+        return Err(fail(format!(
+            "the socket directory {} is gone",
+            files.dir.display()
+        )));
     }
     if let Some(prev) = req.prev_result()? {
         let iface = prev

@@ -10,8 +10,9 @@ use serde_json::Value;
 
 use crate::places::{self, Places};
 
-/// Default base of the per-pod socket directories (the Intel plugin's default).
-pub const DEFAULT_SHARED_DIR: &str = "/var/lib/cni/usrspcni";
+/// The pod volume that receives the socket when the pod has one, by default: the Intel
+/// plugin's (its examples' `shared-dir` volume).
+pub const DEFAULT_POD_VOLUME: &str = "shared-dir";
 /// The bridge the Intel plugin uses when none is named.
 pub const DEFAULT_BRIDGE: &str = "br0";
 /// `sun_path` holds 108 bytes including the terminating NUL.
@@ -30,6 +31,10 @@ pub struct UserspaceConf {
     /// Base directory for the per-pod socket directories.
     #[serde(default)]
     pub shared_dir: Option<String>,
+    /// The name of the pod's emptyDir volume that receives the socket when the pod has one
+    /// (nfv-cni extension; default `shared-dir`, `""` never looks for one).
+    #[serde(default)]
+    pub shared_dir_volume: Option<String>,
     /// ovsdb-server's unix socket (nfv-cni extension).
     #[serde(default)]
     pub ovsdb_socket: Option<String>,
@@ -130,6 +135,8 @@ pub struct Plan {
     pub port: String,
     pub socket_dir: PathBuf,
     pub socket_path: PathBuf,
+    /// The attachment's files (`socket_dir`, `socket_path` and the rest).
+    pub files: SocketFiles,
     /// The socket directory lies in its place (always so for ADD). When not (DEL, CHECK or GC
     /// of a config ADD refuses), no file there is touched.
     pub files_in_place: bool,
@@ -145,16 +152,47 @@ pub struct Plan {
     pub timeout: Duration,
 }
 
-/// The files of one attachment, derived from `sharedDir`, `host.vhost.socketfile` and the
-/// attachment's identity only, and checked to lie in their place. DEL and GC remove these and
-/// nothing else (never a path read back from OVSDB).
+/// Where one attachment's socket lives (docs/userspace.md, "Pod volumes").
+#[derive(Debug, Clone, PartialEq)]
+pub enum Home {
+    /// `<sharedDir>/<containerID[:12]>/`: the plugin's own; ADD creates it, DEL removes it once
+    /// empty.
+    SharedDir,
+    /// The pod's own emptyDir volume, this directory: kubelet's, so never created, changed or
+    /// removed here. OVS reaches the socket through a short link (`SocketFiles::link`).
+    PodVolume(PathBuf),
+}
+
+/// The files of one attachment, derived from `sharedDir` (or the pod volume), the config's
+/// `host.vhost.socketfile` and the attachment's identity only, and checked to lie in their
+/// place. DEL and GC remove these and nothing else (never a path read back from OVSDB).
 #[derive(Debug, Clone, PartialEq)]
 pub struct SocketFiles {
-    /// `<sharedDir>/<containerID[:12]>`.
+    /// `<sharedDir>/<containerID[:12]>`, or the pod volume.
     pub dir: PathBuf,
     /// The socket's file name (also the OVS port name); the pod JSON is `<port>.json`.
     pub port: String,
+    /// The socket as OVS, the result and the device-info file name it: `dir/port`, or the
+    /// link for a socket in a pod volume.
     pub socket_path: PathBuf,
+    /// In a pod volume: the plugin's short link to `dir/port` (a path there is longer than
+    /// `sun_path` holds).
+    pub link: Option<PathBuf>,
+    /// The pod-facing configuration in the Intel plugin's schema, next to the socket:
+    /// `configData-<containerID[:12]>-<ifname>.json`, the name that plugin gives this file.
+    pub config_data: String,
+}
+
+impl SocketFiles {
+    /// The socket lies in the pod's own volume (not in a directory of ours).
+    pub fn in_pod_volume(&self) -> bool {
+        self.link.is_some()
+    }
+}
+
+/// The Intel plugin's name for the pod-facing configuration file of an attachment.
+pub fn config_data_name(container_id: &str, ifname: &str) -> String {
+    format!("configData-{}-{ifname}.json", short_id(container_id))
 }
 
 fn invalid(msg: impl Into<String>) -> Error {
@@ -236,6 +274,23 @@ pub fn short_id(container_id: &str) -> &str {
         .map_or(container_id, |(i, _)| &container_id[..i])
 }
 
+/// Below a `sharedDir` root, pods make files (their apps create the client-mode sockets in
+/// their directories): a path there may be OVS's only directly in the root, as ovsdb-server's
+/// socket and ovs-vswitchd's server-mode sockets are in `/usr/local/var/run/openvswitch`,
+/// which is both an OVS run directory and the default `sharedDir`.
+fn below_pod_dirs(places: &Places, path: &Path) -> bool {
+    places
+        .socket_dirs
+        .check(path)
+        .is_ok_and(|(_, rest)| rest.components().count() > 1)
+}
+
+/// `a` and `b` name the same path once repeated and trailing slashes are ignored (the Intel
+/// plugin joins its paths by hand).
+pub fn same_path(a: &Path, b: &Path) -> bool {
+    a.components().eq(b.components())
+}
+
 impl UserspaceConf {
     /// ovsdb-server's socket, which must lie in OVS's run directory: the plugin talks to no
     /// other server.
@@ -246,15 +301,16 @@ impl UserspaceConf {
                 .filter(|s| !s.is_empty())
                 .unwrap_or_else(|| nfv_ovsdb::DEFAULT_SOCKET.to_string()),
         );
-        places.ovsdb_socket.check(&socket).map_err(|_| {
-            invalid(format!(
+        let in_place = places.ovsdb_socket.check(&socket).is_ok();
+        if !in_place || below_pod_dirs(places, &socket) {
+            return Err(invalid(format!(
                 "ovsdbSocket {:?} is not in Open vSwitch's run directory: give ovsdb-server's \
-                 socket below {} (the plugin talks to no other server; docs/userspace.md, \
-                 \"Places\")",
+                 socket below {} (the plugin talks to no other server; not in a pod's socket \
+                 directory; docs/userspace.md, \"Places\")",
                 socket.display().to_string(),
                 places::roots(&places.ovsdb_socket)
-            ))
-        })?;
+            )));
+        }
         Ok(socket)
     }
 
@@ -274,27 +330,58 @@ impl UserspaceConf {
         Ok((self.ovsdb_socket(places)?, self.timeout()?))
     }
 
-    /// The socket directory and socket file name of one attachment, not yet checked against
-    /// their place.
-    fn socket_names(&self, container_id: &str, ifname: &str) -> Result<(PathBuf, String), Error> {
-        let default_name = format!("{}-{}", short_id(container_id), ifname);
+    /// The socket's file name: `host.vhost.socketfile`, else `<containerID[:12]>-<ifname>`.
+    pub(crate) fn port_name(&self, container_id: &str, ifname: &str) -> Result<String, Error> {
         let port = self
             .host
             .as_ref()
             .and_then(|h| h.vhost.as_ref())
             .and_then(|v| v.socketfile.clone())
             .filter(|s| !s.is_empty())
-            .unwrap_or(default_name);
+            .unwrap_or_else(|| format!("{}-{}", short_id(container_id), ifname));
         check_file_name(&port)?;
-        let shared = self.shared_dir();
-        Ok((Path::new(&shared).join(short_id(container_id)), port))
+        Ok(port)
     }
 
-    fn shared_dir(&self) -> String {
-        self.shared_dir
-            .clone()
-            .filter(|s| !s.is_empty())
-            .unwrap_or_else(|| DEFAULT_SHARED_DIR.to_string())
+    /// `sharedDir` as configured, if it is.
+    fn configured_shared_dir(&self) -> Option<&str> {
+        self.shared_dir.as_deref().filter(|s| !s.is_empty())
+    }
+
+    /// `sharedDir`, or the default.
+    pub(crate) fn shared_dir(&self, places: &Places) -> PathBuf {
+        self.configured_shared_dir()
+            .map_or_else(|| places.default_shared_dir.clone(), PathBuf::from)
+    }
+
+    /// The name of the pod volume that receives the socket, `None` when the config turns the
+    /// lookup off (`sharedDirVolume: ""`). A name that is no Kubernetes volume name (a DNS-1123
+    /// label) is code 7 (ADD) or `None` with a warning (teardown).
+    pub fn pod_volume_name(&self, for_add: bool) -> Result<Option<String>, Error> {
+        let name = match self.shared_dir_volume.as_deref() {
+            None => return Ok(Some(DEFAULT_POD_VOLUME.to_string())),
+            Some("") => return Ok(None),
+            Some(n) => n,
+        };
+        let b = name.as_bytes();
+        let label = b.len() <= 63
+            && b.iter()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+            && b.first().is_some_and(u8::is_ascii_alphanumeric)
+            && b.last().is_some_and(u8::is_ascii_alphanumeric);
+        if label {
+            return Ok(Some(name.to_string()));
+        }
+        let e = invalid(format!(
+            "sharedDirVolume {name:?} is not a Kubernetes volume name: give the name of the \
+             pod's emptyDir volume (lower-case letters, digits and '-', at most 63), or \"\" to \
+             never put the socket in a pod volume"
+        ));
+        if for_add {
+            return Err(e);
+        }
+        nfv_cni::warn!("{}: not looking for the pod's volume", e.msg);
+        Ok(None)
     }
 
     fn check_socket_dir(&self, places: &Places, dir: &Path) -> Result<(), Error> {
@@ -303,33 +390,127 @@ impl UserspaceConf {
                 "sharedDir {:?} is not a place for the pods' socket directories: use {} or a \
                  directory below one, without '.' or '..' (the plugin creates, chowns and \
                  deletes files there as root; docs/userspace.md, \"Places\")",
-                self.shared_dir(),
+                self.shared_dir(places).display().to_string(),
                 places::roots(&places.socket_dirs)
             ))
         })
     }
 
-    /// The files of the attachment (`container_id`, `ifname`), in their place. The identity is
-    /// checked too (GC takes it from OVSDB rows): one plain name each.
+    /// The files of the attachment (`container_id`, `ifname`) in `home`, not yet checked
+    /// against their place. `base` is the `sharedDir` for [`Home::SharedDir`].
+    fn files_in(
+        &self,
+        places: &Places,
+        container_id: &str,
+        ifname: &str,
+        home: &Home,
+        base: &Path,
+    ) -> Result<SocketFiles, Error> {
+        nfv_cni::env::validate_container_id(container_id)?;
+        nfv_cni::env::validate_ifname(ifname)?;
+        let port = self.port_name(container_id, ifname)?;
+        let config_data = config_data_name(container_id, ifname);
+        Ok(match home {
+            Home::SharedDir => {
+                let dir = base.join(short_id(container_id));
+                SocketFiles {
+                    socket_path: dir.join(&port),
+                    dir,
+                    port,
+                    link: None,
+                    config_data,
+                }
+            }
+            Home::PodVolume(dir) => {
+                let link = places.vhost_link(short_id(container_id), ifname);
+                SocketFiles {
+                    dir: dir.clone(),
+                    port,
+                    socket_path: link.clone(),
+                    link: Some(link),
+                    config_data,
+                }
+            }
+        })
+    }
+
+    /// The files of the attachment (`container_id`, `ifname`) in `<sharedDir>/<cid12>/`, in
+    /// their place. The identity is checked too (GC takes it from OVSDB rows): one plain name
+    /// each.
     pub fn socket_files(
         &self,
         places: &Places,
         container_id: &str,
         ifname: &str,
     ) -> Result<SocketFiles, Error> {
-        nfv_cni::env::validate_container_id(container_id)?;
-        nfv_cni::env::validate_ifname(ifname)?;
-        let (dir, port) = self.socket_names(container_id, ifname)?;
-        self.check_socket_dir(places, &dir)?;
-        Ok(SocketFiles {
-            socket_path: dir.join(&port),
-            dir,
-            port,
-        })
+        self.socket_files_at(places, container_id, ifname, &Home::SharedDir)
     }
 
-    /// `ovsSocketDir`, which must lie in OVS's run directory (the plugin moves a socket out of
-    /// it and chowns it).
+    /// The files of the attachment in `home`, in their place.
+    pub fn socket_files_at(
+        &self,
+        places: &Places,
+        container_id: &str,
+        ifname: &str,
+        home: &Home,
+    ) -> Result<SocketFiles, Error> {
+        let files = self.files_in(places, container_id, ifname, home, &self.shared_dir(places))?;
+        if files.in_pod_volume() {
+            places
+                .pod_volumes
+                .check(&files.dir)
+                .map_err(|e| Error::internal(e.to_string()))?;
+        } else {
+            self.check_socket_dir(places, &files.dir)?;
+        }
+        Ok(files)
+    }
+
+    /// Every place DEL, CHECK and GC look for the attachment's files, derived from the config
+    /// and the identity only, the one ADD uses now first: the pod volume (when given), then
+    /// `<sharedDir>/<cid12>/`, and for a config without `sharedDir` also
+    /// `<our earlier default>/<cid12>/`. One outside its place is left out, with a warning.
+    pub fn teardown_files(
+        &self,
+        places: &Places,
+        container_id: &str,
+        ifname: &str,
+        pod_volume: Option<&Path>,
+    ) -> Vec<SocketFiles> {
+        let mut out = Vec::new();
+        if let Some(v) = pod_volume {
+            match self.socket_files_at(
+                places,
+                container_id,
+                ifname,
+                &Home::PodVolume(v.to_path_buf()),
+            ) {
+                Ok(f) => out.push(f),
+                Err(e) => nfv_cni::warn!("leaving the pod volume alone: {}", e.msg),
+            }
+        }
+        match self.socket_files(places, container_id, ifname) {
+            Ok(f) => out.push(f),
+            Err(e) => nfv_cni::warn!("leaving the socket directory alone: {}", e.msg),
+        }
+        if self.configured_shared_dir().is_none() {
+            let legacy = self
+                .files_in(
+                    places,
+                    container_id,
+                    ifname,
+                    &Home::SharedDir,
+                    &places.legacy_shared_dir,
+                )
+                .ok()
+                .filter(|f| places.socket_dirs.check(&f.dir).is_ok());
+            out.extend(legacy);
+        }
+        out
+    }
+
+    /// `ovsSocketDir`, which must be OVS's run directory (the plugin moves a socket out of it
+    /// and chowns it).
     fn ovs_socket_dir(
         &self,
         places: &Places,
@@ -342,20 +523,23 @@ impl UserspaceConf {
                 .parent()
                 .map_or_else(|| PathBuf::from("/"), Path::to_path_buf),
         };
-        places.ovs_sockets.check(&dir.join(port)).map_err(|_| {
-            invalid(format!(
+        let socket = dir.join(port);
+        if places.ovs_sockets.check(&socket).is_err() || below_pod_dirs(places, &socket) {
+            return Err(invalid(format!(
                 "ovsSocketDir {:?} is not Open vSwitch's run directory: use {} or a directory \
-                 below one, where ovs-vswitchd creates its server-mode sockets (the plugin moves \
-                 the socket from there into the pod's directory; docs/userspace.md, \"Places\")",
+                 below one (not a pod's socket directory), where ovs-vswitchd creates its \
+                 server-mode sockets (the plugin moves the socket from there into the pod's \
+                 directory; docs/userspace.md, \"Places\")",
                 dir.display().to_string(),
                 places::roots(&places.ovs_sockets)
-            ))
-        })?;
+            )));
+        }
         Ok(dir)
     }
 
-    /// Validates the config for one attachment. `for_add` enables checks that only matter when
-    /// creating (a DEL must still clean up after a config that became invalid).
+    /// Validates the config for one attachment whose socket is in `<sharedDir>/<cid12>/`.
+    /// `for_add` enables checks that only matter when creating (a DEL must still clean up
+    /// after a config that became invalid).
     pub fn plan(
         &self,
         places: &Places,
@@ -363,6 +547,26 @@ impl UserspaceConf {
         container_id: &str,
         ifname: &str,
         for_add: bool,
+    ) -> Result<Plan, Error> {
+        self.plan_at(
+            places,
+            network,
+            container_id,
+            ifname,
+            for_add,
+            &Home::SharedDir,
+        )
+    }
+
+    /// [`UserspaceConf::plan`] with the socket in `home`.
+    pub fn plan_at(
+        &self,
+        places: &Places,
+        network: &str,
+        container_id: &str,
+        ifname: &str,
+        for_add: bool,
+        home: &Home,
     ) -> Result<Plan, Error> {
         let host = self.host.as_ref().ok_or_else(|| {
             invalid(
@@ -421,8 +625,24 @@ impl UserspaceConf {
                 )))
             }
         };
-        let (socket_dir, port) = self.socket_names(container_id, ifname)?;
-        let socket_path = socket_dir.join(&port);
+        if for_add {
+            self.pod_volume_name(true)?;
+        }
+        let files = self.files_in(places, container_id, ifname, home, &self.shared_dir(places))?;
+        if for_add && mode == Mode::Server && files.in_pod_volume() {
+            return Err(invalid(format!(
+                "host.vhost.mode is \"server\", and the pod has the volume {:?} for its \
+                 socket: ovs-vswitchd creates a server-mode socket in its run directory, on \
+                 another file system, so it cannot be moved into the pod's volume. Use \
+                 \"client\" (what OVS recommends), or set sharedDirVolume to \"\" to keep \
+                 the socket in sharedDir",
+                files
+                    .dir
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default()
+            )));
+        }
         // A place refused here fails ADD; DEL, CHECK and GC then leave that part alone.
         let refused = |e: Error| -> Result<(), Error> {
             if for_add {
@@ -431,16 +651,20 @@ impl UserspaceConf {
             nfv_cni::warn!("{}: leaving it alone", e.msg);
             Ok(())
         };
-        let files_in_place = match self.check_socket_dir(places, &socket_dir) {
-            Ok(()) => true,
-            Err(e) => refused(e).map(|()| false)?,
+        let files_in_place = if files.in_pod_volume() {
+            true
+        } else {
+            match self.check_socket_dir(places, &files.dir) {
+                Ok(()) => true,
+                Err(e) => refused(e).map(|()| false)?,
+            }
         };
         let ovsdb_socket = match self.ovsdb_socket(places) {
             Ok(s) => Some(s),
             Err(e) => refused(e).map(|()| None)?,
         };
         let ovs_socket_dir = match &ovsdb_socket {
-            Some(s) => match self.ovs_socket_dir(places, s, &port) {
+            Some(s) => match self.ovs_socket_dir(places, s, &files.port) {
                 Ok(d) => Some(d),
                 Err(e) => refused(e).map(|()| None)?,
             },
@@ -453,12 +677,12 @@ impl UserspaceConf {
                 DEFAULT_TIMEOUT
             }
         };
-        let len = socket_path.as_os_str().len();
+        let len = files.socket_path.as_os_str().len();
         if for_add && len >= SUN_PATH_MAX {
             return Err(invalid(format!(
                 "the vhost-user socket path {} is {len} bytes; a unix socket path must be shorter \
                  than {SUN_PATH_MAX} bytes (sun_path): shorten sharedDir or host.vhost.socketfile",
-                socket_path.display()
+                files.socket_path.display()
             )));
         }
         Ok(Plan {
@@ -468,9 +692,10 @@ impl UserspaceConf {
             bridge,
             vlan,
             mode,
-            port,
-            socket_dir,
-            socket_path,
+            port: files.port.clone(),
+            socket_dir: files.dir.clone(),
+            socket_path: files.socket_path.clone(),
+            files,
             files_in_place,
             group: vhost
                 .and_then(|v| v.group.clone())
@@ -579,7 +804,7 @@ mod tests {
         assert_eq!(p.mode, Mode::Client);
         assert_eq!(p.bridge, "br0");
         assert_eq!(p.vlan, None);
-        assert!(p.socket_path.starts_with(DEFAULT_SHARED_DIR));
+        assert!(p.socket_path.starts_with(crate::places::DEFAULT_SHARED_DIR));
     }
 
     #[test]
@@ -733,6 +958,96 @@ mod tests {
                     .is_err(),
                 "{cid} {ifname}"
             );
+        }
+    }
+
+    #[test]
+    fn no_shared_dir_means_the_intel_plugins_default_and_teardown_also_looks_in_ours() {
+        let c = conf(json!({"host": {"engine": "ovs-dpdk"}}));
+        let p = c.plan(&Places::node(), "n", CID, "net1", true).unwrap();
+        assert_eq!(
+            p.socket_path,
+            PathBuf::from("/usr/local/var/run/openvswitch/0123456789ab/0123456789ab-net1")
+        );
+        let dirs: Vec<PathBuf> = c
+            .teardown_files(&Places::node(), CID, "net1", None)
+            .into_iter()
+            .map(|f| f.dir)
+            .collect();
+        assert_eq!(
+            dirs,
+            [
+                PathBuf::from("/usr/local/var/run/openvswitch/0123456789ab"),
+                PathBuf::from("/var/lib/cni/usrspcni/0123456789ab")
+            ]
+        );
+        // A configured sharedDir is the only one.
+        let dirs: Vec<PathBuf> = conf(intel())
+            .teardown_files(&Places::node(), CID, "net1", None)
+            .into_iter()
+            .map(|f| f.dir)
+            .collect();
+        assert_eq!(dirs, [PathBuf::from("/var/lib/cni/usrspcni/0123456789ab")]);
+    }
+
+    /// Hostile: OVS's run directory /usr/local/var/run/openvswitch is also the default
+    /// sharedDir, where pods' apps create sockets: ovsdbSocket and ovsSocketDir may name only
+    /// OVS's own entries directly in it, never one in a pod's directory below it.
+    #[test]
+    fn ovs_paths_may_not_lie_in_a_pods_socket_directory() {
+        for (key, value, ok) in [
+            (
+                "ovsdbSocket",
+                "/usr/local/var/run/openvswitch/db.sock",
+                true,
+            ),
+            (
+                "ovsdbSocket",
+                "/usr/local/var/run/openvswitch/0123456789ab/db.sock",
+                false,
+            ),
+            ("ovsdbSocket", "/run/openvswitch/sub/db.sock", true),
+            ("ovsSocketDir", "/usr/local/var/run/openvswitch", true),
+            (
+                "ovsSocketDir",
+                "/usr/local/var/run/openvswitch/0123456789ab",
+                false,
+            ),
+        ] {
+            let mut c = intel();
+            c["host"]["vhost"]["mode"] = json!("server");
+            c["container"]["vhost"]["mode"] = json!("client");
+            c[key] = json!(value);
+            if key == "ovsSocketDir" {
+                c["ovsdbSocket"] = json!("/usr/local/var/run/openvswitch/db.sock");
+            }
+            let r = conf(c).plan(&Places::node(), "n", CID, "net1", true);
+            match r {
+                Ok(_) => assert!(ok, "{key} {value} accepted"),
+                Err(e) => {
+                    assert!(!ok, "{key} {value}: {}", e.msg);
+                    assert!(e.msg.starts_with(key), "{}", e.msg);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_pod_volume_name_is_a_kubernetes_volume_name() {
+        let name = |v: Value| {
+            let mut c = intel();
+            c["sharedDirVolume"] = v;
+            conf(c).pod_volume_name(true).map_err(|e| e.msg)
+        };
+        assert_eq!(name(json!(null)), Ok(Some("shared-dir".into())));
+        assert_eq!(name(json!("vhost-0")), Ok(Some("vhost-0".into())));
+        assert_eq!(name(json!("")), Ok(None));
+        for bad in ["../x", "a/b", "Shared", "-x", "x-", ".", &"a".repeat(64)] {
+            let e = name(json!(bad)).unwrap_err();
+            assert!(e.starts_with("sharedDirVolume"), "{bad}: {e}");
+            let mut c = intel();
+            c["sharedDirVolume"] = json!(bad);
+            assert_eq!(conf(c).pod_volume_name(false).unwrap(), None, "{bad}");
         }
     }
 

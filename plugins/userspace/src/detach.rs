@@ -8,59 +8,81 @@ use std::time::Duration;
 
 use nfv_cni::{ipam, Error, Request};
 
+use crate::adopt;
 use crate::codes::{self, from_ovsdb};
-use crate::config::{UserspaceConf, DEFAULT_TIMEOUT};
+use crate::config::{short_id, UserspaceConf, DEFAULT_TIMEOUT};
 use crate::places::Places;
+use crate::podvolume;
 use crate::ports::{self, OurPort, KEY_NETWORK};
 use crate::sockdir;
 use crate::vswitch::Vswitch;
 
 /// DEL needs only the ovsdb socket and the attachment's identity: a config that no longer
 /// validates (or never did) must not make the pod undeletable. It removes the files it derives
-/// from the config and the identity, never a path an OVSDB row names; a place the config names
-/// outside its allowed roots is left alone, never an error.
+/// from the config and the identity, in every place ADD may have put them (the pod's volume,
+/// `sharedDir`, our earlier default), never a path an OVSDB row names; a place the config
+/// names outside its allowed roots is left alone, never an error. A pod the Intel
+/// userspace-cni plugin attached is taken over (`adopt.rs`): its port and its files.
 pub fn del(req: &Request, places: &Places) -> Result<(), Error> {
     let conf: UserspaceConf = req.parse_conf()?;
+    let (cid, ifname) = (req.container_id(), req.ifname());
     let filter = [
         (KEY_NETWORK, req.conf.name.as_str()),
-        (ports::KEY_CONTAINER, req.container_id()),
-        (ports::KEY_IFNAME, req.ifname()),
+        (ports::KEY_CONTAINER, cid),
+        (ports::KEY_IFNAME, ifname),
     ];
+    let pod_uid = podvolume::pod_uid(req);
+    let volume = podvolume::volume_path(pod_uid, &conf, places);
+    let homes = conf.teardown_files(places, cid, ifname, volume.as_deref());
     let mut errors: Vec<Error> = Vec::new();
     match conf.ovsdb_socket(places) {
         Ok(socket) => {
             let timeout = conf.timeout().unwrap_or(DEFAULT_TIMEOUT);
             match Vswitch::connect(&socket, timeout) {
-                Ok(mut vs) => {
-                    if let Err(e) = remove_ports(&mut vs, &filter) {
-                        errors.push(e);
+                Ok(mut vs) => match remove_ports(&mut vs, &filter) {
+                    Ok(removed) if removed.is_empty() => {
+                        if let Err(e) = adopt::remove_port(
+                            &mut vs,
+                            &conf,
+                            places,
+                            &homes,
+                            (cid, ifname),
+                            pod_uid,
+                        ) {
+                            errors.push(e);
+                        }
                     }
-                }
+                    Ok(_) => {}
+                    Err(e) => errors.push(e),
+                },
                 Err(e) => errors.push(e),
             }
         }
         Err(e) => nfv_cni::warn!("DEL: {}; not talking to it", e.msg),
     }
     let mut file_errors = Vec::new();
-    match conf.socket_files(places, req.container_id(), req.ifname()) {
-        Ok(files) => sockdir::remove(&places.socket_dirs, &files, &mut file_errors),
-        Err(e) => nfv_cni::warn!("DEL: {}; leaving the socket directory alone", e.msg),
+    for files in &homes {
+        sockdir::remove(places, files, &mut file_errors);
+    }
+    if nfv_cni::env::validate_container_id(cid).is_ok()
+        && nfv_cni::env::validate_ifname(ifname).is_ok()
+    {
+        adopt::remove_files(places, cid, ifname, pod_uid, &mut file_errors);
     }
     // No record here: only a file recognisably this attachment's (what ADD writes for the
-    // plan) is removed; without a plan nothing can be recognised.
-    let plan = conf
-        .plan(
-            places,
-            &req.conf.name,
-            req.container_id(),
-            req.ifname(),
-            false,
-        )
-        .ok();
+    // plan, with the socket in any of its places) is removed; without a plan nothing can be
+    // recognised.
+    let plan = conf.plan(places, &req.conf.name, cid, ifname, false).ok();
     let place = nfv_devinfo::place();
     if let Some(path) = nfv_devinfo::requested_path_for_teardown(&req.conf.runtime_config, &place) {
         match &plan {
-            Some(plan) => sockdir::remove_device_info(&place, &path, plan, &mut file_errors),
+            Some(plan) => {
+                let ours: Vec<_> = homes
+                    .iter()
+                    .map(|f| sockdir::device_info_at(plan.mode, &f.socket_path))
+                    .collect();
+                sockdir::remove_device_info_of(&place, &path, &ours, &mut file_errors)
+            }
             None => nfv_cni::info!(
                 "device-info file {} left in place: the config does not say what ADD wrote",
                 path.display()
@@ -111,16 +133,25 @@ pub fn gc(req: &Request, places: &Places) -> Result<(), Error> {
                             p.container_id,
                             p.ifname
                         );
-                        match conf.socket_files(places, &p.container_id, &p.ifname) {
-                            Ok(files) => {
-                                sockdir::remove(&places.socket_dirs, &files, &mut file_errors)
-                            }
-                            Err(e) => nfv_cni::warn!(
+                        // The identity comes from the row: checked to be plain names
+                        // before any path is derived from it.
+                        let ids = nfv_cni::env::validate_container_id(&p.container_id)
+                            .and_then(|()| nfv_cni::env::validate_ifname(&p.ifname));
+                        if let Err(e) = ids {
+                            nfv_cni::warn!(
                                 "GC: leaving the files of port {} alone: {}",
                                 p.name,
                                 e.msg
-                            ),
+                            );
+                            continue;
                         }
+                        // The pod's volume (its UID is not in the row) goes with the pod;
+                        // the link to it is ours and goes here.
+                        for files in conf.teardown_files(places, &p.container_id, &p.ifname, None) {
+                            sockdir::remove(places, &files, &mut file_errors);
+                        }
+                        let link = places.vhost_link(short_id(&p.container_id), &p.ifname);
+                        sockdir::remove_link(places, &link, &mut file_errors);
                     }
                     errors.extend(
                         file_errors

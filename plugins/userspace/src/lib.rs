@@ -3,21 +3,27 @@
 //! and per DEL. Reads the Intel userspace-cni-network-plugin's ovs-dpdk/vhostuser configs.
 //!
 //! - `config.rs`: the config and its validation into a `Plan`
-//! - `places.rs`: where `sharedDir`, `ovsdbSocket` and `ovsSocketDir` may lie
+//! - `configdata.rs`: the pod-facing configuration in the Intel plugin's schema
+//! - `places.rs`: where `sharedDir`, `ovsdbSocket`, `ovsSocketDir` and the rest may lie
+//! - `podvolume.rs`: the pod's own emptyDir volume for its socket, from `K8S_POD_UID`
 //! - `ports.rs`: the OVSDB transactions, as data
 //! - `vswitch.rs`: the connection to ovsdb-server, waiting for ovs-vswitchd
 //! - `sockdir.rs`: the pod's socket directory, pod-side JSON, server-mode socket, device-info file
 //! - the verbs: `attach.rs` (ADD with rollback), `detach.rs` (DEL, GC), `check.rs`, `status.rs`
+//! - `adopt.rs`: DEL of a pod the Intel userspace-cni plugin attached (its port and files)
 //! - `codes.rs`: the plugin's CNI error codes (110-114)
 //! - `crash.rs`: test-only crash points (feature `test-hooks`)
 
+pub mod adopt;
 pub mod attach;
 pub mod check;
 pub mod codes;
 pub mod config;
+pub mod configdata;
 pub mod crash;
 pub mod detach;
 pub mod places;
+pub mod podvolume;
 pub mod ports;
 pub mod sockdir;
 pub mod status;

@@ -71,11 +71,11 @@ impl OurPort {
     }
 }
 
-fn uuid_set(uuids: &[Uuid]) -> Value {
+pub(crate) fn uuid_set(uuids: &[Uuid]) -> Value {
     Value::Set(uuids.iter().cloned().map(Atom::Uuid).collect())
 }
 
-fn by_uuid(u: &Uuid) -> Vec<Condition> {
+pub(crate) fn by_uuid(u: &Uuid) -> Vec<Condition> {
     vec![Condition::eq("_uuid", u.clone())]
 }
 
@@ -117,7 +117,7 @@ pub struct AddTxn {
 }
 
 /// Bumps `next_cfg` so the caller can wait for ovs-vswitchd to apply the change (`cur_cfg`).
-fn bump_cfg(ops: &mut Vec<Operation>) -> usize {
+pub(crate) fn bump_cfg(ops: &mut Vec<Operation>) -> usize {
     ops.push(Operation::mutate(
         "Open_vSwitch",
         vec![],

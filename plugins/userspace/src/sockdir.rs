@@ -18,6 +18,7 @@ use serde_json::{json, Value};
 
 use crate::codes;
 use crate::config::{Mode, Plan, SocketFiles};
+use crate::places::Places;
 
 fn dir_error(what: String, e: io::Error) -> Error {
     let hint = match e.kind() {
@@ -69,14 +70,31 @@ pub fn resolve_group(group: &str) -> Result<u32, Error> {
 /// missing: `0700`, or owned by `group` and `0770` so a non-root DPDK app in the group can
 /// create its socket. Refused: a symlink anywhere below the root, a directory owned by anyone
 /// but us (root). Returns it and whether this call created it (and so may remove it on
-/// rollback).
+/// rollback). A pod volume is opened as it is (kubelet's: it must exist, and is never created
+/// or changed), and the short link OVS uses is made to the socket's path in it.
 pub fn create(
-    place: &Place,
+    places: &Places,
     files: &SocketFiles,
     group: Option<&str>,
 ) -> Result<(Dir, bool), Error> {
+    if let Some(link) = &files.link {
+        let (parent, name) = places
+            .pod_volumes
+            .open_parent(&files.dir, None)
+            .map_err(fs_error)?;
+        let dir = parent.open_dir(&name).map_err(fs_error)?;
+        if group.is_some() {
+            nfv_cni::debug!(
+                "host.vhost.group: the pod's volume {} is kubelet's and keeps its owner and mode",
+                files.dir.display()
+            );
+        }
+        make_link(places, link, &files.dir.join(&files.port))?;
+        return Ok((dir, false));
+    }
     let gid = group.map(resolve_group).transpose()?;
-    let (parent, name) = place
+    let (parent, name) = places
+        .socket_dirs
         .open_parent(&files.dir, Some(0o755))
         .map_err(fs_error)?;
     let (dir, created) = parent.create_dir(&name, 0o700).map_err(fs_error)?;
@@ -99,9 +117,22 @@ pub fn create(
     Ok((dir, created))
 }
 
-/// The socket directory if it is there, reached without symlinks and ours (owned by us);
-/// `None` when it is not, with the reason logged when something else is in its place.
-fn open_existing(place: &Place, files: &SocketFiles) -> Result<Option<Dir>, Error> {
+/// The short link `link` (in the plugin's own link directory, created when missing) to
+/// `target`, the socket in a pod volume: a socket path there is longer than `sun_path`
+/// holds, so OVS connects through the link. An old link by that name is replaced; anything
+/// else there fails ADD and is left.
+fn make_link(places: &Places, link: &Path, target: &Path) -> Result<(), Error> {
+    let (dir, name) = places
+        .vhost_links
+        .open_parent(link, Some(0o755))
+        .map_err(fs_error)?;
+    dir.set_symlink(&name, target).map_err(fs_error)
+}
+
+/// The socket directory if it is there, reached without symlinks and ours (owned by us; a
+/// pod volume is kubelet's); `None` when it is not, with the reason logged when something
+/// else is in its place.
+fn open_existing(places: &Places, files: &SocketFiles) -> Result<Option<Dir>, Error> {
     let leave = |e: FsError| -> Result<Option<Dir>, Error> {
         match e.problem {
             _ if e.is_not_found() => Ok(None),
@@ -112,6 +143,11 @@ fn open_existing(place: &Place, files: &SocketFiles) -> Result<Option<Dir>, Erro
             }
         }
     };
+    let place = if files.in_pod_volume() {
+        &places.pod_volumes
+    } else {
+        &places.socket_dirs
+    };
     let (parent, name) = match place.open_parent(&files.dir, None) {
         Ok(p) => p,
         Err(e) => return leave(e),
@@ -120,6 +156,9 @@ fn open_existing(place: &Place, files: &SocketFiles) -> Result<Option<Dir>, Erro
         Ok(d) => d,
         Err(e) => return leave(e),
     };
+    if files.in_pod_volume() {
+        return Ok(Some(dir));
+    }
     let owner = nix::sys::stat::fstat(dir.as_fd())
         .map_err(|e| dir_error(format!("checking {}", files.dir.display()), e.into()))?
         .st_uid;
@@ -133,9 +172,16 @@ fn open_existing(place: &Place, files: &SocketFiles) -> Result<Option<Dir>, Erro
     Ok(Some(dir))
 }
 
-/// CHECK: whether the socket directory is there (and ours).
-pub fn exists(place: &Place, files: &SocketFiles) -> Result<bool, Error> {
-    Ok(open_existing(place, files)?.is_some())
+/// Whether a unix socket by the port's name is in the attachment's directory (reached without
+/// symlinks, and ours or the pod's volume).
+pub fn has_socket(places: &Places, files: &SocketFiles) -> bool {
+    matches!(open_existing(places, files), Ok(Some(d))
+        if d.kind(&files.port).is_ok_and(|k| k == Some(Kind::Socket)))
+}
+
+/// CHECK: whether the socket directory is there (and ours, or the pod's volume).
+pub fn exists(places: &Places, files: &SocketFiles) -> Result<bool, Error> {
+    Ok(open_existing(places, files)?.is_some())
 }
 
 /// The pod-side description next to the socket, `<port>.json`.
@@ -165,6 +211,13 @@ pub fn write_pod_json(dir: &Dir, port: &str, v: &Value) -> Result<(), Error> {
         .map_err(|e| Error::internal(format!("encoding the pod JSON: {e}")))?;
     bytes.push(b'\n');
     dir.write_atomic(&pod_json_name(port), &bytes, 0o644)
+        .map_err(fs_error)
+}
+
+/// Writes the pod-facing configuration in the Intel plugin's schema (`files.config_data`,
+/// see `configdata.rs`) next to the socket, as the pod JSON is written.
+pub fn write_config_data(dir: &Dir, files: &SocketFiles, bytes: &[u8]) -> Result<(), Error> {
+    dir.write_atomic(&files.config_data, bytes, 0o644)
         .map_err(fs_error)
 }
 
@@ -251,33 +304,56 @@ fn remove_entry(dir: &Dir, name: &str, kind: Kind, errors: &mut Vec<String>) {
     }
 }
 
-/// Removes the attachment's socket (a unix socket only), its pod JSON (a regular file only) and
-/// the directory once empty, all derived from config and identity (`files`). Already gone is
-/// fine. Anything of another kind is left where it is and logged, not an error: the pod's
-/// group may put anything in a `0770` directory, and must not make its own DEL fail forever.
-/// I/O failures are collected.
-pub fn remove(place: &Place, files: &SocketFiles, errors: &mut Vec<String>) {
-    let dir = match open_existing(place, files) {
-        Ok(Some(d)) => d,
-        Ok(None) => return,
-        Err(e) => return errors.push(e.msg),
-    };
-    remove_entry(&dir, &files.port, Kind::Socket, errors);
-    remove_entry(&dir, &pod_json_name(&files.port), Kind::File, errors);
-    drop(dir);
-    if let Ok((parent, name)) = place.open_parent(&files.dir, None) {
-        remove_entry(&parent, &name, Kind::Dir, errors);
+/// Removes the attachment's socket (a unix socket only), its pod JSON and pod-facing
+/// configuration (regular files only), and the directory once empty (never a pod volume,
+/// which is kubelet's), then the short link to a socket in a pod volume (a symlink only), all
+/// derived from config and identity (`files`). Already gone is fine. Anything of another kind
+/// is left where it is and logged, not an error: the pod may put anything in its directory,
+/// and must not make its own DEL fail forever. I/O failures are collected.
+pub fn remove(places: &Places, files: &SocketFiles, errors: &mut Vec<String>) {
+    match open_existing(places, files) {
+        Ok(Some(dir)) => {
+            remove_entry(&dir, &files.port, Kind::Socket, errors);
+            remove_entry(&dir, &pod_json_name(&files.port), Kind::File, errors);
+            remove_entry(&dir, &files.config_data, Kind::File, errors);
+            drop(dir);
+            if !files.in_pod_volume() {
+                if let Ok((parent, name)) = places.socket_dirs.open_parent(&files.dir, None) {
+                    remove_entry(&parent, &name, Kind::Dir, errors);
+                }
+            }
+        }
+        Ok(None) => {}
+        Err(e) => errors.push(e.msg),
+    }
+    if let Some(link) = &files.link {
+        remove_link(places, link, errors);
+    }
+}
+
+/// Removes the short link `link` to a socket in a pod volume (a symlink only; gone is done).
+pub fn remove_link(places: &Places, link: &Path, errors: &mut Vec<String>) {
+    match places.vhost_links.open_parent(link, None) {
+        Ok((dir, name)) => remove_entry(&dir, &name, Kind::Symlink, errors),
+        Err(e) if e.is_not_found() => {}
+        Err(e) if matches!(e.problem, Problem::Io(_)) => errors.push(e.to_string()),
+        Err(e) => nfv_cni::warn!("leaving the link alone: {e}"),
     }
 }
 
 /// Device-info spec 1.1.0, type `vhost-user`; `mode` is the pod's side of the socket.
 pub fn device_info(plan: &Plan) -> DeviceInfo {
+    device_info_at(plan.mode, &plan.socket_path)
+}
+
+/// [`device_info`] for OVS's side `mode` and the socket at `socket_path`.
+pub fn device_info_at(mode: Mode, socket_path: &Path) -> DeviceInfo {
     DeviceInfo::vhost_user(VhostUser {
-        mode: match plan.mode.flipped() {
+        mode: match mode.flipped() {
             Mode::Client => VhostUserMode::Client,
             Mode::Server => VhostUserMode::Server,
         },
-        path: plan.socket_path.to_string_lossy().into_owned(),
+        path: socket_path.to_string_lossy().into_owned(),
     })
 }
 
@@ -311,8 +387,23 @@ pub fn remove_device_info(
     plan: &Plan,
     errors: &mut Vec<String>,
 ) {
-    if let Err(e) = nfv_devinfo::remove_if_ours(place, path, &device_info(plan)) {
-        errors.push(e.to_string());
+    remove_device_info_of(place, path, &[device_info(plan)], errors);
+}
+
+/// Removes the device-info file if it holds exactly one of `ours` (what ADD writes for this
+/// attachment, for each place its socket may be in); anything else is left and logged.
+pub fn remove_device_info_of(
+    place: &nfv_devinfo::Place,
+    path: &Path,
+    ours: &[DeviceInfo],
+    errors: &mut Vec<String>,
+) {
+    for info in ours {
+        match nfv_devinfo::remove_if_ours(place, path, info) {
+            Ok(nfv_devinfo::Removal::Left) => {}
+            Ok(_) => return,
+            Err(e) => return errors.push(e.to_string()),
+        }
     }
 }
 
@@ -366,11 +457,11 @@ mod tests {
     fn create_is_private_and_idempotent_then_removed() {
         let d = scratch("create");
         let (places, p, f) = plan_in(&d, None);
-        let (dir, created) = create(&places.socket_dirs, &f, None).unwrap();
+        let (dir, created) = create(&places, &f, None).unwrap();
         assert!(created);
         let mode = fs::metadata(&p.socket_dir).unwrap().permissions().mode() & 0o7777;
         assert_eq!(mode, 0o700);
-        assert!(!create(&places.socket_dirs, &f, None).unwrap().1);
+        assert!(!create(&places, &f, None).unwrap().1);
         write_pod_json(&dir, &p.port, &pod_view(&p, "02:00:00:00:00:01", &[])).unwrap();
         let json_mode = fs::metadata(p.socket_dir.join(pod_json_name(&p.port)))
             .unwrap()
@@ -378,13 +469,13 @@ mod tests {
             .mode();
         assert_eq!(json_mode & 0o777, 0o644);
         let _listener = UnixListener::bind(&p.socket_path).unwrap();
-        assert!(exists(&places.socket_dirs, &f).unwrap());
+        assert!(exists(&places, &f).unwrap());
         let mut errs = vec![];
-        remove(&places.socket_dirs, &f, &mut errs);
+        remove(&places, &f, &mut errs);
         assert!(errs.is_empty(), "{errs:?}");
         assert!(!p.socket_dir.exists());
-        assert!(!exists(&places.socket_dirs, &f).unwrap());
-        remove(&places.socket_dirs, &f, &mut errs);
+        assert!(!exists(&places, &f).unwrap());
+        remove(&places, &f, &mut errs);
         assert!(errs.is_empty(), "gone is fine: {errs:?}");
         fs::remove_dir_all(&d).unwrap();
     }
@@ -393,12 +484,12 @@ mod tests {
     fn remove_takes_only_a_socket_and_a_regular_pod_json() {
         let d = scratch("kinds");
         let (places, p, f) = plan_in(&d, None);
-        create(&places.socket_dirs, &f, None).unwrap();
+        create(&places, &f, None).unwrap();
         // A regular file where the socket is, a directory where the pod JSON is.
         fs::write(&p.socket_path, b"not a socket").unwrap();
         fs::create_dir(p.socket_dir.join(pod_json_name(&p.port))).unwrap();
         let mut errs = vec![];
-        remove(&places.socket_dirs, &f, &mut errs);
+        remove(&places, &f, &mut errs);
         assert!(errs.is_empty(), "left alone, not an error: {errs:?}");
         assert_eq!(fs::read(&p.socket_path).unwrap(), b"not a socket");
         assert!(p.socket_dir.join(pod_json_name(&p.port)).is_dir());
@@ -409,7 +500,7 @@ mod tests {
     fn numeric_group_gets_group_access() {
         let d = scratch("group");
         let (places, p, f) = plan_in(&d, Some("4242"));
-        create(&places.socket_dirs, &f, Some("4242")).unwrap();
+        create(&places, &f, Some("4242")).unwrap();
         use std::os::unix::fs::MetadataExt;
         let m = fs::metadata(&p.socket_dir).unwrap();
         assert_eq!(m.gid(), 4242);
@@ -421,7 +512,7 @@ mod tests {
     fn server_socket_is_waited_for_by_kind_then_given_to_the_group_and_moved() {
         let d = scratch("server");
         let (places, p, f) = plan_in(&d, Some("4242"));
-        let (dir, _) = create(&places.socket_dirs, &f, Some("4242")).unwrap();
+        let (dir, _) = create(&places, &f, Some("4242")).unwrap();
         let ovs = open_ovs_dir(&places.ovs_sockets, &d, &p.port).unwrap();
         // A regular file by the socket's name: refused at once, never moved or chmodded.
         fs::write(d.join(&p.port), b"x").unwrap();
@@ -458,11 +549,11 @@ mod tests {
         let (places, p, f) = plan_in(&d, None);
         fs::create_dir_all(p.socket_dir.parent().unwrap()).unwrap();
         std::os::unix::fs::symlink("/tmp", &p.socket_dir).unwrap();
-        let e = create(&places.socket_dirs, &f, None).unwrap_err();
+        let e = create(&places, &f, None).unwrap_err();
         assert!(e.msg.contains("symbolic link"), "{}", e.msg);
         // DEL leaves it (and what it points to) alone.
         let mut errs = vec![];
-        remove(&places.socket_dirs, &f, &mut errs);
+        remove(&places, &f, &mut errs);
         assert!(errs.is_empty(), "{errs:?}");
         assert!(fs::symlink_metadata(&p.socket_dir)
             .unwrap()

@@ -6,7 +6,7 @@
 //!     cargo test -p userspace --features test-hooks --test crash
 //!
 //! Needs root and util-linux (the binary runs in its own mount namespace with a scratch
-//! /var/lib, so sharedDir is the default /var/lib/cni/usrspcni). The fake ovsdb-server listens
+//! /var/lib, so sharedDir is /var/lib/cni/usrspcni there). The fake ovsdb-server listens
 //! in /run/openvswitch/nfv-test-<pid>-*, the device-info file is in Multus's tree; both go at
 //! the end.
 
@@ -90,7 +90,7 @@ fn setup(mode: &str, tag: &str) -> Setup {
         let d = NodeDir::new("/run/vhostuser", &format!("crash-{tag}"));
         (d.path().to_path_buf(), Some(d))
     } else {
-        // The default, /var/lib/cni/usrspcni, in the node's /var/lib.
+        // /var/lib/cni/usrspcni, in the node's scratch /var/lib.
         (node.dir.join("varlib/cni/usrspcni"), None)
     };
     let mut conf = json!({"cniVersion": "1.0.0", "name": NET, "type": "userspace",
@@ -99,9 +99,11 @@ fn setup(mode: &str, tag: &str) -> Setup {
                  "vhost": {"mode": mode, "group": "4242"}, "bridge": {"bridgeName": "br-crash"}},
         "ipam": {"type": "lease-ipam"},
         "runtimeConfig": {"CNIDeviceInfoFile": devinfo}});
-    if shared_dir.is_some() {
-        conf["sharedDir"] = json!(shared);
-    }
+    conf["sharedDir"] = if shared_dir.is_some() {
+        json!(shared)
+    } else {
+        json!("/var/lib/cni/usrspcni")
+    };
     Setup {
         node,
         ovs,
@@ -229,4 +231,81 @@ fn without_a_crash_point_add_completes_in_both_modes() {
         assert_eq!(host_state(&s), before, "{mode}");
         let _ = fs::remove_file(&s.devinfo);
     }
+}
+
+/// A pod with a `shared-dir` emptyDir (in the node's scratch /var/lib/kubelet/pods) and
+/// `K8S_POD_UID` in CNI_ARGS: ADD killed at every step, then DEL removes the port, the files
+/// ADD put in the volume and the link in /run/nfv-cni/vhost-user, and leaves the volume.
+#[test]
+fn pod_volume_sigkill_at_every_add_step_then_del_leaves_the_node_as_before() {
+    if !is_root() {
+        eprintln!("SKIPPED pod_volume_sigkill_at_every_add_step_then_del_leaves_the_node_as_before: needs root");
+        return;
+    }
+    const UID: &str = "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0";
+    let link = Path::new("/run/nfv-cni/vhost-user/ctr1-net1");
+    for (i, point) in CLIENT_ADD_POINTS.iter().enumerate() {
+        let s = setup("client", &format!("vol-{i}"));
+        let mut conf = s.conf.clone();
+        conf.as_object_mut().unwrap().remove("sharedDir");
+        let volume = s
+            .node
+            .dir
+            .join("varlib/kubelet/pods")
+            .join(UID)
+            .join("volumes/kubernetes.io~empty-dir/shared-dir");
+        fs::create_dir_all(&volume).unwrap();
+        let state = || {
+            format!(
+                "{}\nvolume: {:?}\nlink: {}",
+                host_state(&s),
+                tree(&volume, &[]),
+                fs::symlink_metadata(link).is_ok()
+            )
+        };
+        let mut env = cni_path(&s.node).to_vec();
+        env.push((
+            "CNI_ARGS",
+            format!("IgnoreUnknown=1;K8S_POD_NAME=p;K8S_POD_UID={UID}"),
+        ));
+        let before = state();
+        let mut crash_env = env.clone();
+        crash_env.push((VAR, point.to_string()));
+        let (code, out) = s.node.cni_with("ADD", "ctr1", &conf, &crash_env);
+        assert!(
+            code != 0 && out == Value::Null,
+            "{point}: not killed: {out}"
+        );
+        let after = state();
+        let at = |p: &str| i >= CLIENT_ADD_POINTS.iter().position(|x| *x == p).unwrap();
+        assert_eq!(
+            after.contains("link: true"),
+            at("after-socket-dir"),
+            "{point}: {after}"
+        );
+        assert_eq!(
+            after.contains("port ctr1-net1"),
+            at("after-ovsdb"),
+            "{point}: {after}"
+        );
+        assert_eq!(
+            after.contains("f configData-ctr1-net1.json"),
+            at("after-pod-json"),
+            "{point}: {after}"
+        );
+        let (code, out) = s.node.cni_with("DEL", "ctr1", &conf, &env);
+        assert_eq!(code, 0, "{point}: DEL after the crash failed: {out}");
+        assert_eq!(state(), before, "{point}: DEL did not restore the node");
+        assert!(volume.is_dir(), "{point}: the volume is kubelet's");
+        let _ = fs::remove_file(&s.devinfo);
+    }
+    // The plugin's link directory, when nothing else uses it.
+    let _ = fs::remove_dir("/run/nfv-cni/vhost-user");
+    let _ = fs::remove_dir("/run/nfv-cni");
+    eprintln!(
+        "reliability: {}",
+        json!({"kind": "crash", "plugin": "userspace", "mode": "client, pod volume",
+               "points": CLIENT_ADD_POINTS,
+               "outcome": "DEL after SIGKILL at every ADD step removes the port, the files in the pod's shared-dir volume and the link, keeps the volume, restores device-info and lease"})
+    );
 }

@@ -140,6 +140,7 @@ fn interface_error_rolls_back_port_bridge_and_dir() {
             (Kind::Remove, _) => ok_results(ops, 6),
             (Kind::CurCfg, _) => json!([{"rows": [{"cur_cfg": 6}]}]),
             (Kind::State, _) => state(Some("could not open network device (No such file)")),
+            (Kind::Foreign, _) => unreachable!("the fake answers it"),
         }),
     );
     let (rc, out) = run(&d, "ADD", &conf(&d, json!({})));
@@ -499,6 +500,7 @@ fn a_failure_after_ipam_rolls_back_ovs_and_releases_the_addresses() {
             (Kind::Remove, _) => ok_results(ops, 6),
             (Kind::CurCfg, _) => json!([{"rows": [{"cur_cfg": 6}]}]),
             (Kind::State, _) => state(Some("could not open network device")),
+            (Kind::Foreign, _) => unreachable!("the fake answers it"),
         }),
     );
     let bin = common::install_ipam(

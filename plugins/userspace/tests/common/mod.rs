@@ -27,6 +27,18 @@ pub fn run_with(
     stdin: &str,
     cni_path: Option<&Path>,
 ) -> (i32, Value) {
+    run_with_args(plugin, verb, cid, stdin, cni_path, "")
+}
+
+/// [`run_with`] with `CNI_ARGS` (`K8S_POD_UID=...` as Multus passes it).
+pub fn run_with_args(
+    plugin: &dyn nfv_cni::Plugin,
+    verb: &str,
+    cid: &str,
+    stdin: &str,
+    cni_path: Option<&Path>,
+    cni_args: &str,
+) -> (i32, Value) {
     let path = cni_path.map_or("/nonexistent".to_string(), |p| p.display().to_string());
     let env = move |k: &str| -> Option<String> {
         match k {
@@ -35,6 +47,7 @@ pub fn run_with(
             "CNI_IFNAME" => Some("net1".into()),
             "CNI_NETNS" => Some("/proc/self/ns/net".into()),
             "CNI_PATH" => Some(path.clone()),
+            "CNI_ARGS" => Some(cni_args.to_string()),
             _ => None,
         }
     };

@@ -412,6 +412,66 @@ impl OvsModel {
         );
     }
 
+    /// Puts a port as the Intel userspace-cni plugin leaves one (`ovs-vsctl add-br`, then
+    /// `add-port <bridge> <port> -- set Interface <port> type=<type> options:...`): no
+    /// external_ids anywhere, on a new bridge `bridge` with its LOCAL port and no marker.
+    pub fn plant_userspace_cni_port(
+        &self,
+        bridge: &str,
+        port: &str,
+        iface_type: &str,
+        options: &[(&str, &str)],
+    ) {
+        let options = json!([
+            "map",
+            options
+                .iter()
+                .map(|(k, v)| json!([k, v]))
+                .collect::<Vec<_>>()
+        ]);
+        let r = self.transact(&[
+            json!({"op": "insert", "table": "Interface", "uuid-name": "li",
+                   "row": {"name": bridge, "type": "internal"}}),
+            json!({"op": "insert", "table": "Port", "uuid-name": "lp",
+                   "row": {"name": bridge, "interfaces": ["named-uuid", "li"]}}),
+            json!({"op": "insert", "table": "Interface", "uuid-name": "i",
+                   "row": {"name": port, "type": iface_type, "options": options}}),
+            json!({"op": "insert", "table": "Port", "uuid-name": "p",
+                   "row": {"name": port, "interfaces": ["named-uuid", "i"]}}),
+            json!({"op": "insert", "table": "Bridge", "uuid-name": "b",
+                   "row": {"name": bridge, "ports": ["set", [["named-uuid", "lp"], ["named-uuid", "p"]]],
+                           "datapath_type": "netdev"}}),
+            json!({"op": "mutate", "table": "Open_vSwitch", "where": [],
+                   "mutations": [["bridges", "insert", ["named-uuid", "b"]]]}),
+        ]);
+        assert!(
+            r.as_array()
+                .unwrap()
+                .iter()
+                .all(|o| o.get("error").is_none()),
+            "{r}"
+        );
+    }
+
+    /// The names of every port, sorted.
+    pub fn port_names(&self) -> Vec<String> {
+        let st = self.state.lock().unwrap();
+        let mut out: Vec<String> = st.tables["Port"].values().map(|r| r.name.clone()).collect();
+        out.sort();
+        out
+    }
+
+    /// The names of every bridge, sorted.
+    pub fn bridge_names(&self) -> Vec<String> {
+        let st = self.state.lock().unwrap();
+        let mut out: Vec<String> = st.tables["Bridge"]
+            .values()
+            .map(|r| r.name.clone())
+            .collect();
+        out.sort();
+        out
+    }
+
     /// Names of the ports whose external_ids include `nfv-cni/network=<network>`.
     pub fn our_ports(&self, network: &str) -> Vec<String> {
         let st = self.state.lock().unwrap();

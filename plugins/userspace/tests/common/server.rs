@@ -21,6 +21,8 @@ pub enum Kind {
     /// The `cur_cfg` monitor (no operations).
     CurCfg,
     State,
+    /// DEL's look for the Intel userspace-cni plugin's port by the attachment's name.
+    Foreign,
 }
 
 pub fn kind(ops: &[Value]) -> Kind {
@@ -29,7 +31,9 @@ pub fn kind(ops: &[Value]) -> Kind {
         .find(|o| o["op"] == "comment")
         .and_then(|o| o["comment"].as_str())
         .unwrap_or("");
-    if comment.contains(": ADD ") {
+    if comment.contains("find userspace-cni's port") {
+        Kind::Foreign
+    } else if comment.contains(": ADD ") {
         Kind::Add
     } else if comment.contains("remove") {
         Kind::Remove
@@ -52,13 +56,35 @@ pub struct FakeOvsdb {
     log: Log,
 }
 
+/// The answer to [`Kind::Foreign`] when the handler is not asked: no such port.
+fn no_foreign_port(ops: &[Value]) -> Value {
+    Value::Array(ops.iter().map(|_| json!({"rows": []})).collect())
+}
+
 impl FakeOvsdb {
-    /// Listens on `dir/db.sock`.
+    /// Listens on `dir/db.sock`. DEL's look for a port of the Intel plugin
+    /// ([`Kind::Foreign`]) is recorded and answered "none" without asking `handler`.
     pub fn start(dir: &Path, handler: Handler) -> FakeOvsdb {
         FakeOvsdb::start_at(&dir.join("db.sock"), handler)
     }
 
     pub fn start_at(path: &Path, mut handler: Handler) -> FakeOvsdb {
+        FakeOvsdb::serve(
+            path,
+            Box::new(move |k, ops, n| match k {
+                Kind::Foreign => no_foreign_port(ops),
+                k => handler(k, ops, n),
+            }),
+        )
+    }
+
+    /// Like [`FakeOvsdb::start`], with every transaction answered by `handler` (a model that
+    /// holds the Intel plugin's ports).
+    pub fn start_answering_all(dir: &Path, handler: Handler) -> FakeOvsdb {
+        FakeOvsdb::serve(&dir.join("db.sock"), handler)
+    }
+
+    fn serve(path: &Path, mut handler: Handler) -> FakeOvsdb {
         let listener = UnixListener::bind(path).unwrap();
         let log: Log = Arc::new(Mutex::new(Vec::new()));
         let log2 = log.clone();
