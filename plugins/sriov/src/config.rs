@@ -387,7 +387,8 @@ mod tests {
                 let e = plan(&c, &args("")).unwrap_err();
                 assert_eq!(e.code, code::INVALID_CONFIG);
                 assert!(
-                    e.msg.starts_with(&format!("{field}: {value:?} is not allowed")),
+                    e.msg
+                        .starts_with(&format!("{field}: {value:?} is not allowed")),
                     "{}",
                     e.msg
                 );
@@ -408,7 +409,10 @@ mod tests {
             // Empty: sriov-cni leaves the setting alone, and so does every verb here.
             let c = conf(json!({"deviceID": "0000:01:10.0", field: ""}));
             assert!(plan(&c, &args("")).unwrap().vf_settings.is_empty());
-            assert!(plan_for_check(&c, &args("")).unwrap().vf_settings.is_empty());
+            assert!(plan_for_check(&c, &args(""))
+                .unwrap()
+                .vf_settings
+                .is_empty());
         }
     }
 

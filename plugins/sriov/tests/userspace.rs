@@ -220,7 +220,10 @@ fn uio_has_no_vfio_group_and_mtu_is_ignored_unless_invalid() {
     let result = w
         .run(|p| p.add(&w.request(Command::Add, "c1", &ignored)))
         .unwrap();
-    assert_eq!(result.interfaces[0].mtu, None, "no kernel interface, no MTU");
+    assert_eq!(
+        result.interfaces[0].mtu, None,
+        "no kernel interface, no MTU"
+    );
     w.run(|p| p.check(&w.request(Command::Check, "c1", &ignored)))
         .unwrap();
     w.run(|p| p.del(&w.request(Command::Del, "c1", &ignored)))
