@@ -12,10 +12,11 @@ test -x "$LAB/bin/host-local" || fail "no host-local in $LAB/bin: cargo build --
 pf=$(lab_pf)
 vf=$(lab_vf_pci 1)
 vfinfo() { ip -j -d link show "$pf" | jq -c ".[0].vfinfo_list[] | select(.vf == $1) | $2"; }
-rm -rf /run/lab-ipam-28 /var/lib/cni/sriov /tmp/sriov-28.log
+rm -rf /run/lab-ipam-28 /var/lib/cni/sriov /var/log/lab-sriov-28.log
+mkdir -p /var/log
 jq -n --arg dev "$vf" '{cniVersion: "1.0.0", name: "lab-sriov-28", type: "sriov", deviceID: $dev,
   mac: "02:28:00:00:00:0b", vlan: 100, spoofchk: "off", trust: "on", logLevel: "info",
-  logFile: "/tmp/sriov-28.log", ipam: {type: "host-local", dataDir: "/run/lab-ipam-28",
+  logFile: "/var/log/lab-sriov-28.log", ipam: {type: "host-local", dataDir: "/run/lab-ipam-28",
   ranges: [[{subnet: "10.56.28.0/24"}]]}}' > /tmp/conf.json
 
 name=$(lab_vf_netdev 1)
@@ -33,8 +34,8 @@ check_eq "PF: the pod's admin MAC" '"02:28:00:00:00:0b"' "$(vfinfo 1 .address)"
 check_eq "pod net1 has it" 02:28:00:00:00:0b "$(ip -n pod -j link show net1 | jq -r '.[0].address')"
 
 check "DEL by this plugin (no record of its own)" cni sriov DEL ctr28 pod net1 < /tmp/conf.json
-cat /tmp/sriov-28.log
-check "it restored from sriov-cni's cache" grep -q "restoring VF $vf .* from sriov-cni's cache" /tmp/sriov-28.log
+cat /var/log/lab-sriov-28.log
+check "it restored from sriov-cni's cache" grep -q "restoring VF $vf from sriov-cni's cache: mac .*vlan 0 .*spoofchk on, trust off; netdev $name" /var/log/lab-sriov-28.log
 check_eq "netdev back under its own name (not ${pf}v1)" "$name" "$(lab_vf_netdev 1)"
 check_eq "netdev MAC restored" "$mac" "$(cat "/sys/class/net/$name/address")"
 check_eq "netdev MTU restored" "$mtu" "$(cat "/sys/class/net/$name/mtu")"

@@ -15,13 +15,14 @@
 #        VFID, MAC, MTU, OrigVfState) and its allocation /var/lib/cni/sriov/pci/<VF> (the netns path).
 
 sriov_cni_add() {
-  _cid=$1 _ns=$2 _vf=$3 _conf=$4
-  _pf=$(lab_pf)
-  _pci=$(lab_vf_pci "$_vf")
-  _name=$(lab_vf_netdev "$_vf")
-  [ -n "$_name" ] || { echo "VF $_vf has no netdev" >&2; return 1; }
-  _orig=$(ip -j -d link show "$_pf" | jq -c --argjson vf "$_vf" --arg name "$_name" \
-    --arg mac "$(cat "/sys/class/net/$_name/address")" --argjson mtu "$(cat "/sys/class/net/$_name/mtu")" \
+  # Names of its own: lib.sh's helpers (cni, lab_vf_bind) set _ns, _pci and others as globals.
+  _sc_cid=$1 _sc_ns=$2 _sc_vf=$3 _sc_conf=$4
+  _sc_pf=$(lab_pf)
+  _sc_pci=$(lab_vf_pci "$_sc_vf")
+  _sc_name=$(lab_vf_netdev "$_sc_vf")
+  [ -n "$_sc_name" ] || { echo "VF $_sc_vf has no netdev" >&2; return 1; }
+  _sc_orig=$(ip -j -d link show "$_sc_pf" | jq -c --argjson vf "$_sc_vf" --arg name "$_sc_name" \
+    --arg mac "$(cat "/sys/class/net/$_sc_name/address")" --argjson mtu "$(cat "/sys/class/net/$_sc_name/mtu")" \
     '.[0].vfinfo_list[] | select(.vf == $vf) | {
       HostIFName: $name, SpoofChk: (.spoofchk // true), Trust: (.trust // false),
       AdminMAC: .address, EffectiveMAC: $mac,
@@ -29,32 +30,32 @@ sriov_cni_add() {
       VlanProto: (if (.vlan_list[0].protocol // "802.1Q") == "802.1ad" then 34984 else 33024 end),
       MinTxRate: (.rate.min_tx // 0), MaxTxRate: (.rate.max_tx // 0),
       LinkState: ({"auto": 0, "enable": 1, "disable": 2}[.link_state // "auto"] // 0), MTU: $mtu}')
-  [ -n "$_orig" ] || { echo "the PF does not show VF $_vf" >&2; return 1; }
-  echo "sriov-cni's OrigVfState: $_orig"
+  [ -n "$_sc_orig" ] || { echo "the PF does not show VF $_sc_vf" >&2; return 1; }
+  echo "sriov-cni's OrigVfState: $_sc_orig"
 
-  _mac=$(jq -r '.mac // empty' "$_conf")
-  set -- vf "$_vf"
-  _v=$(jq -r '.vlan // empty' "$_conf"); [ -n "$_v" ] && set -- "$@" vlan "$_v" qos "$(jq -r '.vlanQoS // 0' "$_conf")"
-  _v=$(jq -r '.spoofchk // empty' "$_conf"); [ -n "$_v" ] && set -- "$@" spoofchk "$([ "$_v" = on ] && echo on || echo off)"
-  _v=$(jq -r '.trust // empty' "$_conf"); [ -n "$_v" ] && set -- "$@" trust "$([ "$_v" = on ] && echo on || echo off)"
-  [ -n "$_mac" ] && set -- "$@" mac "$_mac"
-  ip link set "$_pf" "$@" || return 1
-  if [ -n "$_mac" ]; then lab_vf_bind "$_vf" igbvf || return 1; fi
+  _sc_mac=$(jq -r '.mac // empty' "$_sc_conf")
+  set -- vf "$_sc_vf"
+  _sc_v=$(jq -r '.vlan // empty' "$_sc_conf"); [ -n "$_sc_v" ] && set -- "$@" vlan "$_sc_v" qos "$(jq -r '.vlanQoS // 0' "$_sc_conf")"
+  _sc_v=$(jq -r '.spoofchk // empty' "$_sc_conf"); [ -n "$_sc_v" ] && set -- "$@" spoofchk "$([ "$_sc_v" = on ] && echo on || echo off)"
+  _sc_v=$(jq -r '.trust // empty' "$_sc_conf"); [ -n "$_sc_v" ] && set -- "$@" trust "$([ "$_sc_v" = on ] && echo on || echo off)"
+  [ -n "$_sc_mac" ] && set -- "$@" mac "$_sc_mac"
+  ip link set "$_sc_pf" "$@" || return 1
+  if [ -n "$_sc_mac" ]; then lab_vf_bind "$_sc_vf" igbvf || return 1; fi
 
-  _now=$(lab_vf_netdev "$_vf")
-  ip link set "$_now" netns "$_ns" name net1 || return 1
-  ip -n "$_ns" link set net1 mtu 1400 up || return 1
-  cni host-local ADD "$_cid" "$_ns" net1 < "$_conf" > "/tmp/ipam-$_cid.json" || { cat "/tmp/ipam-$_cid.json"; return 1; }
-  ip -n "$_ns" addr add "$(jq -r '.ips[0].address' "/tmp/ipam-$_cid.json")" dev net1 || return 1
+  _sc_now=$(lab_vf_netdev "$_sc_vf")
+  ip link set "$_sc_now" netns "$_sc_ns" name net1 || return 1
+  ip -n "$_sc_ns" link set net1 mtu 1400 up || return 1
+  cni host-local ADD "$_sc_cid" "$_sc_ns" net1 < "$_sc_conf" > "/tmp/ipam-$_sc_cid.json" || { cat "/tmp/ipam-$_sc_cid.json"; return 1; }
+  ip -n "$_sc_ns" addr add "$(jq -r '.ips[0].address' "/tmp/ipam-$_sc_cid.json")" dev net1 || return 1
 
   mkdir -p /var/lib/cni/sriov/pci
-  jq -c --argjson orig "$_orig" --arg pf "$_pf" --argjson vfid "$_vf" \
-    --argjson mtu "$(cat "/sys/class/net/$_pf/mtu")" '. + {
+  jq -c --argjson orig "$_sc_orig" --arg pf "$_sc_pf" --argjson vfid "$_sc_vf" \
+    --argjson mtu "$(cat "/sys/class/net/$_sc_pf/mtu")" '. + {
       OrigVfState: $orig, Master: $pf, VFID: $vfid, MAC: (.mac // ""), MTU: $mtu,
       vlanQoS: (if .vlan == null then null else (.vlanQoS // 0) end),
       vlanProto: (if .vlan == null then null else ((.vlanProto // "802.1q") | ascii_downcase) end),
       min_tx_rate: .min_tx_rate, max_tx_rate: .max_tx_rate, ipam: {type: .ipam.type}, dns: {},
-      runtimeConfig: {}} | del(.mac)' "$_conf" > "/var/lib/cni/sriov/$_cid-net1" || return 1
-  printf '/run/netns/%s' "$_ns" > "/var/lib/cni/sriov/pci/$_pci"
-  echo "sriov-cni's cache: $(cat "/var/lib/cni/sriov/$_cid-net1")"
+      runtimeConfig: {}} | del(.mac)' "$_sc_conf" > "/var/lib/cni/sriov/$_sc_cid-net1" || return 1
+  printf '/run/netns/%s' "$_sc_ns" > "/var/lib/cni/sriov/pci/$_sc_pci"
+  echo "sriov-cni's cache: $(cat "/var/lib/cni/sriov/$_sc_cid-net1")"
 }

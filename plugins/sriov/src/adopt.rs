@@ -8,7 +8,7 @@
 //! attachment.
 
 use nfv_cni::{Attachment, Request};
-use nfv_netlink::{Netlink, Netns};
+use nfv_netlink::{Netlink, Netns, VfSetting, VlanProto};
 use nfv_pci::PciAddress;
 use nfv_plugin::{Cause, Failure, Failures};
 
@@ -103,10 +103,25 @@ impl Sriov {
     }
 
     fn restore_adopted(&self, record: &Record, pod_ns: Option<&Netns>) -> Failures {
+        let settings: Vec<String> = record
+            .saved_vf
+            .restore_settings()
+            .iter()
+            .map(words)
+            .collect();
         nfv_cni::info!(
-            "{ADOPTED}restoring VF {} ({:?}) from sriov-cni's cache",
+            "{ADOPTED}restoring VF {} from sriov-cni's cache: {}; netdev {}",
             record.device,
-            record.saved_vf.restore_settings()
+            if settings.is_empty() {
+                "no VF setting".to_string()
+            } else {
+                settings.join(", ")
+            },
+            if record.host_ifname.is_empty() {
+                "none (userspace driver)"
+            } else {
+                record.host_ifname.as_str()
+            }
         );
         match Netlink::open() {
             Ok(mut host) => restore::restore(&mut host, &self.sysfs, pod_ns, record),
@@ -256,6 +271,26 @@ impl Sriov {
             &req.conf.name,
         );
         Some(record)
+    }
+}
+
+/// A VF setting as `ip link set <pf> vf N` words it.
+fn words(s: &VfSetting) -> String {
+    match s {
+        VfSetting::Mac(m) => format!("mac {m}"),
+        VfSetting::Vlan { vlan, qos, proto } => {
+            let p = match proto {
+                VlanProto::Dot1Q => "802.1Q",
+                VlanProto::Dot1Ad => "802.1ad",
+            };
+            format!("vlan {vlan} qos {qos} proto {p}")
+        }
+        VfSetting::SpoofCheck(b) => format!("spoofchk {}", if *b { "on" } else { "off" }),
+        VfSetting::Trust(b) => format!("trust {}", if *b { "on" } else { "off" }),
+        VfSetting::Rate { min_mbps, max_mbps } => {
+            format!("min_tx_rate {min_mbps} max_tx_rate {max_mbps}")
+        }
+        VfSetting::LinkState(l) => format!("state {}", format!("{l:?}").to_lowercase()),
     }
 }
 
