@@ -4,7 +4,7 @@ use std::os::fd::{AsFd, AsRawFd};
 
 use netlink_packet_core::{NLM_F_CREATE, NLM_F_EXCL};
 use netlink_packet_route::link::{
-    InfoData, InfoKind, InfoVeth, LinkAttribute, LinkFlags, LinkInfo, LinkMessage, State,
+    InfoData, InfoKind, InfoVeth, LinkAttribute, LinkFlags, LinkInfo, LinkMessage, Prop, State,
 };
 use netlink_packet_route::RouteNetlinkMessage;
 
@@ -139,6 +139,31 @@ pub fn validate_ifname(name: &str) -> Result<()> {
     Ok(())
 }
 
+/// The alternative names a link message carries.
+fn alt_names_of(msg: &LinkMessage) -> Vec<String> {
+    let mut out = Vec::new();
+    for attr in &msg.attributes {
+        if let LinkAttribute::PropList(props) = attr {
+            for p in props {
+                if let Prop::AltIfName(n) = p {
+                    out.push(n.clone());
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The request adding or removing alternative name `name` of link `index`.
+fn alt_name_message(index: u32, name: &str) -> LinkMessage {
+    let mut msg = set_link_message(index);
+    msg.attributes
+        .push(LinkAttribute::PropList(vec![Prop::AltIfName(
+            name.to_string(),
+        )]));
+    msg
+}
+
 fn set_link_message(index: u32) -> LinkMessage {
     let mut msg = LinkMessage::default();
     msg.header.index = index;
@@ -147,6 +172,11 @@ fn set_link_message(index: u32) -> LinkMessage {
 
 impl Netlink {
     fn get_link(&mut self, msg: LinkMessage, op: &str) -> Result<Link> {
+        self.get_link_message(msg, op)
+            .map(|m| Link::from_message(&m))
+    }
+
+    fn get_link_message(&mut self, msg: LinkMessage, op: &str) -> Result<LinkMessage> {
         let replies = self.request(
             RouteNetlinkMessage::GetLink(msg),
             0,
@@ -158,12 +188,35 @@ impl Netlink {
             .first()
             .ok_or_else(|| Error::protocol(op, "no reply"))?;
         match parse_reply(raw, op)? {
-            RouteNetlinkMessage::NewLink(m) => Ok(Link::from_message(&m)),
+            RouteNetlinkMessage::NewLink(m) => Ok(m),
             other => Err(Error::protocol(
                 op,
                 format!("expected a link, got {other:?}"),
             )),
         }
+    }
+
+    /// The link's alternative names (IFLA_PROP_LIST; udev gives some, `ip link property add`
+    /// too). They move with the link into another namespace.
+    pub fn alt_names(&mut self, index: u32) -> Result<Vec<String>> {
+        let m = self.get_link_message(
+            set_link_message(index),
+            &format!("looking up interface index {index}"),
+        )?;
+        Ok(alt_names_of(&m))
+    }
+
+    /// Remove the alternative name `name` from the link (RTM_DELLINKPROP). A link cannot be
+    /// renamed to a name it carries as an alternative name (EEXIST).
+    pub fn remove_alt_name(&mut self, index: u32, name: &str) -> Result<()> {
+        self.request(
+            RouteNetlinkMessage::DelLinkProp(alt_name_message(index, name)),
+            0,
+            Expect::Ack,
+            &format!("removing alternative name {name} from interface index {index}"),
+            &Action::Other,
+        )
+        .map(|_| ())
     }
 
     /// The link called `name` in this socket's namespace. ENODEV ([`Error::is_not_found`])

@@ -38,6 +38,10 @@ pub trait Rtnetlink: Sized {
     fn move_to_netns(&mut self, index: u32, ns: &Self::Netns, new_name: Option<&str>)
         -> Result<()>;
 
+    /// The link's alternative names.
+    fn alt_names(&mut self, index: u32) -> Result<Vec<String>>;
+    fn remove_alt_name(&mut self, index: u32, name: &str) -> Result<()>;
+
     fn add_address(&mut self, index: u32, net: IpNetwork) -> Result<()>;
     fn addresses(&mut self, index: Option<u32>) -> Result<Vec<Address>>;
     fn add_route(&mut self, route: &Route) -> Result<()>;
@@ -92,6 +96,14 @@ impl Rtnetlink for Netlink {
 
     fn move_to_netns(&mut self, index: u32, ns: &Netns, new_name: Option<&str>) -> Result<()> {
         Netlink::move_to_netns(self, index, ns, new_name)
+    }
+
+    fn alt_names(&mut self, index: u32) -> Result<Vec<String>> {
+        Netlink::alt_names(self, index)
+    }
+
+    fn remove_alt_name(&mut self, index: u32, name: &str) -> Result<()> {
+        Netlink::remove_alt_name(self, index, name)
     }
 
     fn add_address(&mut self, index: u32, net: IpNetwork) -> Result<()> {

@@ -22,7 +22,8 @@ pub const STEPS: &[&str] = &[
 
 /// Move `link` (in `host`'s namespace) into `pod_ns` as `want.ifname`: down, MAC (set while
 /// still in the host, so a refusal leaves nothing to move back; a VF's admin MAC must already
-/// be set through the PF), move and rename in one request, MTU, up.
+/// be set through the PF), move and rename in one request (and drop its host name from its
+/// alternative names), MTU, up.
 /// `pod` is a socket in `pod_ns`. Returns the link as it is in the pod.
 ///
 /// On error the netdev may be half-way (down, new MAC, in the pod): the caller undoes it with
@@ -46,6 +47,11 @@ pub fn give<K: Rtnetlink>(
     host.move_to_netns(link.index, pod_ns, Some(want.ifname))?;
     step("after-move");
     let moved = pod.link_by_name(want.ifname)?;
+    // The host name among the netdev's alternative names (a kernel that keeps the old name
+    // on rename, or udev, put it there) would tell the pod the host's name for it and keep
+    // the netdev from taking that name back when it goes home (a link cannot be renamed to
+    // one of its alternative names): removed, as sriov-cni does.
+    crate::take_back::drop_alt_name(pod, moved.index, &link.name)?;
     if let Some(mtu) = want.mtu {
         if moved.mtu != Some(mtu) {
             pod.set_mtu(moved.index, mtu)?;
@@ -92,6 +98,35 @@ mod tests {
             ]
         );
         assert_eq!((moved.name.as_str(), moved.admin_up), ("net1", true));
+    }
+
+    /// A kernel that keeps the old name as an alternative name on rename: the host name is
+    /// dropped in the pod (it would keep the netdev from being named back at DEL).
+    #[test]
+    fn the_host_name_does_not_follow_the_netdev_as_an_alternative_name() {
+        let k = FakeKernel::new();
+        k.keep_old_names_as_alt_names();
+        let (host, pod) = (k.namespace("host"), k.namespace("pod"));
+        let i = k.add_link(host, "vf0", "02:00:00:00:00:01", 1500, Some("0000:01:10.1"));
+        k.add_alt_name(host, "vf0", "enp1s0f0v1");
+        let mut h = k.socket(host);
+        let link = h.link_by_index(i).unwrap();
+        let want = PodNetdev {
+            ifname: "net1",
+            mac: None,
+            mtu: None,
+        };
+        give(&mut h, &mut k.socket(pod), &pod, &link, &want, &mut |_| {}).unwrap();
+        assert_eq!(
+            k.log(),
+            [
+                "host: down vf0",
+                "host: move vf0 to pod as net1",
+                "pod: del-altname net1 vf0",
+                "pod: up net1",
+            ]
+        );
+        assert_eq!(k.alt_names(pod, "net1"), ["enp1s0f0v1"], "udev's own stay");
     }
 
     #[test]

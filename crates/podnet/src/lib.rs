@@ -8,6 +8,9 @@
 //! - [`take_back::take_back`]: find it again (in the pod, back in the host under the pod's name
 //!   after the namespace died, or already home) and restore its name, MAC, MTU and admin state;
 //!   [`take_back::bring_home_as`] when its original state is unknown.
+//! - [`announce::announce`]: once the addresses are on it, tell the pod's neighbours (a
+//!   gratuitous ARP, an unsolicited neighbour advertisement per address; `arp_notify` and
+//!   `ndisc_notify` on), as sriov-cni does.
 //! - [`verify::verify`]: CHECK's view: the netdev in the pod is the device, with the expected
 //!   MAC, MTU and addresses.
 //!
@@ -19,6 +22,7 @@
 //! (STYLE.md 5), as [`nfv_plugin::Failures`].
 
 pub mod addresses;
+pub mod announce;
 mod device;
 pub mod give;
 pub mod take_back;

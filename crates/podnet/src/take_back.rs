@@ -1,7 +1,7 @@
 //! Bringing a netdev home: from the pod, or from where the kernel left it when the pod's
 //! namespace died, under its original name, MAC, MTU and admin state.
 
-use nfv_netlink::{Link, MacAddr, Netlink, Netns, Rtnetlink};
+use nfv_netlink::{Link, MacAddr, Netlink, Netns, Result, Rtnetlink};
 use nfv_plugin::{Failure, Failures};
 
 use crate::device::{is_device, HostNetdev};
@@ -38,6 +38,8 @@ pub fn take_back<K: Rtnetlink>(
         (Some(l), _) => Some(l),
         (None, Some(l)) => {
             let _ = host.set_down(l.index);
+            // Failing, the rename below fails too, and says so.
+            let _ = drop_alt_name(host, l.index, &saved.name);
             match host.rename(l.index, &saved.name) {
                 Ok(()) => host.link_by_name(&saved.name).ok(),
                 Err(e) => {
@@ -85,6 +87,7 @@ fn from_pod<K: Rtnetlink>(
     };
     let l = find(&mut pod, pod_ifname, device)?;
     let _ = pod.set_down(l.index);
+    let _ = drop_alt_name(&mut pod, l.index, &saved.name);
     let home = host.namespace();
     match home.and_then(|h| pod.move_to_netns(l.index, &h, Some(&saved.name))) {
         Ok(()) => host.link_by_name(&saved.name).ok(),
@@ -94,6 +97,15 @@ fn from_pod<K: Rtnetlink>(
             None
         }
     }
+}
+
+/// Remove `name` from the alternative names of link `index`, if it is one: a link cannot be
+/// renamed to a name it carries as an alternative one (EEXIST).
+pub(crate) fn drop_alt_name(nl: &mut impl Rtnetlink, index: u32, name: &str) -> Result<()> {
+    if nl.alt_names(index)?.iter().any(|n| n == name) {
+        nl.remove_alt_name(index, name)?;
+    }
+    Ok(())
 }
 
 /// MAC, MTU and admin state of a netdev that is home again.
@@ -143,6 +155,7 @@ pub fn bring_home_as(pod_ns: &Netns, pod_ifname: &str, device: &str, name: &str)
         Err(e) => return Failure::bare(device, e).into(),
     };
     let _ = pod.set_down(link.index);
+    let _ = drop_alt_name(&mut pod, link.index, name);
     match pod.move_to_netns(link.index, &home, Some(name)) {
         Ok(()) => Failures::new(),
         Err(e) => Failure::new(format!("bringing {device} home as {name}"), device, e).into(),
@@ -196,6 +209,34 @@ mod tests {
             (Some("02:00:00:00:00:01".into()), Some(1500), true)
         );
         assert!(k.names(pod).is_empty());
+    }
+
+    /// A netdev that carries its host name as an alternative name (moved into the pod by a
+    /// plugin that left it, sriov-cni before it dropped them) cannot be named back until it
+    /// goes: it does, first.
+    #[test]
+    fn its_host_name_among_its_alternative_names_is_dropped_before_it_is_named_back() {
+        let (k, host, pod) = in_pod();
+        k.add_alt_name(pod, "net1", "vf0");
+        let failures = take_back(&mut k.socket(host), Some(&pod), &saved(), "net1", DEV);
+        assert!(failures.is_empty(), "{failures}");
+        assert_eq!(
+            k.log()[..3],
+            [
+                "pod: down net1",
+                "pod: del-altname net1 vf0",
+                "pod: move net1 to host as vf0",
+            ]
+        );
+        // Fallen back to the host with it (the pod's namespace died).
+        let k = FakeKernel::new();
+        let host = k.namespace("host");
+        k.add_link(host, "net1", "02:00:00:00:00:01", 1500, Some(DEV));
+        k.add_alt_name(host, "net1", "vf0");
+        let failures = take_back(&mut k.socket(host), None, &saved(), "net1", DEV);
+        assert!(failures.is_empty(), "{failures}");
+        assert!(k.link(host, "vf0").is_some());
+        assert!(k.alt_names(host, "vf0").is_empty());
     }
 
     #[test]

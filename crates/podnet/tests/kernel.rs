@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use nfv_cni::result::{IpConfig, Route};
 use nfv_netlink::{MacAddr, Netlink, Netns};
+use nfv_podnet::announce::announce;
 use nfv_podnet::give::{give, PodNetdev, STEPS};
 use nfv_podnet::take_back::{bring_home_as, take_back};
 use nfv_podnet::verify::{verify, Expected, Mismatch};
@@ -213,4 +214,131 @@ fn take_back_reports_what_it_cannot_find_and_bring_home_as_without_a_record() {
         .run_in(|| bring_home_as(&w.pod, "net1", "x", "devhome"))
         .unwrap();
     assert!(again.is_empty());
+}
+
+/// `ip` (iproute2) with `args`, for what this crate has no call for (neighbour entries,
+/// alternative names); panics on failure.
+fn ip_cmd(args: &[&str]) -> String {
+    let out = std::process::Command::new("ip")
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "ip {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// The MAC the neighbour namespace `ns` has cached for `addr`.
+fn neighbour_mac(ns: &str, addr: &str) -> String {
+    let out = ip_cmd(&["-n", ns, "-j", "neigh", "show", addr]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    v[0]["lladdr"].as_str().unwrap_or_default().to_string()
+}
+
+/// A neighbour (a named namespace holding the veth's other end) has an old MAC cached for the
+/// pod's addresses, as when the addresses belonged to a pod that is gone: after `announce` it
+/// has the new netdev's MAC for both, and the pod's netdev has `arp_notify` and `ndisc_notify`.
+#[test]
+fn announce_makes_a_neighbour_take_the_new_mac_for_both_families() {
+    if !root_or_skip("announce_makes_a_neighbour_take_the_new_mac_for_both_families") {
+        return;
+    }
+    let w = World::new();
+    let nbr_name = format!("{}-nbr", w.pod_name);
+    let nbr = Netns::create_named(&nbr_name).unwrap();
+    let mut host = Netlink::open_in(&w.host).unwrap();
+    let peer = host.link_by_name("dev0peer").unwrap();
+    host.move_to_netns(peer.index, &nbr, None).unwrap();
+    let n = |args: &[&str]| {
+        let mut all = vec!["-n", nbr_name.as_str()];
+        all.extend_from_slice(args);
+        ip_cmd(&all)
+    };
+    n(&["link", "set", "dev0peer", "up"]);
+    n(&["addr", "add", "10.77.0.1/24", "dev", "dev0peer"]);
+    n(&["addr", "add", "fd00:77::1/64", "dev", "dev0peer", "nodad"]);
+    let old = "02:00:00:00:0d:99";
+    for a in ["10.77.0.5", "fd00:77::5"] {
+        n(&[
+            "neigh", "replace", a, "lladdr", old, "dev", "dev0peer", "nud", "stale",
+        ]);
+    }
+
+    let mut pod = Netlink::open_in(&w.pod).unwrap();
+    let link = host.link_by_name("dev0").unwrap();
+    let mac: MacAddr = "02:00:00:00:0d:02".parse().unwrap();
+    let want = PodNetdev {
+        ifname: "net1",
+        mac: Some(mac),
+        mtu: None,
+    };
+    let moved = give(&mut host, &mut pod, &w.pod, &link, &want, &mut |_| {}).unwrap();
+    let ips = [ip("10.77.0.5/24"), ip("fd00:77::5/64")];
+    addresses::add(&mut pod, moved.index, &ips, &[]).unwrap();
+    assert_eq!(neighbour_mac(&nbr_name, "10.77.0.5"), old);
+
+    let problems = announce(&mut pod, &w.pod, moved.index, &ips);
+    assert!(problems.is_empty(), "{problems:?}");
+    // The neighbour's kernel processes the frames as they arrive; give it a moment.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    let updated = || {
+        ["10.77.0.5", "fd00:77::5"]
+            .iter()
+            .all(|a| neighbour_mac(&nbr_name, a) == mac.to_string())
+    };
+    while !updated() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    for a in ["10.77.0.5", "fd00:77::5"] {
+        assert_eq!(neighbour_mac(&nbr_name, a), mac.to_string(), "{a}");
+    }
+    let knobs = w
+        .pod
+        .run_in(|| {
+            [
+                "/proc/sys/net/ipv4/conf/net1/arp_notify",
+                "/proc/sys/net/ipv6/conf/net1/ndisc_notify",
+            ]
+            .map(|p| std::fs::read_to_string(p).unwrap().trim().to_string())
+        })
+        .unwrap();
+    assert_eq!(knobs, ["1", "1"]);
+    drop(nbr);
+    let _ = Netns::delete_named(&nbr_name);
+}
+
+/// A netdev carrying its host name as an alternative name cannot be moved home under that
+/// name (EEXIST): take_back drops it first.
+#[test]
+fn take_back_drops_the_host_name_from_the_alternative_names_first() {
+    if !root_or_skip("take_back_drops_the_host_name_from_the_alternative_names_first") {
+        return;
+    }
+    let w = World::new();
+    let saved = w.saved();
+    let mut host = Netlink::open_in(&w.host).unwrap();
+    let l = host.link_by_name("dev0").unwrap();
+    host.set_down(l.index).unwrap();
+    host.move_to_netns(l.index, &w.pod, Some("net1")).unwrap();
+    ip_cmd(&[
+        "-n",
+        &w.pod_name,
+        "link",
+        "property",
+        "add",
+        "dev",
+        "net1",
+        "altname",
+        "dev0",
+    ]);
+    let mut pod = Netlink::open_in(&w.pod).unwrap();
+    let net1 = pod.link_by_name("net1").unwrap();
+    assert_eq!(pod.alt_names(net1.index).unwrap(), ["dev0"]);
+    let failures = take_back(&mut host, Some(&w.pod), &saved, "net1", "x");
+    assert!(failures.is_empty(), "{failures:?}");
+    let home = host.link_by_name("dev0").unwrap();
+    assert!(host.alt_names(home.index).unwrap().is_empty());
 }

@@ -183,6 +183,11 @@ impl Sriov {
         if let Some((path, info)) = device_info {
             devinfo::write(&devinfo::place(), path, info)?;
         }
+        // Last, when nothing can fail any more: the pod's neighbours learn its addresses'
+        // new MAC now rather than when their entries time out (as sriov-cni does).
+        for problem in nfv_podnet::announce::announce(pod, pod_ns, moved.index, &result.ips) {
+            nfv_cni::info!("announcing the pod's addresses: {problem}");
+        }
         if let Some(lease) = lease {
             lease.commit();
         }

@@ -14,11 +14,22 @@ use crate::Sriov;
 
 impl Sriov {
     /// CHECK: the VF is in the pod under the expected name with the expected MAC and MTU, and
-    /// its settings on the PF match the config.
+    /// its settings on the PF match the config (read as sriov-cni read it: an attachment
+    /// with a value ADD refuses was made by sriov-cni).
     pub(crate) fn check_attachment(&self, req: &Request) -> Result<(), Error> {
         let conf: SriovConf = req.parse_conf()?;
-        let plan = config::plan(&conf, &req.env.args)?;
-        let r = self.records.load_known(req.container_id(), req.ifname())?;
+        let mut plan = config::plan_for_check(&conf, &req.env.args)?;
+        let r = match self.records.load(req.container_id(), req.ifname())? {
+            Some(r) => r,
+            None => match self.adopted_for_check(req, plan.device) {
+                Some(r) => {
+                    // sriov-cni never applies `mtu`: its attachments are not held to it.
+                    plan.mtu = None;
+                    r
+                }
+                None => self.records.load_known(req.container_id(), req.ifname())?,
+            },
+        };
         match r.mode {
             VfMode::Userspace => {
                 self.check_userspace(&r, &plan)?;

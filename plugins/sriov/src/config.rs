@@ -30,10 +30,10 @@ pub struct SriovConf {
     /// MAC for the VF (admin MAC on the PF and the netdev's own).
     #[serde(default)]
     pub mac: Option<String>,
-    /// "on" or "off".
+    /// "on" or "off" ("" = untouched, as in sriov-cni).
     #[serde(default)]
     pub spoofchk: Option<String>,
-    /// "on" or "off".
+    /// "on" or "off" ("" = untouched, as in sriov-cni).
     #[serde(default)]
     pub trust: Option<String>,
     /// "auto", "enable" or "disable".
@@ -63,14 +63,43 @@ pub struct Plan {
     pub mtu: Option<u32>,
 }
 
-fn on_off(field: &str, v: &Option<String>) -> Result<Option<bool>, Error> {
+/// How a value that sriov-cni reads leniently is taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reading {
+    /// ADD: a value sriov-cni would silently misread is refused, naming what it would have
+    /// done, before anything is touched.
+    Add,
+    /// CHECK: read as sriov-cni read it. ADD refuses such a value, so an attachment carrying
+    /// one was made by sriov-cni, which applied its own reading; CHECK compares with that.
+    Check,
+}
+
+/// `spoofchk` / `trust`: "on" or "off"; absent or "" is untouched (sriov-cni skips an empty
+/// value). sriov-cni reads any other value as off (`"true"` turns the feature off): ADD
+/// refuses it, CHECK takes it as sriov-cni did, with a warning. `feature` names it in words.
+fn on_off(
+    field: &str,
+    feature: &str,
+    v: &Option<String>,
+    reading: Reading,
+) -> Result<Option<bool>, Error> {
     match v.as_deref() {
-        None => Ok(None),
+        None | Some("") => Ok(None),
         Some("on") => Ok(Some(true)),
         Some("off") => Ok(Some(false)),
+        Some(other) if reading == Reading::Check => {
+            nfv_cni::warn!(
+                "{field}: {other:?} is read as \"off\", as sriov-cni read it; write \"on\" or \"off\""
+            );
+            Ok(Some(false))
+        }
         Some(other) => Err(invalid(
             field,
-            format!("{other:?} is not allowed: use \"on\" or \"off\""),
+            format!(
+                "{other:?} is not allowed: use \"on\" or \"off\". sriov-cni reads every value \
+                 but \"on\" as off, so with it this config turned {feature} off: write \"off\" \
+                 to keep that, or \"on\" if that was meant"
+            ),
         )),
     }
 }
@@ -105,8 +134,18 @@ pub fn device(conf: &SriovConf) -> Result<PciAddress, Error> {
     }
 }
 
-/// Validate the config and work out the VF's target state. `args` is CNI_ARGS (for `MAC=`).
+/// Validate the config and work out the VF's target state (for ADD). `args` is CNI_ARGS (for
+/// `MAC=`).
 pub fn plan(conf: &SriovConf, args: &CniArgs) -> Result<Plan, Error> {
+    plan_as(conf, args, Reading::Add)
+}
+
+/// [`plan`] for CHECK: `spoofchk` and `trust` read as sriov-cni read them (see [`Reading`]).
+pub fn plan_for_check(conf: &SriovConf, args: &CniArgs) -> Result<Plan, Error> {
+    plan_as(conf, args, Reading::Check)
+}
+
+fn plan_as(conf: &SriovConf, args: &CniArgs, reading: Reading) -> Result<Plan, Error> {
     let device = device(conf)?;
     let mut vf_settings = Vec::new();
 
@@ -165,10 +204,10 @@ pub fn plan(conf: &SriovConf, args: &CniArgs) -> Result<Plan, Error> {
         }
     }
 
-    if let Some(s) = on_off("spoofchk", &conf.spoofchk)? {
+    if let Some(s) = on_off("spoofchk", "spoof checking", &conf.spoofchk, reading)? {
         vf_settings.push(VfSetting::SpoofCheck(s));
     }
-    if let Some(t) = on_off("trust", &conf.trust)? {
+    if let Some(t) = on_off("trust", "trust", &conf.trust, reading)? {
         vf_settings.push(VfSetting::Trust(t));
     }
 
@@ -335,6 +374,46 @@ mod tests {
         assert!(base(json!({"mtu": 20})).starts_with("mtu:"));
         let e = plan(&conf(json!({"deviceID": "0000:01:10.0"})), &args("MAC=zz")).unwrap_err();
         assert!(e.msg.starts_with("CNI_ARGS MAC:"), "{}", e.msg);
+    }
+
+    /// sriov-cni sets spoof checking / trust on for "on" only and off for any other non-empty
+    /// value: `"true"` silently means off there. ADD refuses it saying so; CHECK, which only
+    /// meets such a value on an attachment sriov-cni made, reads it the same way.
+    #[test]
+    fn on_off_values_sriov_cni_misreads_are_refused_at_add_and_read_its_way_at_check() {
+        for (field, feature) in [("spoofchk", "spoof checking"), ("trust", "trust")] {
+            for value in ["true", "On", "yes", "1"] {
+                let c = conf(json!({"deviceID": "0000:01:10.0", field: value}));
+                let e = plan(&c, &args("")).unwrap_err();
+                assert_eq!(e.code, code::INVALID_CONFIG);
+                assert!(
+                    e.msg
+                        .starts_with(&format!("{field}: {value:?} is not allowed")),
+                    "{}",
+                    e.msg
+                );
+                assert!(
+                    e.msg.contains(&format!("this config turned {feature} off"))
+                        && e.msg.contains("write \"off\" to keep that"),
+                    "says what sriov-cni did and the fix: {}",
+                    e.msg
+                );
+                let p = plan_for_check(&c, &args("")).unwrap();
+                let off = if field == "trust" {
+                    VfSetting::Trust(false)
+                } else {
+                    VfSetting::SpoofCheck(false)
+                };
+                assert_eq!(p.vf_settings, vec![off], "{field}={value}");
+            }
+            // Empty: sriov-cni leaves the setting alone, and so does every verb here.
+            let c = conf(json!({"deviceID": "0000:01:10.0", field: ""}));
+            assert!(plan(&c, &args("")).unwrap().vf_settings.is_empty());
+            assert!(plan_for_check(&c, &args(""))
+                .unwrap()
+                .vf_settings
+                .is_empty());
+        }
     }
 
     #[test]

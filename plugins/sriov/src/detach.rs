@@ -7,6 +7,7 @@ use nfv_netlink::{Netlink, Netns};
 use nfv_pci::PciAddress;
 use nfv_plugin::{Cause, Failure, Failures};
 
+use crate::adopt::{self, Adopted};
 use crate::codes::{self, from_netlink};
 use crate::config::{self, SriovConf};
 use crate::devinfo;
@@ -20,6 +21,17 @@ fn configured_vf(req: &Request) -> Option<(SriovConf, PciAddress)> {
     let conf = req.parse_conf::<SriovConf>().ok()?;
     let vf = config::device(&conf).ok()?;
     Some((conf, vf))
+}
+
+/// The name a VF netdev comes home under when its own is not known: `<pf>v<index>`, as the
+/// kernel's udev rules would name it (`sriovvf<index>` when that is too long).
+pub(crate) fn name_without_record(vf: &nfv_pci::VfDevice) -> String {
+    let n = format!("{}v{}", vf.pf_netdev, vf.index);
+    if n.len() <= nfv_netlink::MAX_IFNAME_LEN {
+        n
+    } else {
+        format!("sriovvf{}", vf.index)
+    }
 }
 
 /// The verb's outcome: the error of the step that released IPAM (IPAM itself, or the vdpa
@@ -39,8 +51,9 @@ fn finish(verb: &str, mut failures: Failures, released: Result<(), Error>) -> Re
 const WITHOUT_RECORD: &str = "DEL without a record: ";
 
 impl Sriov {
-    /// DEL: restore from the record (or, without one, bring the VF named by the config back
-    /// from the pod), always release IPAM, then forget the record. A vDPA hand-off: the vdpa
+    /// DEL: restore from the record (or, without one, from sriov-cni's cache of the
+    /// attachment, or else bring the VF named by the config back from the pod), always
+    /// release IPAM, then forget the record (and sriov-cni's files). A vDPA hand-off: the vdpa
     /// code detaches first (and releases IPAM), then the VF settings come back.
     pub(crate) fn detach(&self, req: &Request) -> Result<(), Error> {
         let mut failures = Failures::new();
@@ -52,10 +65,23 @@ impl Sriov {
             Some(_) => None,
             None => configured_vf(req),
         };
-        let device: Option<VfAddress> = match (&record, &configured) {
-            (Some(r), _) => Some(r.device.clone()),
-            (None, Some((_, vf))) => Some((*vf).into()),
-            (None, None) => None,
+        // A pod sriov-cni attached: its cache, when it names the config's VF (or the config
+        // names none).
+        let cached = match &record {
+            Some(_) => None,
+            None => self
+                .sriov_cni
+                .load(req.container_id(), req.ifname())
+                .and_then(|c| {
+                    let vf = adopt::cached_vf(&c, configured.as_ref().map(|(_, vf)| *vf))?;
+                    Some((c, vf))
+                }),
+        };
+        let device: Option<VfAddress> = match (&record, &configured, &cached) {
+            (Some(r), _, _) => Some(r.device.clone()),
+            (None, Some((_, vf)), _) => Some((*vf).into()),
+            (None, None, Some((_, vf))) => Some((*vf).into()),
+            (None, None, None) => None,
         };
         let _lock = match &device {
             Some(d) => Some(self.records.lock_device(d.as_str())?),
@@ -63,7 +89,7 @@ impl Sriov {
         };
         let handed_off = match &record {
             Some(r) => r.mode == VfMode::Vdpa,
-            None => self.handed_off_without_record(req, configured.as_ref().map(|(_, vf)| *vf)),
+            None => self.handed_off_without_record(req, device.as_ref().map(VfAddress::pci)),
         };
         // Released by the vdpa code for a hand-off, by IPAM DEL below otherwise.
         let mut released = if handed_off {
@@ -85,14 +111,25 @@ impl Sriov {
                 }
             },
         };
-        match &record {
-            Some(r) => {
+        // The VF restored from sriov-cni's cache: its allocation goes with the cache.
+        let mut restored_from_cache = None;
+        match (&record, &cached) {
+            (Some(r), _) => {
                 let mut host = Netlink::open().map_err(from_netlink)?;
                 failures.extend(restore::restore(&mut host, &self.sysfs, pod_ns.as_ref(), r));
             }
             // Without a record the VF settings before ADD are unknown: nothing to restore.
-            None if handed_off => {}
-            None => {
+            (None, _) if handed_off => {}
+            (None, Some((cache, vf))) => {
+                match self.detach_adopted(req, cache, *vf, pod_ns.as_ref()) {
+                    Adopted::Restored(f) => {
+                        failures.extend(f);
+                        restored_from_cache = Some(*vf);
+                    }
+                    Adopted::LeftToHolder => {}
+                }
+            }
+            (None, None) => {
                 if let Some((conf, vf)) = &configured {
                     failures.extend(self.detach_without_record(req, conf, *vf, pod_ns.as_ref()));
                 }
@@ -103,6 +140,9 @@ impl Sriov {
         }
         if failures.is_empty() && released.is_ok() {
             self.records.remove(req.container_id(), req.ifname())?;
+            if record.is_none() {
+                failures.extend(self.remove_sriov_cni_files(req, restored_from_cache));
+            }
         }
         finish("DEL", failures, released)
     }
@@ -161,14 +201,7 @@ impl Sriov {
             );
             return failures;
         }
-        let name = {
-            let n = format!("{}v{}", vf.pf_netdev, vf.index);
-            if n.len() <= nfv_netlink::MAX_IFNAME_LEN {
-                n
-            } else {
-                format!("sriovvf{}", vf.index)
-            }
-        };
+        let name = name_without_record(&vf);
         failures.extend(
             nfv_podnet::take_back::bring_home_as(ns, req.ifname(), &device.to_string(), &name)
                 .within(WITHOUT_RECORD),
@@ -222,6 +255,8 @@ impl Sriov {
         for r in stale {
             failures.extend(self.collect(&r));
         }
+        // The pods sriov-cni attached to this network, by its cache.
+        failures.extend(self.collect_sriov_cni(req, &valid));
         finish("GC", failures, released)
     }
 

@@ -12,6 +12,8 @@
 //! - `admin_mac`: igb's admin-MAC quirk: rebinding the VF driver so its netdev takes the MAC
 //!   set through the PF (at ADD and when restoring).
 //! - `record`: what ADD changed and in which mode, written before the first change; per-VF lock.
+//! - `sriov_cni`: sriov-cni's cache, so that DEL, CHECK and GC take over the pods it attached
+//!   (`adopt`: those verbs' part for them).
 //!
 //! The binary always reads `/sys` and keeps records in [`record::STATE_DIR`] (the vdpa code's
 //! records of hand-offs in [`VDPA_STATE_DIR`]); tests build a [`Sriov`] with [`Sriov::over`] a
@@ -19,6 +21,7 @@
 //! environment can point the binary elsewhere.
 
 mod admin_mac;
+mod adopt;
 pub mod attach;
 mod check;
 pub mod codes;
@@ -28,6 +31,7 @@ pub mod devinfo;
 pub mod handoff;
 pub mod record;
 pub mod restore;
+pub mod sriov_cni;
 mod status;
 pub mod userspace;
 
@@ -38,6 +42,7 @@ use nfv_vdpa::Vdpa;
 use std::path::Path;
 
 use crate::record::{RecordStore, STATE_DIR};
+use crate::sriov_cni::SriovCniFiles;
 
 /// The variable naming the crash point a crash test kills ADD at (nfv-crashpoint's
 /// `crash_point`: nothing without the `test-hooks` feature); the points are listed in
@@ -49,13 +54,14 @@ pub const CRASH_AT: &str = "NFV_SRIOV_CRASH_AT";
 /// the vdpa code's GC) never touches an attachment of a vdpa network, nor the reverse.
 pub const VDPA_STATE_DIR: &str = nfv_vdpa::record::HANDOFF_STATE_DIR;
 
-/// The plugin: where sysfs is, where records are kept, and the vdpa code VFs that carry a
-/// vDPA device are handed to.
+/// The plugin: where sysfs is, where records are kept, the vdpa code VFs that carry a vDPA
+/// device are handed to, and where sriov-cni left the pods it attached.
 #[derive(Debug, Clone)]
 pub struct Sriov {
     pub sysfs: Sysfs,
     pub records: RecordStore,
     pub vdpa: Vdpa,
+    pub sriov_cni: SriovCniFiles,
 }
 
 impl Default for Sriov {
@@ -67,13 +73,14 @@ impl Default for Sriov {
                 records: nfv_vdpa::record::store(VDPA_STATE_DIR),
                 ..Vdpa::default()
             },
+            sriov_cni: SriovCniFiles::new(sriov_cni::CACHE_DIR),
         }
     }
 }
 
 impl Sriov {
     /// For tests: over the sysfs tree at `sysfs` (usually a fake one), records in `state_dir`
-    /// (the vdpa code's in `state_dir/vdpa`), without asking the kernel's vdpa
+    /// (the vdpa code's in `state_dir/vdpa`, sriov-cni's cache in `state_dir/sriov-cni`), without asking the kernel's vdpa
     /// generic-netlink family or looking for `/dev/vhost-vdpa-N` (both describe the real node,
     /// not the tree).
     pub fn over(sysfs: impl Into<std::path::PathBuf>, state_dir: impl AsRef<Path>) -> Sriov {
@@ -88,6 +95,7 @@ impl Sriov {
                 use_netlink: false,
                 check_dev_nodes: false,
             },
+            sriov_cni: SriovCniFiles::new(state_dir.join("sriov-cni")),
         }
     }
 }

@@ -5,7 +5,7 @@
 //! DEL restores the VF settings from the record, which remembers the mode.
 
 use nfv_cni::result::{Interface, Success};
-use nfv_cni::{code, ipam, Error, Request};
+use nfv_cni::{ipam, Error, Request};
 use nfv_crashpoint::crash_point;
 use nfv_netlink::{Netlink, VfInfo};
 use nfv_pci::VfDevice;
@@ -29,14 +29,13 @@ impl Sriov {
     ) -> Result<Success, Error> {
         let device = VfAddress::from(plan.device);
         let driver = vf.driver.name().unwrap_or("?").to_string();
-        if plan.mtu.is_some() {
-            return Err(Error::new(
-                code::INVALID_CONFIG,
-                format!(
-                    "mtu: VF {device} is bound to {driver} and has no kernel interface; the \
-                     userspace application sets its MTU: remove mtu from the config"
-                ),
-            ));
+        if let Some(mtu) = plan.mtu {
+            // sriov-cni ignores `mtu` here, so NADs for DPDK pools carry one: accepted (a
+            // value outside 68-65535 is still refused, as in every mode), and said once.
+            nfv_cni::warn!(
+                "mtu {mtu} ignored: VF {device} is bound to {driver} and has no kernel \
+                 interface; the userspace application sets its MTU"
+            );
         }
         let device_info_file = devinfo::requested_path(&conf.runtime_config, &devinfo::place())?;
         let device_info = nfv_devinfo::AtAdd::decide(&devinfo::place(), device_info_file)?;

@@ -169,6 +169,33 @@ fn add_then_del_gives_the_vf_back_as_it_was() {
     assert_eq!(w.ipam_log().matches("DEL").count(), 2);
 }
 
+/// After the addresses, ADD announces them as sriov-cni does: `arp_notify` / `ndisc_notify`
+/// on the pod's netdev (the frames themselves: nfv-podnet's tests/kernel.rs).
+#[test]
+fn add_leaves_the_pods_netdev_announcing_its_addresses() {
+    if !root_or_skip("add_leaves_the_pods_netdev_announcing_its_addresses") {
+        return;
+    }
+    let w = World::new("announce");
+    w.install_ipam(false);
+    let c = conf(json!({"ipam": {"type": "fake-ipam"}}));
+    w.run(|p| p.add(&w.request(Command::Add, "c1", c.clone())))
+        .unwrap();
+    let knobs = w
+        .pod
+        .run_in(|| {
+            [
+                "/proc/sys/net/ipv4/conf/net1/arp_notify",
+                "/proc/sys/net/ipv6/conf/net1/ndisc_notify",
+            ]
+            .map(|p| std::fs::read_to_string(p).unwrap().trim().to_string())
+        })
+        .unwrap();
+    assert_eq!(knobs, ["1", "1"]);
+    w.run(|p| p.del(&w.request(Command::Del, "c1", c.clone())))
+        .unwrap();
+}
+
 #[test]
 fn a_failed_ipam_add_rolls_everything_back() {
     if !root_or_skip("a_failed_ipam_add_rolls_everything_back") {

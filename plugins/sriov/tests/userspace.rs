@@ -198,13 +198,16 @@ fn a_noiommu_group_is_detected_and_reported() {
         .unwrap();
 }
 
+/// `mtu` in a NAD for a userspace-driver pool: sriov-cni ignores it, and so does ADD here
+/// (with a warning); a value that is no MTU at all is still refused, leaving nothing. (It was
+/// refused whatever its value before: NADs written for sriov-cni failed.)
 #[test]
-fn uio_has_no_vfio_group_and_mtu_is_refused_leaving_nothing() {
-    if !root_or_skip("uio_has_no_vfio_group_and_mtu_is_refused_leaving_nothing") {
+fn uio_has_no_vfio_group_and_mtu_is_ignored_unless_invalid() {
+    if !root_or_skip("uio_has_no_vfio_group_and_mtu_is_ignored_unless_invalid") {
         return;
     }
     let w = World::new(Binding::Uio);
-    let bad = conf(&w.devinfo(), json!({"mtu": 9000}));
+    let bad = conf(&w.devinfo(), json!({"mtu": 20}));
     let e = w
         .run(|p| p.add(&w.request(Command::Add, "c1", &bad)))
         .unwrap_err();
@@ -212,6 +215,20 @@ fn uio_has_no_vfio_group_and_mtu_is_refused_leaving_nothing() {
     assert!(e.msg.starts_with("mtu:"), "{}", e.msg);
     assert!(w.plugin.records.all().unwrap().is_empty());
     assert_eq!(w.ipam_log(), "", "IPAM never ran");
+
+    let ignored = conf(&w.devinfo(), json!({"mtu": 9000}));
+    let result = w
+        .run(|p| p.add(&w.request(Command::Add, "c1", &ignored)))
+        .unwrap();
+    assert_eq!(
+        result.interfaces[0].mtu, None,
+        "no kernel interface, no MTU"
+    );
+    w.run(|p| p.check(&w.request(Command::Check, "c1", &ignored)))
+        .unwrap();
+    w.run(|p| p.del(&w.request(Command::Del, "c1", &ignored)))
+        .unwrap();
+    assert!(w.plugin.records.all().unwrap().is_empty());
 
     let c = conf(&w.devinfo(), json!({}));
     let result = w

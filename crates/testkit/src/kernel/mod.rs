@@ -29,6 +29,8 @@ use nfv_pci::PciAddress;
 const ENODEV: i32 = 19;
 const EEXIST: i32 = 17;
 const EINVAL: i32 = 22;
+/// What the kernel answers removing an alternative name a link does not have.
+const ENOENT: i32 = 2;
 /// What igbvf answers a MAC from the VF side once the PF has set one.
 pub const EADDRNOTAVAIL: i32 = 99;
 
@@ -53,6 +55,8 @@ struct FakeLink {
     ns: usize,
     link: Link,
     addresses: Vec<IpNetwork>,
+    /// Alternative names: they move with the link, and a link cannot be renamed to one.
+    alt_names: Vec<String>,
 }
 
 #[derive(Debug)]
@@ -76,6 +80,8 @@ struct State {
     log: Vec<String>,
     /// Injected errors: the next change whose log line starts with the prefix fails.
     failing: Vec<(String, i32)>,
+    /// A renamed link keeps its old name as an alternative name (some kernels, udev rules).
+    old_names_stay: bool,
 }
 
 impl State {
@@ -139,6 +145,18 @@ impl State {
                 self.log.push(line);
                 Ok(())
             }
+        }
+    }
+
+    /// Give link `i` the name `name` (its old one kept as an alternative name when the
+    /// kernel is set to).
+    fn rename_link(&mut self, i: usize, name: String) {
+        let l = &mut self.links[i];
+        if self.old_names_stay && l.link.name != name {
+            let old = std::mem::replace(&mut l.link.name, name);
+            l.alt_names.push(old);
+        } else {
+            l.link.name = name;
         }
     }
 
@@ -253,8 +271,31 @@ impl FakeKernel {
             ns: ns.0,
             link: link(index, name, mac, mtu, parent),
             addresses: Vec::new(),
+            alt_names: Vec::new(),
         });
         index
+    }
+
+    /// Give the link `name` in `ns` the alternative name `alt` (as udev or `ip link property
+    /// add` would), without logging it.
+    pub fn add_alt_name(&self, ns: FakeNs, name: &str, alt: &str) {
+        let mut s = self.state.borrow_mut();
+        let i = s.find(ns.0, |l| l.name == name).expect("no such link");
+        s.links[i].alt_names.push(alt.to_string());
+    }
+
+    /// From now on a renamed link keeps its old name as an alternative name, as some kernels
+    /// (and udev rules) make it.
+    pub fn keep_old_names_as_alt_names(&self) {
+        self.state.borrow_mut().old_names_stay = true;
+    }
+
+    /// The alternative names of the link `name` in `ns`.
+    pub fn alt_names(&self, ns: FakeNs, name: &str) -> Vec<String> {
+        let s = self.state.borrow();
+        s.find(ns.0, |l| l.name == name)
+            .map(|i| s.links[i].alt_names.clone())
+            .unwrap_or_default()
     }
 
     /// VF `id` of the PF whose netdev has index `pf_index`, at PCI address `pci`, bound to

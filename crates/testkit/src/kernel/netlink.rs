@@ -8,7 +8,7 @@ use nfv_netlink::{Action, Address, Link, MacAddr, Result, Route, Rtnetlink, VfIn
 
 use super::{
     apply, describe, field, refused, FakeNs, MacBehaviour, State, EADDRNOTAVAIL, EEXIST, EINVAL,
-    ENODEV,
+    ENODEV, ENOENT,
 };
 
 /// A socket of the fake kernel, bound to one namespace.
@@ -112,10 +112,10 @@ impl Rtnetlink for FakeNetlink {
         let op = format!("renaming interface index {index} to {new_name}");
         let rest = ("rename", format!(" {new_name}"));
         self.change(index, rest, (op.clone(), action.clone()), |s, i| {
-            if s.find(ns, |l| l.name == name).is_some() {
+            if s.find(ns, |l| l.name == name).is_some() || s.links[i].alt_names.contains(&name) {
                 return Err(refused(op, &action, EEXIST));
             }
-            s.links[i].link.name = name;
+            s.rename_link(i, name);
             Ok(())
         })
     }
@@ -171,16 +171,40 @@ impl Rtnetlink for FakeNetlink {
             (op.clone(), action.clone()),
             |s, i| {
                 let arriving = name.clone().unwrap_or_else(|| s.links[i].link.name.clone());
-                if s.find(to, |l| l.name == arriving).is_some() {
+                if s.find(to, |l| l.name == arriving).is_some()
+                    || s.links[i].alt_names.contains(&arriving)
+                {
                     return Err(refused(op, &action, EEXIST));
                 }
+                s.rename_link(i, arriving);
                 let l = &mut s.links[i];
                 l.ns = to;
-                l.link.name = arriving;
                 l.link.admin_up = false;
                 Ok(())
             },
         )
+    }
+
+    fn alt_names(&mut self, index: u32) -> Result<Vec<String>> {
+        let s = self.state.borrow();
+        s.by_index(self.ns, index)
+            .map(|i| s.links[i].alt_names.clone())
+    }
+
+    fn remove_alt_name(&mut self, index: u32, name: &str) -> Result<()> {
+        let op = format!("removing alternative name {name} from interface index {index}");
+        let alt = name.to_string();
+        let rest = ("del-altname", format!(" {name}"));
+        self.change(index, rest, (op.clone(), Action::Other), |s, i| {
+            let names = &mut s.links[i].alt_names;
+            match names.iter().position(|n| *n == alt) {
+                Some(p) => {
+                    names.remove(p);
+                    Ok(())
+                }
+                None => Err(refused(op, &Action::Other, ENOENT)),
+            }
+        })
     }
 
     fn add_address(&mut self, index: u32, net: IpNetwork) -> Result<()> {

@@ -43,6 +43,7 @@ impl VfDriver for FakeSysfs {
             ns: home,
             link: link(index, &format!("eth{index}"), mac, 1500, Some(&parent)),
             addresses: Vec::new(),
+            alt_names: Vec::new(),
         });
         Ok(Some(s.vfs[v].driver.clone()))
     }
