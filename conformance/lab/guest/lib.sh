@@ -4,7 +4,8 @@
 # What a case can rely on when it starts (the runner resets to this before every case):
 #   - one igb PF, up, in the initial netns: $(lab_pf), PCI address $(lab_pf_pci)
 #   - $LAB_NUM_VFS VFs with default settings: VFs 0 and 1 on igbvf (netdevs in the initial netns),
-#     VFs 2 and 3 on vfio-pci (/dev/vfio/<group>, one IOMMU group each)
+#     VFs 2 and 3 on vfio-pci (/dev/vfio/<group>, one IOMMU group each; /dev/vfio/noiommu-<group>
+#     in the noiommu variant)
 #   - vdpa_sim_net devices vdpa0 on vhost_vdpa (/dev/vhost-vdpa-N) and vdpa1 on virtio_vdpa (a netdev)
 #   - no network namespaces under /run/netns; hugepages mounted at /dev/hugepages
 #   - $LAB/bin: the plugin binaries the host provided (CNI_PATH); $LAB/lib: their shared libraries
@@ -14,6 +15,13 @@ LAB=${LAB:-/lab}
 LAB_NUM_VFS=4
 LAB_VFIO_VFS="2 3"
 export LAB
+# The boot variant: viommu (a virtual IOMMU) or noiommu (none; vfio in no-IOMMU mode).
+read -r _cmdline < /proc/cmdline
+LAB_VARIANT=viommu
+for _a in $_cmdline; do
+  case $_a in lab.variant=*) LAB_VARIANT=${_a#lab.variant=} ;; esac
+done
+export LAB_VARIANT
 
 # busybox ash runs its own 'ip' applet before $PATH; the image's /bin/ip is iproute2 (VFs, netns, -j).
 ip() { /bin/ip "$@"; }
@@ -76,6 +84,14 @@ lab_vf_driver() { _lab_link "/sys/bus/pci/devices/$(lab_vf_pci "$1")/driver"; }
 # Netdev name of VF N in the initial netns, empty when it has none (vfio-pci, or moved away).
 lab_vf_netdev() { _lab_names "/sys/bus/pci/devices/$(lab_vf_pci "$1")/net"; }
 lab_vf_group() { _lab_link "/sys/bus/pci/devices/$(lab_vf_pci "$1")/iommu_group"; }
+# The VFIO group device of VF N on vfio-pci: /dev/vfio/<group>, or /dev/vfio/noiommu-<group> when
+# its group is a no-IOMMU one (sysfs names such groups vfio-noiommu).
+lab_vf_vfio_dev() {
+  _g=$(lab_vf_group "$1")
+  [ -n "$_g" ] || return 1
+  read -r _gn 2>/dev/null < "/sys/kernel/iommu_groups/$_g/name" || _gn=
+  if [ "$_gn" = vfio-noiommu ]; then echo "/dev/vfio/noiommu-$_g"; else echo "/dev/vfio/$_g"; fi
+}
 
 # lab_vf_bind N DRIVER: (re)bind VF N to igbvf or vfio-pci and wait for its netdev or /dev/vfio node.
 # Rebinding to igbvf is also how a VF picks up an admin MAC set through the PF.
@@ -89,7 +105,7 @@ lab_vf_bind() {
   [ "$(lab_vf_driver "$1")" = "$2" ] || { echo "VF $1 ($_pci) did not bind to $2" >&2; return 1; }
   case $2 in
     igbvf) lab_wait 10 test -n "$(lab_vf_netdev "$1")" ;;
-    vfio-pci) lab_wait 10 test -c "/dev/vfio/$(lab_vf_group "$1")" ;;
+    vfio-pci) lab_wait 10 test -c "$(lab_vf_vfio_dev "$1")" ;;
   esac
 }
 
