@@ -23,8 +23,10 @@ for _a in $_cmdline; do
 done
 export LAB_VARIANT
 
-# busybox ash runs its own 'ip' applet before $PATH; the image's /bin/ip is iproute2 (VFs, netns, -j).
+# busybox ash runs its own applets before $PATH: the image's /bin/ip is iproute2 (VFs, netns, -j),
+# its /bin/setpriv util-linux's (bounding sets).
 ip() { /bin/ip "$@"; }
+setpriv() { /bin/setpriv "$@"; }
 
 # --- reporting: one line per check in the case log; fail ends the case (exit 1) ---------------------
 ok() { echo "ok - $*"; }
@@ -143,6 +145,70 @@ cni() {
   [ -n "$_if" ] && set -- "$@" "CNI_IFNAME=$_if"
   [ -n "$_args" ] && set -- "$@" "CNI_ARGS=$_args"
   env -u CNI_CONTAINERID -u CNI_NETNS -u CNI_IFNAME -u CNI_ARGS "$@" "$LAB/bin/$_p"
+}
+
+# --- Multus as the caller ---------------------------------------------------------------------------
+# What Multus hands a delegate for a NAD whose pod got a device from the device plugin:
+# lab_multus_conf NAD_CONF_FILE DEVICE_ID CONTAINERID IFNAME [MAC]
+#   the NAD's config with deviceID and pciBusID injected at the top, and the runtimeConfig libcni
+#   adds for the capabilities the config declares: deviceID, CNIDeviceInfoFile (Multus names it
+#   /var/run/k8s.cni.cncf.io/devinfo/cni/<network>-<containerID>_<ifname>), mac (the pod's
+#   network annotation asked for MAC).
+lab_multus_conf() {
+  jq -c --arg dev "$2" --arg info "$(lab_multus_devinfo "$1" "$3" "$4")" --arg mac "${5:-}" '
+    (.capabilities // {}) as $cap
+    | . + {deviceID: $dev, pciBusID: $dev}
+    | .runtimeConfig = ((.runtimeConfig // {})
+        + (if $cap.deviceID then {deviceID: $dev} else {} end)
+        + (if $cap.CNIDeviceInfoFile then {CNIDeviceInfoFile: $info} else {} end)
+        + (if $cap.mac and $mac != "" then {mac: $mac} else {} end))
+    | if .runtimeConfig == {} then del(.runtimeConfig) else . end' "$1"
+}
+# lab_multus_devinfo NAD_CONF_FILE CONTAINERID IFNAME: the device-info path Multus picks.
+lab_multus_devinfo() {
+  echo "/var/run/k8s.cni.cncf.io/devinfo/cni/$(jq -r .name "$1")-$2_$3"
+}
+# lab_multus_args POD_NAMESPACE POD_NAME CONTAINERID POD_UID [MAC]: Multus's CNI_ARGS (MAC= when
+# the pod's network annotation asks for one).
+lab_multus_args() {
+  _a="IgnoreUnknown=1;K8S_POD_NAMESPACE=$1;K8S_POD_NAME=$2;K8S_POD_INFRA_CONTAINER_ID=$3;K8S_POD_UID=$4"
+  [ -n "${5:-}" ] && _a="$_a;MAC=$5"
+  echo "$_a"
+}
+
+# --- DPDK ------------------------------------------------------------------------------------------------
+# lab_testpmd_start NAME NETNS COMMAND...: COMMAND (dpdk-testpmd not interactive, or a wrapper
+# running it) in the background in NETNS (the pod's): testpmd starts forwarding at once and stops,
+# printing its statistics, at a line on its stdin. Output in /tmp/NAME.out. Stop it with
+# lab_testpmd_stop NAME. Its stdout is a file, so block-buffered: read it once it has stopped.
+lab_testpmd_start() {
+  _n=$1 _ns=$2
+  shift 2
+  rm -f "/tmp/$_n.in" "/tmp/$_n.out"
+  mkfifo "/tmp/$_n.in"
+  ip netns exec "$_ns" "$@" < "/tmp/$_n.in" > "/tmp/$_n.out" 2>&1 &
+  echo $! > "/tmp/$_n.pid"
+  # Hold the FIFO open for writing, or testpmd's first read sees end-of-file and it stops at once.
+  sleep 100000 > "/tmp/$_n.in" &
+  echo $! > "/tmp/$_n.holder"
+}
+# lab_testpmd_stop NAME: a line to testpmd (it stops forwarding, prints its statistics, closes its
+# ports and exits); killed after 30 s. Returns its exit status; its output is in /tmp/NAME.out.
+# Call it from the shell that started testpmd (not in $(...) or check: it waits for its child).
+lab_testpmd_stop() {
+  _pid=$(cat "/tmp/$1.pid")
+  echo > "/tmp/$1.in"
+  kill "$(cat "/tmp/$1.holder")" 2>/dev/null
+  ( sleep 30; kill -9 "$_pid" 2>/dev/null && echo "testpmd did not exit within 30 s: killed" >&2 ) &
+  _watch=$!
+  wait "$_pid"
+  _rc=$?
+  kill "$_watch" 2>/dev/null
+  return "$_rc"
+}
+# lab_testpmd_stat NAME RX|TX: the port's packet count from the statistics testpmd printed at exit.
+lab_testpmd_stat() {
+  sed -n "/Forward statistics for port 0/,/------------------------------------/ s/.*$2-packets: *\([0-9]*\).*/\1/p" "/tmp/$1.out" | head -n 1
 }
 
 # --- the known state every case starts from --------------------------------------------------------------
