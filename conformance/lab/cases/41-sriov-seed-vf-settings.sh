@@ -2,7 +2,8 @@
 # max_tx_rate applied and restored; spoofchk and trust round trips both ways (from the defaults,
 # and from a state another tool left: DEL puts back what was there, not the defaults); and
 # vlanProto 802.1ad, which igb refuses (EPROTONOSUPPORT): a clear error and a full rollback of
-# everything applied before it, in netdev mode and in userspace-driver mode.
+# everything applied before it, in netdev mode and in userspace-driver mode; and a VF MAC the
+# config changes, seen by the DPDK app that opens the VF next.
 . "$LAB/guest/lib.sh"
 
 test -x "$LAB/bin/sriov" || fail "no sriov in $LAB/bin: cargo build --release -p sriov"
@@ -85,3 +86,19 @@ check "userspace mode: no device-info file" test ! -e "$info"
 check "userspace mode: no record" test ! -e /var/lib/cni/nfv-sriov/ctr3-net1.json
 check_eq "userspace mode: no lease" "" "$(leases)"
 check "userspace mode: DEL after the failed ADD succeeds" cni sriov DEL ctr3 pod net1 < /tmp/c4.json
+
+# 4. The MAC a pod's config gives a vfio VF is the one the DPDK app finds on it; a later pod's
+# config gives it another, and after DEL the VF has no admin MAC again. (testpmd with stdin at its
+# end starts, reports its port and exits at once.)
+testpmd_mac() {
+  timeout 60 dpdk-testpmd -l 0-1 -n 1 --in-memory -a "$(lab_vf_pci 3)" -- --total-num-mbufs=2048 \
+    < /dev/null 2>&1 | sed -n 's/^Port 0: \([0-9A-F:]*\)$/\1/p'
+}
+before=$(vfinfo 3 .)
+for m in 02:41:00:00:00:0a 02:41:00:00:00:0b; do
+  conf 3 "{\"mac\": \"$m\"}" > /tmp/c5.json
+  check "ADD VF 3 (vfio-pci) with MAC $m" cni sriov ADD ctr5 pod net1 < /tmp/c5.json
+  check_eq "the DPDK app on VF 3 finds MAC $m" "$(echo "$m" | tr a-f A-F)" "$(testpmd_mac)"
+  check "DEL" cni sriov DEL ctr5 pod net1 < /tmp/c5.json
+done
+check_eq "PF: VF 3 as before (no admin MAC)" "$before" "$(vfinfo 3 .)"
