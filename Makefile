@@ -56,9 +56,10 @@ goldens-check: deps
 conformance: deps build
 	NFV_CNI_BIN_DIR=$(CURDIR)/$(RELEASE_DIR) $(CARGO) test --locked -p nfv-conformance
 
-## lab: every case in the emulated SR-IOV lab (QEMU igb guest), plus the harness self-test
+## lab: every case in the emulated SR-IOV lab (QEMU igb guest), in both boots (with a vIOMMU, and
+## without one: vfio no-IOMMU mode), plus the harness self-test
 lab: build
-	bash conformance/lab/lab.sh run
+	LAB_VARIANT=all bash conformance/lab/lab.sh run
 	bash conformance/lab/selftest.sh
 
 ## lab-shell: the lab guest with an interactive shell

@@ -1,5 +1,6 @@
 #!/bin/bash
-# Self-test of the lab harness, with its own cases (selftest/cases) and short timeouts, two boots:
+# Self-test of the lab harness, with its own cases (selftest/cases) and short timeouts. First, without
+# a boot: a named case is refused in a variant its "# lab-variants:" line does not name. Two boots:
 #   boot 1: a passing case, a failing one, one that never returns (killed by the per-case timeout),
 #           cases that dirty the lab (settings; the VF count) each followed by one that checks the
 #           reset undid it (quickly; by recreating the VFs). The run must exit
@@ -19,6 +20,8 @@ trap 'rm -rf "$WORK"' EXIT
 export LAB_CASES_DIR=$HERE/selftest/cases
 export LAB_OUT=$REPO/target/lab-selftest
 export LAB_BIN_DIR=$WORK/bin
+# The self-test's cases declare no variant: they run in the default boot (with a vIOMMU).
+export LAB_VARIANT=viommu
 # The hanging cases set "# lab-timeout: 5" themselves; the others keep the default, so a loaded
 # machine cannot turn a slow passing case into a timeout.
 mkdir -p "$LAB_BIN_DIR"
@@ -52,6 +55,14 @@ judge() {
 }
 
 bash "$LAB" setup
+
+echo "selftest: variants - a named case that does not run in a variant is refused, no boot"
+rm -rf "$LAB_OUT-noiommu"
+judge "a case without '# lab-variants: ... noiommu' is refused in the noiommu variant" nonzero \
+  env LAB_VARIANT=noiommu bash "$LAB" run 01-pass
+expect_line "$WORK/err" "01-pass does not run in the noiommu variant: its '# lab-variants:' line says 'viommu'" \
+  "... saying which variants it runs in"
+if [ -e "$LAB_OUT-noiommu/console.log" ]; then flunk "a guest was booted for it"; else pass "no guest was booted for it"; fi
 
 echo "selftest: boot 1 - pass, fail, case timeout, reset between cases"
 judge "a run with a failing and a hanging case exits non-zero" nonzero \

@@ -11,10 +11,10 @@ test -x "$LAB/bin/host-local" || fail "no host-local in $LAB/bin: cargo build --
 pf=$(lab_pf)
 vf=$(lab_vf_pci 0)
 vfinfo() { ip -j -d link show "$pf" | jq -c ".[0].vfinfo_list[] | select(.vf == $1) | $2"; }
-mkdir -p /var/log; rm -rf /run/lab-ipam-21 /var/log/sriov-21.log
+rm -rf /run/lab-ipam-21 /var/log/lab-21.log
 jq -n --arg dev "$vf" '{cniVersion: "1.0.0", name: "lab-sriov-21", type: "sriov", deviceID: $dev,
   mac: "02:21:00:00:00:01", mtu: 1400, vlan: 42, vlanQoS: 2, spoofchk: "off", trust: "on",
-  max_tx_rate: 50, logLevel: "info", logFile: "/var/log/sriov-21.log", ipam: {type: "host-local", dataDir: "/run/lab-ipam-21",
+  max_tx_rate: 50, logLevel: "info", logFile: "/var/log/lab-21.log", ipam: {type: "host-local", dataDir: "/run/lab-ipam-21",
   ranges: [[{subnet: "10.56.21.0/24"}]]}}' > /tmp/conf.json
 
 name=$(lab_vf_netdev 0)
@@ -43,7 +43,7 @@ ip -d link show "$pf"
 check_eq "netdev back under its name" "$name" "$(lab_vf_netdev 0)"
 check_eq "netdev MAC restored" "$mac" "$(cat "/sys/class/net/$name/address")"
 check_eq "netdev MTU restored" "$mtu" "$(cat "/sys/class/net/$name/mtu")"
-echo "plugin log:"; cat /var/log/sriov-21.log
+echo "plugin log:"; cat /var/log/lab-21.log
 check_eq "every VF setting on the PF as before" "$before" "$(vfinfo 0 .)"
 check_eq "pod is empty" lo "$(ip -n pod -j link show | jq -r '.[].ifname')"
 check "record removed" test ! -e /var/lib/cni/nfv-sriov/ctr-net1.json

@@ -2,7 +2,8 @@
 # the VF settings (admin MAC included) are applied through the PF, the result reports pciID, the
 # MAC and IPAM's address (not configured: there is no kernel interface), the device-info file
 # names the vfio group device. CHECK notices the VF leaving vfio-pci; DEL restores every VF
-# setting and releases the lease; DEL without a record works from the driver binding.
+# setting and releases the lease; DEL without a record works from the driver binding. (40 proves
+# the same file and its group device without a vIOMMU.)
 . "$LAB/guest/lib.sh"
 
 test -x "$LAB/bin/sriov" || fail "no sriov in $LAB/bin: cargo build --release -p sriov"
@@ -41,6 +42,7 @@ cat "$info"; echo
 check_eq "device-info type pci" pci "$(jq -r .type "$info")"
 check_eq "device-info pci-address" "$vf" "$(jq -r '.pci["pci-address"]' "$info")"
 check_eq "device-info pf-pci-address" "$(lab_pf_pci)" "$(jq -r '.pci["pf-pci-address"]' "$info")"
+check_eq "device-info vfio group" "$group" "$(jq -r .vfio.group "$info")"
 check_eq "device-info vfio group device" "/dev/vfio/$group" "$(jq -r .vfio.device "$info")"
 check_eq "device-info: an IOMMU group, not noiommu" false "$(jq -r .vfio.noiommu "$info")"
 check "the reported group device opens (as the DPDK app will)" sh -c "exec 3<> $(jq -r .vfio.device "$info")"

@@ -4,7 +4,8 @@
 # What a case can rely on when it starts (the runner resets to this before every case):
 #   - one igb PF, up, in the initial netns: $(lab_pf), PCI address $(lab_pf_pci)
 #   - $LAB_NUM_VFS VFs with default settings: VFs 0 and 1 on igbvf (netdevs in the initial netns),
-#     VFs 2 and 3 on vfio-pci (/dev/vfio/<group>, one IOMMU group each)
+#     VFs 2 and 3 on vfio-pci (/dev/vfio/<group>, one IOMMU group each; /dev/vfio/noiommu-<group>
+#     in the noiommu variant)
 #   - vdpa_sim_net devices vdpa0 on vhost_vdpa (/dev/vhost-vdpa-N) and vdpa1 on virtio_vdpa (a netdev)
 #   - no network namespaces under /run/netns; hugepages mounted at /dev/hugepages
 #   - $LAB/bin: the plugin binaries the host provided (CNI_PATH); $LAB/lib: their shared libraries
@@ -14,9 +15,18 @@ LAB=${LAB:-/lab}
 LAB_NUM_VFS=4
 LAB_VFIO_VFS="2 3"
 export LAB
+# The boot variant: viommu (a virtual IOMMU) or noiommu (none; vfio in no-IOMMU mode).
+read -r _cmdline < /proc/cmdline
+LAB_VARIANT=viommu
+for _a in $_cmdline; do
+  case $_a in lab.variant=*) LAB_VARIANT=${_a#lab.variant=} ;; esac
+done
+export LAB_VARIANT
 
-# busybox ash runs its own 'ip' applet before $PATH; the image's /bin/ip is iproute2 (VFs, netns, -j).
+# busybox ash runs its own applets before $PATH: the image's /bin/ip is iproute2 (VFs, netns, -j),
+# its /bin/setpriv util-linux's (bounding sets).
 ip() { /bin/ip "$@"; }
+setpriv() { /bin/setpriv "$@"; }
 
 # --- reporting: one line per check in the case log; fail ends the case (exit 1) ---------------------
 ok() { echo "ok - $*"; }
@@ -76,6 +86,14 @@ lab_vf_driver() { _lab_link "/sys/bus/pci/devices/$(lab_vf_pci "$1")/driver"; }
 # Netdev name of VF N in the initial netns, empty when it has none (vfio-pci, or moved away).
 lab_vf_netdev() { _lab_names "/sys/bus/pci/devices/$(lab_vf_pci "$1")/net"; }
 lab_vf_group() { _lab_link "/sys/bus/pci/devices/$(lab_vf_pci "$1")/iommu_group"; }
+# The VFIO group device of VF N on vfio-pci: /dev/vfio/<group>, or /dev/vfio/noiommu-<group> when
+# its group is a no-IOMMU one (sysfs names such groups vfio-noiommu).
+lab_vf_vfio_dev() {
+  _g=$(lab_vf_group "$1")
+  [ -n "$_g" ] || return 1
+  read -r _gn 2>/dev/null < "/sys/kernel/iommu_groups/$_g/name" || _gn=
+  if [ "$_gn" = vfio-noiommu ]; then echo "/dev/vfio/noiommu-$_g"; else echo "/dev/vfio/$_g"; fi
+}
 
 # lab_vf_bind N DRIVER: (re)bind VF N to igbvf or vfio-pci and wait for its netdev or /dev/vfio node.
 # Rebinding to igbvf is also how a VF picks up an admin MAC set through the PF.
@@ -89,7 +107,7 @@ lab_vf_bind() {
   [ "$(lab_vf_driver "$1")" = "$2" ] || { echo "VF $1 ($_pci) did not bind to $2" >&2; return 1; }
   case $2 in
     igbvf) lab_wait 10 test -n "$(lab_vf_netdev "$1")" ;;
-    vfio-pci) lab_wait 10 test -c "/dev/vfio/$(lab_vf_group "$1")" ;;
+    vfio-pci) lab_wait 10 test -c "$(lab_vf_vfio_dev "$1")" ;;
   esac
 }
 
@@ -127,6 +145,70 @@ cni() {
   [ -n "$_if" ] && set -- "$@" "CNI_IFNAME=$_if"
   [ -n "$_args" ] && set -- "$@" "CNI_ARGS=$_args"
   env -u CNI_CONTAINERID -u CNI_NETNS -u CNI_IFNAME -u CNI_ARGS "$@" "$LAB/bin/$_p"
+}
+
+# --- Multus as the caller ---------------------------------------------------------------------------
+# What Multus hands a delegate for a NAD whose pod got a device from the device plugin:
+# lab_multus_conf NAD_CONF_FILE DEVICE_ID CONTAINERID IFNAME [MAC]
+#   the NAD's config with deviceID and pciBusID injected at the top, and the runtimeConfig libcni
+#   adds for the capabilities the config declares: deviceID, CNIDeviceInfoFile (Multus names it
+#   /var/run/k8s.cni.cncf.io/devinfo/cni/<network>-<containerID>_<ifname>), mac (the pod's
+#   network annotation asked for MAC).
+lab_multus_conf() {
+  jq -c --arg dev "$2" --arg info "$(lab_multus_devinfo "$1" "$3" "$4")" --arg mac "${5:-}" '
+    (.capabilities // {}) as $cap
+    | . + {deviceID: $dev, pciBusID: $dev}
+    | .runtimeConfig = ((.runtimeConfig // {})
+        + (if $cap.deviceID then {deviceID: $dev} else {} end)
+        + (if $cap.CNIDeviceInfoFile then {CNIDeviceInfoFile: $info} else {} end)
+        + (if $cap.mac and $mac != "" then {mac: $mac} else {} end))
+    | if .runtimeConfig == {} then del(.runtimeConfig) else . end' "$1"
+}
+# lab_multus_devinfo NAD_CONF_FILE CONTAINERID IFNAME: the device-info path Multus picks.
+lab_multus_devinfo() {
+  echo "/var/run/k8s.cni.cncf.io/devinfo/cni/$(jq -r .name "$1")-$2_$3"
+}
+# lab_multus_args POD_NAMESPACE POD_NAME CONTAINERID POD_UID [MAC]: Multus's CNI_ARGS (MAC= when
+# the pod's network annotation asks for one).
+lab_multus_args() {
+  _a="IgnoreUnknown=1;K8S_POD_NAMESPACE=$1;K8S_POD_NAME=$2;K8S_POD_INFRA_CONTAINER_ID=$3;K8S_POD_UID=$4"
+  [ -n "${5:-}" ] && _a="$_a;MAC=$5"
+  echo "$_a"
+}
+
+# --- DPDK ------------------------------------------------------------------------------------------------
+# lab_testpmd_start NAME NETNS COMMAND...: COMMAND (dpdk-testpmd not interactive, or a wrapper
+# running it) in the background in NETNS (the pod's): testpmd starts forwarding at once and stops,
+# printing its statistics, at a line on its stdin. Output in /tmp/NAME.out. Stop it with
+# lab_testpmd_stop NAME. Its stdout is a file, so block-buffered: read it once it has stopped.
+lab_testpmd_start() {
+  _n=$1 _ns=$2
+  shift 2
+  rm -f "/tmp/$_n.in" "/tmp/$_n.out"
+  mkfifo "/tmp/$_n.in"
+  ip netns exec "$_ns" "$@" < "/tmp/$_n.in" > "/tmp/$_n.out" 2>&1 &
+  echo $! > "/tmp/$_n.pid"
+  # Hold the FIFO open for writing, or testpmd's first read sees end-of-file and it stops at once.
+  sleep 100000 > "/tmp/$_n.in" &
+  echo $! > "/tmp/$_n.holder"
+}
+# lab_testpmd_stop NAME: a line to testpmd (it stops forwarding, prints its statistics, closes its
+# ports and exits); killed after 30 s. Returns its exit status; its output is in /tmp/NAME.out.
+# Call it from the shell that started testpmd (not in $(...) or check: it waits for its child).
+lab_testpmd_stop() {
+  _pid=$(cat "/tmp/$1.pid")
+  echo > "/tmp/$1.in"
+  kill "$(cat "/tmp/$1.holder")" 2>/dev/null
+  ( sleep 30; kill -9 "$_pid" 2>/dev/null && echo "testpmd did not exit within 30 s: killed" >&2 ) &
+  _watch=$!
+  wait "$_pid"
+  _rc=$?
+  kill "$_watch" 2>/dev/null
+  return "$_rc"
+}
+# lab_testpmd_stat NAME RX|TX: the port's packet count from the statistics testpmd printed at exit.
+lab_testpmd_stat() {
+  sed -n "/Forward statistics for port 0/,/------------------------------------/ s/.*$2-packets: *\([0-9]*\).*/\1/p" "/tmp/$1.out" | head -n 1
 }
 
 # --- the known state every case starts from --------------------------------------------------------------

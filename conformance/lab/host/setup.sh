@@ -9,10 +9,16 @@
 #   debs/                      downloaded .deb files (image, headers, kbuild, source)
 #   kernel/<release>/          unpacked linux-image with modules.dep, and .ready when complete
 #   vdpasim/<release>/         vringh.ko vdpa_sim.ko vdpa_sim_net.ko built out of tree, and .ready
+#   vfio-noiommu/<release>/    vfio.ko vfio_iommu_type1.ko vfio-pci-core.ko vfio-pci.ko built out of tree
+#                              with CONFIG_VFIO_NOIOMMU (Debian builds vfio without it), and .ready
 
 APT=(env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 -q)
-# Host packages: the emulator (backports, QEMU 10 for -device igb) and what builds the guest image.
-LAB_HOST_PKGS=(busybox-static iproute2 jq kmod xz-utils cpio gzip make gcc bc)
+# Host packages: the emulator (backports, QEMU 10 for -device igb) and what builds the guest image,
+# DPDK's testpmd with the PMDs the guest's apps use (igbvf is in librte-net-e1000-23; the default
+# mempool ops are a driver of their own) and setpriv (util-linux) to run an app with a pod's
+# capabilities only.
+LAB_HOST_PKGS=(busybox-static iproute2 jq kmod xz-utils cpio gzip make gcc bc
+  dpdk-dev librte-net-e1000-23 librte-mempool-ring23 util-linux)
 
 lab_log() { echo "lab: $*" >&2; }
 lab_die() { echo "lab: error: $*" >&2; exit 1; }
@@ -112,11 +118,15 @@ lab_unpack_kernel() {
   touch "$dir/.ready"
 }
 
-# vdpa_sim is not built in Debian's kernel: build vringh, vdpa_sim and vdpa_sim_net out of tree from
-# linux-source against the matching headers (the same package version when the mirror still has it).
-lab_build_vdpasim() {
-  local kv=$1 ver=$2 out=$LAB_CACHE/vdpasim/$1
-  [ -f "$out/.ready" ] && return 0
+# Out-of-tree kernel modules, built against the guest kernel's own headers from its own source
+# (the same package version when the mirror still has it), nothing installed on the host:
+# - vdpa_sim is not built in Debian's kernel: vringh, vdpa_sim, vdpa_sim_net into vdpasim/<release>/;
+# - Debian builds vfio without CONFIG_VFIO_NOIOMMU, so its vfio has no enable_unsafe_noiommu_mode:
+#   the noiommu variant loads vfio, vfio_iommu_type1, vfio-pci-core and vfio-pci built from the
+#   same source with that option (nothing else changed) from vfio-noiommu/<release>/.
+lab_build_kmods() {
+  local kv=$1 ver=$2 vdpasim=$LAB_CACHE/vdpasim/$1 noiommu=$LAB_CACHE/vfio-noiommu/$1
+  [ -f "$vdpasim/.ready" ] && [ -f "$noiommu/.ready" ] && return 0
   local base=${kv%-amd64} series
   series=$(echo "$kv" | cut -d. -f1,2)
   lab_fetch "linux-headers-$kv" "$ver"
@@ -127,9 +137,8 @@ lab_build_vdpasim() {
       lab_log "linux-source-$series=$ver is gone from the mirror; using the newest linux-source-$series"
       lab_download "linux-source-$series" || lab_die "cannot download linux-source-$series"; }
   fi
-  lab_log "building vdpa_sim modules for $kv"
-  local work=$LAB_CACHE/vdpasim/build-$kv
-  rm -rf "$work" "$out" && mkdir -p "$work/kh" "$work/src" "$out"
+  local work=$LAB_CACHE/kbuild-$kv
+  rm -rf "$work" && mkdir -p "$work/kh" "$work/src"
   local d
   for d in "$(lab_deb "linux-headers-$kv" "$ver")" "$(lab_deb "linux-headers-$base-common" "$ver")" \
            "$(lab_deb "linux-kbuild-$base" "$ver")"; do
@@ -149,16 +158,49 @@ lab_build_vdpasim() {
   dpkg-deb -x "$srcdeb" "$work/src"
   local tarball
   tarball=$(lab_first "$work"/src/usr/src/linux-source-*.tar.*)
+  # (tar's '*' matches '/' too: the last pattern takes drivers/vfio/pci/ as well)
   tar -xf "$tarball" -C "$work" --strip-components=1 --wildcards \
-    '*/drivers/vdpa/vdpa_sim/*' '*/drivers/vhost/vringh.c'
-  mkdir -p "$work/m"
-  mv "$work"/drivers/vdpa/vdpa_sim/*.[ch] "$work/drivers/vhost/vringh.c" "$work/m/"
-  echo 'obj-m += vringh.o vdpa_sim.o vdpa_sim_net.o' > "$work/m/Makefile"
-  make -s -C "$kh" M="$work/m" CONFIG_DEBUG_INFO_BTF_MODULES= modules >"$work/build.log" 2>&1 \
-    || { tail -n 30 "$work/build.log" >&2; lab_die "vdpa_sim build failed (log: $work/build.log)"; }
-  cp "$work"/m/{vringh,vdpa_sim,vdpa_sim_net}.ko "$out/"
+    '*/drivers/vdpa/vdpa_sim/*' '*/drivers/vhost/vringh.c' '*/drivers/vfio/*.[ch]'
+  if [ ! -f "$vdpasim/.ready" ]; then
+    lab_log "building vdpa_sim modules for $kv"
+    mkdir -p "$work/vdpasim"
+    mv "$work"/drivers/vdpa/vdpa_sim/*.[ch] "$work/drivers/vhost/vringh.c" "$work/vdpasim/"
+    echo 'obj-m += vringh.o vdpa_sim.o vdpa_sim_net.o' > "$work/vdpasim/Makefile"
+    lab_kbuild "$kh" "$work/vdpasim" vringh vdpa_sim vdpa_sim_net
+    rm -rf "$vdpasim" && mkdir -p "$vdpasim"
+    cp "$work"/vdpasim/{vringh,vdpa_sim,vdpa_sim_net}.ko "$vdpasim/"
+    touch "$vdpasim/.ready"
+  fi
+  if [ ! -f "$noiommu/.ready" ]; then
+    lab_log "building vfio modules with CONFIG_VFIO_NOIOMMU for $kv"
+    mkdir -p "$work/vfio"
+    mv "$work"/drivers/vfio/{vfio_main,group,container,virqfd,vfio_iommu_type1}.c "$work"/drivers/vfio/vfio.h \
+      "$work"/drivers/vfio/pci/{vfio_pci_core,vfio_pci_intrs,vfio_pci_rdwr,vfio_pci_config,vfio_pci,vfio_pci_igd}.c \
+      "$work"/drivers/vfio/pci/vfio_pci_priv.h "$work/vfio/"
+    # Debian's drivers/vfio/Makefile and pci/Makefile for its config (GROUP, CONTAINER, VIRQFD, PCI_IGD
+    # on; CDEV, IOMMUFD, DEBUGFS off), plus the one option.
+    cat > "$work/vfio/Makefile" <<'MK'
+obj-m += vfio.o vfio_iommu_type1.o vfio-pci-core.o vfio-pci.o
+vfio-y := vfio_main.o group.o container.o virqfd.o
+vfio-pci-core-y := vfio_pci_core.o vfio_pci_intrs.o vfio_pci_rdwr.o vfio_pci_config.o
+vfio-pci-y := vfio_pci.o vfio_pci_igd.o
+ccflags-y += -DCONFIG_VFIO_NOIOMMU=1
+MK
+    lab_kbuild "$kh" "$work/vfio" vfio vfio_iommu_type1 vfio-pci-core vfio-pci
+    rm -rf "$noiommu" && mkdir -p "$noiommu"
+    cp "$work"/vfio/{vfio,vfio_iommu_type1,vfio-pci-core,vfio-pci}.ko "$noiommu/"
+    touch "$noiommu/.ready"
+  fi
   rm -rf "$work"
-  touch "$out/.ready"
+}
+
+# lab_kbuild HEADERS DIR MODULE...: build the modules of DIR's Makefile against HEADERS.
+lab_kbuild() {
+  local kh=$1 dir=$2 m
+  shift 2
+  make -s -C "$kh" M="$dir" CONFIG_DEBUG_INFO_BTF_MODULES= modules >"$dir/build.log" 2>&1 \
+    || { tail -n 30 "$dir/build.log" >&2; lab_die "building $* failed (log: $dir/build.log)"; }
+  for m in "$@"; do [ -f "$dir/$m.ko" ] || lab_die "no $m.ko after building in $dir"; done
 }
 
 lab_setup() {
@@ -171,18 +213,19 @@ lab_setup() {
   local k kv ver
   k=$(lab_resolve_kernel || true)
   read -r kv ver <<< "$k"
-  if [ -z "$k" ] || [ ! -f "$LAB_CACHE/kernel/$kv/.ready" ] || [ ! -f "$LAB_CACHE/vdpasim/$kv/.ready" ]; then
+  if [ -z "$k" ] || [ ! -f "$LAB_CACHE/kernel/$kv/.ready" ] || [ ! -f "$LAB_CACHE/vdpasim/$kv/.ready" ] \
+     || [ ! -f "$LAB_CACHE/vfio-noiommu/$kv/.ready" ]; then
     lab_apt_update
     k=$(lab_resolve_kernel || true)
     [ -n "$k" ] || lab_die "cannot resolve linux-image-amd64 in bookworm-backports (apt-cache show linux-image-amd64/bookworm-backports)"
     read -r kv ver <<< "$k"
   fi
   lab_unpack_kernel "$kv" "$ver"
-  lab_build_vdpasim "$kv" "$ver"
+  lab_build_kmods "$kv" "$ver"
   echo "$kv $ver" > "$LAB_CACHE/kernel.release"
   # A kernel the mirror has moved past is not used again: drop it and its packages.
   local d
-  for d in "$LAB_CACHE"/kernel/* "$LAB_CACHE"/vdpasim/*; do
+  for d in "$LAB_CACHE"/kernel/* "$LAB_CACHE"/vdpasim/* "$LAB_CACHE"/vfio-noiommu/*; do
     [ -d "$d" ] && [ "${d##*/}" != "$kv" ] && { lab_log "removing the old ${d##*/} from the cache"; rm -rf "$d"; }
   done
   find "$LAB_CACHE/debs" -name 'linux-*.deb' ! -name "*_${ver//:/%3a}_*" ! -name 'linux-source-*' -delete

@@ -17,6 +17,18 @@ lab_all_cases() {
   done
 }
 
+# The boot variants a case runs in: its "# lab-variants: NAME ..." line, else viommu only.
+lab_case_variants() {
+  local v
+  v=$(sed -n 's/^# lab-variants: *//p' "$LAB_CASES_DIR/$1.sh" | head -n 1)
+  echo "${v:-viommu}"
+}
+
+# lab_case_runs_in CASE VARIANT
+lab_case_runs_in() {
+  case " $(lab_case_variants "$1") " in *" $2 "*) return 0 ;; *) return 1 ;; esac
+}
+
 # lab_resolve_case ARG: the case named ARG, ARG.sh, or the only one starting with ARG ("03").
 lab_resolve_case() {
   local a=${1%.sh} hits=()
