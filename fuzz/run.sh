@@ -17,6 +17,8 @@ out=target/fuzz
 build=$out/build
 summary=$out/summary.json
 mkdir -p "$out/logs"
+# hostlocal_disk writes a scratch lease directory per input: on tmpfs it runs twice as fast.
+if [ -z "${TMPDIR:-}" ] && [ -w /dev/shm ]; then export TMPDIR=/dev/shm; fi
 mapfile -t all < <(sed -n 's/^name = "\(.*\)"$/\1/p' fuzz/Cargo.toml | grep -v '^nfv-fuzz$')
 if [ $# -gt 0 ]; then targets=("$@"); else targets=("${all[@]}"); fi
 

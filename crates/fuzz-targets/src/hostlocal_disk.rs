@@ -73,7 +73,8 @@ pub fn run(data: &[u8]) {
     for (name, content) in &parts {
         let name = String::from_utf8_lossy(name);
         if let Some(file) = name.strip_prefix("lease/").filter(|f| single_component(f)) {
-            std::fs::write(lease_dir.join(file), content).unwrap();
+            // A name the filesystem refuses (too long) is simply not there.
+            let _ = std::fs::write(lease_dir.join(file), content);
         }
         if name == "resolv" {
             resolv(&String::from_utf8_lossy(content));
@@ -106,7 +107,7 @@ pub fn run(data: &[u8]) {
                 content = text.replace("@stamp", &stamp).into_bytes();
             }
         }
-        std::fs::write(index_dir.join(file), content).unwrap();
+        let _ = std::fs::write(index_dir.join(file), content);
     }
     operations(&data_dir, &lease_dir, trusted_index);
 }
