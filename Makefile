@@ -13,7 +13,7 @@ APT := apt-get -o DPkg::Lock::Timeout=600 -q
 # goldens, the reference plugins as differential peers, iproute2 for namespaces.
 APT_PACKAGES := golang-go golang-github-appc-cni-dev containernetworking-plugins iproute2 util-linux procps
 
-.PHONY: all build deps test unit conformance goldens-check lab lab-shell ovs-e2e demo bench install lint clean reliability static dist image deploy-check multus-replay runtime-e2e
+.PHONY: all build deps test unit conformance goldens-check lab lab-shell ovs-e2e demo bench install lint clean reliability static dist image deploy-check multus-replay runtime-e2e fuzz fuzz-short
 
 all: build
 
@@ -33,7 +33,7 @@ deps:
 	fi
 
 ## test: everything, as CI runs it
-test: deps build unit goldens-check conformance lab ovs-e2e deploy-check multus-replay runtime-e2e
+test: deps build unit fuzz-short goldens-check conformance lab ovs-e2e deploy-check multus-replay runtime-e2e
 
 ## unit: cargo's tests of every crate (unit, kernel tests in fresh netns, differential tests)
 unit: deps
@@ -43,6 +43,17 @@ unit: deps
 	$(CARGO) test --locked -p vdpa --features test-hooks --test crash
 	$(CARGO) test --locked -p userspace --features test-hooks --test crash
 	$(CARGO) test --locked -p host-local --features test-hooks --test crash
+
+## fuzz: every fuzz target for FUZZ_SECONDS each (default 60), summary in target/fuzz/summary.json
+# Needs nightly and cargo-fuzz (installed when missing); without them it says so and runs the
+# target bodies over testdata/fuzz/ as plain tests (docs/fuzzing.md).
+FUZZ_SECONDS ?= 60
+fuzz:
+	FUZZ_SECONDS=$(FUZZ_SECONDS) bash fuzz/run.sh
+
+## fuzz-short: the CI-sized pass, 10 s per target
+fuzz-short:
+	FUZZ_SECONDS=10 bash fuzz/run.sh
 
 ## goldens-check: the result-conversion goldens still match the reference Go library
 goldens-check: deps

@@ -90,29 +90,33 @@ impl Netlink {
             if index.is_some_and(|i| i != m.header.index) {
                 continue;
             }
-            let mut local = None;
-            let mut address = None;
-            for a in &m.attributes {
-                match a {
-                    AddressAttribute::Local(ip) => local = Some(*ip),
-                    AddressAttribute::Address(ip) => address = Some(*ip),
-                    _ => {}
-                }
-            }
-            let Some(ip) = local.or(address) else {
-                continue;
-            };
-            let network = IpNetwork::new(ip, m.header.prefix_len).map_err(|e| {
-                Error::protocol(op, format!("address {ip}/{}: {e}", m.header.prefix_len))
-            })?;
-            out.push(Address {
-                index: m.header.index,
-                network,
-                scope: u8::from(m.header.scope),
-            });
+            out.extend(address_from_message(&m, op)?);
         }
         Ok(out)
     }
+}
+
+/// The address an RTM_NEWADDR reply describes; `None` when it carries no address at all.
+pub(crate) fn address_from_message(m: &AddressMessage, op: &str) -> Result<Option<Address>> {
+    let mut local = None;
+    let mut address = None;
+    for a in &m.attributes {
+        match a {
+            AddressAttribute::Local(ip) => local = Some(*ip),
+            AddressAttribute::Address(ip) => address = Some(*ip),
+            _ => {}
+        }
+    }
+    let Some(ip) = local.or(address) else {
+        return Ok(None);
+    };
+    let network = IpNetwork::new(ip, m.header.prefix_len)
+        .map_err(|e| Error::protocol(op, format!("address {ip}/{}: {e}", m.header.prefix_len)))?;
+    Ok(Some(Address {
+        index: m.header.index,
+        network,
+        scope: u8::from(m.header.scope),
+    }))
 }
 
 #[cfg(test)]

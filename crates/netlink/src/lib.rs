@@ -16,6 +16,8 @@
 
 mod address;
 mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 mod link;
 mod mac;
 pub mod netns;

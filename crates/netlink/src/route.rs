@@ -119,7 +119,7 @@ fn route_address(a: &RouteAddress) -> Option<IpAddr> {
     }
 }
 
-fn route_from_message(m: &RouteMessage) -> Option<Route> {
+pub(crate) fn route_from_message(m: &RouteMessage) -> Option<Route> {
     let unspecified = match m.header.address_family {
         AddressFamily::Inet => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
         AddressFamily::Inet6 => IpAddr::V6(Ipv6Addr::UNSPECIFIED),

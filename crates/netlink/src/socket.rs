@@ -208,7 +208,7 @@ fn request_once(
                     let (code, ext) =
                         parse_error(raw, hdr.flags).map_err(|d| Error::protocol(op, d))?;
                     if code != 0 {
-                        return Err(Error::kernel(op, action, -code, ext));
+                        return Err(kernel_error(op, action, code, ext));
                     }
                     return Ok((replies, interrupted)); // the ACK
                 }
@@ -216,7 +216,7 @@ fn request_once(
                     // A dump may end in DONE carrying an error code.
                     let code = read_i32(raw, NLMSG_HDR_LEN).unwrap_or(0);
                     if code < 0 {
-                        return Err(Error::kernel(op, action, -code, None));
+                        return Err(kernel_error(op, action, code, None));
                     }
                     return Ok((replies, interrupted));
                 }
@@ -228,6 +228,15 @@ fn request_once(
                 }
             }
         }
+    }
+}
+
+/// The error for a non-zero NLMSG_ERROR/NLMSG_DONE code (a negative errno). A code with no
+/// errno behind it (i32::MIN has no negation) is a malformed reply, not an overflow.
+fn kernel_error(op: &str, action: &Action, code: i32, ext: Option<String>) -> Error {
+    match code.checked_neg() {
+        Some(errno) => Error::kernel(op, action, errno, ext),
+        None => Error::protocol(op, format!("error code {code} is not an errno")),
     }
 }
 
@@ -446,6 +455,35 @@ mod tests {
             "{e}"
         );
         assert_eq!(k.sent.len() as u32, DUMP_ATTEMPTS);
+    }
+
+    /// Found by the netlink_reply fuzz target (testdata/fuzz/netlink_reply/regressions/): a
+    /// code of i32::MIN, in an NLMSG_ERROR or a dump's NLMSG_DONE, has no errno and overflowed.
+    #[test]
+    fn an_error_code_without_an_errno_is_a_protocol_error() {
+        for reply in [
+            error_msg(i32::MIN, NLM_F_CAPPED, None),
+            message(NLMSG_DONE, 2, 0, &i32::MIN.to_ne_bytes()),
+        ] {
+            let mut k = ScriptedKernel {
+                script: vec![vec![reply]],
+                sent: vec![],
+                pending: vec![],
+            };
+            let mut seq = 0;
+            let e = exchange(
+                &mut k,
+                &mut seq,
+                &dump_msg,
+                0,
+                Expect::Dump,
+                "listing links",
+                &Action::Other,
+            )
+            .unwrap_err();
+            assert!(matches!(e, Error::Protocol { .. }), "{e}");
+            assert!(e.to_string().contains("is not an errno"), "{e}");
+        }
     }
 
     /// Like the scripted kernel, but the first datagram answers an older request.

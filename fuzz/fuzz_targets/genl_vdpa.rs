@@ -1,0 +1,3 @@
+#![no_main]
+// The body lives in crates/fuzz-targets, where `cargo test` replays testdata/fuzz/genl_vdpa/.
+libfuzzer_sys::fuzz_target!(|data: &[u8]| nfv_fuzz_targets::run("genl_vdpa", data));

@@ -1,0 +1,3 @@
+#![no_main]
+// The body lives in crates/fuzz-targets, where `cargo test` replays testdata/fuzz/ovsdb_stream/.
+libfuzzer_sys::fuzz_target!(|data: &[u8]| nfv_fuzz_targets::run("ovsdb_stream", data));
