@@ -75,9 +75,9 @@ fn cni_args(s: &str) {
         }
         Err(e) => assert_eq!(e.code, code::INVALID_ENV),
     }
-    // host-local reads the runner's pairs joined again (plugins/host-local verbs.rs).
+    // host-local reads the runner's pairs (plugins/host-local verbs.rs).
     let conf = json!({"cniVersion": "1.0.0", "name": "n", "ipam": {"type": "host-local", "subnet": "10.0.0.0/24"}});
-    match IpamConfig::load(&conf, &printed) {
+    match IpamConfig::load(&conf, &parsed.0) {
         Ok(c) => assert!(c.requested.len() <= 1),
         Err(ConfigError::Args(m)) => {
             assert!(!m.starts_with("ARGS: invalid pair"), "{printed:?}: {m}")

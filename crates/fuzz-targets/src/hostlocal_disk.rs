@@ -122,7 +122,7 @@ fn operations(data_dir: &Path, lease_dir: &Path, trusted_index: bool) {
             "ranges": [[{"subnet": "10.9.0.0/29"}], [{"subnet": "fd00:9::/125"}]],
         },
     });
-    let conf = IpamConfig::load(&conf, "").unwrap();
+    let conf = IpamConfig::load(&conf, &[]).unwrap();
     let a = Owner::new("c1", "eth0");
     let b = Owner::new("c2", "eth0");
     let c = Owner::new("c3", "net1");

@@ -138,7 +138,10 @@ fn layer(kind: Kind, req: &Request, verb: Command) -> Result<Option<Success>, Er
             Command::Add | Command::Check => {
                 let conf: sriov::config::SriovConf = req.parse_conf()?;
                 let plan = sriov::config::plan(&conf, &req.env.args)?;
-                accepted_devinfo(&nfv_devinfo::requested_path(&conf.runtime_config)?);
+                accepted_devinfo(&nfv_devinfo::requested_path(
+                    &conf.runtime_config,
+                    &nfv_devinfo::place(),
+                )?);
                 Ok(Some(stand_in_result(req, plan.mac.map(|m| m.to_string()))))
             }
             // DEL without a record reads what it can of the config and never fails on it;
@@ -146,36 +149,42 @@ fn layer(kind: Kind, req: &Request, verb: Command) -> Result<Option<Success>, Er
             _ => {
                 if let Ok(conf) = req.parse_conf::<sriov::config::SriovConf>() {
                     let _ = sriov::config::device(&conf);
-                    let _ = nfv_devinfo::requested_path(&conf.runtime_config);
+                    let _ =
+                        nfv_devinfo::requested_path(&conf.runtime_config, &nfv_devinfo::place());
                 }
                 Ok(None)
             }
         },
         Kind::Vdpa => match verb {
             Command::Add | Command::Check => {
-                let conf: vdpa::config::VdpaConf = req.parse_conf()?;
-                let plan = vdpa::config::plan(&conf, &req.env.args)?;
+                let conf: nfv_vdpa::config::VdpaConf = req.parse_conf()?;
+                let plan = nfv_vdpa::config::plan(&conf, &req.env.args)?;
                 accepted_devinfo(&plan.device_info_file);
                 Ok(Some(stand_in_result(req, plan.mac.map(|m| m.to_string()))))
             }
             _ => {
-                if let Ok(conf) = req.parse_conf::<vdpa::config::VdpaConf>() {
-                    let _ = vdpa::config::plan(&conf, &req.env.args);
-                    let _ = nfv_devinfo::requested_path(&conf.runtime_config);
+                if let Ok(conf) = req.parse_conf::<nfv_vdpa::config::VdpaConf>() {
+                    let _ = nfv_vdpa::config::plan(&conf, &req.env.args);
+                    let _ =
+                        nfv_devinfo::requested_path(&conf.runtime_config, &nfv_devinfo::place());
                 }
                 Ok(None)
             }
         },
         Kind::Userspace => {
             let conf: userspace::config::UserspaceConf = req.parse_conf()?;
-            let (socket, _timeout) = conf.endpoint()?;
+            let places = userspace::places::Places::node();
+            let (socket, _timeout) = conf.endpoint(&places)?;
             assert!(socket.is_absolute(), "ovsdbSocket {socket:?} accepted");
             let name = &req.conf.name;
             match verb {
                 Command::Add => {
-                    let plan = conf.plan(name, req.container_id(), req.ifname(), true)?;
+                    let plan = conf.plan(&places, name, req.container_id(), req.ifname(), true)?;
                     let mac = userspace::config::pod_mac(req.conf.runtime("mac"), &plan)?;
-                    accepted_devinfo(&nfv_devinfo::requested_path(&req.conf.runtime_config)?);
+                    accepted_devinfo(&nfv_devinfo::requested_path(
+                        &req.conf.runtime_config,
+                        &nfv_devinfo::place(),
+                    )?);
                     assert!(
                         plan.socket_path.starts_with(&plan.socket_dir)
                             && plan.socket_path.as_os_str().len() < userspace::config::SUN_PATH_MAX,
@@ -185,11 +194,11 @@ fn layer(kind: Kind, req: &Request, verb: Command) -> Result<Option<Success>, Er
                     Ok(Some(stand_in_result(req, Some(mac))))
                 }
                 Command::Check => {
-                    conf.plan(name, req.container_id(), req.ifname(), false)?;
+                    conf.plan(&places, name, req.container_id(), req.ifname(), false)?;
                     Ok(None)
                 }
                 Command::Del => {
-                    let _ = conf.plan(name, req.container_id(), req.ifname(), false);
+                    let _ = conf.plan(&places, name, req.container_id(), req.ifname(), false);
                     Ok(None)
                 }
                 _ => Ok(None),
@@ -198,15 +207,8 @@ fn layer(kind: Kind, req: &Request, verb: Command) -> Result<Option<Success>, Er
         Kind::HostLocal => {
             let stdin: Value = serde_json::from_slice(&req.stdin)
                 .map_err(|e| Error::new(code::DECODE, format!("network configuration: {e}")))?;
-            let args: Vec<String> = req
-                .env
-                .args
-                .0
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect();
             let conf =
-                IpamConfig::load(&stdin, &args.join(";")).map_err(host_local::config_error)?;
+                IpamConfig::load(&stdin, &req.env.args.0).map_err(host_local::config_error)?;
             if verb != Command::Add {
                 return Ok(None);
             }
