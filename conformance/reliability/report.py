@@ -65,7 +65,9 @@ def main():
     else:
         s = json.loads(summary)
         targets = s.get("targets", [])
-        md += [s.get("note", ""), ""] if s.get("note") else []
+        if not s.get("fuzzed", True):
+            md += [f"**Nothing was fuzzed**: {s.get('reason', '')}; the target bodies ran over their "
+                   f"corpora as plain tests ({s.get('corpus_tests', '?')}).", ""]
         md += [table(["target", "seconds", "executions", "crashes"],
                      [[t.get("name"), t.get("seconds"), t.get("executions"), t.get("crashes")] for t in targets]), ""]
         fuzz_ok = all(int(t.get("crashes") or 0) == 0 for t in targets)
@@ -92,7 +94,7 @@ def main():
     else:
         md += ["No crash test reported.", ""]
 
-    other = [l for l in lines if l.get("kind") != "crash"]
+    other = [l for l in lines if l.get("kind") not in ("crash", "fuzz")]
     md += ["## Storms and delegate faults", ""]
     if other:
         md += [table(["kind", "what", "size", "outcome"],
