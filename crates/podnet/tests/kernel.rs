@@ -7,7 +7,7 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use nfv_cni::result::{IpConfig, Route};
-use nfv_netlink::{MacAddr, Netlink, Netns};
+use nfv_netlink::{MacAddr, Netlink, Netns, OperState};
 use nfv_podnet::announce::announce;
 use nfv_podnet::give::{give, PodNetdev, STEPS};
 use nfv_podnet::take_back::{bring_home_as, take_back};
@@ -260,13 +260,6 @@ fn announce_makes_a_neighbour_take_the_new_mac_for_both_families() {
     n(&["link", "set", "dev0peer", "up"]);
     n(&["addr", "add", "10.77.0.1/24", "dev", "dev0peer"]);
     n(&["addr", "add", "fd00:77::1/64", "dev", "dev0peer", "nodad"]);
-    let old = "02:00:00:00:0d:99";
-    for a in ["10.77.0.5", "fd00:77::5"] {
-        n(&[
-            "neigh", "replace", a, "lladdr", old, "dev", "dev0peer", "nud", "stale",
-        ]);
-    }
-
     let mut pod = Netlink::open_in(&w.pod).unwrap();
     let link = host.link_by_name("dev0").unwrap();
     let mac: MacAddr = "02:00:00:00:0d:02".parse().unwrap();
@@ -278,7 +271,23 @@ fn announce_makes_a_neighbour_take_the_new_mac_for_both_families() {
     let moved = give(&mut host, &mut pod, &w.pod, &link, &want, &mut |_| {}).unwrap();
     let ips = [ip("10.77.0.5/24"), ip("fd00:77::5/64")];
     addresses::add(&mut pod, moved.index, &ips, &[]).unwrap();
-    assert_eq!(neighbour_mac(&nbr_name, "10.77.0.5"), old);
+    // The neighbour's stale entries, once its end has carrier again: the kernel flushes a
+    // device's entries when it loses carrier (as when its peer left for the pod), and does so
+    // asynchronously, so entries made earlier may go at any moment.
+    let mut nbr_nl = Netlink::open_in(&nbr).unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while nbr_nl.link_by_name("dev0peer").unwrap().oper_state != OperState::Up
+        && std::time::Instant::now() < deadline
+    {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let old = "02:00:00:00:0d:99";
+    for a in ["10.77.0.5", "fd00:77::5"] {
+        n(&[
+            "neigh", "replace", a, "lladdr", old, "dev", "dev0peer", "nud", "stale",
+        ]);
+        assert_eq!(neighbour_mac(&nbr_name, a), old);
+    }
 
     let problems = announce(&mut pod, &w.pod, moved.index, &ips);
     assert!(problems.is_empty(), "{problems:?}");
