@@ -208,6 +208,14 @@ impl Dir {
         }
     }
 
+    /// `name` exists and is of kind `expected` (not found is an ENOENT error).
+    fn expect_present(&self, name: &str, expected: Kind, op: &'static str) -> Result<(), FsError> {
+        match self.stat(name)? {
+            Some(st) => self.expect_kind(name, &st, expected, op),
+            None => Err(FsError::errno(op, self.path.join(name), Errno::ENOENT)),
+        }
+    }
+
     /// Opens with `flags` plus [`FILE_FLAGS`], then checks that what was opened is a regular file.
     fn open_regular(
         &self,
@@ -328,16 +336,7 @@ impl Dir {
     ) -> Result<(), FsError> {
         let name = component(&self.path, name, "moving")?;
         let to_name = component(&to.path, to_name, "moving")?;
-        match self.stat(name)? {
-            Some(st) => self.expect_kind(name, &st, expected, "moving")?,
-            None => {
-                return Err(FsError::errno(
-                    "moving",
-                    self.path.join(name),
-                    Errno::ENOENT,
-                ));
-            }
-        }
+        self.expect_present(name, expected, "moving")?;
         if let Some(st) = to.stat(to_name)? {
             // Never replace something of another kind at the destination.
             to.expect_kind(to_name, &st, expected, "moving")?;
@@ -360,16 +359,7 @@ impl Dir {
     ) -> Result<(), FsError> {
         let name = component(&self.path, name, "moving")?;
         let to_name = component(&to.path, to_name, "moving")?;
-        match self.stat(name)? {
-            Some(st) => self.expect_kind(name, &st, expected, "moving")?,
-            None => {
-                return Err(FsError::errno(
-                    "moving",
-                    self.path.join(name),
-                    Errno::ENOENT,
-                ));
-            }
-        }
+        self.expect_present(name, expected, "moving")?;
         let err = |e| FsError::errno("moving", to.path.join(to_name), e);
         match renameat2(
             &self.fd,
