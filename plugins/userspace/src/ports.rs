@@ -282,22 +282,7 @@ pub fn del_txn(ports: &[OurPort], bridges: &[BridgeRow], keep_bridges: bool) -> 
         match rest.as_slice() {
             [local] if ours_to_remove => {
                 // Only if the one port left is the bridge's own LOCAL port.
-                ops.push(Operation::wait_now(
-                    "Port",
-                    by_uuid(local),
-                    &["name"],
-                    WaitUntil::Equal,
-                    vec![vec![("name".into(), Value::from(b.name.as_str()))]],
-                ));
-                ops.push(Operation::mutate(
-                    "Open_vSwitch",
-                    vec![],
-                    vec![Mutation::new(
-                        "bridges",
-                        Mutator::Delete,
-                        uuid_set(std::slice::from_ref(&b.uuid)),
-                    )],
-                ));
+                remove_bridge_with_only(&mut ops, b, local);
                 removes_bridges.push(b.name.clone());
             }
             _ => ops.push(Operation::mutate(
@@ -313,6 +298,27 @@ pub fn del_txn(ports: &[OurPort], bridges: &[BridgeRow], keep_bridges: bool) -> 
         next_cfg_at,
         removes_bridges,
     }
+}
+
+/// Removes bridge `b` (from Open_vSwitch.bridges, which garbage-collects its rows) provided
+/// its one remaining port `local` is still the bridge's own LOCAL port (named like the bridge).
+fn remove_bridge_with_only(ops: &mut Vec<Operation>, b: &BridgeRow, local: &Uuid) {
+    ops.push(Operation::wait_now(
+        "Port",
+        by_uuid(local),
+        &["name"],
+        WaitUntil::Equal,
+        vec![vec![("name".into(), Value::from(b.name.as_str()))]],
+    ));
+    ops.push(Operation::mutate(
+        "Open_vSwitch",
+        vec![],
+        vec![Mutation::new(
+            "bridges",
+            Mutator::Delete,
+            uuid_set(std::slice::from_ref(&b.uuid)),
+        )],
+    ));
 }
 
 /// Removes each of `bridges` that we created and that holds only its LOCAL port, guarded by a
@@ -343,22 +349,7 @@ pub fn empty_bridges_txn(bridges: &[BridgeRow]) -> Option<DelTxn> {
             WaitUntil::Equal,
             vec![vec![("ports".into(), uuid_set(&b.ports))]],
         ));
-        ops.push(Operation::wait_now(
-            "Port",
-            by_uuid(&b.ports[0]),
-            &["name"],
-            WaitUntil::Equal,
-            vec![vec![("name".into(), Value::from(b.name.as_str()))]],
-        ));
-        ops.push(Operation::mutate(
-            "Open_vSwitch",
-            vec![],
-            vec![Mutation::new(
-                "bridges",
-                Mutator::Delete,
-                uuid_set(std::slice::from_ref(&b.uuid)),
-            )],
-        ));
+        remove_bridge_with_only(&mut ops, b, &b.ports[0]);
     }
     let next_cfg_at = bump_cfg(&mut ops);
     Some(DelTxn {
