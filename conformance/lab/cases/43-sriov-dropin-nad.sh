@@ -62,7 +62,7 @@ check_eq "and the winner's VLAN" 43 "$(vfinfo 1 '.vlan_list[0].vlan')"
 ip netns del "pod-$win"
 vf1_home() { [ -n "$(lab_vf_netdev 1)" ]; }
 check "the VF netdev comes back to the host" lab_wait 10 vf1_home
-jq '. + {"cni.dev/valid-attachments": [{containerID: "ctr-a", ifname: "net1"}]}' /tmp/c0.json > /tmp/gc.json
+jq '. + {cniVersion: "1.1.0", "cni.dev/valid-attachments": [{containerID: "ctr-a", ifname: "net1"}]}' /tmp/c0.json > /tmp/gc.json  # GC is 1.1.0
 check "GC with only ctr-a valid" cni sriov GC "" "" "" < /tmp/gc.json
 check_eq "the vanished pod's VF settings restored" "$before1" "$(vfinfo 1 .)"
 check "its record removed" test ! -e "/var/lib/cni/nfv-sriov/ctr-$win-net1.json"
