@@ -27,13 +27,7 @@ pub const SERVER_ADD_POINTS: &[&str] = &[
 /// The variable naming the point to die at.
 pub const VAR: &str = "NFV_USERSPACE_CRASH_AT";
 
-#[cfg(feature = "test-hooks")]
+/// nfv-crashpoint's crash point under this plugin's variable (nothing without `test-hooks`).
 pub fn crash_point(name: &str) {
-    if std::env::var(VAR).as_deref() == Ok(name) {
-        let _ = nix::sys::signal::kill(nix::unistd::Pid::this(), nix::sys::signal::Signal::SIGKILL);
-    }
+    nfv_crashpoint::crash_point(VAR, name)
 }
-
-#[cfg(not(feature = "test-hooks"))]
-#[inline(always)]
-pub fn crash_point(_name: &str) {}
