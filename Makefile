@@ -76,7 +76,7 @@ conformance: deps build
 ## lab: every case in the emulated SR-IOV lab (QEMU igb guest), in both boots (with a vIOMMU, and
 ## without one: vfio no-IOMMU mode), plus the harness self-test
 lab: build
-	@echo '== lab: booting the viommu guest, then the noiommu one, every case in each (about 6.5-8 min warm; a cold setup adds 2-3 min)'
+	@echo '== lab: booting the viommu guest, then the noiommu one, every case in each (warm: about 3.5 min on a quiet machine, up to 8 under load; a cold setup adds 2-3 min)'
 	LAB_VARIANT=all bash conformance/lab/lab.sh run
 	@echo '== lab: the harness self-test, two short boots (about 2 min)'
 	bash conformance/lab/selftest.sh
