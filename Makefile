@@ -129,7 +129,7 @@ bench: deps build
 ## node libc). Only the target's code gets the flag: build scripts and proc-macros stay dynamic.
 STATIC_TARGET := x86_64-unknown-linux-gnu
 static:
-	@echo '== static: the plugins and nfv-install with glibc linked in (about 4.5 min cold)'
+	@echo '== static: the plugins and nfv-install with glibc linked in (cold: 4.5 min on a quiet machine, 11 min under load)'
 	RUSTFLAGS="-C target-feature=+crt-static" $(CARGO) build --release --locked --target $(STATIC_TARGET) \
 	  $(addprefix -p ,$(PLUGINS)) -p nfv-installer --bins
 

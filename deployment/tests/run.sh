@@ -44,7 +44,7 @@ status=0
 step "2/4: validating every manifest offline against the Kubernetes schemas (seconds)"
 "$venv/bin/python" deployment/tests/manifests.py target/deploy/rendered/*.yaml || status=1
 
-step "3/4: every example NAD's config through the plugins as Multus hands it (starts OVS-DPDK for userspace; about 15 s)"
+step "3/4: every example NAD's config through the plugins as Multus hands it (starts OVS-DPDK for userspace)"
 # shellcheck source=conformance/ovs/ovs.sh
 source conformance/ovs/ovs.sh
 ovs_install
@@ -54,6 +54,6 @@ ovs_start "$ovs"
 OVS_DIR=$ovs "$venv/bin/python" deployment/tests/nad_configs.py || status=1
 ovs_stop; rm -rf "$ovs"; trap - EXIT
 
-step "4/4: the image's installer under podman: install, repeat, upgrade, a kill mid-copy, uninstall (about 20 s)"
+step "4/4: the image's installer under podman: install, repeat, upgrade, a kill mid-copy, uninstall"
 bash deployment/tests/image.sh || status=1
 exit $status
