@@ -70,8 +70,10 @@ lab_use_variant() {
 # LAB_VARIANT=all: one run per variant, each its own lab.sh process (errexit holds there, as it
 # would not in a subshell whose status is tested), then a closing line over all of them.
 lab_run_all() {
-  local v rc=0 p f passed=0 failed=0
+  local v rc=0 p f passed=0 failed=0 n=0
   for v in viommu noiommu; do
+    n=$((n + 1))
+    echo "== lab: boot $n of 2: $v ($([ "$v" = viommu ] && echo 'a virtual IOMMU' || echo 'no IOMMU: vfio in no-IOMMU mode'))" >&2
     lab_use_variant "$v"
     rm -f "$LAB_OUT/summary"
     LAB_VARIANT=$v LAB_OUT=$LAB_OUT_BASE LAB_SKIP_EMPTY=1 bash "${BASH_SOURCE[0]}" run "$@" || rc=1

@@ -5,8 +5,8 @@ binary the way Multus would run it for the example pod that uses it.
 For each NAD and its pod:
   - the delegate config Multus hands the plugin: the NAD's `config`, `deviceID` from the device
     plugin's allocation (the NAD's resourceName pool, see below), `runtimeConfig` for the
-    capabilities the config declares (mac from the pod's selection, CNIDeviceInfoFile under
-    /var/run/k8s.cni.cncf.io/devinfo/cni/), CNI_ARGS with IgnoreUnknown=1 and the pod's
+    capabilities the config declares (mac from the pod's selection; CNIDeviceInfoFile under
+    /var/run/k8s.cni.cncf.io/devinfo/cni/ only with a device, as Multus), CNI_ARGS with IgnoreUnknown=1 and the pod's
     K8S_POD_NAMESPACE/NAME/INFRA_CONTAINER_ID/UID, CNI_IFNAME from the selection ("net1" when it
     names none), CNI_PATH the static binaries (host-local for IPAM);
   - a scratch node: a host network namespace with veths standing in for the PF and VF
@@ -246,7 +246,10 @@ def delegate_conf(nad_conf, selection, device_id, devinfo_file):
         rc["ips"] = selection["ips"]
     if caps.get("deviceID") and device_id:
         rc["deviceID"] = device_id
-    if caps.get("CNIDeviceInfoFile"):
+    # Multus makes up a device-info path only for a delegate that got a device (its
+    # delegateRuntimeConfig, pkg/types/conf.go: when the merged runtime config has a deviceID),
+    # and libcni passes it on only when the config declares the capability.
+    if caps.get("CNIDeviceInfoFile") and device_id:
         rc["CNIDeviceInfoFile"] = devinfo_file
     if rc:
         conf["runtimeConfig"] = rc
@@ -342,9 +345,16 @@ def run_attachment(node, label, name, plugin, nad_conf, selection, ifname, ovs_d
           and addr.startswith(prefix) and node.leases(network) == [addr.split("/")[0]],
           json.dumps(result))
     info = json.loads(devinfo_local.read_text()) if devinfo_local.exists() else {}
-    want_type = {"sriov": "pci", "vdpa": "vdpa", "userspace": "vhost-user"}[plugin]
-    check(f"{label}: device-info file written under {DEVINFO}/ (type {info.get('type')})",
-          info.get("type") == want_type, json.dumps(info))
+    if "CNIDeviceInfoFile" in conf.get("runtimeConfig", {}):
+        want_type = {"sriov": "pci", "vdpa": "vdpa", "userspace": "vhost-user"}[plugin]
+        check(f"{label}: device-info file written under {DEVINFO}/ (type {info.get('type')})",
+              info.get("type") == want_type, json.dumps(info))
+    else:
+        # No device, so Multus asks for no device-info file, whatever the capabilities say: the
+        # plugin must not make one up (its socket path is in the result and next to the socket).
+        written = sorted(p.name for p in (node.dir / "devinfo").rglob("*") if p.is_file())
+        check(f"{label}: no device was allocated, so no CNIDeviceInfoFile was passed and no "
+              f"device-info file was written", not written, f"written: {written}")
 
     kind = node.kind
     if plugin == "sriov" and kind == "netdev" or plugin == "vdpa" and kind == "vdpa-virtio":
@@ -379,6 +389,16 @@ def run_attachment(node, label, name, plugin, nad_conf, selection, ifname, ovs_d
         sockdir = node.dir / "varlib/cni/usrspcni" / cid[:12]
         check(f"{label}: the pod's socket directory {nad_conf['sharedDir']}/{cid[:12]}/ exists",
               sockdir.is_dir())
+        # Where the pod finds its socket without a device-info file (the example pod's comment
+        # says so): next to it, configData-*.json names its file and <socket>.json its path.
+        sock = iface.get("socketPath", "")
+        cfg = sockdir / f"configData-{cid[:12]}-{ifname}.json"
+        own = sockdir / (sock.rsplit("/", 1)[-1] + ".json")
+        cfg_data = json.loads(cfg.read_text()) if cfg.is_file() else {}
+        own_data = json.loads(own.read_text()) if own.is_file() else {}
+        check(f"{label}: next to the socket, {cfg.name} names its file and {own.name} its path {sock}",
+              bool(sock) and cfg_data.get("config", {}).get("vhost", {}).get("socketfile") == sock.rsplit("/", 1)[-1]
+              and own_data.get("socketPath") == sock, json.dumps([cfg_data, own_data])[:400])
     if "logFile" in nad_conf:
         log = node.dir / "varlog" / Path(nad_conf["logFile"]).relative_to("/var/log")
         check(f"{label}: logFile {nad_conf['logFile']} opened by the plugin "

@@ -10,6 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 say() { printf 'deploy-check: %s\n' "$*"; }
+step() { printf '== deploy-check %s\n' "$*"; }
 venv=target/deploy/venv
 APT=(apt-get -o DPkg::Lock::Timeout=600 -q)
 
@@ -31,7 +32,7 @@ if ! "$venv/bin/python" -c 'import kubernetes_validate' 2>/dev/null || \
   cp deployment/tests/requirements.txt "$venv/requirements.txt"
 fi
 
-say "rendering the kustomize overlays"
+step "1/4: rendering the kustomize overlays (seconds)"
 mkdir -p target/deploy/rendered
 for o in deployment/kustomize/overlays/*/; do
   o=$(basename "$o")
@@ -40,10 +41,10 @@ for o in deployment/kustomize/overlays/*/; do
 done
 
 status=0
-say "validating the manifests offline"
+step "2/4: validating every manifest offline against the Kubernetes schemas (seconds)"
 "$venv/bin/python" deployment/tests/manifests.py target/deploy/rendered/*.yaml || status=1
 
-say "running every example NAD's config through the plugins (OVS-DPDK for userspace)"
+step "3/4: every example NAD's config through the plugins as Multus hands it (starts OVS-DPDK for userspace)"
 # shellcheck source=conformance/ovs/ovs.sh
 source conformance/ovs/ovs.sh
 ovs_install
@@ -53,6 +54,6 @@ ovs_start "$ovs"
 OVS_DIR=$ovs "$venv/bin/python" deployment/tests/nad_configs.py || status=1
 ovs_stop; rm -rf "$ovs"; trap - EXIT
 
-say "the image's installer under podman"
+step "4/4: the image's installer under podman: install, repeat, upgrade, a kill mid-copy, uninstall"
 bash deployment/tests/image.sh || status=1
 exit $status

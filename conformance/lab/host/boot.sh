@@ -201,6 +201,7 @@ lab_run() {
   for c in "${LAB_RUN_CASES[@]}"; do
     budget=$((budget + $(lab_case_timeout "$c") + LAB_CASE_SLACK))
   done
+  echo "== lab: $LAB_VARIANT guest: booting, then ${#LAB_RUN_CASES[@]} case(s), deadline ${budget}s (2 cores under load: all viommu cases 5-6.5 min, the noiommu ones 1-1.5 min)" >&2
   LAB_READY_AFTER=
   lab_boot_watch "$budget" || guest=1
   if [ "$guest" = 1 ] && [ -z "$LAB_READY_AFTER" ]; then

@@ -205,6 +205,7 @@ lab_kbuild() {
 
 lab_setup() {
   [ "$(id -u)" = 0 ] || lab_die "setup needs root (apt, and the guest image is built from host files)"
+  echo "== lab: setup: packages, the guest kernel, vdpa_sim and vfio modules (cached: about 1 s warm; 2-3 min cold)" >&2
   mkdir -p "$LAB_CACHE"
   if lab_ensure_backports; then LAB_APT_UPDATED=0; lab_apt_update; fi
   lab_install_packages

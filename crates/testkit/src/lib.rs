@@ -7,6 +7,8 @@
 //!   the requests a runtime would send, a scripted IPAM; [`World`]: a sandbox and the plugin
 //!   under test, with the verbs run in the host namespace (the host-tier tests' scaffolding).
 //! - [`conf`]: a network config with test-specific fields merged in.
+//! - [`config_doc`]: the keys a config struct accepts and the keys its reference lists
+//!   (docs/config/), compared so that neither drifts from the other.
 //! - [`sysfs::link`]: symlinks of a fake sysfs tree.
 //! - [`crash`]: the crash-test driver (SIGKILL at a crash point, DEL, host as before).
 //! - [`records`]: records written by an earlier binary load and save byte for byte.
@@ -19,6 +21,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+pub mod config_doc;
 pub mod crash;
 pub mod devinfo;
 pub mod kernel;
