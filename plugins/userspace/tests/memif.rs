@@ -299,3 +299,65 @@ fn gc_rederives_the_memif_files_of_a_stale_port_from_its_identity() {
         "the stale port's memif socket, pod JSON and dir are gone"
     );
 }
+
+/// Hostile: something other than OVS's socket where the memif socket goes (a symlink to a
+/// victim, planted by the pod in its group-writable directory, or a plain file): ADD fails and
+/// rolls back, and with `group` set nothing is chgrp'd or chmodded through it.
+#[test]
+fn a_symlink_or_file_where_the_memif_socket_goes_is_never_followed_or_changed() {
+    for planted in ["symlink", "file"] {
+        let d = common::scratch("memif", &format!("planted-{planted}"));
+        let victim = d.join("victim");
+        std::fs::write(&victim, b"v").unwrap();
+        std::fs::set_permissions(&victim, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let (v2, p2) = (victim.clone(), planted.to_string());
+        let fake = FakeOvsdb::start(
+            &d,
+            Box::new(move |k, ops, n| match (k, n) {
+                (Kind::Read, 1) => {
+                    json!([{"rows": [bridge_row(&[LOCAL], false)]}, {"rows": []}])
+                }
+                (Kind::Read, _) => json!([{"rows": [bridge_row(&[LOCAL, PORT], false)]},
+                                          {"rows": [our_port_row("c0ffee0000000000")]}]),
+                (Kind::Add, _) => {
+                    let opts = interface_options(ops);
+                    let devargs = &opts.iter().find(|(k, _)| k == "dpdk-devargs").unwrap().1;
+                    let path = devargs
+                        .split(',')
+                        .find_map(|a| a.strip_prefix("socket="))
+                        .unwrap();
+                    if p2 == "symlink" {
+                        std::os::unix::fs::symlink(&v2, path).unwrap();
+                    } else {
+                        std::fs::write(path, b"x").unwrap();
+                    }
+                    ok_results(ops, 5)
+                }
+                (Kind::Remove, _) => ok_results(ops, 6),
+                (Kind::CurCfg, _) => json!([{"rows": [{"cur_cfg": 6}]}]),
+                (Kind::State, _) => state(None),
+                (k, _) => panic!("unexpected {k:?}"),
+            }),
+        );
+        let (rc, out) = run(&d, "ADD", &conf(&d, json!({"group": "0"})));
+        assert_eq!(
+            (rc, out["code"].clone()),
+            (1, json!(111)),
+            "{planted}: {out}"
+        );
+        assert!(
+            out["msg"].as_str().unwrap().contains("not its socket"),
+            "{planted}: {out}"
+        );
+        assert_eq!(fake.sent(Kind::Remove).len(), 1, "{planted}: rolled back");
+        let meta = std::fs::metadata(&victim).unwrap();
+        assert_eq!(meta.permissions().mode() & 0o777, 0o600, "{planted}");
+        assert_eq!(std::fs::read(&victim).unwrap(), b"v");
+        // The planted entry is not ours to remove (only a socket is), and is left.
+        let planted_path = socket_path(&d);
+        assert!(
+            std::fs::symlink_metadata(&planted_path).is_ok(),
+            "{planted}: left in place"
+        );
+    }
+}
