@@ -59,8 +59,13 @@ pub fn add(req: &Request, places: &Places) -> Result<Success, Error> {
     crash_point("after-socket-dir");
     let attached = attach_port(&mut vs, &plan, &mac, bridges).and_then(|()| {
         if plan.memif.is_some() {
-            // OVS's memif server made its socket in the pod's directory as it attached.
-            sockdir::share_memif_socket(&socket_dir, &plan.port, plan.group.as_deref())?;
+            // OVS's memif server makes its socket in the pod's directory as it attaches.
+            sockdir::share_memif_socket(
+                &socket_dir,
+                &plan.port,
+                plan.group.as_deref(),
+                plan.timeout,
+            )?;
             crash_point("after-memif-socket");
         }
         if plan.moves_server_socket() {

@@ -232,26 +232,41 @@ pub fn write_config_data(dir: &Dir, files: &SocketFiles, bytes: &[u8]) -> Result
         .map_err(fs_error)
 }
 
-/// memif: ovs-vswitchd made its server socket `port` in the pod's directory `dir` while it
-/// attached the port (checked: a unix socket, nothing else). With a group (`host.memif.group`)
-/// the socket is given to it, 0660, so a non-root app in the group can connect; without, it
-/// stays as OVS made it (root's).
-pub fn share_memif_socket(dir: &Dir, port: &str, group: Option<&str>) -> Result<(), Error> {
-    match dir.kind(port).map_err(fs_error)? {
-        Some(Kind::Socket) => {}
-        other => {
-            return Err(Error::new(
-                codes::PORT,
-                format!(
-                    "ovs-vswitchd attached the memif port but {} is {}, not its socket: \
-                     is ovs-vswitchd's DPDK the one with net_memif, and can it write there?",
-                    dir.join(port).display(),
-                    other.map_or("missing", |k| k.words())
-                ),
-            ))
+/// memif: waits (at most `timeout`) for the server socket `port` ovs-vswitchd's memif driver
+/// makes in the pod's directory `dir` as it brings the port up (after OVS reports the change
+/// applied, sometimes a moment later), checked to be a unix socket and nothing else. With a
+/// group (`host.memif.group`) the socket is given to it, 0660, so a non-root app in the group
+/// can connect; without, it stays as OVS made it (root's).
+pub fn share_memif_socket(
+    dir: &Dir,
+    port: &str,
+    group: Option<&str>,
+    timeout: Duration,
+) -> Result<(), Error> {
+    let gid = group.map(resolve_group).transpose()?;
+    let deadline = Instant::now() + timeout;
+    loop {
+        match dir.kind(port).map_err(fs_error)? {
+            Some(Kind::Socket) => break,
+            None if Instant::now() < deadline => thread::sleep(Duration::from_millis(5)),
+            other => {
+                return Err(Error::new(
+                    codes::PORT,
+                    format!(
+                        "ovs-vswitchd attached the memif port but {} is {}, not its socket{}: \
+                         is ovs-vswitchd's DPDK the one with net_memif, and can it write there?",
+                        dir.join(port).display(),
+                        other.map_or("missing", |k| k.words()),
+                        if other.is_none() {
+                            format!(" after {:.1}s", timeout.as_secs_f32())
+                        } else {
+                            String::new()
+                        }
+                    ),
+                ))
+            }
         }
     }
-    let gid = group.map(resolve_group).transpose()?;
     if let Some(gid) = gid {
         dir.set_owner_mode(port, Kind::Socket, Some(gid), 0o660)
             .map_err(fs_error)?;
