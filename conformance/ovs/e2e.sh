@@ -397,7 +397,8 @@ pods_traffic() {
   fi
   echo quit >&7; echo quit >&8; exec 7>&- 8>&-
   wait "${TP_PIDS[@]}" 2>/dev/null; TP_PIDS=()
-  [ $up = 1 ] || { echo "  link did not come up (tails of testpmd A, B):"; tail -5 "$D/tpA.log"; tail -5 "$D/tpB.log"; return 1; }
+  [ $up = 1 ] || { echo "  link did not come up (tails of testpmd A, B, ovs-vswitchd.log):"; tail -5 "$D/tpA.log"
+    tail -5 "$D/tpB.log"; grep -E 'WARN|ERR' "$OVS_DIR/ovs-vswitchd.log" | tail -5; return 1; }
   st() { grep -A2 'Accumulated forward statistics' "$1" | grep -oP "$2-packets: +\K[0-9]+" | head -1; }
   local atx arx brx btx
   atx=$(st "$D/tpA.log" TX); arx=$(st "$D/tpA.log" RX); brx=$(st "$D/tpB.log" RX); btx=$(st "$D/tpB.log" TX)
@@ -437,7 +438,15 @@ if cni ADD $A net1 "$D/memif.json" /var/run/netns/e2e-ma$$ && cp "$D/out" "$D/mr
   check "memif: CHECK with prevResult" cni CHECK $A net1 "$D/mchk.json" /var/run/netns/e2e-ma$$
   check "memif: 128 packets A->B->A, both pods' testpmd memif clients" \
     pods_traffic "$(vdev_memif "$SA" "$MA")" "$PA" e2e-ma$$ "$(vdev_memif "$SB" "$MB")" "$MB" "$PB" e2e-mb$$ 2
-  # A vhost-user pod next to the memif pod B on the same bridge (OVS in client mode).
+  $VSCTL set Interface "$PA" "options:dpdk-devargs=\"${DEVARGS/id=0/id=1}\""
+  cni CHECK $A net1 "$D/mchk.json" /var/run/netns/e2e-ma$$
+  check "memif: CHECK notices changed dpdk-devargs (111)" eval '[ "$(code)" = 111 ] && grep -q "dpdk-devargs" "$D/out"'
+  check "memif: DEL A" cni DEL $A net1 "$D/memif.json" /var/run/netns/e2e-ma$$
+  check "memif: DEL A removed its socket, directory, device-info file and lease" \
+    eval '[ ! -e "$S/${A:0:12}" ] && [ ! -e "$MDI" ] && no_leases_for $A'
+  check "memif: DEL A again is a no-op" cni DEL $A net1 "$D/memif.json"
+  # A vhost-user pod next to the memif pod B on the same bridge (OVS in client mode), once A
+  # is gone: OVS here has 256 MB without hugepages, and each port takes a mempool of its own.
   conf 1.1.0 client br-memif 0 $NET >"$D/vhu-memif.json"
   PV=${V:0:12}-net1
   newns e2e-mv$$
@@ -449,13 +458,6 @@ if cni ADD $A net1 "$D/memif.json" /var/run/netns/e2e-ma$$ && cp "$D/out" "$D/mr
   else
     bad "memif: ADD of a vhost-user pod on the memif bridge: $(cat "$D/out")"
   fi
-  $VSCTL set Interface "$PA" "options:dpdk-devargs=\"${DEVARGS/id=0/id=1}\""
-  cni CHECK $A net1 "$D/mchk.json" /var/run/netns/e2e-ma$$
-  check "memif: CHECK notices changed dpdk-devargs (111)" eval '[ "$(code)" = 111 ] && grep -q "dpdk-devargs" "$D/out"'
-  check "memif: DEL A" cni DEL $A net1 "$D/memif.json" /var/run/netns/e2e-ma$$
-  check "memif: DEL A removed its socket, directory, device-info file and lease" \
-    eval '[ ! -e "$S/${A:0:12}" ] && [ ! -e "$MDI" ] && no_leases_for $A'
-  check "memif: DEL A again is a no-op" cni DEL $A net1 "$D/memif.json"
   # GC with only A valid (already gone): B's port and files go, derived from config and identity.
   python3 - "$D/memif.json" >"$D/mgc.json" <<'EOF'
 import json, sys
