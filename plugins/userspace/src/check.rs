@@ -121,6 +121,13 @@ pub fn check(req: &Request, places: &Places) -> Result<(), Error> {
             files.dir.display()
         )));
     }
+    // memif: OVS made the socket and listens on it; without it the pod cannot connect.
+    if plan.memif.is_some() && plan.files_in_place && !sockdir::has_socket(places, &files) {
+        return Err(fail(format!(
+            "the memif socket {} that OVS listens on is gone: recreate the pod",
+            files.socket_path.display()
+        )));
+    }
     if let Some(prev) = req.prev_result()? {
         let iface = prev
             .interfaces

@@ -361,3 +361,60 @@ fn a_symlink_or_file_where_the_memif_socket_goes_is_never_followed_or_changed() 
         );
     }
 }
+
+#[test]
+fn check_compares_type_devargs_and_the_socket_ovs_made() {
+    let d = common::scratch("memif", "check");
+    let sock = socket_path(&d);
+    std::fs::create_dir_all(sock.parent().unwrap()).unwrap();
+    std::fs::set_permissions(
+        sock.parent().unwrap(),
+        std::fs::Permissions::from_mode(0o700),
+    )
+    .unwrap();
+    let vdev = userspace::config::memif_vdev("n", "c0ffee0000000000", "net1");
+    let good = format!(
+        "{vdev},role=server,socket={},id=0,socket-abstract=no",
+        sock.display()
+    );
+    let devargs = std::sync::Arc::new(std::sync::Mutex::new(good.clone()));
+    let da = devargs.clone();
+    let _fake = FakeOvsdb::start(
+        &d,
+        Box::new(move |k, _ops, _| match k {
+            Kind::Read => json!([{"rows": [bridge_row(&[LOCAL, PORT], false)]},
+                                 {"rows": [our_port_row("c0ffee0000000000")]}]),
+            Kind::State => {
+                let mut s = state(None);
+                s[1]["rows"][0]["options"] =
+                    json!(["map", [["dpdk-devargs", da.lock().unwrap().clone()]]]);
+                s
+            }
+            k => panic!("unexpected {k:?}"),
+        }),
+    );
+    let c = conf(&d, json!({}));
+    // No socket yet: OVS listens on nothing the pod can reach.
+    let (rc, out) = run(&d, "CHECK", &c);
+    assert_eq!((rc, out["code"].clone()), (1, json!(111)), "{out}");
+    assert!(
+        out["msg"].as_str().unwrap().contains("memif socket"),
+        "{out}"
+    );
+    drop(UnixListener::bind(&sock).unwrap());
+    let (rc, out) = run(&d, "CHECK", &c);
+    assert_eq!(rc, 0, "{out}");
+    // Devargs that differ from the derived ones (another id, another socket).
+    for bad in [
+        good.replace("id=0", "id=1"),
+        good.replace("role=server", "role=client"),
+    ] {
+        *devargs.lock().unwrap() = bad;
+        let (rc, out) = run(&d, "CHECK", &c);
+        assert_eq!((rc, out["code"].clone()), (1, json!(111)), "{out}");
+        assert!(
+            out["msg"].as_str().unwrap().contains("dpdk-devargs"),
+            "{out}"
+        );
+    }
+}
