@@ -41,6 +41,8 @@ command -v python3 >/dev/null || need+=(python3)
 command -v ip >/dev/null || need+=(iproute2)
 command -v go >/dev/null || need+=(golang-go)
 [ -d /usr/share/gocode/src/github.com/containernetworking/cni ] || need+=(golang-github-appc-cni-dev)
+# DPDK's memif driver, for OVS's memif ports and the memif pods' testpmd (section 7)
+dpkg-query -W -f='${Status}\n' librte-net-memif23 2>/dev/null | grep -q 'install ok installed' || need+=(librte-net-memif23)
 if [ ${#need[@]} -gt 0 ]; then
   echo "ovs-e2e: installing ${need[*]}"
   apt-get -o DPkg::Lock::Timeout=600 update -qq
@@ -341,15 +343,166 @@ check "after DEL: no port, no link, nothing of ours in the volumes, which stay" 
   eval 'no_ports_left ovs-vol && no_bridge br-vol && [ ! -L "$LA" ] && [ -d "$VVA" ] && [ -z "$(ls -A "$VVA")$(ls -A "$VVB")" ]'
 echo "  ($(since "$T")s)"
 
+# --- 7. memif: OVS's memif server, pods' testpmd as clients (issue 16) ---------------------------
+T=$(t0)
+echo "# memif ports (type=dpdk, net_memif server in the pod's directory), cniVersion 1.1.0"
+# mconf BRIDGE VLAN NAME [extra top-level JSON members]: the Intel plugin's memif keys, OVS the
+# master; queues 2 = OVS's tx queues here (one PMD thread + the main thread), so testpmd can
+# open symmetric queue pairs (docs/userspace.md, "memif").
+mconf() {
+  local extra=${4:+,$4}
+  cat <<EOF
+{"cniVersion":"1.1.0","name":"$3","type":"userspace",
+ "ovsdbSocket":"$OVS_DB","sharedDir":"$S",
+ "host":{"engine":"ovs-dpdk","iftype":"memif","netType":"bridge",
+         "memif":{"role":"master","mode":"ethernet","queues":2,"group":"daemon"},
+         "bridge":{"bridgeName":"$1","vlanId":$2}},
+ "container":{"engine":"ovs-dpdk","iftype":"memif","netType":"interface",
+              "memif":{"role":"slave","mode":"ethernet"}},
+ "ipam":{"type":"host-local","subnet":"10.78.0.0/24","dataDir":"$D/ipam"}$extra}
+EOF
+}
+# vdev_memif SOCK MAC / vdev_vhost SOCK MAC: a pod's testpmd device and its queues (memif: the
+# client end, socket-abstract=no, two queue pairs; vhost-user: the server end, OVS the client)
+vdev_memif() { echo "--vdev=net_memif0,role=client,socket=$1,id=0,socket-abstract=no,mac=$2 --rxq=2 --txq=2"; }
+vdev_vhost() { echo "--vdev=net_virtio_user0,path=$1,server=1,queues=1,mac=$2"; }
+# pods_traffic "DEV_A" PORT_A NS_A "DEV_B" MAC_B PORT_B NS_B BURSTS: A sends BURSTS bursts of 32
+# per queue to B's MAC (tx_first), B swaps MACs and sends them back; 128 each way, exactly.
+pods_traffic() {
+  local va=$1 pa=$2 na=$3 vb=$4 mb=$5 pb=$6 nb=$7 bursts=$8
+  local tp="dpdk-testpmd -l 0-1 --no-pci --no-huge -m 64"
+  local eal_a=${va%% --rxq*} eal_b=${vb%% --rxq*} q_a="" q_b=""
+  [ "$eal_a" != "$va" ] && q_a=${va#"$eal_a"}
+  [ "$eal_b" != "$vb" ] && q_b=${vb#"$eal_b"}
+  rm -f "$D/cmdA" "$D/cmdB"; mkfifo "$D/cmdA" "$D/cmdB"
+  # shellcheck disable=SC2086
+  ip netns exec "$nb" $tp --file-prefix=pb$$ $eal_b -- -i --forward-mode=macswap --total-num-mbufs=2048 \
+    --nb-cores=1 $q_b <"$D/cmdB" >"$D/tpB.log" 2>&1 &
+  TP_PIDS+=($!)
+  # shellcheck disable=SC2086
+  ip netns exec "$na" $tp --file-prefix=pa$$ $eal_a -- -i --forward-mode=rxonly --total-num-mbufs=2048 \
+    --nb-cores=1 --eth-peer=0,$mb $q_a <"$D/cmdA" >"$D/tpA.log" 2>&1 &
+  TP_PIDS+=($!)
+  exec 7>"$D/cmdA" 8>"$D/cmdB"
+  local up=0
+  $VSCTL --timeout=20 wait-until Interface "$pa" link_state=up >/dev/null 2>&1 &&
+    $VSCTL --timeout=20 wait-until Interface "$pb" link_state=up >/dev/null 2>&1 && up=1
+  if [ $up = 1 ]; then
+    sleep 1
+    echo start >&8
+    echo "start tx_first $bursts" >&7
+    sleep 2
+    echo stop >&7; echo stop >&8
+    sleep 1
+  fi
+  echo quit >&7; echo quit >&8; exec 7>&- 8>&-
+  wait "${TP_PIDS[@]}" 2>/dev/null; TP_PIDS=()
+  [ $up = 1 ] || { echo "  link did not come up (tails of testpmd A, B, ovs-vswitchd.log):"; tail -5 "$D/tpA.log"
+    tail -5 "$D/tpB.log"; grep -E 'WARN|ERR' "$OVS_DIR/ovs-vswitchd.log" | tail -5; return 1; }
+  st() { grep -A2 'Accumulated forward statistics' "$1" | grep -oP "$2-packets: +\K[0-9]+" | head -1; }
+  local atx arx brx btx
+  atx=$(st "$D/tpA.log" TX); arx=$(st "$D/tpA.log" RX); brx=$(st "$D/tpB.log" RX); btx=$(st "$D/tpB.log" TX)
+  echo "  A tx=$atx rx=$arx | B rx=$brx tx=$btx (expect 128 each)"
+  [ "$atx" = 128 ] && [ "$brx" = 128 ] && [ "$btx" = 128 ] && [ "$arx" = 128 ]
+}
+NET=ovs-memif
+MDI=$DI/nfv-e2e-$$-memif.json
+mconf br-memif 0 $NET "\"runtimeConfig\":{\"CNIDeviceInfoFile\":\"$MDI\"}" >"$D/memif.json"
+A=maaaaaaaaaaaaaaa; B=mbbbbbbbbbbbbbbb; V=mvvvvvvvvvvvvvvv
+PA=memif-${A:0:12}-net1.sock; PB=memif-${B:0:12}-net1.sock
+newns e2e-ma$$; newns e2e-mb$$
+MDIB=$DI/nfv-e2e-$$-memifb.json
+mconf br-memif 0 $NET "\"runtimeConfig\":{\"CNIDeviceInfoFile\":\"$MDIB\"}" >"$D/memif-b.json"
+if cni ADD $A net1 "$D/memif.json" /var/run/netns/e2e-ma$$ && cp "$D/out" "$D/mresA" &&
+   cni ADD $B net1 "$D/memif-b.json" /var/run/netns/e2e-mb$$ && cp "$D/out" "$D/mresB"; then
+  ok "memif: ADD of two pods"
+  SA=$(jget "$D/mresA" 'd["interfaces"][0]["socketPath"]'); SB=$(jget "$D/mresB" 'd["interfaces"][0]["socketPath"]')
+  MA=$(jget "$D/mresA" 'd["interfaces"][0]["mac"]'); MB=$(jget "$D/mresB" 'd["interfaces"][0]["mac"]')
+  DEVARGS=$($VSCTL get Interface "$PA" options:dpdk-devargs | tr -d '"')
+  check "memif: port type dpdk, Interface.error empty, n_rxq 2" \
+    [ "$($VSCTL get Interface "$PA" type)/$($VSCTL get Interface "$PA" error)/$($VSCTL get Interface "$PA" options:n_rxq | tr -d '"')" = "dpdk/[]/2" ]
+  check "memif: dpdk-devargs name a net_memif server on the result's socketPath, id 0, not abstract" \
+    eval '[[ "$DEVARGS" =~ ^net_memif[0-9a-f]{16},role=server,socket=$SA,id=0,socket-abstract=no$ ]]'
+  check "memif: each attachment has its own vdev name" \
+    [ "${DEVARGS%%,*}" != "$($VSCTL get Interface "$PB" options:dpdk-devargs | tr -d '"' | cut -d, -f1)" ]
+  check "memif: socketPath is sharedDir/<id12>/memif-<id12>-net1.sock, a unix socket OVS made" \
+    eval '[ "$SA" = "$S/${A:0:12}/$PA" ] && [ -S "$SA" ]'
+  check "memif: socket dir and socket belong to host.memif.group (0770, 0660)" \
+    [ "$(stat -c %a:%G "$S/${A:0:12}") $(stat -c %a:%G "$SA")" = "770:daemon 660:daemon" ]
+  check "memif: pod JSON and configData say memif, client (slave), ethernet" \
+    [ "$(jget "$S/${A:0:12}/$PA.json" 'd["type"]+"/"+d["memif"]["role"]+"/"+d["memif"]["mode"]')/$(jget "$S/${A:0:12}/configData-${A:0:12}-net1.json" 'd["config"]["iftype"]+"/"+d["config"]["memif"]["role"]+"/"+d["config"]["memif"]["socketfile"]')" = "memif/client/ethernet/memif/slave/$PA" ]
+  check "memif: device-info file is type memif, role slave, ethernet, the socket path" \
+    [ "$(jget "$MDI" 'd["type"]+"/"+d["memif"]["role"]+"/"+d["memif"]["mode"]+"/"+d["memif"]["path"]')" = "memif/slave/ethernet/$SA" ]
+  python3 -c 'import json,sys; c=json.load(open(sys.argv[1])); c["prevResult"]=json.load(open(sys.argv[2])); print(json.dumps(c))' \
+    "$D/memif.json" "$D/mresA" >"$D/mchk.json"
+  check "memif: CHECK with prevResult" cni CHECK $A net1 "$D/mchk.json" /var/run/netns/e2e-ma$$
+  check "memif: 128 packets A->B->A, both pods' testpmd memif clients" \
+    pods_traffic "$(vdev_memif "$SA" "$MA")" "$PA" e2e-ma$$ "$(vdev_memif "$SB" "$MB")" "$MB" "$PB" e2e-mb$$ 2
+  $VSCTL set Interface "$PA" "options:dpdk-devargs=\"${DEVARGS/id=0/id=1}\""
+  cni CHECK $A net1 "$D/mchk.json" /var/run/netns/e2e-ma$$
+  check "memif: CHECK notices changed dpdk-devargs (111)" eval '[ "$(code)" = 111 ] && grep -q "dpdk-devargs" "$D/out"'
+  check "memif: DEL A" cni DEL $A net1 "$D/memif.json" /var/run/netns/e2e-ma$$
+  check "memif: DEL A removed its socket, directory, device-info file and lease" \
+    eval '[ ! -e "$S/${A:0:12}" ] && [ ! -e "$MDI" ] && no_leases_for $A'
+  check "memif: DEL A again is a no-op" cni DEL $A net1 "$D/memif.json"
+  # A vhost-user pod next to the memif pod B on the same bridge (OVS in client mode), once A
+  # is gone: OVS here has 256 MB without hugepages, and each port takes a mempool of its own.
+  conf 1.1.0 client br-memif 0 $NET >"$D/vhu-memif.json"
+  PV=${V:0:12}-net1
+  newns e2e-mv$$
+  if cni ADD $V net1 "$D/vhu-memif.json" /var/run/netns/e2e-mv$$; then
+    SV=$(jget "$D/out" 'd["interfaces"][0]["socketPath"]'); MV=$(jget "$D/out" 'd["interfaces"][0]["mac"]')
+    check "memif: 128 packets vhost-user pod -> memif pod -> back, one bridge" \
+      pods_traffic "$(vdev_vhost "$SV" "$MV")" "$PV" e2e-mv$$ "$(vdev_memif "$SB" "$MB")" "$MB" "$PB" e2e-mb$$ 4
+    check "memif: DEL of the vhost-user pod" cni DEL $V net1 "$D/vhu-memif.json" /var/run/netns/e2e-mv$$
+  else
+    bad "memif: ADD of a vhost-user pod on the memif bridge: $(cat "$D/out")"
+  fi
+  # GC with only A valid (already gone): B's port and files go, derived from config and identity.
+  python3 - "$D/memif.json" >"$D/mgc.json" <<'EOF'
+import json, sys
+c = json.load(open(sys.argv[1]))
+c["cni.dev/valid-attachments"] = [{"containerID": "maaaaaaaaaaaaaaa", "ifname": "net1"}]
+print(json.dumps(c))
+EOF
+  check "memif: GC removes B's port, socket and directory" \
+    eval 'cni GC "" "" "$D/mgc.json" && [ -z "$(our_ports $NET)" ] && [ ! -e "$S/${B:0:12}" ]'
+  check "memif: the bridge we created is gone, LOCAL tap too" no_bridge br-memif
+  check "memif: DEL B after GC removes its device-info file" eval 'cni DEL $B net1 "$D/memif-b.json" && [ ! -e "$MDIB" ]'
+  check "memif: leases are gone" eval 'no_leases_for $B && no_leases_for $V'
+else
+  bad "memif: ADD of two pods: $(cat "$D/out")"
+  cni DEL $A net1 "$D/memif.json"; cni DEL $B net1 "$D/memif-b.json"
+fi
+# OVS accepts a memif port whose socket it cannot create: Interface.error, then rollback. A
+# plain file where the socket goes, in a directory made as ADD makes it.
+mconf br-memif 0 $NET >"$D/memif-err.json"
+F=mfailaaaaaaaaaaa
+install -d -m 0700 "$S/${F:0:12}"; touch "$S/${F:0:12}/memif-${F:0:12}-net1.sock"
+cni ADD $F net1 "$D/memif-err.json" /proc/self/ns/net
+check "memif: Interface.error is reported (111) and ADD rolls back port, bridge and lease" \
+  eval '[ "$(code)" = 111 ] && grep -q "memif port" "$D/out" && [ -z "$(our_ports $NET)" ] && ! $VSCTL br-exists br-memif && no_leases_for $F'
+[ "$(code)" = 111 ] || echo "  got: $(cat "$D/out")"
+ip link del br-memif 2>/dev/null
+check "memif: the plain file is left as it was" [ -f "$S/${F:0:12}/memif-${F:0:12}-net1.sock" ]
+rm -rf "${S:?}/${F:0:12}"
+# Hostile: a socket file name that would add devargs.
+sed 's/"queues":2,/"queues":2,"socketfile":"m.sock,role=client",/' "$D/memif-err.json" >"$D/memif-inj.json"
+cni ADD minjaaaaaaaaaaaa net1 "$D/memif-inj.json" /proc/self/ns/net
+check "memif: a socket name carrying devargs is refused (7), nothing created" \
+  eval '[ "$(code)" = 7 ] && grep -q "memif socket path" "$D/out" && [ -z "$(our_ports $NET)" ] && [ ! -e "$S/minjaaaaaaaa" ]'
+echo "  ($(since "$T")s)"
+
 # --- 6. error paths and bookkeeping against the real daemons ------------------------------------
 T=$(t0)
 echo "# error paths, GC, STATUS"
 conf 1.1.0 client br-err 0 ovs-err >"$D/err.json"
 
-sed 's/"iftype":"vhostuser","netType":"bridge"/"iftype":"memif","netType":"bridge"/' "$D/err.json" >"$D/memif.json"
-cni ADD cmemif0000000000 net1 "$D/memif.json" /proc/self/ns/net
-check "memif is rejected (code 7, says out of scope), nothing created" \
-  eval '[ "$(code)" = 7 ] && grep -q "out of scope" "$D/out" && [ -z "$(our_ports ovs-err)" ] && [ ! -e "$S/cmemif000000" ]'
+# memif on ovs-dpdk is supported now (section 7); VPP stays out of scope.
+sed 's/"engine":"ovs-dpdk","iftype":"vhostuser","netType":"bridge"/"engine":"vpp","iftype":"memif","netType":"bridge"/' "$D/err.json" >"$D/vpp.json"
+cni ADD cvpp000000000000 net1 "$D/vpp.json" /proc/self/ns/net
+check "VPP is rejected (code 7, says out of scope), nothing created" \
+  eval '[ "$(code)" = 7 ] && grep -q "out of scope" "$D/out" && [ -z "$(our_ports ovs-err)" ] && [ ! -e "$S/cvpp00000000" ]'
 
 long=$S/$(printf 'l%.0s' $(seq 90))
 sed "s|\"sharedDir\":\"$S\"|\"sharedDir\":\"$long\"|" "$D/err.json" >"$D/long.json"
@@ -465,8 +618,7 @@ check "DEL leaves a regular file where the socket should be, removes the port" \
   eval 'cni DEL chostile00000000 net1 "$D/err.json" && [ -f "$S/chostile0000/chostile0000-net1" ] && [ -z "$(our_ports ovs-err)" ]'
 rm -rf "$S/chostile0000"
 
-sed 's/"iftype":"vhostuser","netType":"bridge"/"iftype":"memif","netType":"bridge"/' "$D/err.json" >"$D/memif-del.json"
-check "DEL with a config ADD would refuse still succeeds" cni DEL cmemif0000000000 net1 "$D/memif-del.json"
+check "DEL with a config ADD would refuse still succeeds" cni DEL cvpp000000000000 net1 "$D/vpp.json"
 
 for c in cgckeep000000000 cgcgone000000000; do cni ADD $c net1 "$D/err.json" /proc/self/ns/net || bad "ADD $c: $(cat "$D/out")"; done
 python3 - "$D/err.json" >"$D/gc.json" <<'EOF'

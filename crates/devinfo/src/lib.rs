@@ -28,5 +28,5 @@ pub use path::{
     place, requested_path, requested_path_for_teardown, FIELD, ROOTS, RUNTIME_CONFIG_KEY,
 };
 pub use spec::{
-    DeviceInfo, DeviceType, Pci, Vdpa, VdpaDriver, VhostUser, VhostUserMode, SPEC_VERSION,
+    DeviceInfo, DeviceType, Memif, Pci, Vdpa, VdpaDriver, VhostUser, VhostUserMode, SPEC_VERSION,
 };

@@ -17,6 +17,8 @@ pub enum DeviceType {
     Vdpa,
     #[serde(rename = "vhost-user")]
     VhostUser,
+    #[serde(rename = "memif")]
+    Memif,
 }
 
 /// One device-info file. Build it with [`DeviceInfo::pci`], [`DeviceInfo::vdpa`] or
@@ -36,6 +38,8 @@ pub struct DeviceInfo {
         skip_serializing_if = "Option::is_none"
     )]
     pub vhost_user: Option<VhostUser>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memif: Option<Memif>,
 }
 
 /// Spec "pci": a PCI device (an SR-IOV VF, bound to a kernel or a userspace-I/O driver).
@@ -103,6 +107,17 @@ pub struct VhostUser {
     pub path: String,
 }
 
+/// Spec "memif": a shared-memory packet interface socket. The spec's words (nadutils'
+/// `MemifDevice`): `role` `master` or `slave`, `mode` `ethernet`, `ip` or `punt`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Memif {
+    /// The pod's side of the connection.
+    pub role: String,
+    /// The socket's path.
+    pub path: String,
+    pub mode: String,
+}
+
 impl DeviceInfo {
     fn of(device_type: DeviceType) -> DeviceInfo {
         DeviceInfo {
@@ -111,6 +126,7 @@ impl DeviceInfo {
             pci: None,
             vdpa: None,
             vhost_user: None,
+            memif: None,
         }
     }
 
@@ -132,6 +148,13 @@ impl DeviceInfo {
         DeviceInfo {
             vhost_user: Some(vhost_user),
             ..DeviceInfo::of(DeviceType::VhostUser)
+        }
+    }
+
+    pub fn memif(memif: Memif) -> DeviceInfo {
+        DeviceInfo {
+            memif: Some(memif),
+            ..DeviceInfo::of(DeviceType::Memif)
         }
     }
 }
@@ -194,6 +217,24 @@ mod tests {
             value(&virtio)["vdpa"],
             json!({"parent-device": "vdpa1", "driver": "virtio"})
         );
+    }
+
+    #[test]
+    fn memif_uses_the_spec_field_names() {
+        let info = DeviceInfo::memif(Memif {
+            role: "slave".into(),
+            path: "/run/vhostuser/0123456789ab/memif-0123456789ab-net1.sock".into(),
+            mode: "ethernet".into(),
+        });
+        assert_eq!(
+            value(&info),
+            json!({"type": "memif", "version": "1.1.0", "memif": {
+                "role": "slave",
+                "path": "/run/vhostuser/0123456789ab/memif-0123456789ab-net1.sock",
+                "mode": "ethernet"}})
+        );
+        let back: DeviceInfo = serde_json::from_value(value(&info)).unwrap();
+        assert_eq!(back, info);
     }
 
     #[test]

@@ -6,7 +6,7 @@ use nfv_cni::result::Interface;
 use nfv_cni::{code, ipam, Error, Request, Success};
 
 use crate::codes::{self, from_ovsdb};
-use crate::config::{pod_mac, Mode, Plan, UserspaceConf};
+use crate::config::{pod_mac, Plan, UserspaceConf};
 use crate::configdata;
 use crate::crash::crash_point;
 use crate::detach::remove_ports;
@@ -58,7 +58,17 @@ pub fn add(req: &Request, places: &Places) -> Result<Success, Error> {
     let (socket_dir, created_dir) = sockdir::create(places, &files, plan.group.as_deref())?;
     crash_point("after-socket-dir");
     let attached = attach_port(&mut vs, &plan, &mac, bridges).and_then(|()| {
-        if plan.mode == Mode::Server {
+        if plan.memif.is_some() {
+            // OVS's memif server makes its socket in the pod's directory as it attaches.
+            sockdir::share_memif_socket(
+                &socket_dir,
+                &plan.port,
+                plan.group.as_deref(),
+                plan.timeout,
+            )?;
+            crash_point("after-memif-socket");
+        }
+        if plan.moves_server_socket() {
             let from = plan.ovs_socket_dir.as_deref().ok_or_else(|| {
                 Error::internal("server mode without ovsSocketDir: the config check let it by")
             })?;
@@ -141,9 +151,9 @@ pub fn add(req: &Request, places: &Places) -> Result<Success, Error> {
         "attached {} to bridge {} ({}), socket {}: {}",
         plan.port,
         plan.bridge,
-        plan.mode.interface_type(),
+        plan.interface_type(),
         plan.socket_path.display(),
-        sockdir::mode_note(plan.mode)
+        sockdir::mode_note(&plan)
     );
     Ok(result)
 }
@@ -216,9 +226,16 @@ fn attach_port(
         return Err(Error::new(
             codes::PORT,
             format!(
-                "OVS could not create vhost-user port {} ({}): {err}",
+                "OVS could not create {} port {} ({}): {err}{}",
+                plan.kind(),
                 plan.port,
-                plan.mode.interface_type()
+                plan.interface_type(),
+                if plan.memif.is_some() {
+                    " (is DPDK's memif driver, Debian's librte-net-memif23, installed where \
+                     ovs-vswitchd runs?)"
+                } else {
+                    ""
+                }
             ),
         ));
     }

@@ -63,12 +63,12 @@ pub fn check(req: &Request, places: &Places) -> Result<(), Error> {
     let state = vs
         .interface_state(&port.name)
         .map_err(|e| from_ovsdb(e, "reading the port"))?;
-    if state.iface_type != plan.mode.interface_type() {
+    if state.iface_type != plan.interface_type() {
         return Err(fail(format!(
             "port {} has type {:?}, expected {:?}",
             port.name,
             state.iface_type,
-            plan.mode.interface_type()
+            plan.interface_type()
         )));
     }
     // Where ADD puts the socket now, or where it put it for this attachment before (the pod
@@ -81,6 +81,7 @@ pub fn check(req: &Request, places: &Places) -> Result<(), Error> {
             .filter(|f| f.dir != plan.files.dir),
     );
     let files = match (plan.mode, state.vhost_server_path.as_deref()) {
+        _ if plan.memif.is_some() => memif_files(&plan, &homes, state.dpdk_devargs.as_deref()),
         (Mode::Client, Some(path)) => homes
             .iter()
             .find(|f| same_path(&f.socket_path, Path::new(path)))
@@ -89,6 +90,14 @@ pub fn check(req: &Request, places: &Places) -> Result<(), Error> {
         (Mode::Server, _) => Some(plan.files.clone()),
     };
     let Some(files) = files else {
+        if let Some(m) = &plan.memif {
+            return Err(fail(format!(
+                "port {} has options:dpdk-devargs {:?}, expected {:?}",
+                port.name,
+                state.dpdk_devargs,
+                m.devargs(&plan.socket_path)
+            )));
+        }
         return Err(fail(format!(
             "port {} has options:vhost-server-path {:?}, expected {:?}",
             port.name,
@@ -112,6 +121,13 @@ pub fn check(req: &Request, places: &Places) -> Result<(), Error> {
             files.dir.display()
         )));
     }
+    // memif: OVS made the socket and listens on it; without it the pod cannot connect.
+    if plan.memif.is_some() && plan.files_in_place && !sockdir::has_socket(places, &files) {
+        return Err(fail(format!(
+            "the memif socket {} that OVS listens on is gone: recreate the pod",
+            files.socket_path.display()
+        )));
+    }
     if let Some(prev) = req.prev_result()? {
         let iface = prev
             .interfaces
@@ -133,4 +149,18 @@ pub fn check(req: &Request, places: &Places) -> Result<(), Error> {
         }
     }
     ipam::check(req)
+}
+
+/// memif: the home whose devargs (derived from config and identity) the port has, exactly.
+fn memif_files(
+    plan: &crate::config::Plan,
+    homes: &[crate::config::SocketFiles],
+    devargs: Option<&str>,
+) -> Option<crate::config::SocketFiles> {
+    let m = plan.memif.as_ref()?;
+    let devargs = devargs?;
+    homes
+        .iter()
+        .find(|f| m.devargs(&f.socket_path) == devargs)
+        .cloned()
 }

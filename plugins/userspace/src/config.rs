@@ -1,5 +1,6 @@
 //! The network configuration: the Intel userspace-cni-network-plugin format (engine `ovs-dpdk`,
-//! iftype `vhostuser`) plus our own keys, validated into a [`Plan`] (plain data, no I/O).
+//! iftype `vhostuser` or `memif`) plus our own keys, validated into a [`Plan`] (plain data, no
+//! I/O).
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -63,7 +64,29 @@ pub struct SideConf {
     #[serde(default)]
     pub vhost: Option<VhostConf>,
     #[serde(default)]
+    pub memif: Option<MemifConf>,
+    #[serde(default)]
     pub bridge: Option<BridgeConf>,
+}
+
+/// The `memif` block (Intel plugin: `role` master|slave, `mode` ethernet|ip|inject-punt; its
+/// older releases also read `socketfile`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MemifConf {
+    #[serde(default)]
+    pub role: Option<String>,
+    #[serde(default)]
+    pub mode: Option<String>,
+    #[serde(default)]
+    pub socketfile: Option<String>,
+    /// OVS's receive queues on the port (`options:n_rxq`; nfv-cni extension, 1-32): the pod's
+    /// app may open at most this many transmit queues (docs/userspace.md, "memif").
+    #[serde(default)]
+    pub queues: Option<i64>,
+    /// Group (name or gid) that may use the socket (nfv-cni extension, as `vhost.group`).
+    #[serde(default)]
+    pub group: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -121,6 +144,51 @@ impl Mode {
     }
 }
 
+/// A memif port: OVS's memif PMD as a DPDK virtual device (`type=dpdk`), OVS the server.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MemifPlan {
+    /// The DPDK device name, `net_memif<16 hex digits>`: unique per attachment (DPDK refuses a
+    /// second device by one name) and derived from its identity alone, like the MAC.
+    pub vdev: String,
+    /// The memif id on the socket: one device per socket file, so always 0 (the PMD's default).
+    pub id: u32,
+    /// `options:n_rxq` (`host.memif.queues`), `None` for OVS's default (1).
+    pub queues: Option<u16>,
+}
+
+impl MemifPlan {
+    /// `options:dpdk-devargs`: the server end of the socket at `socket`, which must be a file
+    /// (`socket-abstract=no`: the PMD's default abstract socket lives in the host's network
+    /// namespace, out of a pod's reach).
+    pub fn devargs(&self, socket: &Path) -> String {
+        format!(
+            "{},role=server,socket={},id={},socket-abstract=no",
+            self.vdev,
+            socket.display(),
+            self.id
+        )
+    }
+}
+
+/// The memif vdev name of an attachment: FNV-1a over its identity (as [`pod_mac`]), 64 bits.
+pub fn memif_vdev(network: &str, container_id: &str, ifname: &str) -> String {
+    format!(
+        "net_memif{:016x}",
+        identity_hash(network, container_id, ifname)
+    )
+}
+
+fn identity_hash(network: &str, container_id: &str, ifname: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for part in [network, container_id, ifname] {
+        for b in part.bytes().chain([0u8]) {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    h
+}
+
 /// Everything ADD, DEL and CHECK need, computed from config and environment.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Plan {
@@ -150,6 +218,43 @@ pub struct Plan {
     pub ovs_socket_dir: Option<PathBuf>,
     /// How long to wait for ovsdb-server and for ovs-vswitchd to apply a change.
     pub timeout: Duration,
+    /// `Some` for a memif port (`host.iftype: memif`); `mode` is then `Server` (OVS listens).
+    pub memif: Option<MemifPlan>,
+}
+
+impl Plan {
+    /// The OVS Interface type: `dpdk` for memif, else the vhost-user type of `mode`.
+    pub fn interface_type(&self) -> &'static str {
+        if self.memif.is_some() {
+            "dpdk"
+        } else {
+            self.mode.interface_type()
+        }
+    }
+
+    /// The Intel plugin's `iftype` of the port.
+    pub fn iftype(&self) -> &'static str {
+        if self.memif.is_some() {
+            "memif"
+        } else {
+            "vhostuser"
+        }
+    }
+
+    /// What the port is, in words for messages and the pod.
+    pub fn kind(&self) -> &'static str {
+        if self.memif.is_some() {
+            "memif"
+        } else {
+            "vhost-user"
+        }
+    }
+
+    /// vhost-user server mode: ovs-vswitchd makes the socket in its run directory and ADD
+    /// moves it into the pod's directory (a memif server socket is made in place).
+    pub fn moves_server_socket(&self) -> bool {
+        self.memif.is_none() && self.mode == Mode::Server
+    }
 }
 
 /// Where one attachment's socket lives (docs/userspace.md, "Pod volumes").
@@ -201,9 +306,9 @@ fn invalid(msg: impl Into<String>) -> Error {
 
 fn out_of_scope(field: &str, value: &str) -> Error {
     invalid(format!(
-        "{field} is {value:?}: this plugin supports only OVS-DPDK vhost-user ports \
-         (engine \"ovs-dpdk\", iftype \"vhostuser\"); VPP and memif are out of scope, \
-         use the Intel userspace CNI plugin for those networks"
+        "{field} is {value:?}: this plugin supports only OVS-DPDK ports (engine \"ovs-dpdk\", \
+         iftype \"vhostuser\" or \"memif\"); VPP is out of scope, use the Intel userspace \
+         CNI plugin for VPP networks"
     ))
 }
 
@@ -213,10 +318,50 @@ fn check_side(side: &SideConf, which: &str) -> Result<(), Error> {
         Some(e) => return Err(out_of_scope(&format!("{which}.engine"), e)),
     }
     match side.iftype.as_deref() {
-        None | Some("vhostuser") => {}
+        None | Some("") | Some("vhostuser") | Some("memif") => {}
         Some(t) => return Err(out_of_scope(&format!("{which}.iftype"), t)),
     }
     Ok(())
+}
+
+/// The Intel plugin's memif roles and ours, seen from `which` side: the server listens.
+fn memif_role(s: Option<&str>, field: &str) -> Result<Option<Mode>, Error> {
+    match s {
+        None | Some("") => Ok(None),
+        Some("master" | "server") => Ok(Some(Mode::Server)),
+        Some("slave" | "client") => Ok(Some(Mode::Client)),
+        Some(o) => Err(invalid(format!(
+            "{field} is {o:?}: use \"master\" (or \"server\") for the side that listens, \
+             \"slave\" (or \"client\") for the side that connects"
+        ))),
+    }
+}
+
+fn memif_mode(s: Option<&str>, field: &str) -> Result<(), Error> {
+    match s {
+        None | Some("") | Some("ethernet") => Ok(()),
+        Some(o) => Err(invalid(format!(
+            "{field} is {o:?}: OVS-DPDK's memif driver (DPDK net_memif) speaks only \
+             \"ethernet\" mode; \"ip\" and \"inject-punt\" need VPP"
+        ))),
+    }
+}
+
+/// A memif socket path goes into `options:dpdk-devargs`, a comma-separated `key=value` list:
+/// only characters that cannot start another argument.
+fn check_devargs_path(path: &Path) -> Result<(), Error> {
+    let s = path.to_string_lossy();
+    match s
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || "/._-+@~".contains(*c)))
+    {
+        None => Ok(()),
+        Some(c) => Err(invalid(format!(
+            "the memif socket path {s:?} holds {c:?}: OVS passes it to DPDK in a \
+             comma-separated list, so it may hold only letters, digits and / . _ - + @ ~ \
+             (check sharedDir, host.memif.socketfile and the interface name)"
+        ))),
+    }
 }
 
 fn parse_mode(s: Option<&str>, field: &str) -> Result<Option<Mode>, Error> {
@@ -250,7 +395,7 @@ fn check_bridge_name(name: &str) -> Result<(), Error> {
     }
 }
 
-fn check_file_name(name: &str) -> Result<(), Error> {
+fn check_file_name(name: &str, field: &str) -> Result<(), Error> {
     let ok = !name.is_empty()
         && name != "."
         && name != ".."
@@ -261,7 +406,7 @@ fn check_file_name(name: &str) -> Result<(), Error> {
         Ok(())
     } else {
         Err(invalid(format!(
-            "host.vhost.socketfile {name:?} must be a plain file name (no '/', no spaces)"
+            "{field} {name:?} must be a plain file name (no '/', no spaces)"
         )))
     }
 }
@@ -330,16 +475,33 @@ impl UserspaceConf {
         Ok((self.ovsdb_socket(places)?, self.timeout()?))
     }
 
-    /// The socket's file name: `host.vhost.socketfile`, else `<containerID[:12]>-<ifname>`.
+    /// `host.iftype` is `memif`.
+    pub fn is_memif(&self) -> bool {
+        self.host.as_ref().and_then(|h| h.iftype.as_deref()) == Some("memif")
+    }
+
+    /// The socket's file name, also the OVS port's name: `host.vhost.socketfile`, else
+    /// `<containerID[:12]>-<ifname>`; for memif `host.memif.socketfile`, else the Intel
+    /// plugin's memif name `memif-<containerID[:12]>-<ifname>.sock`.
     pub(crate) fn port_name(&self, container_id: &str, ifname: &str) -> Result<String, Error> {
-        let port = self
-            .host
-            .as_ref()
-            .and_then(|h| h.vhost.as_ref())
-            .and_then(|v| v.socketfile.clone())
-            .filter(|s| !s.is_empty())
-            .unwrap_or_else(|| format!("{}-{}", short_id(container_id), ifname));
-        check_file_name(&port)?;
+        let host = self.host.as_ref();
+        let port = if self.is_memif() {
+            host.and_then(|h| h.memif.as_ref())
+                .and_then(|m| m.socketfile.clone())
+                .filter(|s| !s.is_empty())
+                .unwrap_or_else(|| format!("memif-{}-{}.sock", short_id(container_id), ifname))
+        } else {
+            host.and_then(|h| h.vhost.as_ref())
+                .and_then(|v| v.socketfile.clone())
+                .filter(|s| !s.is_empty())
+                .unwrap_or_else(|| format!("{}-{}", short_id(container_id), ifname))
+        };
+        let field = if self.is_memif() {
+            "host.memif.socketfile"
+        } else {
+            "host.vhost.socketfile"
+        };
+        check_file_name(&port, field)?;
         Ok(port)
     }
 
@@ -592,15 +754,26 @@ impl UserspaceConf {
             Some(o) => return Err(invalid(format!("host.netType is {o:?}: use \"bridge\""))),
         }
         let vhost = host.vhost.as_ref();
-        let mode = parse_mode(vhost.and_then(|v| v.mode.as_deref()), "host.vhost.mode")?
-            .unwrap_or(Mode::Client);
-        let pod_mode = parse_mode(
-            self.container
-                .as_ref()
-                .and_then(|c| c.vhost.as_ref())
-                .and_then(|v| v.mode.as_deref()),
-            "container.vhost.mode",
-        )?;
+        let memif = if self.is_memif() {
+            Some(self.memif_plan(network, container_id, ifname)?)
+        } else {
+            None
+        };
+        let (mode, pod_mode) = if memif.is_some() {
+            (Mode::Server, None)
+        } else {
+            (
+                parse_mode(vhost.and_then(|v| v.mode.as_deref()), "host.vhost.mode")?
+                    .unwrap_or(Mode::Client),
+                parse_mode(
+                    self.container
+                        .as_ref()
+                        .and_then(|c| c.vhost.as_ref())
+                        .and_then(|v| v.mode.as_deref()),
+                    "container.vhost.mode",
+                )?,
+            )
+        };
         if pod_mode == Some(mode) {
             return Err(invalid(format!(
                 "host.vhost.mode and container.vhost.mode are both {:?}: one side must be the \
@@ -629,6 +802,22 @@ impl UserspaceConf {
             self.pod_volume_name(true)?;
         }
         let files = self.files_in(places, container_id, ifname, home, &self.shared_dir(places))?;
+        if for_add && memif.is_some() && files.in_pod_volume() {
+            return Err(invalid(format!(
+                "host.iftype is \"memif\", and the pod has the volume {:?} for its socket: \
+                 OVS's memif server creates its socket where it is told, and a path in a pod \
+                 volume is longer than a unix socket path may be (108 bytes). Set \
+                 sharedDirVolume to \"\" to keep memif sockets in sharedDir",
+                files
+                    .dir
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default()
+            )));
+        }
+        if for_add && memif.is_some() {
+            check_devargs_path(&files.socket_path)?;
+        }
         if for_add && mode == Mode::Server && files.in_pod_volume() {
             return Err(invalid(format!(
                 "host.vhost.mode is \"server\", and the pod has the volume {:?} for its \
@@ -679,9 +868,14 @@ impl UserspaceConf {
         };
         let len = files.socket_path.as_os_str().len();
         if for_add && len >= SUN_PATH_MAX {
+            let (kind, key) = if memif.is_some() {
+                ("memif", "memif")
+            } else {
+                ("vhost-user", "vhost")
+            };
             return Err(invalid(format!(
-                "the vhost-user socket path {} is {len} bytes; a unix socket path must be shorter \
-                 than {SUN_PATH_MAX} bytes (sun_path): shorten sharedDir or host.vhost.socketfile",
+                "the {kind} socket path {} is {len} bytes; a unix socket path must be shorter \
+                 than {SUN_PATH_MAX} bytes (sun_path): shorten sharedDir or host.{key}.socketfile",
                 files.socket_path.display()
             )));
         }
@@ -697,12 +891,72 @@ impl UserspaceConf {
             socket_path: files.socket_path.clone(),
             files,
             files_in_place,
-            group: vhost
-                .and_then(|v| v.group.clone())
-                .filter(|g| !g.is_empty()),
+            group: if memif.is_some() {
+                host.memif.as_ref().and_then(|m| m.group.clone())
+            } else {
+                vhost.and_then(|v| v.group.clone())
+            }
+            .filter(|g| !g.is_empty()),
             ovsdb_socket,
             ovs_socket_dir,
             timeout,
+            memif,
+        })
+    }
+
+    /// A memif port's plan: OVS is the server (the Intel plugin's `master`), the pod's app the
+    /// client, in ethernet mode, the only mode DPDK's memif driver speaks. Every field is
+    /// checked here, for DEL too: a config ADD refuses never made a port.
+    fn memif_plan(
+        &self,
+        network: &str,
+        container_id: &str,
+        ifname: &str,
+    ) -> Result<MemifPlan, Error> {
+        let host = self.host.as_ref().and_then(|h| h.memif.as_ref());
+        let pod = self.container.as_ref().and_then(|c| c.memif.as_ref());
+        if let Some(t) = self.container.as_ref().and_then(|c| c.iftype.as_deref()) {
+            if !t.is_empty() && t != "memif" {
+                return Err(invalid(format!(
+                    "container.iftype is {t:?} and host.iftype \"memif\": both sides of a \
+                     memif port are memif; leave container.iftype out or set it to \"memif\""
+                )));
+            }
+        }
+        if memif_role(host.and_then(|m| m.role.as_deref()), "host.memif.role")?
+            == Some(Mode::Client)
+        {
+            return Err(invalid(
+                "host.memif.role is the client (\"slave\"): with OVS-DPDK the host side is \
+                 the memif server (\"master\"), which creates the socket in the pod's \
+                 directory; the pod's app connects as the client. Leave host.memif.role out \
+                 or set it to \"master\"",
+            ));
+        }
+        if memif_role(pod.and_then(|m| m.role.as_deref()), "container.memif.role")?
+            == Some(Mode::Server)
+        {
+            return Err(invalid(
+                "container.memif.role is the server (\"master\"), and so is OVS: the pod's \
+                 app must be the client; leave container.memif.role out or set it to \"slave\"",
+            ));
+        }
+        memif_mode(host.and_then(|m| m.mode.as_deref()), "host.memif.mode")?;
+        memif_mode(pod.and_then(|m| m.mode.as_deref()), "container.memif.mode")?;
+        let queues = match host.and_then(|m| m.queues) {
+            None => None,
+            Some(q @ 1..=32) => Some(q as u16),
+            Some(q) => {
+                return Err(invalid(format!(
+                    "host.memif.queues {q} is out of range: give 1-32, OVS's receive queues on \
+                     the port (the pod's app may open at most this many transmit queues)"
+                )))
+            }
+        };
+        Ok(MemifPlan {
+            vdev: memif_vdev(network, container_id, ifname),
+            id: 0,
+            queues,
         })
     }
 }
@@ -733,14 +987,7 @@ pub fn pod_mac(runtime_mac: Option<&Value>, plan: &Plan) -> Result<String, Error
         return Ok(s.to_ascii_lowercase());
     }
     // FNV-1a over the attachment's identity.
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for part in [&plan.network, &plan.container_id, &plan.ifname] {
-        for b in part.bytes().chain([0u8]) {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(0x0100_0000_01b3);
-        }
-    }
-    let b = h.to_be_bytes();
+    let b = identity_hash(&plan.network, &plan.container_id, &plan.ifname).to_be_bytes();
     Ok(format!(
         "02:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
         b[3], b[4], b[5], b[6], b[7]
@@ -807,9 +1054,11 @@ mod tests {
         assert!(p.socket_path.starts_with(crate::places::DEFAULT_SHARED_DIR));
     }
 
+    /// Changed on purpose with memif support (issue 16): VPP is still refused on either side,
+    /// `iftype: memif` with engine ovs-dpdk is now accepted (`memif_*` tests below).
     #[test]
-    fn vpp_and_memif_rejected_with_reason() {
-        for (k, v) in [("engine", "vpp"), ("iftype", "memif")] {
+    fn vpp_rejected_with_reason_memif_accepted_on_ovs_dpdk() {
+        for (k, v) in [("engine", "vpp"), ("iftype", "vdpa")] {
             let mut c = intel();
             c["host"][k] = json!(v);
             let e = conf(c)
@@ -824,6 +1073,178 @@ mod tests {
         assert!(conf(c)
             .plan(&Places::node(), "n", CID, "net1", true)
             .is_err());
+        let mut c = intel();
+        c["host"]["engine"] = json!("vpp");
+        c["host"]["iftype"] = json!("memif");
+        let e = conf(c)
+            .plan(&Places::node(), "n", CID, "net1", true)
+            .unwrap_err();
+        assert!(e.msg.contains("host.engine"), "{}", e.msg);
+        let p = conf(memif())
+            .plan(&Places::node(), "n", CID, "net1", true)
+            .unwrap();
+        assert!(p.memif.is_some());
+    }
+
+    fn memif() -> Value {
+        json!({
+            "host": {"engine": "ovs-dpdk", "iftype": "memif", "netType": "bridge",
+                     "memif": {"role": "master", "mode": "ethernet"},
+                     "bridge": {"bridgeName": "br-dpdk", "vlanId": 100}},
+            "container": {"engine": "ovs-dpdk", "iftype": "memif", "netType": "interface",
+                          "memif": {"role": "slave", "mode": "ethernet"}},
+            "sharedDir": "/var/lib/cni/usrspcni/"
+        })
+    }
+
+    #[test]
+    fn memif_plans_a_dpdk_port_with_the_intel_socket_name() {
+        let p = conf(memif())
+            .plan(&Places::node(), "net", CID, "net1", true)
+            .unwrap();
+        assert_eq!(p.port, "memif-0123456789ab-net1.sock");
+        assert_eq!(
+            p.socket_path,
+            PathBuf::from("/var/lib/cni/usrspcni/0123456789ab/memif-0123456789ab-net1.sock")
+        );
+        assert_eq!(
+            (p.interface_type(), p.kind(), p.mode),
+            ("dpdk", "memif", Mode::Server)
+        );
+        assert!(!p.moves_server_socket());
+        assert_eq!(p.vlan, Some(100));
+        let m = p.memif.as_ref().unwrap();
+        assert_eq!(m.vdev, memif_vdev("net", CID, "net1"));
+        assert!(
+            m.vdev.starts_with("net_memif") && m.vdev.len() == 25,
+            "{}",
+            m.vdev
+        );
+        assert_eq!(
+            m.devargs(&p.socket_path),
+            format!(
+                "{},role=server,socket=/var/lib/cni/usrspcni/0123456789ab/\
+                 memif-0123456789ab-net1.sock,id=0,socket-abstract=no",
+                m.vdev
+            )
+        );
+        assert_eq!(m.queues, None);
+        // Defaults: no memif block at all, no container block.
+        let p = conf(json!({"host": {"engine": "ovs-dpdk", "iftype": "memif"}}))
+            .plan(&Places::node(), "net", CID, "net1", true)
+            .unwrap();
+        assert!(p.memif.is_some());
+        // host.memif.socketfile, as the Intel plugin's older releases read it.
+        let mut c = memif();
+        c["host"]["memif"]["socketfile"] = json!("m0.sock");
+        let p = conf(c)
+            .plan(&Places::node(), "net", CID, "net1", true)
+            .unwrap();
+        assert_eq!(p.port, "m0.sock");
+    }
+
+    #[test]
+    fn memif_vdev_is_unique_per_attachment_and_rederived() {
+        let a = memif_vdev("net", CID, "net1");
+        assert_eq!(a, memif_vdev("net", CID, "net1"));
+        assert_ne!(a, memif_vdev("net", CID, "net2"));
+        assert_ne!(a, memif_vdev("net2", CID, "net1"));
+        assert_ne!(a, memif_vdev("net", "0123456789abcdef0124", "net1"));
+        // DEL derives the same plan from config and identity alone.
+        let add = conf(memif())
+            .plan(&Places::node(), "n", CID, "net1", true)
+            .unwrap();
+        let del = conf(memif())
+            .plan(&Places::node(), "n", CID, "net1", false)
+            .unwrap();
+        assert_eq!(add, del);
+    }
+
+    #[test]
+    fn memif_fields_are_checked_naming_the_field() {
+        for (side, key, value, field) in [
+            ("host", "role", "slave", "host.memif.role"),
+            ("host", "role", "client", "host.memif.role"),
+            ("host", "role", "boss", "host.memif.role"),
+            ("host", "mode", "ip", "host.memif.mode"),
+            ("host", "mode", "inject-punt", "host.memif.mode"),
+            ("container", "role", "master", "container.memif.role"),
+            ("container", "mode", "ip", "container.memif.mode"),
+            ("host", "queues", "0", "host.memif.queues"),
+            ("host", "queues", "33", "host.memif.queues"),
+            ("host", "socketfile", "../m.sock", "host.memif.socketfile"),
+        ] {
+            let mut c = memif();
+            c[side]["memif"][key] = if key == "queues" {
+                json!(value.parse::<i64>().unwrap())
+            } else {
+                json!(value)
+            };
+            let e = conf(c)
+                .plan(&Places::node(), "n", CID, "net1", true)
+                .unwrap_err();
+            assert_eq!(e.code, code::INVALID_CONFIG, "{field}");
+            assert!(e.msg.contains(field), "{field}: {}", e.msg);
+        }
+        let mut c = memif();
+        c["container"]["iftype"] = json!("vhostuser");
+        let e = conf(c)
+            .plan(&Places::node(), "n", CID, "net1", true)
+            .unwrap_err();
+        assert!(e.msg.contains("container.iftype"), "{}", e.msg);
+        let mut c = memif();
+        c["host"]["memif"]["queues"] = json!(2);
+        let p = conf(c)
+            .plan(&Places::node(), "n", CID, "net1", true)
+            .unwrap();
+        assert_eq!(p.memif.unwrap().queues, Some(2));
+    }
+
+    /// Hostile: the socket path goes into dpdk-devargs, a comma-separated list; a ',' or '='
+    /// from the socket file name, sharedDir or the interface name would add arguments
+    /// (another socket, another role) to OVS's DPDK device.
+    #[test]
+    fn memif_socket_path_cannot_inject_devargs() {
+        for (key, value) in [
+            ("socketfile", "m.sock,socket=x.sock"),
+            ("socketfile", "m.sock,role=client"),
+            ("sharedDir", "/var/lib/cni/usrspcni/a,role=client"),
+            ("sharedDir", "/var/lib/cni/usrspcni/a=b"),
+        ] {
+            let mut c = memif();
+            if key == "sharedDir" {
+                c["sharedDir"] = json!(value);
+            } else {
+                c["host"]["memif"][key] = json!(value);
+            }
+            let e = conf(c)
+                .plan(&Places::node(), "n", CID, "net1", true)
+                .unwrap_err();
+            assert_eq!(e.code, code::INVALID_CONFIG, "{value}");
+            assert!(e.msg.contains("memif socket path"), "{value}: {}", e.msg);
+        }
+        let e = conf(memif())
+            .plan(&Places::node(), "n", CID, "a,b", true)
+            .unwrap_err();
+        assert!(e.msg.contains("memif socket path"), "{}", e.msg);
+        // DEL of such an attachment still plans (nothing goes to DPDK).
+        assert!(conf(memif())
+            .plan(&Places::node(), "n", CID, "a,b", false)
+            .is_ok());
+    }
+
+    #[test]
+    fn memif_in_a_pod_volume_is_refused_at_add() {
+        let home = Home::PodVolume(PathBuf::from(
+            "/var/lib/kubelet/pods/u/volumes/kubernetes.io~empty-dir/shared-dir",
+        ));
+        let e = conf(memif())
+            .plan_at(&Places::node(), "n", CID, "net1", true, &home)
+            .unwrap_err();
+        assert!(e.msg.contains("sharedDirVolume"), "{}", e.msg);
+        assert!(conf(memif())
+            .plan_at(&Places::node(), "n", CID, "net1", false, &home)
+            .is_ok());
     }
 
     #[test]

@@ -44,10 +44,19 @@ struct SideData {
     bridge: Bridge,
 }
 
-#[derive(Debug, Serialize)]
-struct Memif {}
+/// For a memif port the pod's side (`role` "slave", the Intel plugin's word for the client)
+/// and the socket's file name, the fields app-netutil reads; empty for vhost-user.
+#[derive(Debug, Default, Serialize)]
+struct Memif {
+    #[serde(skip_serializing_if = "String::is_empty")]
+    role: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    mode: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    socketfile: String,
+}
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Default, Serialize)]
 struct Vhost {
     #[serde(skip_serializing_if = "String::is_empty")]
     mode: String,
@@ -89,16 +98,26 @@ pub fn for_pod(
         iftype: c
             .and_then(|c| c.iftype.clone())
             .filter(|t| !t.is_empty())
-            .unwrap_or_else(|| "vhostuser".into()),
+            .unwrap_or_else(|| plan.iftype().into()),
         net_type: c
             .and_then(|c| c.net_type.clone())
             .filter(|t| !t.is_empty())
             .unwrap_or_else(|| "interface".into()),
-        memif: Memif {},
-        vhost: Vhost {
-            mode: plan.mode.flipped().as_str().into(),
-            group: text(vhost.and_then(|v| v.group.as_ref())),
-            socketfile: plan.port.clone(),
+        memif: match plan.memif {
+            Some(_) => Memif {
+                role: "slave".into(),
+                mode: "ethernet".into(),
+                socketfile: plan.port.clone(),
+            },
+            None => Memif::default(),
+        },
+        vhost: match plan.memif {
+            Some(_) => Vhost::default(),
+            None => Vhost {
+                mode: plan.mode.flipped().as_str().into(),
+                group: text(vhost.and_then(|v| v.group.as_ref())),
+                socketfile: plan.port.clone(),
+            },
         },
         bridge: Bridge {
             bridge_name: text(bridge.and_then(|b| b.bridge_name.as_ref())),

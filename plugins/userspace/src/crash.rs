@@ -24,6 +24,18 @@ pub const SERVER_ADD_POINTS: &[&str] = &[
     "after-device-info",
 ];
 
+/// The points ADD passes for a memif port, in order: the socket ovs-vswitchd's memif driver
+/// made in the pod's directory is checked (and given to the group) after the port is applied.
+pub const MEMIF_ADD_POINTS: &[&str] = &[
+    "after-ipam",
+    "after-socket-dir",
+    "after-ovsdb",
+    "after-vswitchd",
+    "after-memif-socket",
+    "after-pod-json",
+    "after-device-info",
+];
+
 /// The variable naming the point to die at.
 pub const VAR: &str = "NFV_USERSPACE_CRASH_AT";
 

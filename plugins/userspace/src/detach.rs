@@ -40,7 +40,8 @@ pub fn del(req: &Request, places: &Places) -> Result<(), Error> {
             let timeout = conf.timeout().unwrap_or(DEFAULT_TIMEOUT);
             match Vswitch::connect(&socket, timeout) {
                 Ok(mut vs) => match remove_ports(&mut vs, &filter) {
-                    Ok(removed) if removed.is_empty() => {
+                    // The Intel plugin never made memif ports on OVS: nothing of its to adopt.
+                    Ok(removed) if removed.is_empty() && !conf.is_memif() => {
                         if let Err(e) = adopt::remove_port(
                             &mut vs,
                             &conf,
@@ -66,6 +67,7 @@ pub fn del(req: &Request, places: &Places) -> Result<(), Error> {
     }
     if nfv_cni::env::validate_container_id(cid).is_ok()
         && nfv_cni::env::validate_ifname(ifname).is_ok()
+        && !conf.is_memif()
     {
         adopt::remove_files(places, cid, ifname, pod_uid, &mut file_errors);
     }
@@ -79,7 +81,7 @@ pub fn del(req: &Request, places: &Places) -> Result<(), Error> {
             Some(plan) => {
                 let ours: Vec<_> = homes
                     .iter()
-                    .map(|f| sockdir::device_info_at(plan.mode, &f.socket_path))
+                    .map(|f| sockdir::device_info_for(plan, &f.socket_path))
                     .collect();
                 sockdir::remove_device_info_of(&place, &path, &ours, &mut file_errors)
             }

@@ -1,6 +1,7 @@
-//! CNI type `userspace`: vhost-user ports on OVS-DPDK for pods whose DPDK app talks
-//! vhost-user, configured through ovsdb-server directly (nfv-ovsdb), one transaction per ADD
-//! and per DEL. Reads the Intel userspace-cni-network-plugin's ovs-dpdk/vhostuser configs.
+//! CNI type `userspace`: vhost-user and memif ports on OVS-DPDK for pods whose DPDK app talks
+//! vhost-user or memif, configured through ovsdb-server directly (nfv-ovsdb), one transaction
+//! per ADD and per DEL. Reads the Intel userspace-cni-network-plugin's ovs-dpdk configs
+//! (iftype vhostuser, and memif, which that plugin offered only with VPP).
 //!
 //! - `config.rs`: the config and its validation into a `Plan`
 //! - `configdata.rs`: the pod-facing configuration in the Intel plugin's schema

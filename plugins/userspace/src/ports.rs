@@ -144,9 +144,17 @@ pub fn add_txn(plan: &Plan, mac: &str, existing: Option<&BridgeRow>) -> AddTxn {
     ]);
     let mut iface = Operation::insert("Interface", Some("iface"))
         .with("name", plan.port.as_str())
-        .with("type", plan.mode.interface_type())
+        .with("type", plan.interface_type())
         .with("external_ids", ids.clone());
-    if plan.mode == Mode::Client {
+    if let Some(m) = &plan.memif {
+        let devargs = m.devargs(&plan.socket_path);
+        let n_rxq = m.queues.map(|q| q.to_string());
+        let mut options = vec![("dpdk-devargs", devargs.as_str())];
+        if let Some(n) = &n_rxq {
+            options.push(("n_rxq", n.as_str()));
+        }
+        iface = iface.with("options", Value::string_map(&options));
+    } else if plan.mode == Mode::Client {
         iface = iface.with(
             "options",
             Value::string_map(&[("vhost-server-path", plan.socket_path.to_string_lossy())]),
@@ -472,6 +480,62 @@ mod tests {
         assert!(j.iter().any(|o| o["table"] == json!("Open_vSwitch")
             && o["mutations"]
                 == json!([["bridges", "insert", ["set", [["named-uuid", "bridge"]]]]])));
+    }
+
+    #[test]
+    fn add_memif_is_one_dpdk_interface_in_the_same_transaction() {
+        let c: UserspaceConf = serde_json::from_value(json!({
+            "host": {"engine": "ovs-dpdk", "iftype": "memif", "memif": {"queues": 2},
+                     "bridge": {"bridgeName": "br-x", "vlanId": 7}},
+            "sharedDir": "/run/us"
+        }))
+        .unwrap();
+        let places = crate::places::Places {
+            socket_dirs: nfv_safefs::Place::new("sharedDir", ["/run/us"]),
+            ..crate::places::Places::node()
+        };
+        let p = c
+            .plan(&places, "net-a", "cid0123456789", "net1", true)
+            .unwrap();
+        let b = BridgeRow {
+            uuid: u(1),
+            name: "br-x".into(),
+            ports: vec![u(2)],
+            created_by_us: false,
+        };
+        let t = add_txn(&p, "02:00:00:00:00:01", Some(&b));
+        let j = ops_json(&t.ops);
+        assert_eq!(j[1]["row"]["type"], json!("dpdk"));
+        assert_eq!(j[1]["row"]["name"], json!("memif-cid012345678-net1.sock"));
+        let vdev = crate::config::memif_vdev("net-a", "cid0123456789", "net1");
+        assert_eq!(
+            j[1]["row"]["options"],
+            json!([
+                "map",
+                [
+                    [
+                        "dpdk-devargs",
+                        format!(
+                            "{vdev},role=server,socket=/run/us/cid012345678/\
+                    memif-cid012345678-net1.sock,id=0,socket-abstract=no"
+                        )
+                    ],
+                    ["n_rxq", "2"]
+                ]
+            ])
+        );
+        assert_eq!(j[2]["row"]["tag"], json!(7));
+        assert!(j[2]["row"]["external_ids"][1]
+            .as_array()
+            .unwrap()
+            .contains(&json!(["nfv-cni/ifname", "net1"])));
+        // The same shape as a vhost-user ADD: guard, Bridge.ports, next_cfg.
+        assert_eq!(j[3]["op"], json!("wait"));
+        assert_eq!(j[4]["mutations"][0][0], json!("ports"));
+        assert_eq!(
+            j[t.next_cfg_at - 1]["mutations"],
+            json!([["next_cfg", "+=", 1]])
+        );
     }
 
     fn ours(uuid: Uuid) -> OurPort {

@@ -12,7 +12,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use nfv_cni::Error;
-use nfv_devinfo::{DeviceInfo, Layout, VhostUser, VhostUserMode};
+use nfv_devinfo::{DeviceInfo, Layout, Memif, VhostUser, VhostUserMode};
 use nfv_safefs::{Dir, FsError, Kind, Place, Problem, Removed};
 use serde_json::{json, Value};
 
@@ -190,18 +190,29 @@ pub fn pod_json_name(port: &str) -> String {
 }
 
 pub fn pod_view(plan: &Plan, mac: &str, ips: &[String]) -> Value {
-    json!({
+    let mut v = json!({
         "network": plan.network,
         "containerId": plan.container_id,
         "ifname": plan.ifname,
-        "type": "vhost-user",
+        "type": plan.kind(),
         // The pod's side: with OVS in client mode the pod's app must be the server.
         "mode": plan.mode.flipped().as_str(),
         "socketPath": plan.socket_path.to_string_lossy(),
         "socketFile": plan.port,
         "mac": mac,
         "ips": ips,
-    })
+    });
+    if let Some(m) = &plan.memif {
+        // What the pod's app passes to its own memif driver (the client end).
+        v["memif"] = json!({
+            "role": "client",
+            "mode": "ethernet",
+            "id": m.id,
+            "socketAbstract": false,
+            "ovsRxQueues": m.queues.unwrap_or(1),
+        });
+    }
+    v
 }
 
 /// Writes `<port>.json` into the socket directory: an exclusively created temp file, then
@@ -219,6 +230,48 @@ pub fn write_pod_json(dir: &Dir, port: &str, v: &Value) -> Result<(), Error> {
 pub fn write_config_data(dir: &Dir, files: &SocketFiles, bytes: &[u8]) -> Result<(), Error> {
     dir.write_atomic(&files.config_data, bytes, 0o644)
         .map_err(fs_error)
+}
+
+/// memif: waits (at most `timeout`) for the server socket `port` ovs-vswitchd's memif driver
+/// makes in the pod's directory `dir` as it brings the port up (after OVS reports the change
+/// applied, sometimes a moment later), checked to be a unix socket and nothing else. With a
+/// group (`host.memif.group`) the socket is given to it, 0660, so a non-root app in the group
+/// can connect; without, it stays as OVS made it (root's).
+pub fn share_memif_socket(
+    dir: &Dir,
+    port: &str,
+    group: Option<&str>,
+    timeout: Duration,
+) -> Result<(), Error> {
+    let gid = group.map(resolve_group).transpose()?;
+    let deadline = Instant::now() + timeout;
+    loop {
+        match dir.kind(port).map_err(fs_error)? {
+            Some(Kind::Socket) => break,
+            None if Instant::now() < deadline => thread::sleep(Duration::from_millis(5)),
+            other => {
+                return Err(Error::new(
+                    codes::PORT,
+                    format!(
+                        "ovs-vswitchd attached the memif port but {} is {}, not its socket{}: \
+                         is ovs-vswitchd's DPDK the one with net_memif, and can it write there?",
+                        dir.join(port).display(),
+                        other.map_or("missing", |k| k.words()),
+                        if other.is_none() {
+                            format!(" after {:.1}s", timeout.as_secs_f32())
+                        } else {
+                            String::new()
+                        }
+                    ),
+                ))
+            }
+        }
+    }
+    if let Some(gid) = gid {
+        dir.set_owner_mode(port, Kind::Socket, Some(gid), 0o660)
+            .map_err(fs_error)?;
+    }
+    Ok(())
 }
 
 /// Server mode: opens `ovsSocketDir` (in OVS's run directory, no symlinks below its root).
@@ -341,9 +394,22 @@ pub fn remove_link(places: &Places, link: &Path, errors: &mut Vec<String>) {
     }
 }
 
-/// Device-info spec 1.1.0, type `vhost-user`; `mode` is the pod's side of the socket.
+/// Device-info spec 1.1.0, type `vhost-user` (`mode` the pod's side of the socket) or
+/// `memif` (`role` the pod's: `slave`, the Intel plugin's and the spec's word for client).
 pub fn device_info(plan: &Plan) -> DeviceInfo {
-    device_info_at(plan.mode, &plan.socket_path)
+    device_info_for(plan, &plan.socket_path)
+}
+
+/// [`device_info`] with the socket at `socket_path`.
+pub fn device_info_for(plan: &Plan, socket_path: &Path) -> DeviceInfo {
+    if plan.memif.is_some() {
+        return DeviceInfo::memif(Memif {
+            role: "slave".into(),
+            path: socket_path.to_string_lossy().into_owned(),
+            mode: "ethernet".into(),
+        });
+    }
+    device_info_at(plan.mode, socket_path)
 }
 
 /// [`device_info`] for OVS's side `mode` and the socket at `socket_path`.
@@ -408,8 +474,11 @@ pub fn remove_device_info_of(
 }
 
 /// The pod's app is the server in client mode: the socket appears when the app starts.
-pub fn mode_note(mode: Mode) -> &'static str {
-    match mode {
+pub fn mode_note(plan: &Plan) -> &'static str {
+    if plan.memif.is_some() {
+        return "OVS's memif server listens on the socket; the pod's app connects as the client";
+    }
+    match plan.mode {
         Mode::Client => "OVS connects to the socket once the pod's app listens on it",
         Mode::Server => "OVS listens on the socket; the pod's app connects",
     }

@@ -35,6 +35,8 @@ fn cur_cfg(updates: &serde_json::Value) -> i64 {
 pub struct InterfaceState {
     pub iface_type: String,
     pub vhost_server_path: Option<String>,
+    /// `options:dpdk-devargs` (memif ports).
+    pub dpdk_devargs: Option<String>,
     /// `Interface.error`, empty when the port works.
     pub error: Option<String>,
     pub tag: Option<i64>,
@@ -163,6 +165,11 @@ impl Vswitch {
             s.vhost_server_path = row
                 .get("options")?
                 .map_get("vhost-server-path")
+                .and_then(Atom::as_str)
+                .map(str::to_string);
+            s.dpdk_devargs = row
+                .get("options")?
+                .map_get("dpdk-devargs")
                 .and_then(Atom::as_str)
                 .map(str::to_string);
             s.error = row.get("error")?.opt_str().map(str::to_string);

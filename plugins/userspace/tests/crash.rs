@@ -22,7 +22,7 @@ use common::{FakeOvsdb, NodeDir, OvsModel};
 use nfv_testkit::crash::{add_killed_at_then_del, cni_path, install_lease_ipam};
 use nfv_testkit::{is_root, Node};
 use serde_json::{json, Value};
-use userspace::crash::{CLIENT_ADD_POINTS, SERVER_ADD_POINTS, VAR};
+use userspace::crash::{CLIENT_ADD_POINTS, MEMIF_ADD_POINTS, SERVER_ADD_POINTS, VAR};
 
 const NET: &str = "crash-net";
 const DEVINFO_DIR: &str = "/run/k8s.cni.cncf.io/devinfo/cni";
@@ -86,7 +86,9 @@ fn setup(mode: &str, tag: &str) -> Setup {
     fs::create_dir_all(DEVINFO_DIR).unwrap();
     let devinfo =
         Path::new(DEVINFO_DIR).join(format!("nfv-test-{}-crash-{tag}.json", std::process::id()));
-    let (shared, shared_dir) = if mode == "server" {
+    // Server mode and memif: sharedDir on /run, seen alike by the test (whose fake OVS makes the
+    // sockets) and by the binary in its own mount namespace.
+    let (shared, shared_dir) = if mode == "server" || mode == "memif" {
         let d = NodeDir::new("/run/vhostuser", &format!("crash-{tag}"));
         (d.path().to_path_buf(), Some(d))
     } else {
@@ -99,6 +101,10 @@ fn setup(mode: &str, tag: &str) -> Setup {
                  "vhost": {"mode": mode, "group": "4242"}, "bridge": {"bridgeName": "br-crash"}},
         "ipam": {"type": "lease-ipam"},
         "runtimeConfig": {"CNIDeviceInfoFile": devinfo}});
+    if mode == "memif" {
+        conf["host"] = json!({"engine": "ovs-dpdk", "iftype": "memif",
+            "memif": {"group": "4242"}, "bridge": {"bridgeName": "br-crash"}});
+    }
     conf["sharedDir"] = if shared_dir.is_some() {
         json!(shared)
     } else {
@@ -135,6 +141,11 @@ fn crash_every_point(mode: &str, points: &[&str]) {
         // Each point is reached: what ADD had done by then is there after the kill.
         let at = |p: &str| i >= points.iter().position(|x| *x == p).unwrap();
         let after = &crashed.after_crash;
+        let port = if mode == "memif" {
+            "memif-ctr1-net1.sock"
+        } else {
+            "ctr1-net1"
+        };
         assert!(after.contains("lease: true"), "{point}: {after}");
         assert_eq!(
             after.contains("d ctr1\""),
@@ -142,7 +153,7 @@ fn crash_every_point(mode: &str, points: &[&str]) {
             "{point}: {after}"
         );
         assert_eq!(
-            after.contains("port ctr1-net1"),
+            after.contains(&format!("port {port}")),
             at("after-ovsdb"),
             "{point}: {after}"
         );
@@ -153,8 +164,15 @@ fn crash_every_point(mode: &str, points: &[&str]) {
                 "{point}: {after}"
             );
         }
+        if mode == "memif" {
+            assert_eq!(
+                after.contains(&format!("ctr1/s {port}")),
+                at("after-ovsdb"),
+                "{point}: the socket OVS's memif driver makes: {after}"
+            );
+        }
         assert_eq!(
-            after.contains("ctr1-net1.json"),
+            after.contains(&format!("{port}.json")),
             at("after-pod-json"),
             "{point}: {after}"
         );
@@ -307,5 +325,20 @@ fn pod_volume_sigkill_at_every_add_step_then_del_leaves_the_node_as_before() {
         json!({"kind": "crash", "plugin": "userspace", "mode": "client, pod volume",
                "points": CLIENT_ADD_POINTS,
                "outcome": "DEL after SIGKILL at every ADD step removes the port, the files in the pod's shared-dir volume and the link, keeps the volume, restores device-info and lease"})
+    );
+}
+
+#[test]
+fn memif_sigkill_at_every_add_step_then_del_leaves_the_node_as_before() {
+    if !is_root() {
+        eprintln!("SKIPPED memif_sigkill_at_every_add_step_then_del_leaves_the_node_as_before: needs root");
+        return;
+    }
+    crash_every_point("memif", MEMIF_ADD_POINTS);
+    eprintln!(
+        "reliability: {}",
+        json!({"kind": "crash", "plugin": "userspace", "mode": "memif",
+               "points": MEMIF_ADD_POINTS,
+               "outcome": "DEL after SIGKILL at every ADD step leaves OVS rows, the memif socket OVS made, socket dirs, pod JSON, device-info and lease as before"})
     );
 }

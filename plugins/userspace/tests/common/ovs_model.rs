@@ -2,7 +2,9 @@
 //! Bridge, Port, Interface and Open_vSwitch rows; select, insert, mutate, wait; unique names;
 //! garbage collection of unreferenced rows; `cur_cfg` follows `next_cfg` at once. With an OVS
 //! socket directory it also plays ovs-vswitchd for server mode: a `dpdkvhostuser` interface gets
-//! a listening socket there, removed again with the interface (if still there).
+//! a listening socket there, removed again with the interface (if still there). It plays OVS's
+//! memif driver too: a `dpdk` interface whose `dpdk-devargs` name a `socket=` gets a listening
+//! socket at that path (in any directory), removed again with the interface.
 
 use std::collections::BTreeMap;
 use std::os::unix::fs::FileTypeExt;
@@ -340,6 +342,16 @@ impl OvsModel {
             .collect()
     }
 
+    fn memif_servers(st: &State) -> Vec<PathBuf> {
+        st.tables["Interface"]
+            .values()
+            .filter(|r| r.iface_type == "dpdk")
+            .filter_map(|r| r.options.iter().find(|(k, _)| k == "dpdk-devargs"))
+            .filter_map(|(_, v)| v.split(',').find_map(|a| a.strip_prefix("socket=")))
+            .map(PathBuf::from)
+            .collect()
+    }
+
     /// One transaction, all or nothing.
     pub fn transact(&self, ops: &[Value]) -> Value {
         let mut st = self.state.lock().unwrap();
@@ -365,7 +377,16 @@ impl OvsModel {
         }
         let before = Self::vhost_servers(&st);
         let after = Self::vhost_servers(&work);
+        let (memif_before, memif_after) = (Self::memif_servers(&st), Self::memif_servers(&work));
         *st = work;
+        for p in memif_after.iter().filter(|p| !memif_before.contains(p)) {
+            let _ = UnixListener::bind(p);
+        }
+        for p in memif_before.iter().filter(|p| !memif_after.contains(p)) {
+            if std::fs::symlink_metadata(p).is_ok_and(|m| m.file_type().is_socket()) {
+                let _ = std::fs::remove_file(p);
+            }
+        }
         if let Some(dir) = &self.ovs_dir {
             for name in after.iter().filter(|n| !before.contains(n)) {
                 // ovs-vswitchd listening on a server-mode port's socket.
