@@ -118,12 +118,7 @@ pub fn gc(req: &Request, places: &Places) -> Result<(), Error> {
         None => {}
         Some(Ok(mut vs)) => {
             let filter = [(KEY_NETWORK, req.conf.name.as_str())];
-            let stale = |p: &OurPort| {
-                !valid
-                    .iter()
-                    .any(|a| a.container_id == p.container_id && a.ifname == p.ifname)
-            };
-            match remove_some(&mut vs, &filter, stale) {
+            match remove_some(&mut vs, &filter, |p| is_stale(p, &valid)) {
                 Ok(removed) => {
                     let mut file_errors = Vec::new();
                     for p in removed {
@@ -168,6 +163,15 @@ pub fn gc(req: &Request, places: &Places) -> Result<(), Error> {
         errors.push(e);
     }
     combine(errors)
+}
+
+/// GC's choice, as a plain function so that GC and a read-only preview (`nfvctl gc
+/// --dry-run`) cannot disagree: a port of ours (of the network being collected) is stale when
+/// no valid attachment has its container ID and ifname.
+pub fn is_stale(port: &OurPort, valid: &[nfv_cni::Attachment]) -> bool {
+    !valid
+        .iter()
+        .any(|a| a.container_id == port.container_id && a.ifname == port.ifname)
 }
 
 /// Removes our ports matching `filter` in one transaction (plus bridges we created that become
