@@ -18,6 +18,6 @@ mod store;
 pub use error::StoreError;
 pub use name::file_safe;
 pub use store::{
-    select_stale, AttachmentRecord, DeviceLock, RecordStore, StaleSelection, LOCK_WAIT,
+    select_stale, AttachmentRecord, DeviceLock, ReadOnly, RecordStore, StaleSelection, LOCK_WAIT,
     MAX_RECORD_BYTES,
 };

@@ -306,11 +306,16 @@ impl<R: AttachmentRecord> RecordStore<R> {
     /// caller's constant) opened as a trusted root, nothing below it followed, only regular
     /// files named `*.json` read, each at most [`MAX_RECORD_BYTES`], no lock taken, nothing
     /// created. A missing directory is an empty store; files that do not decode, or are of
-    /// another version, are returned by name in the second list with the reason.
-    pub fn read_only(&self) -> Result<(Vec<R>, Vec<(String, String)>), StoreError> {
+    /// another version, are named in [`ReadOnly::skipped`] with the reason.
+    pub fn read_only(&self) -> Result<ReadOnly<R>, StoreError> {
         let dir = match nfv_safefs::Dir::open_trusted(&self.dir) {
             Ok(d) => d,
-            Err(e) if e.is_not_found() => return Ok((Vec::new(), Vec::new())),
+            Err(e) if e.is_not_found() => {
+                return Ok(ReadOnly {
+                    records: Vec::new(),
+                    skipped: Vec::new(),
+                })
+            }
             Err(e) => return Err(e.into()),
         };
         let mut names = dir.names()?;
@@ -330,7 +335,7 @@ impl<R: AttachmentRecord> RecordStore<R> {
                 Err(why) => skipped.push((name, why)),
             }
         }
-        Ok((records, skipped))
+        Ok(ReadOnly { records, skipped })
     }
 
     fn ignored_why(&self) -> &'static str {
@@ -344,6 +349,14 @@ impl<R: AttachmentRecord> RecordStore<R> {
     pub fn holder_of(&self, device: &str) -> Result<Option<R>, StoreError> {
         Ok(self.all()?.into_iter().find(|r| r.device() == device))
     }
+}
+
+/// A store as an outside reader sees it ([`RecordStore::read_only`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadOnly<R> {
+    pub records: Vec<R>,
+    /// Files not shown: (file name, why).
+    pub skipped: Vec<(String, String)>,
 }
 
 /// What GC of one network makes of a store's records ([`select_stale`]).

@@ -300,7 +300,8 @@ fn gc_of_one_network_sees_only_its_own_stale_records() {
 fn the_read_only_listing_follows_no_link_and_reads_within_a_bound() {
     let d = scratch("read-only");
     let store = RecordStore::<Rec>::new(&d).versioned(1);
-    assert_eq!(store.read_only().unwrap(), (vec![], vec![]));
+    let empty = store.read_only().unwrap();
+    assert!(empty.records.is_empty() && empty.skipped.is_empty());
     assert!(!d.exists(), "a missing store is not created");
     store.save(&rec("c1", "0000:01:10.0")).unwrap();
     let outside = scratch("read-only-target");
@@ -315,7 +316,7 @@ fn the_read_only_listing_follows_no_link_and_reads_within_a_bound() {
     let mut old = rec("c2", "dev2");
     old.version = 0;
     fs::write(d.join("c2-net1.json"), serde_json::to_vec(&old).unwrap()).unwrap();
-    let (records, skipped) = store.read_only().unwrap();
+    let nfv_records::ReadOnly { records, skipped } = store.read_only().unwrap();
     assert_eq!(records, vec![rec("c1", "0000:01:10.0")]);
     let names: Vec<&str> = skipped.iter().map(|(n, _)| n.as_str()).collect();
     assert_eq!(names, ["big-net1.json", "c2-net1.json", "c9-net1.json"]);
