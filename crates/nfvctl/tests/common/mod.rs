@@ -1,6 +1,6 @@
 //! A scratch node as `nfvctl::Node::under` lays it out, filled with what the plugins write.
 
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used)]
 
 use std::path::{Path, PathBuf};
 
