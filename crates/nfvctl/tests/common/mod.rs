@@ -13,7 +13,7 @@ pub const VF_OURS: &str = "0000:01:10.1";
 /// VF 1 of [`PF`]: sriov-cni's attachment of testdata/sriov-cni/netdev/5e0b8f1c7a2d-net1.
 pub const VF_THEIRS: &str = "0000:01:10.2";
 pub const SRIOV_CNI_CACHE: &[u8] =
-    include_bytes!("../../../testdata/sriov-cni/netdev/5e0b8f1c7a2d-net1");
+    include_bytes!("../../../../testdata/sriov-cni/netdev/5e0b8f1c7a2d-net1");
 
 pub struct Scratch(pub PathBuf);
 
