@@ -121,7 +121,7 @@ bench: deps build
 STATIC_TARGET := x86_64-unknown-linux-gnu
 static:
 	RUSTFLAGS="-C target-feature=+crt-static" $(CARGO) build --release --locked --target $(STATIC_TARGET) \
-	  $(addprefix -p ,$(PLUGINS)) -p nfv-installer --bins
+	  $(addprefix -p ,$(PLUGINS)) -p nfv-installer -p nfvctl --bins
 
 ## dist: target/dist/nfv-cni-<version>-x86_64-linux.tar.gz and SHA256SUMS (binaries checked static)
 dist: static
