@@ -25,7 +25,10 @@ fn uuid(n: u32) -> Value {
 }
 
 fn map(pairs: &[(&str, &str)]) -> Value {
-    json!(["map", pairs.iter().map(|(k, v)| json!([k, v])).collect::<Vec<_>>()])
+    json!([
+        "map",
+        pairs.iter().map(|(k, v)| json!([k, v])).collect::<Vec<_>>()
+    ])
 }
 
 #[test]
@@ -37,7 +40,10 @@ fn ports_are_read_joined_and_judged() {
         ("nfv-cni/network", "us-net"),
         ("nfv-cni/container-id", "c-us-0123456789"),
         ("nfv-cni/ifname", "net1"),
-        ("nfv-cni/socket-path", "/usr/local/var/run/openvswitch/c-us-0123456/c-us-0123456-net1"),
+        (
+            "nfv-cni/socket-path",
+            "/usr/local/var/run/openvswitch/c-us-0123456/c-us-0123456-net1",
+        ),
     ]);
     let ports = rows(json!([
         {"_uuid": uuid(1), "name": "c-us-0123456-net1", "external_ids": ours, "interfaces": uuid(11)},
@@ -57,7 +63,11 @@ fn ports_are_read_joined_and_judged() {
     ]));
     let p = nfvctl::read::ovs::ports(&bridges, &ports, &ifaces).unwrap();
     let names: Vec<&str> = p.iter().map(|p| p.name.as_str()).collect();
-    assert_eq!(names, ["0123456789ab-net2", "c-us-0123456-net1", "stray"], "dpdk0 is not a pod's");
+    assert_eq!(
+        names,
+        ["0123456789ab-net2", "c-us-0123456-net1", "stray"],
+        "dpdk0 is not a pod's"
+    );
     let us = &p[1];
     let t = us.ours.as_ref().unwrap();
     assert_eq!((t.network.as_str(), t.ifname.as_str()), ("us-net", "net1"));
@@ -67,7 +77,10 @@ fn ports_are_read_joined_and_judged() {
         Some("/usr/local/var/run/openvswitch/c-us-0123456/c-us-0123456-net1"),
         "our tag, not the option"
     );
-    assert_eq!(p[0].error.as_deref(), Some("could not open vhost-user socket"));
+    assert_eq!(
+        p[0].error.as_deref(),
+        Some("could not open vhost-user socket")
+    );
 
     let dir = std::env::temp_dir().join(format!("nfvctl-ovs-{}", std::process::id()));
     let node = Node::under(&dir);
