@@ -202,3 +202,28 @@ fn the_json_schema_has_the_documented_keys() {
         ]
     );
 }
+
+/// A dataDir given with `--data-dir` is walked as host-local walks one: a symlink on the way
+/// is refused (a note), not followed; a real directory is read.
+#[test]
+fn a_given_data_dir_is_reached_without_following_links() {
+    let s = Scratch::new("data-dir");
+    lease(&s, "net-x", "10.3.0.2", "c1\r\nnet1");
+    let real = s.0.join("networks");
+    let moved = s.0.join("elsewhere");
+    std::fs::rename(&real, &moved).unwrap();
+    std::os::unix::fs::symlink(&moved, s.0.join("link")).unwrap();
+    let mut node = Node::under(&s.0);
+    node.lease_dirs = vec![s.0.join("none"), s.0.join("link")];
+    let snap = Snapshot::read(&node);
+    assert!(snap.leases.is_empty());
+    assert!(
+        snap.notes.iter().any(|n| n.contains("link")),
+        "{:?}",
+        snap.notes
+    );
+    node.lease_dirs = vec![s.0.join("none"), moved];
+    let snap = Snapshot::read(&node);
+    assert_eq!(snap.leases.len(), 1);
+    assert_eq!(snap.leases[0].owner(), Some(("c1", Some("net1"))));
+}

@@ -41,7 +41,7 @@ pub fn read(data_dirs: &[PathBuf], notes: &mut Vec<String>) -> Vec<Lease> {
         let opened = if i == 0 {
             Dir::open_trusted(data_dir)
         } else {
-            Dir::open(data_dir)
+            open_given(data_dir)
         };
         let dir = match opened {
             Ok(d) => d,
@@ -63,6 +63,23 @@ pub fn read(data_dirs: &[PathBuf], notes: &mut Vec<String>) -> Vec<Lease> {
         }
     }
     out
+}
+
+/// A dataDir given on the command line, reached as host-local reaches a configured one: from
+/// `/`, no symlink followed but host-local's own trusted ones (`/var/run`).
+fn open_given(path: &Path) -> Result<Dir, nfv_safefs::FsError> {
+    for link in nfv_hostlocal::disk::TRUSTED_LINKS {
+        if let Ok(rest) = path.strip_prefix(link) {
+            let mut dir = Dir::open_trusted(Path::new(link))?;
+            for c in rest.components() {
+                if let std::path::Component::Normal(name) = c {
+                    dir = dir.open_dir(&name.to_string_lossy())?;
+                }
+            }
+            return Ok(dir);
+        }
+    }
+    Dir::open(path)
 }
 
 fn read_network(
