@@ -305,3 +305,35 @@ pub fn render(p: &Plan) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_valid_file_is_a_list_or_a_gc_config() {
+        let p = std::env::temp_dir().join(format!("nfvctl-valid-{}", std::process::id()));
+        let load = |text: &str| {
+            std::fs::write(&p, text).unwrap();
+            load_valid(&p).map(|(l, n)| (l.map(|l| l.len()), n))
+        };
+        assert_eq!(
+            load(r#"[{"containerID": "c", "ifname": "net1"}]"#),
+            Ok((Some(1), None))
+        );
+        assert_eq!(
+            load(r#"{"name": "n", "cni.dev/attachments": [{"containerID": "c", "ifname": "e"}]}"#),
+            Ok((Some(1), Some("n".to_string()))),
+            "libcni's misspelt key too"
+        );
+        assert_eq!(
+            load(r#"{"cni.dev/valid-attachments": null}"#),
+            Ok((None, None)),
+            "null: none is valid"
+        );
+        let e = load(r#"[{"containerID": 1}]"#).unwrap_err();
+        assert!(e.contains("list of {\"containerID\""), "{e}");
+        assert!(load("42").unwrap_err().contains("a JSON list"));
+        std::fs::remove_file(&p).unwrap();
+    }
+}
