@@ -131,7 +131,7 @@ STATIC_TARGET := x86_64-unknown-linux-gnu
 static:
 	@echo '== static: the plugins and nfv-install with glibc linked in (cold: 4.5 min on a quiet machine, 11 min under load)'
 	RUSTFLAGS="-C target-feature=+crt-static" $(CARGO) build --release --locked --target $(STATIC_TARGET) \
-	  $(addprefix -p ,$(PLUGINS)) -p nfv-installer --bins
+	  $(addprefix -p ,$(PLUGINS)) -p nfv-installer -p nfvctl --bins
 
 ## dist: target/dist/nfv-cni-<version>-x86_64-linux.tar.gz and SHA256SUMS (binaries checked static)
 dist: static

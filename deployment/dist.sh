@@ -11,7 +11,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 STATIC_DIR=${STATIC_DIR:-target/x86_64-unknown-linux-gnu/release}
-BINARIES=(host-local sriov vdpa userspace nfv-install)
+# nfvctl: the operator's read-only view of a node (docs/nfvctl.md); not a plugin, never
+# installed into the CNI bin dir.
+BINARIES=(host-local sriov vdpa userspace nfv-install nfvctl)
 version=$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -1)
 commit=$(git rev-parse HEAD 2>/dev/null || echo unknown)
 dirty=$(git status --porcelain --untracked-files=no 2>/dev/null | head -1)
@@ -57,6 +59,10 @@ rewritten when unchanged; the binary replaced the first time is kept in
 /opt/cni/bin/.nfv-cni/<name>.previous). `./nfv-install uninstall --cni-bin-dir=/opt/cni/bin`
 puts those back. --plugins=sriov,host-local limits either to some plugins.
 In a cluster, use the image and DaemonSet instead: deployment/README.md in the repository.
+
+./nfvctl status (as root on the node) lists every attachment the node holds and what drifted;
+./nfvctl gc --dry-run --valid FILE shows what GC would tear down. It changes nothing, and is
+not installed into /opt/cni/bin (it is not a plugin). docs/nfvctl.md in the repository.
 TXT
 (cd "$stage/$name" && sha256sum "${BINARIES[@]}" > SHA256SUMS)
 find "$stage/$name" -exec touch -h -d "@$epoch" {} +

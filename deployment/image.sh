@@ -6,6 +6,7 @@
 #
 #   /usr/bin/{host-local,sriov,vdpa,userspace}  the static plugins (dist's binaries)
 #   /usr/bin/nfv-install                        the static installer
+#   /usr/bin/nfvctl                             the operator's read-only view (docs/nfvctl.md)
 #   /entrypoint.sh -> /usr/bin/nfv-install      ENTRYPOINT, as in the sriov-cni image
 #   /usr/share/nfv-cni/{VERSION,SHA256SUMS}
 #
@@ -40,7 +41,7 @@ trap 'rm -rf "$stage"; buildah "${B[@]}" rm "${ctr:-none}" >/dev/null 2>&1 || tr
 tar -C "$stage" -xzf "$tarball"
 src=$stage/nfv-cni-${version}-x86_64-linux
 (cd "$src" && sha256sum -c --quiet SHA256SUMS)
-for b in host-local sriov vdpa userspace nfv-install; do
+for b in host-local sriov vdpa userspace nfv-install nfvctl; do
   install -m 0755 "$src/$b" "$work/rootfs/usr/bin/$b"
 done
 install -m 0644 "$src/VERSION" "$src/SHA256SUMS" "$work/rootfs/usr/share/nfv-cni/"

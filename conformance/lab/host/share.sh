@@ -7,7 +7,7 @@
 #   logs/     written by the guest: baseline.log, CASE.log (and CASE.reset.log)
 #   results/  written by the guest: one verdict file per case
 
-LAB_PLUGINS=(sriov vdpa userspace host-local)
+LAB_PLUGINS=(sriov vdpa userspace host-local nfvctl)
 
 # Case names (NN-name) of the case files, in order.
 lab_all_cases() {

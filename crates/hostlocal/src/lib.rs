@@ -15,6 +15,7 @@ pub use range_set::RangeSet;
 pub mod allocator;
 pub mod crash;
 pub mod disk;
+pub mod gc;
 pub mod store;
 
 pub use allocator::{allocate, release, Allocation};

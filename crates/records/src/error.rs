@@ -39,6 +39,10 @@ pub enum StoreError {
     /// this guards callers that did not).
     #[error("{what} {value:?} cannot name a record file: it is empty, '.', '..' or contains '/'")]
     BadName { what: &'static str, value: String },
+    /// Reading the store from outside ([`RecordStore::read_only`](crate::RecordStore::read_only))
+    /// through nfv-safefs failed.
+    #[error(transparent)]
+    Fs(#[from] nfv_safefs::FsError),
 }
 
 impl StoreError {

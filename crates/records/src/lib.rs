@@ -17,4 +17,7 @@ mod store;
 
 pub use error::StoreError;
 pub use name::file_safe;
-pub use store::{AttachmentRecord, DeviceLock, RecordStore, LOCK_WAIT};
+pub use store::{
+    select_stale, AttachmentRecord, DeviceLock, ReadOnly, RecordStore, StaleSelection, LOCK_WAIT,
+    MAX_RECORD_BYTES,
+};

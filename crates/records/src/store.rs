@@ -18,6 +18,10 @@ use crate::name::file_safe;
 /// or DEL holds the lock for milliseconds, so only a hung or stopped plugin waits this long.
 pub const LOCK_WAIT: Duration = Duration::from_secs(60);
 
+/// The most an outside reader ([`RecordStore::read_only`]) reads of one record: records are a
+/// few hundred bytes; a file far larger is not one of ours.
+pub const MAX_RECORD_BYTES: u64 = 64 * 1024;
+
 /// What the store needs to know about a plugin's record.
 pub trait AttachmentRecord: Serialize + DeserializeOwned {
     /// CNI_CONTAINERID at ADD.
@@ -275,46 +279,125 @@ impl<R: AttachmentRecord> RecordStore<R> {
 
     /// What GC of network `network` may tear down: the records of that network whose
     /// attachment is not in `valid` (the config's `cni.dev/valid-attachments`, which names only
-    /// that network's attachments). Records of other networks are not looked at; a record
-    /// without a network (an earlier binary's) is never returned, only named in a warning when
-    /// it is not in `valid`: DEL still handles it. Everything else that asks "is this device
-    /// held?" must use [`all`](Self::all) or [`holder_of`](Self::holder_of), which see every
-    /// network.
+    /// that network's attachments), chosen by [`select_stale`]. A record without a network (an
+    /// earlier binary's) is never returned, only named in a warning when it is not in `valid`:
+    /// DEL still handles it. Everything else that asks "is this device held?" must use
+    /// [`all`](Self::all) or [`holder_of`](Self::holder_of), which see every network.
     pub fn stale(
         &self,
         network: &str,
         valid: &[nfv_cni::Attachment],
     ) -> Result<Vec<R>, StoreError> {
-        let is_valid = |r: &R| {
-            valid
-                .iter()
-                .any(|a| a.container_id == r.container_id() && a.ifname == r.ifname())
+        let chosen = select_stale(self.all()?, network, valid);
+        for r in &chosen.unnamed {
+            nfv_cni::warn!(
+                "GC of network {network:?}: record {}-{}.json in {} (device {}) names no \
+                 network (written by an earlier binary): left alone, DEL removes it",
+                r.container_id(),
+                r.ifname(),
+                self.dir.display(),
+                r.device()
+            );
+        }
+        Ok(chosen.stale)
+    }
+
+    /// Every record, read as an outside observer does (`nfvctl`): the store's directory (the
+    /// caller's constant) opened as a trusted root, nothing below it followed, only regular
+    /// files named `*.json` read, each at most [`MAX_RECORD_BYTES`], no lock taken, nothing
+    /// created. A missing directory is an empty store; files that do not decode, or are of
+    /// another version, are named in [`ReadOnly::skipped`] with the reason.
+    pub fn read_only(&self) -> Result<ReadOnly<R>, StoreError> {
+        let dir = match nfv_safefs::Dir::open_trusted(&self.dir) {
+            Ok(d) => d,
+            Err(e) if e.is_not_found() => {
+                return Ok(ReadOnly {
+                    records: Vec::new(),
+                    skipped: Vec::new(),
+                })
+            }
+            Err(e) => return Err(e.into()),
         };
-        let mut out = Vec::new();
-        for r in self.all()? {
-            match r.network() {
-                Some(n) if n == network => {
-                    if !is_valid(&r) {
-                        out.push(r);
-                    }
-                }
-                Some(_) => {}
-                None if is_valid(&r) => {}
-                None => nfv_cni::warn!(
-                    "GC of network {network:?}: record {}-{}.json in {} (device {}) names no \
-                     network (written by an earlier binary): left alone, DEL removes it",
-                    r.container_id(),
-                    r.ifname(),
-                    self.dir.display(),
-                    r.device()
-                ),
+        let mut names = dir.names()?;
+        names.sort();
+        let (mut records, mut skipped) = (Vec::new(), Vec::new());
+        for name in names.into_iter().filter(|n| n.ends_with(".json")) {
+            let read = dir
+                .read_bounded(&name, MAX_RECORD_BYTES)
+                .map_err(|e| e.to_string())
+                .and_then(|b| {
+                    self.decode(&dir.join(&name), &b, false)
+                        .map_err(|e| e.to_string())
+                });
+            match read {
+                Ok(Read::Record(r)) => records.push(r),
+                Ok(Read::Ignored) => skipped.push((name, self.ignored_why().to_string())),
+                Err(why) => skipped.push((name, why)),
             }
         }
-        Ok(out)
+        Ok(ReadOnly { records, skipped })
+    }
+
+    fn ignored_why(&self) -> &'static str {
+        match self.version {
+            Some(_) => "another record version, or not a record",
+            None => "not a record",
+        }
     }
 
     /// The record, if any, that holds this device.
     pub fn holder_of(&self, device: &str) -> Result<Option<R>, StoreError> {
         Ok(self.all()?.into_iter().find(|r| r.device() == device))
     }
+}
+
+/// A store as an outside reader sees it ([`RecordStore::read_only`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadOnly<R> {
+    pub records: Vec<R>,
+    /// Files not shown: (file name, why).
+    pub skipped: Vec<(String, String)>,
+}
+
+/// What GC of one network makes of a store's records ([`select_stale`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaleSelection<R> {
+    /// The network's records whose attachment is not valid: GC tears these down.
+    pub stale: Vec<R>,
+    /// Records that name no network (an earlier binary's) and are not valid: GC leaves them
+    /// to DEL, with a warning.
+    pub unnamed: Vec<R>,
+}
+
+/// GC's choice, as a plain function of the records and the valid list, so that GC itself
+/// ([`RecordStore::stale`]) and a read-only preview (`nfvctl gc --dry-run`) cannot disagree:
+/// a record of `network` is stale when no entry of `valid` has its container ID and ifname;
+/// records of other networks are not looked at.
+pub fn select_stale<R: AttachmentRecord>(
+    records: impl IntoIterator<Item = R>,
+    network: &str,
+    valid: &[nfv_cni::Attachment],
+) -> StaleSelection<R> {
+    let is_valid = |r: &R| {
+        valid
+            .iter()
+            .any(|a| a.container_id == r.container_id() && a.ifname == r.ifname())
+    };
+    let mut chosen = StaleSelection {
+        stale: Vec::new(),
+        unnamed: Vec::new(),
+    };
+    for r in records {
+        match r.network() {
+            Some(n) if n == network => {
+                if !is_valid(&r) {
+                    chosen.stale.push(r);
+                }
+            }
+            Some(_) => {}
+            None if is_valid(&r) => {}
+            None => chosen.unnamed.push(r),
+        }
+    }
+    chosen
 }

@@ -293,3 +293,34 @@ fn gc_of_one_network_sees_only_its_own_stale_records() {
     assert_eq!(store.all().unwrap().len(), 4);
     fs::remove_dir_all(&d).unwrap();
 }
+
+/// The outside reader (nfvctl) sees what `all` sees of regular files, names what it skips,
+/// never follows a symlink, never reads past the bound, and creates nothing.
+#[test]
+fn the_read_only_listing_follows_no_link_and_reads_within_a_bound() {
+    let d = scratch("read-only");
+    let store = RecordStore::<Rec>::new(&d).versioned(1);
+    let empty = store.read_only().unwrap();
+    assert!(empty.records.is_empty() && empty.skipped.is_empty());
+    assert!(!d.exists(), "a missing store is not created");
+    store.save(&rec("c1", "0000:01:10.0")).unwrap();
+    let outside = scratch("read-only-target");
+    fs::create_dir_all(&outside).unwrap();
+    fs::write(
+        outside.join("x.json"),
+        serde_json::to_vec(&rec("c9", "dev9")).unwrap(),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(outside.join("x.json"), d.join("c9-net1.json")).unwrap();
+    fs::write(d.join("big-net1.json"), vec![b' '; 70 * 1024]).unwrap();
+    let mut old = rec("c2", "dev2");
+    old.version = 0;
+    fs::write(d.join("c2-net1.json"), serde_json::to_vec(&old).unwrap()).unwrap();
+    let nfv_records::ReadOnly { records, skipped } = store.read_only().unwrap();
+    assert_eq!(records, vec![rec("c1", "0000:01:10.0")]);
+    let names: Vec<&str> = skipped.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["big-net1.json", "c2-net1.json", "c9-net1.json"]);
+    assert!(skipped[0].1.contains("larger than"), "{skipped:?}");
+    fs::remove_dir_all(&d).unwrap();
+    fs::remove_dir_all(&outside).unwrap();
+}

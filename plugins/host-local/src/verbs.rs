@@ -5,10 +5,10 @@ use ipnetwork::IpNetwork;
 use nfv_cni::result::{Dns, IpConfig, Route};
 use nfv_cni::{code, Error, Plugin, Request, Success};
 use nfv_hostlocal::crash::crash_point;
+use nfv_hostlocal::gc::{LeaseVerdict, ValidOwners};
 use nfv_hostlocal::resolv::ResolvConf;
 use nfv_hostlocal::store::LeaseStore;
 use nfv_hostlocal::{allocate, release, DiskStore, IpamConfig, Owner};
-use std::collections::HashSet;
 
 /// The plugin.
 #[derive(Debug, Default, Clone, Copy)]
@@ -239,11 +239,11 @@ impl Plugin for HostLocal {
                 &[]
             }
         };
-        let pairs: HashSet<(&str, &str)> = valid
-            .iter()
-            .map(|a| (a.container_id.trim(), a.ifname.as_str()))
-            .collect();
-        let ids: HashSet<&str> = valid.iter().map(|a| a.container_id.trim()).collect();
+        let owners = ValidOwners::new(
+            valid
+                .iter()
+                .map(|a| (a.container_id.as_str(), a.ifname.as_str())),
+        );
         let Some(mut store) = open_for_teardown(&conf, "GC")? else {
             return Ok(());
         };
@@ -252,15 +252,9 @@ impl Plugin for HostLocal {
             Err(e) => errors.push(e.to_string()),
             Ok(leases) => {
                 for (ip, content) in leases {
-                    if content.is_empty() {
-                        // A fresh empty lease: opening the store removes it once it is old.
-                        continue;
-                    }
-                    let keep = match Owner::parse_key(&content) {
-                        (id, Some(ifname)) => pairs.contains(&(id, ifname)),
-                        (id, None) => ids.contains(id),
-                    };
-                    if keep {
+                    // An empty lease is a fresh one: opening the store removes it once it is
+                    // old.
+                    if owners.verdict(&content) != LeaseVerdict::Release {
                         continue;
                     }
                     nfv_cni::info!("host-local GC: releasing {ip} held by {content:?}");

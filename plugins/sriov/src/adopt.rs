@@ -13,7 +13,7 @@ use nfv_pci::PciAddress;
 use nfv_plugin::{Cause, Failure, Failures};
 
 use crate::record::Record;
-use crate::sriov_cni::files::is_cache_of;
+use crate::sriov_cni::files::{stale_caches, CacheVerdict};
 use crate::sriov_cni::Cache;
 use crate::{restore, Sriov};
 
@@ -161,25 +161,13 @@ impl Sriov {
             Err(e) => return Failure::bare("", fs(e)).within(ADOPTED).into(),
         };
         let mut failures = Failures::new();
-        for (name, cache) in &all {
-            if cache.network.as_deref() != Some(req.conf.name.as_str()) || is_cache_of(name, valid)
-            {
-                continue;
+        for (name, cache, verdict) in stale_caches(&all, &req.conf.name, valid) {
+            match verdict {
+                CacheVerdict::Left(why) => nfv_cni::info!("GC: sriov-cni's cache {name}: {why}"),
+                CacheVerdict::Collect(device) => {
+                    failures.extend(self.collect_adopted(name, cache, device, &req.conf.name))
+                }
             }
-            let Some(device) = cache.device else {
-                nfv_cni::info!("GC: sriov-cni's cache {name} names no VF: left in place");
-                continue;
-            };
-            if let Some((other, _)) = all
-                .iter()
-                .find(|(n, c)| n != name && c.device == Some(device))
-            {
-                nfv_cni::info!(
-                    "GC: sriov-cni's caches {name} and {other} both name VF {device}: left to DEL"
-                );
-                continue;
-            }
-            failures.extend(self.collect_adopted(name, cache, device, &req.conf.name));
         }
         failures
     }

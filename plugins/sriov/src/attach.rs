@@ -96,6 +96,7 @@ impl Sriov {
             host_up: link.admin_up,
             device_info_file: written_path(device_info.as_ref()),
             device_info_kept: kept_path(device_info.as_ref()),
+            applied_vf: SavedVf::applied(&plan.vf_settings),
             ..Record::new(req, &vf, VfMode::Netdev, saved_vf)
         };
         // Written before the first change: a crash from here on is undone by DEL.

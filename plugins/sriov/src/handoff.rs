@@ -98,6 +98,7 @@ impl Sriov {
         // The vdpa code writes and removes the device-info file (type vdpa).
         let record = Record {
             vdpa_device: Some(found.device.name.clone()),
+            applied_vf: SavedVf::applied(&plan.vf_settings),
             ..Record::new(
                 req,
                 vf,

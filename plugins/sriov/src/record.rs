@@ -60,6 +60,36 @@ impl SavedVf {
             .unwrap_or_default()
     }
 
+    /// The values `changes` set, in the same shape (the record's `appliedVf`: what the VF
+    /// should show on the PF while the attachment lasts).
+    pub fn applied(changes: &[VfSetting]) -> SavedVf {
+        let mut s = SavedVf::default();
+        for c in changes {
+            match c {
+                VfSetting::Mac(m) => s.mac = Some(m.to_string()),
+                VfSetting::Vlan { vlan, qos, proto } => {
+                    s.vlan = Some((*vlan, *qos, *proto == VlanProto::Dot1Ad))
+                }
+                VfSetting::SpoofCheck(b) => s.spoofchk = Some(*b),
+                VfSetting::Trust(b) => s.trust = Some(*b),
+                VfSetting::Rate { min_mbps, max_mbps } => s.rate = Some((*min_mbps, *max_mbps)),
+                VfSetting::LinkState(l) => {
+                    s.link_state = Some(match l {
+                        VfLinkState::Auto => 0,
+                        VfLinkState::Enable => 1,
+                        VfLinkState::Disable => 2,
+                    })
+                }
+            }
+        }
+        s
+    }
+
+    /// Nothing saved (a record field left out of the file when so).
+    pub fn is_empty(&self) -> bool {
+        *self == SavedVf::default()
+    }
+
     /// The settings that put the saved fields back.
     pub fn restore_settings(&self) -> Vec<VfSetting> {
         let mut out = Vec::new();
@@ -192,6 +222,12 @@ pub struct Record {
     pub host_up: bool,
     /// The VF settings ADD changes on the PF, as they were.
     pub saved_vf: SavedVf,
+    /// The VF settings ADD applied on the PF (the values it set), for operators: `nfvctl
+    /// status` compares them with what the PF shows now to see a VF changed behind our back.
+    /// DEL never reads it. Absent from the file when ADD changed none, and in records of
+    /// earlier releases, so those keep their bytes.
+    #[serde(default, skip_serializing_if = "SavedVf::is_empty")]
+    pub applied_vf: SavedVf,
     /// CNI_NETNS at ADD.
     pub netns: String,
     /// The device-info file ADD writes (runtimeConfig.CNIDeviceInfoFile; nothing was there
@@ -236,6 +272,7 @@ impl Record {
             host_mtu: None,
             host_up: false,
             saved_vf,
+            applied_vf: SavedVf::default(),
             netns: req
                 .netns()
                 .map(|p| p.display().to_string())
@@ -312,6 +349,36 @@ mod tests {
     }
 
     #[test]
+    fn applied_settings_are_kept_in_the_saved_shape_and_left_out_when_none() {
+        let changes = [
+            VfSetting::Vlan {
+                vlan: 100,
+                qos: 3,
+                proto: VlanProto::Dot1Ad,
+            },
+            VfSetting::SpoofCheck(false),
+            VfSetting::Mac("02:00:00:00:00:09".parse().unwrap()),
+            VfSetting::Rate {
+                min_mbps: 0,
+                max_mbps: 500,
+            },
+            VfSetting::LinkState(VfLinkState::Enable),
+        ];
+        let a = SavedVf::applied(&changes);
+        assert_eq!(a.vlan, Some((100, 3, true)));
+        assert_eq!(
+            (a.spoofchk, a.trust, a.rate, a.link_state),
+            (Some(false), None, Some((0, 500)), Some(1))
+        );
+        assert_eq!(a.mac.as_deref(), Some("02:00:00:00:00:09"));
+        // Read back as settings, they are exactly the changes (in the record's order).
+        let back = a.restore_settings();
+        assert_eq!(back.len(), changes.len());
+        assert!(changes.iter().all(|c| back.contains(c)), "{back:?}");
+        assert!(SavedVf::applied(&[]).is_empty());
+    }
+
+    #[test]
     fn records_without_a_mode_are_netdev_mode() {
         let old = r#"{"containerId":"c","ifname":"net1","device":"0000:01:10.0","pfNetdev":"p",
             "vfIndex":0,"hostIfname":"p0v0","hostMac":null,"hostMtu":null,
@@ -343,6 +410,7 @@ mod tests {
             host_mtu: Some(1500),
             host_up: true,
             saved_vf: SavedVf::default(),
+            applied_vf: SavedVf::default(),
             netns: "/run/netns/x".into(),
             device_info_file: None,
             device_info_kept: None,

@@ -51,6 +51,7 @@ impl Sriov {
             driver: Some(driver.clone()),
             device_info_file: written_path(device_info.as_ref()),
             device_info_kept: kept_path(device_info.as_ref()),
+            applied_vf: SavedVf::applied(&plan.vf_settings),
             ..Record::new(req, vf, VfMode::Userspace, saved_vf)
         };
         self.records.save(&record)?;

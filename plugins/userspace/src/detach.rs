@@ -120,12 +120,9 @@ pub fn gc(req: &Request, places: &Places) -> Result<(), Error> {
         None => {}
         Some(Ok(mut vs)) => {
             let filter = [(KEY_NETWORK, req.conf.name.as_str())];
-            let stale = |p: &OurPort| {
-                !valid
-                    .iter()
-                    .any(|a| a.container_id == p.container_id && a.ifname == p.ifname)
-            };
-            match remove_some(&mut vs, &filter, stale) {
+            match remove_some(&mut vs, &filter, |p| {
+                is_stale(&p.container_id, &p.ifname, &valid)
+            }) {
                 Ok(removed) => {
                     let mut file_errors = Vec::new();
                     for p in removed {
@@ -170,6 +167,16 @@ pub fn gc(req: &Request, places: &Places) -> Result<(), Error> {
         errors.push(e);
     }
     combine(errors)
+}
+
+/// GC's choice, as a plain function so that GC and a read-only preview (`nfvctl gc
+/// --dry-run`) cannot disagree: a port of ours (of the network being collected) is stale when
+/// no valid attachment has its container ID and ifname (its `nfv-cni/container-id` and
+/// `nfv-cni/ifname` tags).
+pub fn is_stale(container_id: &str, ifname: &str, valid: &[nfv_cni::Attachment]) -> bool {
+    !valid
+        .iter()
+        .any(|a| a.container_id == container_id && a.ifname == ifname)
 }
 
 /// Removes our ports matching `filter` in one transaction (plus bridges we created that become

@@ -24,6 +24,7 @@ fn record(admin: Option<&str>, own: Option<&str>) -> Record {
             mac: admin.map(str::to_string),
             ..Default::default()
         },
+        applied_vf: SavedVf::default(),
         netns: "/run/netns/x".into(),
         device_info_file: None,
         device_info_kept: None,
@@ -107,6 +108,7 @@ fn netdev_record(saved_vf: SavedVf) -> Record {
         host_mtu: Some(1500),
         host_up: true,
         saved_vf,
+        applied_vf: SavedVf::default(),
         netns: "/run/netns/pod".into(),
         device_info_file: None,
         device_info_kept: None,

@@ -333,6 +333,8 @@ impl Cache {
             // was: it stays down, as sriov-cni leaves it.
             host_up: false,
             saved_vf,
+            // What sriov-cni applied is in its config, not read here (DEL does not need it).
+            applied_vf: SavedVf::default(),
             netns,
             device_info_file: None, // sriov-cni writes none
             device_info_kept: None,

@@ -173,6 +173,48 @@ pub fn is_cache_of(name: &str, valid: &[nfv_cni::config::Attachment]) -> bool {
         .any(|a| cache_name(&a.container_id, &a.ifname) == name)
 }
 
+/// What GC of a network does with one of sriov-cni's caches of that network whose attachment
+/// is not valid ([`stale_caches`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CacheVerdict {
+    /// GC restores this VF from the cache (when, at that moment, no ADD or DEL is working on
+    /// it, no record of ours holds it and its netdev is back in the host), then removes the
+    /// cache and the allocation.
+    Collect(PciAddress),
+    /// Left alone, and why.
+    Left(String),
+}
+
+/// GC's choice among sriov-cni's caches (`all`, as [`SriovCniFiles::all`] lists them), as a
+/// plain function, so that GC and a read-only preview (`nfvctl gc --dry-run`) cannot disagree:
+/// every cache of `network` that is not one of `valid`, with what GC does with it.
+pub fn stale_caches<'a>(
+    all: &'a [(String, Cache)],
+    network: &str,
+    valid: &[nfv_cni::config::Attachment],
+) -> Vec<(&'a str, &'a Cache, CacheVerdict)> {
+    let mut out = Vec::new();
+    for (name, cache) in all {
+        if cache.network.as_deref() != Some(network) || is_cache_of(name, valid) {
+            continue;
+        }
+        let verdict = match cache.device {
+            None => CacheVerdict::Left("it names no VF".to_string()),
+            Some(device) => match all
+                .iter()
+                .find(|(n, c)| n != name && c.device == Some(device))
+            {
+                Some((other, _)) => {
+                    CacheVerdict::Left(format!("{other} names VF {device} too: left to DEL"))
+                }
+                None => CacheVerdict::Collect(device),
+            },
+        };
+        out.push((name.as_str(), cache, verdict));
+    }
+    out
+}
+
 fn remove_regular(dir: &Dir, name: &str) -> Result<(), FsError> {
     match dir.remove(name, Kind::File) {
         Ok(_) => Ok(()),

@@ -154,6 +154,7 @@ fn the_record_is_the_vf_as_sysfs_shows_it_with_the_caches_state_before_add() {
             host_mtu: Some(1500),
             host_up: false,
             saved_vf: c.saved_vf.clone(),
+            applied_vf: SavedVf::default(),
             netns: "/run/netns/p".into(),
             device_info_file: None,
             device_info_kept: None,
