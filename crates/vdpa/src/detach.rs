@@ -195,10 +195,21 @@ impl Vdpa {
         let valid = req.conf.valid_attachments.clone().unwrap_or_default();
         let mut failures = Failures::new();
         let stale = self.records.stale(&req.conf.name, &valid)?;
+        // Like DEL, GC tries every stale attachment: one it cannot tear down (its lock, the
+        // kernel, its record) is reported with the others at the end, never stops the rest.
         for r in stale {
-            // A device an ADD or DEL is working on right now is left to it (and to the next
-            // GC): waiting would tear down an ADD's attachment the moment it succeeded.
-            let Some(_lock) = self.try_lock_device(&r.device)? else {
+            failures.extend(self.collect(&r));
+        }
+        finish("GC", failures, ipam::gc(req))
+    }
+
+    /// GC's teardown of one stale attachment; its failures.
+    fn collect(&self, r: &Record) -> Failures {
+        // A device an ADD or DEL is working on right now is left to it (and to the next
+        // GC): waiting would tear down an ADD's attachment the moment it succeeded.
+        let _lock = match self.try_lock_device(&r.device) {
+            Ok(Some(lock)) => lock,
+            Ok(None) => {
                 nfv_cni::info!(
                     "GC: vDPA device {} ({} / {}) is busy with an ADD or DEL: left for the \
                      next GC",
@@ -206,21 +217,29 @@ impl Vdpa {
                     r.container_id,
                     r.ifname
                 );
-                continue;
-            };
-            // Listed before the lock was taken: only the record as it is now counts.
-            if self.records.load(&r.container_id, &r.ifname).ok().flatten() != Some(r.clone()) {
-                continue;
+                return Failures::new();
             }
-            let ns = Netns::open(&r.netns).ok();
-            let f = restore(&r, ns.as_ref());
-            if f.is_empty() {
-                self.records.remove(&r.container_id, &r.ifname)?;
-            } else {
-                failures.extend(f);
+            Err(e) => return Failure::bare(&r.device, e).into(),
+        };
+        // Listed before the lock was taken: only the record as it is now counts.
+        if self
+            .records
+            .load(&r.container_id, &r.ifname)
+            .ok()
+            .flatten()
+            .as_ref()
+            != Some(r)
+        {
+            return Failures::new();
+        }
+        let ns = Netns::open(&r.netns).ok();
+        let mut failures = restore(r, ns.as_ref());
+        if failures.is_empty() {
+            if let Err(e) = self.records.remove(&r.container_id, &r.ifname) {
+                failures.push(Failure::bare(&r.device, e));
             }
         }
-        finish("GC", failures, ipam::gc(req))
+        failures
     }
 }
 

@@ -431,6 +431,65 @@ fn gc_of_one_network_leaves_the_other_networks_devices_alone() {
     w.assert_home();
 }
 
+/// GC keeps going past an attachment it cannot tear down (its device's lock file cannot be
+/// opened), like DEL does: the other stale attachment is torn down and its record goes, and
+/// the failure is reported at the end. Both ways round, so it holds whichever record the
+/// directory lists first.
+#[test]
+fn gc_keeps_going_past_an_attachment_it_cannot_tear_down() {
+    if !root_or_skip("gc_keeps_going_past_an_attachment_it_cannot_tear_down") {
+        return;
+    }
+    let w = World::new("gcgoes");
+    let info_a = w.tree.file("a.json");
+    let vhost = w.conf(json!({"vdpaDevice": "vdpa0",
+        "runtimeConfig": {"CNIDeviceInfoFile": info_a}}));
+    let virtio = w.conf(json!({"vdpaDevice": "vdpa1"}));
+    let add = |ctr: &str, c: &Value| {
+        w.run(|p| p.add(&w.request(Command::Add, ctr, c.clone())))
+            .unwrap()
+    };
+    let mut gc = virtio.clone();
+    gc["cni.dev/valid-attachments"] = json!([]);
+    let broken_gc = |device: &str| {
+        let lock = w.dir.join("state").join(format!("{device}.lock"));
+        let _ = std::fs::remove_file(&lock);
+        std::fs::create_dir(&lock).unwrap();
+        let e = w
+            .run(|p| p.gc(&w.request(Command::Gc, "", gc.clone())))
+            .unwrap_err();
+        std::fs::remove_dir(&lock).unwrap();
+        assert_eq!(e.code, codes::KERNEL_REFUSED, "{e:?}");
+        assert!(e.msg.starts_with("GC: 1 step(s) failed: "), "{}", e.msg);
+        assert!(e.msg.contains(&format!("{device}.lock")), "{}", e.msg);
+        w.plugin
+            .records
+            .all()
+            .unwrap()
+            .into_iter()
+            .map(|r| r.container_id)
+            .collect::<Vec<_>>()
+    };
+    add("ctrA", &vhost);
+    add("ctrB", &virtio);
+    assert_eq!(broken_gc("vdpa0"), ["ctrA"], "only ctrA keeps its record");
+    w.assert_home();
+    assert!(info_a.exists(), "ctrA was not torn down");
+
+    add("ctrB", &virtio);
+    assert_eq!(broken_gc("vdpa1"), ["ctrB"], "only ctrB keeps its record");
+    assert!(!info_a.exists(), "ctrA was torn down");
+    assert!(
+        w.pod_nl().link_by_name("net1").is_ok(),
+        "ctrB's netdev stays"
+    );
+
+    w.run(|p| p.gc(&w.request(Command::Gc, "", gc.clone())))
+        .unwrap();
+    assert!(w.plugin.records.all().unwrap().is_empty());
+    w.assert_home();
+}
+
 #[test]
 fn del_without_a_record_still_brings_the_netdev_home() {
     if !root_or_skip("del_without_a_record_still_brings_the_netdev_home") {
