@@ -6,6 +6,7 @@ use std::path::Path;
 
 use nfv_cni::{ipam, Error, Request};
 use nfv_netlink::{Netlink, Netns};
+use nfv_plugin::gc::collect_stale;
 use nfv_plugin::{Cause, Failure, Failures};
 use nfv_podnet::take_back::{bring_home_as, take_back};
 
@@ -205,41 +206,11 @@ impl Vdpa {
 
     /// GC's teardown of one stale attachment; its failures.
     fn collect(&self, r: &Record) -> Failures {
-        // A device an ADD or DEL is working on right now is left to it (and to the next
-        // GC): waiting would tear down an ADD's attachment the moment it succeeded.
-        let _lock = match self.try_lock_device(&r.device) {
-            Ok(Some(lock)) => lock,
-            Ok(None) => {
-                nfv_cni::info!(
-                    "GC: vDPA device {} ({} / {}) is busy with an ADD or DEL: left for the \
-                     next GC",
-                    r.device,
-                    r.container_id,
-                    r.ifname
-                );
-                return Failures::new();
-            }
-            Err(e) => return Failure::bare(&r.device, e).into(),
-        };
-        // Listed before the lock was taken: only the record as it is now counts.
-        if self
-            .records
-            .load(&r.container_id, &r.ifname)
-            .ok()
-            .flatten()
-            .as_ref()
-            != Some(r)
-        {
-            return Failures::new();
-        }
-        let ns = Netns::open(&r.netns).ok();
-        let mut failures = restore(r, ns.as_ref());
-        if failures.is_empty() {
-            if let Err(e) = self.records.remove(&r.container_id, &r.ifname) {
-                failures.push(Failure::bare(&r.device, e));
-            }
-        }
-        failures
+        // Both plugins' locks of the device (see `lock.rs`).
+        let lock = |device: &str| self.try_lock_device(device);
+        collect_stale(&self.records, r, "vDPA device", lock, || {
+            restore(r, Netns::open(&r.netns).ok().as_ref())
+        })
     }
 }
 
