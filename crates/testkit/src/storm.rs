@@ -5,9 +5,14 @@
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Barrier;
+use std::time::{Duration, Instant};
 
 use nfv_netlink::Netns;
+use serde_json::Value;
+
+use crate::Node;
 
 /// Named pod namespaces, `<prefix>-<pid>-<n>-<i>`, deleted when dropped.
 #[derive(Debug)]
@@ -115,6 +120,100 @@ pub fn together<T: Send>(n: usize, f: impl Fn(usize) -> T + Sync) -> Vec<T> {
             .collect();
         handles.into_iter().map(|h| h.join().unwrap()).collect()
     })
+}
+
+/// Where a storm's device-info files go: the tree Multus uses (the only place they may go).
+pub const DEVINFO_DIR: &str = "/run/k8s.cni.cncf.io/devinfo/cni";
+
+/// The device-info file name of `plugin`'s racing container `ctr` (or the prefix of those of
+/// a [`Tag`]): named for this test process, so parallel runs never meet.
+fn devinfo_name(plugin: &str, ctr: &str) -> String {
+    format!("nfv-races-{plugin}-{}-{ctr}", std::process::id())
+}
+
+/// The device-info file a runtime would ask `plugin`'s container `ctr` for, under
+/// [`DEVINFO_DIR`].
+pub fn devinfo_path(plugin: &str, ctr: &str) -> PathBuf {
+    Path::new(DEVINFO_DIR).join(format!("{}-net1-device.json", devinfo_name(plugin, ctr)))
+}
+
+/// A prefix for container IDs (`t<n>-`) unique in this test process: the device-info files of
+/// every test share one directory. Dropped (at the end of a test, or when it fails half-way),
+/// it removes the device-info files its containers left.
+#[derive(Debug)]
+pub struct Tag {
+    plugin: &'static str,
+    prefix: String,
+}
+
+/// A fresh [`Tag`] for `plugin`'s containers.
+pub fn tag(plugin: &'static str) -> Tag {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    Tag {
+        plugin,
+        prefix: format!("t{}-", N.fetch_add(1, Ordering::SeqCst)),
+    }
+}
+
+impl std::fmt::Display for Tag {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.prefix)
+    }
+}
+
+impl Drop for Tag {
+    fn drop(&mut self) {
+        let prefix = devinfo_name(self.plugin, &self.prefix);
+        for n in names(Path::new(DEVINFO_DIR)) {
+            if n.starts_with(&prefix) {
+                let _ = std::fs::remove_file(Path::new(DEVINFO_DIR).join(n));
+            }
+        }
+    }
+}
+
+/// Run `command` for `ctr` in pod namespace `netns`, with the node's `bin` as CNI_PATH.
+pub fn run_in(node: &Node, command: &str, ctr: &str, netns: &Path, conf: &Value) -> (i32, Value) {
+    let env = [
+        ("CNI_PATH", node.dir.join("bin").display().to_string()),
+        ("CNI_NETNS", netns.display().to_string()),
+    ];
+    node.cni_with(command, ctr, conf, &env)
+}
+
+/// Wait until `path` exists (an ADD got as far as writing its record); 10 s at most.
+pub fn wait_for(path: &Path) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !path.exists() {
+        assert!(
+            Instant::now() < deadline,
+            "{} never appeared",
+            path.display()
+        );
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+/// The node as one comparable string: the host netdev `netdev` (name, MAC, MTU, up), the
+/// plugin's `records`, the stub's leases, and which of `ctrs` still have a device-info file
+/// (`devinfo` gives each one's path). At rest: the netdev home as it was, nothing else.
+pub fn at_rest(
+    node: &Node,
+    netdev: &str,
+    records: Vec<String>,
+    devinfo: impl Fn(&str) -> PathBuf,
+    ctrs: &[String],
+) -> String {
+    let netdev = node
+        .host_netlink()
+        .link_by_name(netdev)
+        .ok()
+        .map(|l| (l.name, l.mac, l.mtu, l.admin_up));
+    let devinfo: Vec<&String> = ctrs.iter().filter(|c| devinfo(c).exists()).collect();
+    format!(
+        "netdev={netdev:?} records={records:?} leases={:?} devinfo={devinfo:?}",
+        leases(&node.dir)
+    )
 }
 
 /// Print the storm's line for the reliability report (docs/reliability.md).

@@ -13,12 +13,12 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use common::{conf, is_root, vdpa_node, Node, VF};
 use nfv_netlink::{Netlink, Netns};
 use nfv_testkit::storm::{
-    install_leases_ipam, leases, names, report, set_ipam_delay, together, Pods,
+    self, install_leases_ipam, leases, names, report, set_ipam_delay, together, wait_for, Pods, Tag,
 };
 use serde_json::{json, Value};
 
@@ -53,48 +53,13 @@ fn node_for() -> Node {
     node
 }
 
-/// Where the device-info files go (the tree Multus uses).
-const DEVINFO_DIR: &str = "/run/k8s.cni.cncf.io/devinfo/cni";
-
-/// A prefix for container IDs (`t<n>-`) unique in this test process: the device-info files of
-/// every test share one directory. Dropped (at the end of a test, or when it fails half-way),
-/// it removes the device-info files its containers left.
-struct Tag(String);
-
-impl std::fmt::Display for Tag {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl Drop for Tag {
-    fn drop(&mut self) {
-        let prefix = devinfo_name(&self.0);
-        for n in names(Path::new(DEVINFO_DIR)) {
-            if n.starts_with(&prefix) {
-                let _ = std::fs::remove_file(Path::new(DEVINFO_DIR).join(n));
-            }
-        }
-    }
-}
-
 fn tag() -> Tag {
-    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    Tag(format!(
-        "t{}-",
-        N.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
-    ))
+    storm::tag("vdpa")
 }
 
-/// The device-info file name for container `ctr` (or the prefix of those of a [`Tag`]).
-fn devinfo_name(ctr: &str) -> String {
-    format!("nfv-races-vdpa-{}-{ctr}", std::process::id())
-}
-
-/// The device-info file a runtime would ask container `ctr` for: under the tree Multus uses,
-/// named for this process so parallel runs never meet.
+/// The device-info file a runtime would ask container `ctr` for (in the tree Multus uses).
 fn devinfo_path(ctr: &str) -> PathBuf {
-    Path::new(DEVINFO_DIR).join(format!("{}-net1-device.json", devinfo_name(ctr)))
+    storm::devinfo_path("vdpa", ctr)
 }
 
 fn conf_for(mode: Mode, ctr: &str) -> Value {
@@ -112,11 +77,7 @@ fn conf_for(mode: Mode, ctr: &str) -> Value {
 
 /// Run `command` for `ctr` in pod namespace `netns`.
 fn run(node: &Node, command: &str, ctr: &str, netns: &Path, c: &Value) -> (i32, Value) {
-    let env = [
-        ("CNI_PATH", node.dir.join("bin").display().to_string()),
-        ("CNI_NETNS", netns.display().to_string()),
-    ];
-    node.cni_with(command, ctr, c, &env)
+    storm::run_in(node, command, ctr, netns, c)
 }
 
 fn records(node: &Node) -> Vec<String> {
@@ -148,17 +109,7 @@ fn held_by(node: &Node, ctr: &str, pod: &Netns) -> String {
 /// The node with nothing attached: the netdev at home as it was, no record, no lease, no
 /// device-info file of `ctrs`.
 fn at_rest(node: &Node, ctrs: &[String]) -> String {
-    let netdev = node
-        .host_netlink()
-        .link_by_name(NETDEV)
-        .ok()
-        .map(|l| (l.name, l.mac, l.mtu, l.admin_up));
-    let devinfo: Vec<&String> = ctrs.iter().filter(|c| devinfo_path(c).exists()).collect();
-    format!(
-        "netdev={netdev:?} records={:?} leases={:?} devinfo={devinfo:?}",
-        records(node),
-        leases(&node.dir)
-    )
+    storm::at_rest(node, NETDEV, records(node), devinfo_path, ctrs)
 }
 
 /// What the winner must hold in `mode`.
@@ -285,19 +236,6 @@ fn adds_racing_for_one_vhost_device() {
     }
     storm(Mode::Vhost, 2, 50);
     storm(Mode::Vhost, 8, 20);
-}
-
-/// Wait until `path` exists (an ADD got as far as writing its record).
-fn wait_for(path: &Path) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !path.exists() {
-        assert!(
-            Instant::now() < deadline,
-            "{} never appeared",
-            path.display()
-        );
-        std::thread::sleep(Duration::from_millis(2));
-    }
 }
 
 /// The winner's ADD is slowed down in IPAM (in virtio mode after its netdev moved); once it
