@@ -68,14 +68,8 @@ fn sigkill_at_every_add_step_then_del_leaves_the_host_as_before() {
     for point in ADD_POINTS {
         let node = sriov_node();
         install_lease_ipam(&node.dir);
-        {
-            // The VF starts up with a known MAC, like a VF netdev the node brought up.
-            let mut host = Netlink::open_in(&node.host).unwrap();
-            let vf = host.link_by_name("enp0s11v1").unwrap();
-            host.set_mac(vf.index, "02:00:00:cc:00:01".parse().unwrap())
-                .unwrap();
-            host.set_up(vf.index).unwrap();
-        }
+        // The VF starts up with a known MAC, like a VF netdev the node brought up.
+        node.known_netdev_up("enp0s11v1");
         let c = conf(json!({"mtu": 1400, "ipam": {"type": "lease-ipam"}}));
         add_killed_at_then_del(&node, &c, CRASH_AT, point, host_state);
     }

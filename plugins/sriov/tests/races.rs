@@ -43,13 +43,8 @@ fn node_for(mode: Mode) -> Node {
         Mode::Vfio => bind_to_vfio(&node),
         Mode::VdpaVirtio => carry_vdpa(&node),
     }
-    {
-        let mut host = node.host_netlink();
-        if let Ok(l) = host.link_by_name(NETDEV) {
-            host.set_mac(l.index, "02:00:00:cc:00:01".parse().unwrap())
-                .unwrap();
-            host.set_up(l.index).unwrap();
-        }
+    if node.host_netlink().link_by_name(NETDEV).is_ok() {
+        node.known_netdev_up(NETDEV);
     }
     node
 }

@@ -44,14 +44,8 @@ fn crash_then_del(mode: &str, points: &[&str], extra: Value) {
     for point in points {
         let node = vdpa_node();
         install_lease_ipam(&node.dir);
-        {
-            // The netdev starts up with a known MAC, like a virtio netdev the node brought up.
-            let mut host = Netlink::open_in(&node.host).unwrap();
-            let l = host.link_by_name("eth7").unwrap();
-            host.set_mac(l.index, "02:00:00:cc:00:01".parse().unwrap())
-                .unwrap();
-            host.set_up(l.index).unwrap();
-        }
+        // The netdev starts up with a known MAC, like a virtio netdev the node brought up.
+        node.known_netdev_up("eth7");
         let tree = DevinfoDir::for_node(&node);
         let mut c = conf(json!({"ipam": {"type": "lease-ipam"},
             "runtimeConfig": {"CNIDeviceInfoFile": tree.file("devinfo.json")}}));

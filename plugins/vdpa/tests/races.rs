@@ -45,11 +45,7 @@ impl Mode {
 fn node_for() -> Node {
     let node = vdpa_node();
     install_leases_ipam(&node.dir);
-    let mut host = node.host_netlink();
-    let l = host.link_by_name(NETDEV).unwrap();
-    host.set_mac(l.index, "02:00:00:cc:00:01".parse().unwrap())
-        .unwrap();
-    host.set_up(l.index).unwrap();
+    node.known_netdev_up(NETDEV);
     node
 }
 
