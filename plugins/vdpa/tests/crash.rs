@@ -16,7 +16,7 @@ use common::{conf, is_root, vdpa_node, Node, VF};
 use nfv_netlink::{Netlink, Netns};
 use nfv_testkit::crash::{add_killed_at_then_del, cni_path, install_lease_ipam, json_files};
 use nfv_testkit::devinfo::{path_for_node, DevinfoDir};
-use nfv_vdpa::crash::{VHOST_ADD_POINTS, VIRTIO_ADD_POINTS};
+use nfv_vdpa::crash::{virtio_add_points, VHOST_ADD_POINTS};
 use serde_json::{json, Value};
 
 /// Everything DEL must put back, as one comparable value.
@@ -70,7 +70,7 @@ fn sigkill_at_every_virtio_add_step_then_del_leaves_the_host_as_before() {
     }
     crash_then_del(
         "virtio",
-        VIRTIO_ADD_POINTS,
+        &virtio_add_points(),
         json!({"deviceID": VF, "mtu": 1400, "mac": "02:00:00:cc:00:09"}),
     );
 }
