@@ -15,7 +15,7 @@ use nfv_cni::{Command, Plugin, Request};
 use nfv_netlink::{MacAddr, Netns};
 use nfv_pci::Sysfs;
 use nfv_testkit::devinfo::DevinfoDir;
-use nfv_testkit::{root_or_skip, Sandbox, IPAM_ADD_FAILS};
+use nfv_testkit::{root_or_skip, Sandbox};
 use nfv_vdpa::codes;
 use nfv_vdpa::Vdpa;
 use serde_json::{json, Value};
@@ -27,19 +27,19 @@ const PF: &str = "0000:00:0c.0";
 const NETDEV: &str = "eth5";
 
 /// One test's world: host namespace with the stand-in netdev, pod namespace, fake sysfs,
-/// state directory, scripted IPAM (nfv-testkit's [`Sandbox`], which it derefs to).
+/// state directory, scripted IPAM (nfv-testkit's [`World`](nfv_testkit::World), which it
+/// derefs to).
 struct World {
-    sb: Sandbox,
-    plugin: VdpaPlugin,
+    w: nfv_testkit::World<VdpaPlugin>,
     mac: MacAddr,
     /// Device-info files go in the real device-info tree (the only place they may go).
     tree: DevinfoDir,
 }
 
 impl std::ops::Deref for World {
-    type Target = Sandbox;
-    fn deref(&self) -> &Sandbox {
-        &self.sb
+    type Target = nfv_testkit::World<VdpaPlugin>;
+    fn deref(&self) -> &nfv_testkit::World<VdpaPlugin> {
+        &self.w
     }
 }
 
@@ -59,33 +59,17 @@ impl World {
             use_netlink: false,
             check_dev_nodes: false,
         });
-        let tree = DevinfoDir::new(&format!("vdpa-{tag}"));
         let w = World {
-            sb,
-            plugin,
+            w: nfv_testkit::World::new(sb, plugin),
             mac,
-            tree,
+            tree: DevinfoDir::new(&format!("vdpa-{tag}")),
         };
         w.install_ipam(false);
         w
     }
 
     fn request(&self, command: Command, container: &str, conf: Value) -> Request {
-        self.sb.request_on(command, container, "net1", &conf)
-    }
-
-    /// Run a verb with the thread inside the scratch host namespace.
-    fn run<T>(&self, f: impl FnOnce(&VdpaPlugin) -> T) -> T {
-        self.host.run_in(|| f(&self.plugin)).unwrap()
-    }
-
-    /// A scripted IPAM plugin: ADD prints a fixed result (or fails), every call is logged.
-    fn install_ipam(&self, fail_add: bool) {
-        self.sb.install_fake_ipam(if fail_add {
-            IPAM_ADD_FAILS
-        } else {
-            r#"echo '{"cniVersion":"1.0.0","ips":[{"address":"10.9.0.5/24","gateway":"10.9.0.1"}],"routes":[{"dst":"10.50.0.0/16","gw":"10.9.0.1"}]}'"#
-        });
+        self.w.request(command, container, &conf)
     }
 
     fn devinfo(&self) -> PathBuf {
