@@ -216,6 +216,81 @@ pub fn at_rest(
     )
 }
 
+/// One plugin's side of a [`race`]: how its contenders are configured, and what winning and
+/// losing leave on the node.
+pub trait Contest {
+    /// The config container `ctr` is added (and deleted) with.
+    fn conf(&self, ctr: &str) -> Value;
+    /// Everything `ctr`'s attachment in `pod` holds, as one comparable string.
+    fn held_by(&self, ctr: &str, pod: &Netns) -> String;
+    /// The node as one comparable string, with the leftovers of `ctrs`.
+    fn at_rest(&self, ctrs: &[String]) -> String;
+    /// The winner's ADD printed `result`, and it holds `held`.
+    fn assert_won(&self, what: &str, result: &Value, held: &str);
+    /// A losing ADD answered `out`: its error names the device and `winner`, and nothing of
+    /// `loser` is left.
+    fn assert_lost(&self, what: &str, loser: &str, winner: &str, out: &(i32, Value));
+}
+
+/// `rounds` rounds of `n` ADDs of `plugin` for one device at once (a pod namespace each),
+/// then the losers' DELs at once, then the winner's DEL. Each round: exactly one ADD wins;
+/// every loser fails as [`Contest::assert_lost`] says; the losers' DELs leave what the
+/// winner holds as it was; the winner's DEL brings the node back to rest. `label` starts
+/// every message. Returns how often each contender won.
+pub fn race(
+    node: &Node,
+    contest: &(impl Contest + Sync),
+    plugin: &'static str,
+    label: &str,
+    n: usize,
+    rounds: usize,
+) -> Vec<usize> {
+    let pods = Pods::new(&format!("{plugin}race"), n);
+    let rest = contest.at_rest(&[]);
+    let mut wins = vec![0usize; n];
+    let t = tag(plugin);
+    for round in 0..rounds {
+        let what = format!("{label} round {round}");
+        let ctrs: Vec<String> = (0..n).map(|i| format!("{t}r{round}c{i}")).collect();
+        let verb = |command: &str, i: usize| {
+            run_in(
+                node,
+                command,
+                &ctrs[i],
+                &pods.path(i),
+                &contest.conf(&ctrs[i]),
+            )
+        };
+        let added = together(n, |i| verb("ADD", i));
+        let won: Vec<usize> = (0..n).filter(|i| added[*i].0 == 0).collect();
+        assert_eq!(won.len(), 1, "{what}: one ADD wins: {added:?}");
+        let w = won[0];
+        wins[w] += 1;
+        let winner = &ctrs[w];
+        for i in (0..n).filter(|i| *i != w) {
+            contest.assert_lost(&what, &ctrs[i], winner, &added[i]);
+        }
+        let held = contest.held_by(winner, &pods.open(w));
+        contest.assert_won(&what, &added[w].1, &held);
+
+        let losers: Vec<usize> = (0..n).filter(|i| *i != w).collect();
+        let deleted = together(losers.len(), |j| verb("DEL", losers[j]));
+        for (j, (code, out)) in deleted.iter().enumerate() {
+            assert_eq!(*code, 0, "{what}: DEL of {}: {out}", ctrs[losers[j]]);
+        }
+        assert_eq!(
+            contest.held_by(winner, &pods.open(w)),
+            held,
+            "{what}: the losers' DELs touched the winner's device"
+        );
+
+        let (code, out) = verb("DEL", w);
+        assert_eq!(code, 0, "{what}: DEL of the winner: {out}");
+        assert_eq!(contest.at_rest(&ctrs), rest, "{what}: device not back");
+    }
+    wins
+}
+
 /// Print the storm's line for the reliability report (docs/reliability.md).
 pub fn report(name: &str, rounds: usize, contenders: usize, outcome: &str) {
     crate::reliability::report(serde_json::json!({"kind": "storm", "name": name,

@@ -19,7 +19,7 @@ use std::time::Instant;
 use common::{conf, is_root, sriov_node, Node, VF};
 use nfv_netlink::{Netlink, Netns};
 use nfv_testkit::storm::{
-    self, install_leases_ipam, leases, names, report, set_ipam_delay, together, wait_for, Pods, Tag,
+    self, install_leases_ipam, leases, names, report, set_ipam_delay, wait_for, Contest, Pods, Tag,
 };
 use nfv_testkit::sysfs::link;
 use serde_json::{json, Value};
@@ -143,92 +143,72 @@ fn at_rest(node: &Node, ctrs: &[String]) -> String {
 }
 
 /// A losing ADD: code 123 naming the VF and the winner, and nothing of the loser left.
-fn assert_lost(node: &Node, round: usize, loser: &str, winner: &str, out: &(i32, Value)) {
+fn assert_lost(node: &Node, what: &str, loser: &str, winner: &str, out: &(i32, Value)) {
     let (code, err) = out;
-    assert_eq!(*code, 1, "round {round}: {loser}: {err}");
-    assert_eq!(err["code"], 123, "round {round}: {loser}: {err}");
+    assert_eq!(*code, 1, "{what}: {loser}: {err}");
+    assert_eq!(err["code"], 123, "{what}: {loser}: {err}");
     let msg = err["msg"].as_str().unwrap();
     assert!(
         msg.contains(VF) && msg.contains(&format!("container {winner} ")),
-        "round {round}: {loser}: the error names the VF and its holder: {msg}"
+        "{what}: {loser}: the error names the VF and its holder: {msg}"
     );
     let sriov = node.dir.join("varlib/cni/nfv-sriov");
     assert!(
         !sriov.join(format!("{loser}-net1.json")).exists()
             && !sriov.join(format!("vdpa/{loser}-net1.json")).exists(),
-        "round {round}: {loser} left a record"
+        "{what}: {loser} left a record"
     );
     assert!(
         !leases(&node.dir).contains(&format!("{loser}-net1")),
-        "round {round}: {loser} left a lease"
+        "{what}: {loser} left a lease"
     );
     assert!(
         !devinfo_path(loser).exists(),
-        "round {round}: {loser} left a device-info file"
+        "{what}: {loser} left a device-info file"
     );
 }
 
-/// `rounds` rounds of `n` ADDs for one VF at once, then the losers' DELs at once, then the
-/// winner's DEL.
-fn storm(mode: Mode, n: usize, rounds: usize) {
-    let node = node_for(mode);
-    let pods = Pods::new("sriovrace", n);
-    let rest = at_rest(&node, &[]);
-    let mut wins = vec![0usize; n];
-    let t = tag();
-    for round in 0..rounds {
-        let ctrs: Vec<String> = (0..n).map(|i| format!("{t}r{round}c{i}")).collect();
-        let added = together(n, |i| {
-            run(
-                &node,
-                "ADD",
-                &ctrs[i],
-                &pods.path(i),
-                &conf_for(mode, &ctrs[i]),
-            )
-        });
-        let won: Vec<usize> = (0..n).filter(|i| added[*i].0 == 0).collect();
-        assert_eq!(won.len(), 1, "round {round}: one ADD wins: {added:?}");
-        let w = won[0];
-        wins[w] += 1;
-        let winner = &ctrs[w];
-        assert_eq!(added[w].1["interfaces"][0]["pciID"], VF);
-        for i in (0..n).filter(|i| *i != w) {
-            assert_lost(&node, round, &ctrs[i], winner, &added[i]);
-        }
-        let held = held_by(&node, winner, &pods.open(w));
+/// sriov's side of a storm for the node's one VF in `mode`.
+struct ForOneVf<'a> {
+    node: &'a Node,
+    mode: Mode,
+}
+
+impl Contest for ForOneVf<'_> {
+    fn conf(&self, ctr: &str) -> Value {
+        conf_for(self.mode, ctr)
+    }
+
+    fn held_by(&self, ctr: &str, pod: &Netns) -> String {
+        held_by(self.node, ctr, pod)
+    }
+
+    fn at_rest(&self, ctrs: &[String]) -> String {
+        at_rest(self.node, ctrs)
+    }
+
+    fn assert_won(&self, what: &str, result: &Value, held: &str) {
+        assert_eq!(result["interfaces"][0]["pciID"], VF, "{what}: {result}");
         assert!(
             held.contains("record=Some") && held.contains("lease=true"),
-            "round {round}: {held}"
+            "{what}: {held}"
         );
-        if mode != Mode::Vfio {
-            assert!(held.starts_with("in_pod=Some"), "round {round}: {held}");
+        if self.mode != Mode::Vfio {
+            assert!(held.starts_with("in_pod=Some"), "{what}: {held}");
         }
-
-        let losers: Vec<usize> = (0..n).filter(|i| *i != w).collect();
-        let deleted = together(losers.len(), |j| {
-            let i = losers[j];
-            run(
-                &node,
-                "DEL",
-                &ctrs[i],
-                &pods.path(i),
-                &conf_for(mode, &ctrs[i]),
-            )
-        });
-        for (j, (code, out)) in deleted.iter().enumerate() {
-            assert_eq!(*code, 0, "round {round}: DEL of {}: {out}", ctrs[losers[j]]);
-        }
-        assert_eq!(
-            held_by(&node, winner, &pods.open(w)),
-            held,
-            "round {round}: the losers' DELs touched the winner's VF"
-        );
-
-        let (code, out) = run(&node, "DEL", winner, &pods.path(w), &conf_for(mode, winner));
-        assert_eq!(code, 0, "round {round}: DEL of the winner: {out}");
-        assert_eq!(at_rest(&node, &ctrs), rest, "round {round}: VF not back");
     }
+
+    fn assert_lost(&self, what: &str, loser: &str, winner: &str, out: &(i32, Value)) {
+        assert_lost(self.node, what, loser, winner, out)
+    }
+}
+
+/// `rounds` rounds of `n` ADDs for one VF at once, then the losers' DELs at once, then the
+/// winner's DEL (nfv-testkit's [`storm::race`]).
+fn storm(mode: Mode, n: usize, rounds: usize) {
+    let node = node_for(mode);
+    let contest = ForOneVf { node: &node, mode };
+    let wins = storm::race(&node, &contest, "sriov", &format!("{mode:?}"), n, rounds);
     report(
         &format!("sriov {mode:?} mode: ADDs racing for one VF"),
         rounds,
@@ -313,7 +293,7 @@ fn a_loser_that_sees_no_netdev_is_told_who_holds_the_vf() {
         &pods.path(1),
         &conf_for(Mode::Netdev, &loser),
     );
-    assert_lost(&node, 0, &loser, &winner, &lost);
+    assert_lost(&node, "round 0", &loser, &winner, &lost);
     let (code, out) = run(
         &node,
         "DEL",
@@ -380,7 +360,7 @@ fn del_during_add(mode: Mode, rounds: usize, shared: bool) {
             "round {round}: the loser's DEL: {}",
             deleted.1
         );
-        assert_lost(&node, round, &loser, &winner, &lost);
+        assert_lost(&node, &format!("round {round}"), &loser, &winner, &lost);
         let held = held_by(&node, &winner, &pods.open(0));
         assert!(
             held.contains("record=Some") && held.contains("lease=true"),
@@ -459,7 +439,7 @@ fn a_del_without_a_record_in_the_winners_netns_takes_nothing() {
         let ns = Netns::open(&pod).unwrap();
         let held = held_by(&node, ctr1, &ns);
         let lost = run(&node, "ADD", ctr2, &pod, &conf_for(mode, ctr2));
-        assert_lost(&node, 0, ctr2, ctr1, &lost);
+        assert_lost(&node, "round 0", ctr2, ctr1, &lost);
         let (code, out) = run(&node, "DEL", ctr2, &pod, &conf_for(mode, ctr2));
         assert_eq!(code, 0, "{mode:?}: {out}");
         assert_eq!(

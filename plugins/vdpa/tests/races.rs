@@ -18,7 +18,7 @@ use std::time::Instant;
 use common::{conf, is_root, vdpa_node, Node, VF};
 use nfv_netlink::{Netlink, Netns};
 use nfv_testkit::storm::{
-    self, install_leases_ipam, leases, names, report, set_ipam_delay, together, wait_for, Pods, Tag,
+    self, install_leases_ipam, leases, names, report, set_ipam_delay, wait_for, Contest, Pods, Tag,
 };
 use serde_json::{json, Value};
 
@@ -147,61 +147,40 @@ fn assert_lost(node: &Node, mode: Mode, what: &str, loser: &str, winner: &str, o
     );
 }
 
+/// vdpa's side of a storm for one vDPA device in `mode`.
+struct ForOneDevice<'a> {
+    node: &'a Node,
+    mode: Mode,
+}
+
+impl Contest for ForOneDevice<'_> {
+    fn conf(&self, ctr: &str) -> Value {
+        conf_for(self.mode, ctr)
+    }
+
+    fn held_by(&self, ctr: &str, pod: &Netns) -> String {
+        held_by(self.node, ctr, pod)
+    }
+
+    fn at_rest(&self, ctrs: &[String]) -> String {
+        at_rest(self.node, ctrs)
+    }
+
+    fn assert_won(&self, what: &str, _result: &Value, held: &str) {
+        assert_holds(self.mode, held, what);
+    }
+
+    fn assert_lost(&self, what: &str, loser: &str, winner: &str, out: &(i32, Value)) {
+        assert_lost(self.node, self.mode, what, loser, winner, out)
+    }
+}
+
 /// `rounds` rounds of `n` ADDs for one device at once, then the losers' DELs at once, then
-/// the winner's DEL.
+/// the winner's DEL (nfv-testkit's [`storm::race`]).
 fn storm(mode: Mode, n: usize, rounds: usize) {
     let node = node_for();
-    let pods = Pods::new("vdparace", n);
-    let rest = at_rest(&node, &[]);
-    let mut wins = vec![0usize; n];
-    let t = tag();
-    for round in 0..rounds {
-        let what = format!("{mode:?} round {round}");
-        let ctrs: Vec<String> = (0..n).map(|i| format!("{t}r{round}c{i}")).collect();
-        let added = together(n, |i| {
-            run(
-                &node,
-                "ADD",
-                &ctrs[i],
-                &pods.path(i),
-                &conf_for(mode, &ctrs[i]),
-            )
-        });
-        let won: Vec<usize> = (0..n).filter(|i| added[*i].0 == 0).collect();
-        assert_eq!(won.len(), 1, "{what}: one ADD wins: {added:?}");
-        let w = won[0];
-        wins[w] += 1;
-        let winner = &ctrs[w];
-        for i in (0..n).filter(|i| *i != w) {
-            assert_lost(&node, mode, &what, &ctrs[i], winner, &added[i]);
-        }
-        let held = held_by(&node, winner, &pods.open(w));
-        assert_holds(mode, &held, &what);
-
-        let losers: Vec<usize> = (0..n).filter(|i| *i != w).collect();
-        let deleted = together(losers.len(), |j| {
-            let i = losers[j];
-            run(
-                &node,
-                "DEL",
-                &ctrs[i],
-                &pods.path(i),
-                &conf_for(mode, &ctrs[i]),
-            )
-        });
-        for (j, (code, out)) in deleted.iter().enumerate() {
-            assert_eq!(*code, 0, "{what}: DEL of {}: {out}", ctrs[losers[j]]);
-        }
-        assert_eq!(
-            held_by(&node, winner, &pods.open(w)),
-            held,
-            "{what}: the losers' DELs touched the winner's device"
-        );
-
-        let (code, out) = run(&node, "DEL", winner, &pods.path(w), &conf_for(mode, winner));
-        assert_eq!(code, 0, "{what}: DEL of the winner: {out}");
-        assert_eq!(at_rest(&node, &ctrs), rest, "{what}: device not back");
-    }
+    let contest = ForOneDevice { node: &node, mode };
+    let wins = storm::race(&node, &contest, "vdpa", &format!("{mode:?}"), n, rounds);
     report(
         &format!("vdpa {mode:?} mode: ADDs racing for one vDPA device"),
         rounds,
