@@ -230,6 +230,8 @@ pub trait Contest {
     /// A losing ADD answered `out`: its error names the device and `winner`, and nothing of
     /// `loser` is left.
     fn assert_lost(&self, what: &str, loser: &str, winner: &str, out: &(i32, Value));
+    /// The record `ctr`'s ADD writes once it holds the device.
+    fn record(&self, ctr: &str) -> PathBuf;
 }
 
 /// `rounds` rounds of `n` ADDs of `plugin` for one device at once (a pod namespace each),
@@ -289,6 +291,69 @@ pub fn race(
         assert_eq!(contest.at_rest(&ctrs), rest, "{what}: device not back");
     }
     wins
+}
+
+/// `rounds` rounds of a loser's DEL during the winner's ADD: the winner's ADD is slowed down
+/// in IPAM (every ADD's IPAM is, only the winner's gets that far); once its record is
+/// written, a second ADD for the device and that loser's DEL run while it is in flight.
+/// `shared`: the loser's pod namespace is the winner's. The winner's ADD always succeeds and
+/// keeps what it holds, the loser fails as [`Contest::assert_lost`] says, its DEL (and
+/// another once the ADD is done) takes nothing, and the winner's DEL brings the node to rest.
+/// Returns how many of the loser's DELs were issued while the winner's ADD was in flight
+/// (panics when none was: the rounds proved nothing).
+pub fn del_during_add(
+    node: &Node,
+    contest: &(impl Contest + Sync),
+    plugin: &'static str,
+    label: &str,
+    rounds: usize,
+    shared: bool,
+) -> usize {
+    let pods = Pods::new(&format!("{plugin}del"), 2);
+    let loser_pod = pods.path(if shared { 0 } else { 1 });
+    let rest = contest.at_rest(&[]);
+    let mut overlapped = 0;
+    let t = tag(plugin);
+    set_ipam_delay(&node.dir, Some("0.3"));
+    for round in 0..rounds {
+        let what = format!("{label} round {round}");
+        let (winner, loser) = (format!("{t}r{round}w"), format!("{t}r{round}l"));
+        let record = contest.record(&winner);
+        let (cw, cl) = (contest.conf(&winner), contest.conf(&loser));
+        let (added, lost, deleted, add_done, del_start) = std::thread::scope(|s| {
+            let add = s.spawn(|| {
+                let out = run_in(node, "ADD", &winner, &pods.path(0), &cw);
+                (out, Instant::now())
+            });
+            wait_for(&record);
+            let lose = s.spawn(|| run_in(node, "ADD", &loser, &loser_pod, &cl));
+            let del_start = Instant::now();
+            let deleted = run_in(node, "DEL", &loser, &loser_pod, &cl);
+            let (added, add_done) = add.join().unwrap();
+            (added, lose.join().unwrap(), deleted, add_done, del_start)
+        });
+        if del_start < add_done {
+            overlapped += 1;
+        }
+        assert_eq!(added.0, 0, "{what}: the winner's ADD: {}", added.1);
+        assert_eq!(deleted.0, 0, "{what}: the loser's DEL: {}", deleted.1);
+        contest.assert_lost(&what, &loser, &winner, &lost);
+        let held = contest.held_by(&winner, &pods.open(0));
+        let lost_it = format!("{what}: the winner lost its device");
+        contest.assert_won(&lost_it, &added.1, &held);
+        // The loser's DEL once more, now that the winner's ADD is done: still nothing taken.
+        let (code, out) = run_in(node, "DEL", &loser, &loser_pod, &cl);
+        assert_eq!(code, 0, "{what}: {out}");
+        assert_eq!(contest.held_by(&winner, &pods.open(0)), held, "{what}");
+        let (code, out) = run_in(node, "DEL", &winner, &pods.path(0), &cw);
+        assert_eq!(code, 0, "{what}: DEL of the winner: {out}");
+        assert_eq!(contest.at_rest(&[winner, loser]), rest, "{what}");
+    }
+    assert!(
+        overlapped > 0,
+        "no loser's DEL was issued during the winner's ADD"
+    );
+    overlapped
 }
 
 /// Print the storm's line for the reliability report (docs/reliability.md).

@@ -201,6 +201,12 @@ impl Contest for ForOneVf<'_> {
     fn assert_lost(&self, what: &str, loser: &str, winner: &str, out: &(i32, Value)) {
         assert_lost(self.node, what, loser, winner, out)
     }
+
+    fn record(&self, ctr: &str) -> PathBuf {
+        self.node
+            .dir
+            .join(format!("varlib/cni/nfv-sriov/{ctr}-net1.json"))
+    }
 }
 
 /// `rounds` rounds of `n` ADDs for one VF at once, then the losers' DELs at once, then the
@@ -320,80 +326,9 @@ fn a_loser_that_sees_no_netdev_is_told_who_holds_the_vf() {
 /// flight. `shared`: the loser's pod namespace is the winner's.
 fn del_during_add(mode: Mode, rounds: usize, shared: bool) {
     let node = node_for(mode);
-    let pods = Pods::new("sriovdel", 2);
-    let loser_pod = pods.path(if shared { 0 } else { 1 });
-    let rest = at_rest(&node, &[]);
-    let mut overlapped = 0;
-    let t = tag();
-    // Every ADD's IPAM is slow; only the winner's gets that far.
-    set_ipam_delay(&node.dir, Some("0.3"));
-    for round in 0..rounds {
-        let (winner, loser) = (format!("{t}r{round}w"), format!("{t}r{round}l"));
-        let record = node
-            .dir
-            .join(format!("varlib/cni/nfv-sriov/{winner}-net1.json"));
-        let c = conf_for(mode, &loser);
-        let (added, lost, deleted, add_done, del_start) = std::thread::scope(|s| {
-            let add = s.spawn(|| {
-                let out = run(
-                    &node,
-                    "ADD",
-                    &winner,
-                    &pods.path(0),
-                    &conf_for(mode, &winner),
-                );
-                (out, Instant::now())
-            });
-            wait_for(&record);
-            let lose = s.spawn(|| run(&node, "ADD", &loser, &loser_pod, &c));
-            let del_start = Instant::now();
-            let deleted = run(&node, "DEL", &loser, &loser_pod, &c);
-            let (added, add_done) = add.join().unwrap();
-            (added, lose.join().unwrap(), deleted, add_done, del_start)
-        });
-        if del_start < add_done {
-            overlapped += 1;
-        }
-        assert_eq!(added.0, 0, "round {round}: the winner's ADD: {}", added.1);
-        assert_eq!(
-            deleted.0, 0,
-            "round {round}: the loser's DEL: {}",
-            deleted.1
-        );
-        assert_lost(&node, &format!("round {round}"), &loser, &winner, &lost);
-        let held = held_by(&node, &winner, &pods.open(0));
-        assert!(
-            held.contains("record=Some") && held.contains("lease=true"),
-            "round {round}: the winner lost its VF: {held}"
-        );
-        if mode != Mode::Vfio {
-            assert!(
-                held.starts_with("in_pod=Some"),
-                "round {round}: the winner lost its VF: {held}"
-            );
-        }
-        // The loser's DEL once more, now that the winner's ADD is done: still nothing taken.
-        let (code, out) = run(&node, "DEL", &loser, &loser_pod, &conf_for(mode, &loser));
-        assert_eq!(code, 0, "round {round}: {out}");
-        assert_eq!(
-            held_by(&node, &winner, &pods.open(0)),
-            held,
-            "round {round}"
-        );
-        let (code, out) = run(
-            &node,
-            "DEL",
-            &winner,
-            &pods.path(0),
-            &conf_for(mode, &winner),
-        );
-        assert_eq!(code, 0, "round {round}: DEL of the winner: {out}");
-        assert_eq!(at_rest(&node, &[winner, loser]), rest, "round {round}");
-    }
-    assert!(
-        overlapped > 0,
-        "no loser's DEL was issued during the winner's ADD"
-    );
+    let contest = ForOneVf { node: &node, mode };
+    let label = format!("{mode:?}");
+    let overlapped = storm::del_during_add(&node, &contest, "sriov", &label, rounds, shared);
     report(
         &format!(
             "sriov {mode:?} mode: the loser's DEL during the winner's ADD{}",
