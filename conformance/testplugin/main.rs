@@ -55,7 +55,7 @@ fn record(conf: &VethConf, req: &Request) -> Result<(), Error> {
     let Some(prefix) = &conf.record_stdin else {
         return Ok(());
     };
-    let stdin: serde_json::Value = serde_json::from_slice(&req.stdin).unwrap_or_default();
+    let stdin = req.doc.clone();
     let args: Vec<String> = req
         .env
         .args

@@ -74,21 +74,21 @@ impl NetConf {
     /// Both keys cannot be one serde field: libcni sends both, and serde refuses a field given
     /// twice.
     pub fn parse(bytes: &[u8]) -> Result<NetConf, Error> {
-        let mut conf: NetConf = parse_json(bytes, "network configuration")?;
+        let doc: Value = parse_json(bytes, "network configuration")?;
+        NetConf::from_document(&doc)
+    }
+
+    /// [`NetConf::parse`] of a document already parsed (the runner parses stdin once).
+    pub fn from_document(doc: &Value) -> Result<NetConf, Error> {
+        let mut conf: NetConf = from_value(doc, "network configuration")?;
         if conf.valid_attachments.is_none() {
             if let Some(v) = conf
                 .extra
                 .get(MISSPELT_VALID_ATTACHMENTS)
                 .filter(|v| !v.is_null())
             {
-                let bytes = serde_json::to_vec(v).map_err(|e| {
-                    Error::new(
-                        code::DECODE,
-                        format!("network configuration at \"{MISSPELT_VALID_ATTACHMENTS}\": {e}"),
-                    )
-                })?;
-                conf.valid_attachments = Some(parse_json(
-                    &bytes,
+                conf.valid_attachments = Some(from_value(
+                    v,
                     "network configuration at \"cni.dev/attachments\"",
                 )?);
             }
@@ -133,14 +133,22 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8], what: &str) -> Result<T, Er
     Ok(value)
 }
 
+/// `T` from a JSON value already parsed, naming the offending field in the error as
+/// [`parse_json`] does (the codes are the same; no line and column: there is no text).
+pub fn from_value<T: DeserializeOwned>(value: &Value, what: &str) -> Result<T, Error> {
+    serde_path_to_error::deserialize(value).map_err(|e| decode_error(e, what))
+}
+
 /// Like [`parse_json`], with the keys of the plugin's own config matched as Go's
 /// encoding/json matches them (exact, else ignoring case; see [`crate::gojson`]): a config
 /// written for the Go plugins means the same here.
 pub fn parse_go_json<T: DeserializeOwned>(bytes: &[u8], what: &str) -> Result<T, Error> {
-    let de = &mut serde_json::Deserializer::from_slice(bytes);
-    let value: Value =
-        serde_path_to_error::deserialize(&mut *de).map_err(|e| decode_error(e, what))?;
-    one_document(de, what)?;
+    let value: Value = parse_json(bytes, what)?;
+    from_go_value(value, what)
+}
+
+/// [`parse_go_json`] of a document already parsed.
+pub fn from_go_value<T: DeserializeOwned>(value: Value, what: &str) -> Result<T, Error> {
     serde_path_to_error::deserialize(crate::gojson::GoValue(value))
         .map_err(|e| decode_error(e, what))
 }

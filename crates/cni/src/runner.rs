@@ -41,20 +41,37 @@ pub trait Plugin {
     }
 }
 
-/// One invocation: the validated environment, the parsed shared config, and stdin as given.
+/// One invocation: the validated environment, the shared config, and stdin, read once:
+/// `stdin` as given (what a delegate is handed), `doc` the JSON document parsed from it
+/// (what the plugin's own config and host-local's are typed from), `conf` the spec's keys
+/// typed from `doc`.
 #[derive(Debug, Clone)]
 pub struct Request {
     pub env: Env,
     pub conf: NetConf,
+    pub doc: Value,
     pub stdin: Vec<u8>,
 }
 
 impl Request {
-    /// Parse stdin into the plugin's own config type, its keys matched as Go's encoding/json
-    /// matches the Go plugins' (exact, else ignoring case; unknown keys ignored); errors name
-    /// the field (code 6 or 7).
+    /// A request for `stdin` (parsed once, its spec keys typed) in `env`, as the runner builds
+    /// it after its own checks: for tests and the fuzzers.
+    pub fn new(env: Env, stdin: Vec<u8>) -> Result<Request, Error> {
+        let doc: Value = parse_json(&stdin, "network configuration")?;
+        let conf = NetConf::from_document(&doc)?;
+        Ok(Request {
+            env,
+            conf,
+            doc,
+            stdin,
+        })
+    }
+
+    /// The plugin's own config type from the parsed stdin, its keys matched as Go's
+    /// encoding/json matches the Go plugins' (exact, else ignoring case; unknown keys
+    /// ignored); errors name the field (code 6 or 7).
     pub fn parse_conf<T: DeserializeOwned>(&self) -> Result<T, Error> {
-        crate::config::parse_go_json(&self.stdin, "network configuration")
+        crate::config::from_go_value(self.doc.clone(), "network configuration")
     }
 
     /// `prevResult`, read in whatever version it was written (the config's, if it says none).
@@ -350,10 +367,11 @@ fn read_request(env: Env, stdin: &mut dyn Read) -> Result<Request, (Error, Strin
             return Err(fail(e));
         }
     }
-    let conf = NetConf::parse(&bytes).map_err(fail)?;
+    let conf = NetConf::from_document(&raw).map_err(fail)?;
     Ok(Request {
         env,
         conf,
+        doc: raw,
         stdin: bytes,
     })
 }

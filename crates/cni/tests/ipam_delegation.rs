@@ -2,7 +2,7 @@
 //! IPAM delegation against a real executable: a shell script standing in for an IPAM plugin,
 //! recording each call's CNI_COMMAND and stdin so the test can see what was forwarded.
 
-use nfv_cni::{config::parse_json, env, ipam, Request};
+use nfv_cni::{env, ipam, Request};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
@@ -46,11 +46,7 @@ impl Fixture {
             "CNI_PATH" => Some(format!("/nonexistent:{dir}")),
             _ => None,
         };
-        Request {
-            env: env::from_lookup(&get).unwrap(),
-            conf: parse_json(conf.as_bytes(), "conf").unwrap(),
-            stdin: conf.as_bytes().to_vec(),
-        }
+        Request::new(env::from_lookup(&get).unwrap(), conf.as_bytes().to_vec()).unwrap()
     }
 
     fn calls(&self) -> Vec<String> {

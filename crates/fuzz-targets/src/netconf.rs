@@ -68,9 +68,13 @@ const VERBS: [Command; 5] = [
 fn run(kind: Kind, data: &[u8]) {
     // 1. The layer itself, on the raw bytes.
     for verb in VERBS {
+        // Bytes that are no JSON document never get past the runner (layer 2 checks that);
+        // the layer sees them as the null document, a config of the wrong shape.
+        let doc: Value = parse_json(data, "network configuration").unwrap_or_default();
         let req = Request {
             env: environment(verb),
-            conf: parse_json::<NetConf>(data, "network configuration").unwrap_or_default(),
+            conf: NetConf::from_document(&doc).unwrap_or_default(),
+            doc,
             stdin: data.to_vec(),
         };
         let first = layer(kind, &req, verb);
@@ -205,10 +209,8 @@ fn layer(kind: Kind, req: &Request, verb: Command) -> Result<Option<Success>, Er
             }
         }
         Kind::HostLocal => {
-            let stdin: Value = serde_json::from_slice(&req.stdin)
-                .map_err(|e| Error::new(code::DECODE, format!("network configuration: {e}")))?;
             let conf =
-                IpamConfig::load(&stdin, &req.env.args.0).map_err(host_local::config_error)?;
+                IpamConfig::load(&req.doc, &req.env.args.0).map_err(host_local::config_error)?;
             if verb != Command::Add {
                 return Ok(None);
             }

@@ -5,16 +5,16 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test file: a failed unwrap is a failed test
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::os::unix::net::{UnixListener, UnixStream};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use nfv_ovsdb::stream::JsonStream;
 use nfv_ovsdb::{Error, OvsdbClient};
+use nfv_testkit::ovsdb::ScriptedServer as Server;
 use serde_json::{json, Value as Json};
 
 /// The deadline given to every call in these tests.
@@ -29,49 +29,6 @@ static SERIAL: Mutex<()> = Mutex::new(());
 
 fn serial() -> std::sync::MutexGuard<'static, ()> {
     SERIAL.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-struct Server {
-    dir: PathBuf,
-}
-
-impl Server {
-    /// Listens in a fresh temp dir; `behave` gets the first connection.
-    fn start(name: &str, behave: impl FnOnce(UnixStream) + Send + 'static) -> Server {
-        let dir = std::env::temp_dir().join(format!("nfv-ovsdb-{}-{name}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        let listener = UnixListener::bind(dir.join("db.sock")).unwrap();
-        thread::spawn(move || {
-            if let Ok((conn, _)) = listener.accept() {
-                behave(conn);
-            }
-        });
-        Server { dir }
-    }
-
-    fn socket(&self) -> PathBuf {
-        self.dir.join("db.sock")
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-fn read_request(conn: &mut UnixStream, frames: &mut JsonStream) -> Option<Json> {
-    let mut buf = [0u8; 4096];
-    loop {
-        if let Some(v) = frames.next_value().ok()? {
-            return Some(v);
-        }
-        match conn.read(&mut buf) {
-            Ok(0) | Err(_) => return None,
-            Ok(n) => frames.push(&buf[..n]),
-        }
-    }
 }
 
 /// Runs `f` on a thread; panics when it has not returned within `T + GUARD` (the old client
@@ -128,8 +85,7 @@ fn flood_kind(e: &Error) -> &'static str {
 fn trickled_reply_fails_within_the_deadline() {
     let _s = serial();
     let server = Server::start("trickle", |mut conn| {
-        let mut frames = JsonStream::new();
-        let req = read_request(&mut conn, &mut frames).unwrap();
+        let req = conn.request().unwrap();
         let head = format!("{{\"id\":{},\"result\":[\"", req["id"]);
         if conn.write_all(head.as_bytes()).is_err() {
             return;
@@ -155,8 +111,7 @@ fn trickled_reply_fails_within_the_deadline() {
 fn trickled_update_fails_within_the_deadline() {
     let _s = serial();
     let server = Server::start("trickle-update", |mut conn| {
-        let mut frames = JsonStream::new();
-        let req = read_request(&mut conn, &mut frames).unwrap();
+        let req = conn.request().unwrap();
         let reply = json!({"id": req["id"], "result": {}, "error": null});
         conn.write_all(reply.to_string().as_bytes()).unwrap();
         let update = json!({"id": null, "method": "update",
@@ -191,11 +146,10 @@ fn flood_server(name: &str, update_for: Json) -> (Server, Arc<AtomicU64>) {
     let sent = Arc::new(AtomicU64::new(0));
     let count = sent.clone();
     let server = Server::start(name, move |mut conn| {
-        let mut frames = JsonStream::new();
-        let req = read_request(&mut conn, &mut frames).unwrap();
+        let req = conn.request().unwrap();
         let reply = json!({"id": req["id"], "result": {}, "error": null});
         conn.write_all(reply.to_string().as_bytes()).unwrap();
-        read_request(&mut conn, &mut frames).unwrap();
+        conn.request().unwrap();
         let pad = "p".repeat(1000);
         let update = json!({"id": null, "method": "update",
                             "params": [update_for, {"Open_vSwitch": {"u": {"new": {"cur_cfg": 1, "pad": pad}}}}]});
@@ -280,8 +234,7 @@ fn flood_of_foreign_notifications_is_refused_with_bounded_memory() {
 fn giant_reply_is_refused() {
     let _s = serial();
     let server = Server::start("giant", |mut conn| {
-        let mut frames = JsonStream::new();
-        let req = read_request(&mut conn, &mut frames).unwrap();
+        let req = conn.request().unwrap();
         let head = format!("{{\"id\":{},\"result\":[\"", req["id"]);
         if conn.write_all(head.as_bytes()).is_err() {
             return;
@@ -352,8 +305,7 @@ fn session_deadline_caps_every_call() {
     // Answers each request 0.6 s late: each call is within its own 1 s, three are not within
     // the session's 1.5 s.
     let server = Server::start("session", |mut conn| {
-        let mut frames = JsonStream::new();
-        while let Some(req) = read_request(&mut conn, &mut frames) {
+        while let Some(req) = conn.request() {
             thread::sleep(Duration::from_millis(600));
             let reply = json!({"id": req["id"], "result": ["Open_vSwitch"], "error": null});
             if conn.write_all(reply.to_string().as_bytes()).is_err() {
@@ -378,11 +330,10 @@ fn session_deadline_caps_every_call() {
 fn updates_for_a_forgotten_monitor_are_skipped_not_held() {
     let _s = serial();
     let server = Server::start("forgotten", |mut conn| {
-        let mut frames = JsonStream::new();
-        let req = read_request(&mut conn, &mut frames).unwrap();
+        let req = conn.request().unwrap();
         let reply = json!({"id": req["id"], "result": {}, "error": null});
         conn.write_all(reply.to_string().as_bytes()).unwrap();
-        let req = read_request(&mut conn, &mut frames).unwrap();
+        let req = conn.request().unwrap();
         let update = json!({"id": null, "method": "update",
                             "params": ["cfg", {"Open_vSwitch": {"u": {"new": {"cur_cfg": 1}}}}]});
         for _ in 0..500 {
@@ -390,7 +341,7 @@ fn updates_for_a_forgotten_monitor_are_skipped_not_held() {
         }
         let reply = json!({"id": req["id"], "result": ["Open_vSwitch"], "error": null});
         conn.write_all(reply.to_string().as_bytes()).unwrap();
-        let _ = read_request(&mut conn, &mut frames);
+        let _ = conn.request();
     });
     let sock = server.socket();
     let (r, _) = guarded("a call after forget_monitor", move || {

@@ -17,6 +17,10 @@ pub enum Cause {
     DeviceInfo(nfv_devinfo::FileError),
     /// The record store.
     Store(nfv_records::StoreError),
+    /// A file or directory reached through safefs (a socket directory, a link).
+    File(nfv_safefs::FsError),
+    /// A system call's errno with nothing else behind it (an unmount).
+    Errno(nix::errno::Errno),
     /// Another verb's step (IPAM, the vdpa code), with its own CNI code; printed as its
     /// message, and its details in parentheses when it has some.
     Cni(Error),
@@ -41,6 +45,11 @@ impl Cause {
                 _ => None,
             },
             Cause::Store(nfv_records::StoreError::Io { source, .. }) => source.raw_os_error(),
+            Cause::File(e) => match &e.problem {
+                nfv_safefs::Problem::Io(io) => io.raw_os_error(),
+                _ => None,
+            },
+            Cause::Errno(e) => Some(*e as i32),
             Cause::Then(first, _) => first.errno(),
             Cause::All(all) => all.iter().find_map(Failure::errno),
             _ => None,
@@ -55,6 +64,8 @@ impl fmt::Display for Cause {
             Cause::Sysfs(e) => e.fmt(f),
             Cause::DeviceInfo(e) => e.fmt(f),
             Cause::Store(e) => e.fmt(f),
+            Cause::File(e) => e.fmt(f),
+            Cause::Errno(e) => e.fmt(f),
             Cause::Cni(e) if e.details.is_empty() => f.write_str(&e.msg),
             Cause::Cni(e) => write!(f, "{} ({})", e.msg, e.details),
             Cause::Other(e) => e.fmt(f),
@@ -86,6 +97,18 @@ impl From<nfv_devinfo::FileError> for Cause {
 impl From<nfv_records::StoreError> for Cause {
     fn from(e: nfv_records::StoreError) -> Self {
         Cause::Store(e)
+    }
+}
+
+impl From<nfv_safefs::FsError> for Cause {
+    fn from(e: nfv_safefs::FsError) -> Self {
+        Cause::File(e)
+    }
+}
+
+impl From<nix::errno::Errno> for Cause {
+    fn from(e: nix::errno::Errno) -> Self {
+        Cause::Errno(e)
     }
 }
 
@@ -248,14 +271,6 @@ impl std::ops::Deref for Failures {
     }
 }
 
-/// For the plugins whose teardown still lists its failures as sentences (vdpa, userspace):
-/// each failure as it prints.
-impl From<Failures> for Vec<String> {
-    fn from(f: Failures) -> Self {
-        f.0.iter().map(ToString::to_string).collect()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -340,7 +355,24 @@ mod tests {
         );
         let mut one = Failures::new();
         one.push(Failure::stated("d", "a"));
-        assert_eq!(Vec::<String>::from(one), vec!["a".to_string()]);
+        assert_eq!(one.to_string(), "a");
+    }
+
+    #[test]
+    fn file_and_errno_causes_print_as_they_did_and_keep_the_errno() {
+        let dir = std::env::temp_dir().join(format!("nfv-plugin-failures-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let root = nfv_safefs::Dir::open(&dir).unwrap();
+        let gone = root.open_dir("absent").unwrap_err();
+        let printed = gone.to_string();
+        let f = Failure::bare("absent", gone);
+        assert_eq!(f.to_string(), printed);
+        assert_eq!(f.errno(), Some(2));
+        let e = nix::errno::Errno::EBUSY;
+        let f = Failure::new("unmounting /run/x", "/run/x", e);
+        assert_eq!(f.to_string(), format!("unmounting /run/x: {e}"));
+        assert_eq!(f.errno(), Some(libc_ebusy()));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     fn libc_ebusy() -> i32 {

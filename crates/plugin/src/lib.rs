@@ -8,10 +8,13 @@
 //!   ADD (the record kept when the rollback is incomplete).
 //! - [`failures`]: what a teardown or rollback could not undo, kept typed (step, device,
 //!   errno) until it is printed as one CNI error.
+//! - [`gc`]: GC's teardown of one stale attachment (lock, record still the same, restore,
+//!   record removed), the same steps for every plugin that keeps records.
 
 pub mod codes;
 pub mod conf;
 pub mod failures;
+pub mod gc;
 pub mod records;
 
 pub use failures::{Cause, Failure, Failures};

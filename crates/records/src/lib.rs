@@ -11,6 +11,7 @@
 //! else's (an older or newer binary's) and are ignored with a warning, as are unreadable files,
 //! so DEL falls back to working from the config instead of failing.
 
+mod derive;
 mod error;
 mod name;
 mod store;

@@ -14,7 +14,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use nfv_cni::env::{CniArgs, Command, Env};
-use nfv_cni::{NetConf, Request};
+use nfv_cni::Request;
 use serde::de::value::{Error as DeError, StrDeserializer};
 use serde::de::{self, DeserializeOwned, DeserializeSeed, IntoDeserializer, MapAccess, Visitor};
 use serde_json::Value;
@@ -328,19 +328,15 @@ pub const CAPABILITY_KEYS: [&str; 11] = [
 /// `net1`, a pod namespace that does not exist, no CNI_ARGS, no CNI_PATH).
 pub fn add_request(conf: &Value) -> Request {
     let stdin = serde_json::to_vec(conf).expect("a JSON value serialises");
-    let parsed: NetConf = serde_json::from_slice(&stdin).expect("a probe config parses");
-    Request {
-        env: Env {
-            command: Command::Add,
-            container_id: Some("config-doc-probe".into()),
-            netns: Some(PathBuf::from("/run/netns/nfv-config-doc-probe-absent")),
-            ifname: Some("net1".into()),
-            args: CniArgs::default(),
-            path: Vec::new(),
-        },
-        conf: parsed,
-        stdin,
-    }
+    let env = Env {
+        command: Command::Add,
+        container_id: Some("config-doc-probe".into()),
+        netns: Some(PathBuf::from("/run/netns/nfv-config-doc-probe-absent")),
+        ifname: Some("net1".into()),
+        args: CniArgs::default(),
+        path: Vec::new(),
+    };
+    Request::new(env, stdin).expect("a probe config parses")
 }
 
 /// The `runtimeConfig` keys a plugin's ADD reads, as `runtimeConfig.<key>`: each of

@@ -16,6 +16,8 @@
 //! - [`kernel`]: a recording fake of the kernel seam (netlink links and VFs, a VF driver's
 //!   rebind), for root-free unit tests of giving, taking back and restoring netdevs.
 //! - [`devinfo`]: a scratch directory in the real device-info tree, removed when dropped.
+//! - [`ovsdb`]: fake ovsdb-servers (a scripted first connection; every request answered by
+//!   a function), for the OVSDB client's and the userspace plugin's tests.
 //! - [`storm`]: binaries racing for one device (a pod namespace per contender, a slow
 //!   per-attachment IPAM stub, threads started together, the reliability line).
 
@@ -26,6 +28,7 @@ pub mod crash;
 pub mod devinfo;
 pub mod kernel;
 mod node;
+pub mod ovsdb;
 pub mod records;
 pub mod reliability;
 mod sandbox;

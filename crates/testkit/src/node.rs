@@ -46,6 +46,16 @@ impl Node {
         Netlink::open_in(&self.host).unwrap()
     }
 
+    /// The host netdev `name` up with a known MAC (`02:00:00:cc:00:01`), like a device's
+    /// netdev the node brought up: what "as before" is compared with after a teardown.
+    pub fn known_netdev_up(&self, name: &str) {
+        let mut host = self.host_netlink();
+        let l = host.link_by_name(name).unwrap();
+        host.set_mac(l.index, "02:00:00:cc:00:01".parse().unwrap())
+            .unwrap();
+        host.set_up(l.index).unwrap();
+    }
+
     /// The fake sysfs root the plugin sees as /sys.
     pub fn sys(&self) -> PathBuf {
         self.dir.join("sys")

@@ -27,17 +27,7 @@ impl TestRecord {
     }
 }
 
-impl AttachmentRecord for TestRecord {
-    fn container_id(&self) -> &str {
-        &self.container_id
-    }
-    fn ifname(&self) -> &str {
-        &self.ifname
-    }
-    fn device(&self) -> &str {
-        &self.device
-    }
-}
+nfv_records::attachment_record!(TestRecord);
 
 /// A fresh scratch directory holding `fixtures` (file name, bytes): a state directory as an
 /// earlier binary left it. The caller removes it.

@@ -6,7 +6,7 @@
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 
-use nfv_cni::{CniArgs, Command, Env, NetConf, Request};
+use nfv_cni::{CniArgs, Command, Env, Request};
 use nfv_netlink::{Netlink, Netns};
 use serde_json::Value;
 
@@ -52,20 +52,15 @@ impl Sandbox {
         ifname: &str,
         conf: &Value,
     ) -> Request {
-        let stdin = serde_json::to_vec(conf).unwrap();
-        let parsed: NetConf = serde_json::from_slice(&stdin).unwrap();
-        Request {
-            env: Env {
-                command,
-                container_id: Some(container.into()),
-                netns: Some(PathBuf::from(format!("/run/netns/{}", self.pod_name))),
-                ifname: Some(ifname.into()),
-                args: CniArgs::default(),
-                path: vec![self.dir.join("bin")],
-            },
-            conf: parsed,
-            stdin,
-        }
+        let env = Env {
+            command,
+            container_id: Some(container.into()),
+            netns: Some(PathBuf::from(format!("/run/netns/{}", self.pod_name))),
+            ifname: Some(ifname.into()),
+            args: CniArgs::default(),
+            path: vec![self.dir.join("bin")],
+        };
+        Request::new(env, serde_json::to_vec(conf).unwrap()).unwrap()
     }
 
     pub fn host_nl(&self) -> Netlink {

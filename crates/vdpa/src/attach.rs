@@ -6,7 +6,7 @@
 use nfv_cni::result::{Interface, Success};
 use nfv_cni::{code, ipam, Error, Request};
 use nfv_netlink::{Link, Netlink, Netns};
-use nfv_plugin::CniRecordStore;
+use nfv_plugin::{CniRecordStore, Failure, Failures};
 use nfv_podnet::give::{give, PodNetdev};
 use nfv_podnet::{addresses, take_back::take_back, HostNetdev};
 
@@ -85,7 +85,7 @@ impl Vdpa {
                 self.records.save(&record)?;
                 crash_point("after-record");
                 let attached = self.attach_vhost(req, &found, &record);
-                self.finish(attached, &mut Vec::new(), &record)
+                self.finish(attached, &mut Failures::new(), &record)
             }
             Mode::Virtio => {
                 let mut host = netlink(Netlink::open())?;
@@ -100,7 +100,7 @@ impl Vdpa {
                 let attached = self.attach_virtio(
                     req, plan, &found, &record, &mut host, &mut pod, &pod_ns, &link,
                 );
-                let mut failures = Vec::new();
+                let mut failures = Failures::new();
                 if attached.is_err() {
                     if let Some(saved) = &record.netdev {
                         failures = take_back(
@@ -109,8 +109,7 @@ impl Vdpa {
                             &saved.host,
                             &record.ifname,
                             &saved.kernel_device,
-                        )
-                        .into();
+                        );
                     }
                 }
                 self.finish(attached, &mut failures, &record)
@@ -134,7 +133,7 @@ impl Vdpa {
     fn finish(
         &self,
         attached: Result<Success, Error>,
-        failures: &mut Vec<String>,
+        failures: &mut Failures,
         record: &Record,
     ) -> Result<Success, Error> {
         let e = match attached {
@@ -150,7 +149,7 @@ impl Vdpa {
         if let Some(p) = &record.device_info_file {
             let place = nfv_devinfo::place();
             if let Err(f) = nfv_devinfo::remove_written(&place, std::path::Path::new(p)) {
-                failures.push(f.to_string());
+                failures.push(Failure::bare(&record.device, f));
             }
         }
         // An incomplete rollback keeps the record: DEL will finish the job.

@@ -6,6 +6,8 @@ use std::path::Path;
 
 use nfv_cni::{ipam, Error, Request};
 use nfv_netlink::{Netlink, Netns};
+use nfv_plugin::gc::collect_stale;
+use nfv_plugin::{Cause, Failure, Failures};
 use nfv_podnet::take_back::{bring_home_as, take_back};
 
 use crate::codes::KERNEL_REFUSED;
@@ -14,38 +16,27 @@ use crate::devinfo;
 use crate::record::Record;
 use crate::Vdpa;
 
-/// One error for a list of failures (none: Ok).
-pub(crate) fn join_failures(verb: &str, failures: Vec<String>) -> Result<(), Error> {
-    if failures.is_empty() {
-        return Ok(());
-    }
-    Err(Error::new(
-        KERNEL_REFUSED,
-        format!("{verb}: {} step(s) failed: {}", failures.len(), failures[0]),
-    )
-    .with_details(failures.join("; ")))
-}
-
 /// The verb's outcome: IPAM's own error (with its code) when only IPAM failed, else every
-/// failure together.
-fn finish(verb: &str, mut failures: Vec<String>, ipam: Result<(), Error>) -> Result<(), Error> {
+/// failure together (code 131, the count and the first in the message, all in the details).
+fn finish(verb: &str, mut failures: Failures, ipam: Result<(), Error>) -> Result<(), Error> {
     match ipam {
         Err(e) if failures.is_empty() => Err(e.context(format!("{verb}: IPAM"))),
         Err(e) => {
-            failures.push(format!("IPAM {verb}: {}", e.msg));
-            join_failures(verb, failures)
+            failures.push(Failure::new(format!("IPAM {verb}"), "", Cause::Cni(e)));
+            failures.into_result(verb, KERNEL_REFUSED)
         }
-        Ok(()) => join_failures(verb, failures),
+        Ok(()) => failures.into_result(verb, KERNEL_REFUSED),
     }
 }
 
 /// The pod's namespace if it still exists (gone is not a failure).
-fn open_pod_ns(path: Option<&Path>, failures: &mut Vec<String>) -> Option<Netns> {
-    match Netns::open(path?) {
+fn open_pod_ns(path: Option<&Path>, failures: &mut Failures) -> Option<Netns> {
+    let path = path?;
+    match Netns::open(path) {
         Ok(ns) => Some(ns),
         Err(e) if e.is_not_found() => None,
         Err(e) => {
-            failures.push(e.to_string());
+            failures.push(Failure::bare(path.display().to_string(), e));
             None
         }
     }
@@ -53,25 +44,25 @@ fn open_pod_ns(path: Option<&Path>, failures: &mut Vec<String>) -> Option<Netns>
 
 /// Put back what `r` says: the virtio netdev home under its name, MAC, MTU and admin state;
 /// the device-info file removed. Returns the failures.
-pub(crate) fn restore(r: &Record, pod_ns: Option<&Netns>) -> Vec<String> {
-    let mut failures = Vec::new();
+pub(crate) fn restore(r: &Record, pod_ns: Option<&Netns>) -> Failures {
+    let mut failures = Failures::new();
     if let (Mode::Virtio, Some(saved)) = (r.mode, &r.netdev) {
         match Netlink::open() {
-            Ok(mut host) => failures.extend(Vec::<String>::from(take_back(
+            Ok(mut host) => failures.extend(take_back(
                 &mut host,
                 pod_ns,
                 &saved.host,
                 &r.ifname,
                 &saved.kernel_device,
-            ))),
-            Err(e) => failures.push(e.to_string()),
+            )),
+            Err(e) => failures.push(Failure::bare(&r.device, e)),
         }
     }
     // Only a file ADD wrote (never one it kept), and only if it is still a regular file in
     // the device-info tree.
     if let Some(f) = &r.device_info_file {
         if let Err(e) = nfv_devinfo::remove_written(&nfv_devinfo::place(), Path::new(f)) {
-            failures.push(e.to_string());
+            failures.push(Failure::bare(&r.device, e));
         }
     }
     failures
@@ -97,7 +88,7 @@ impl Vdpa {
     /// DEL: restore from the record (or from the config without one), release IPAM, forget
     /// the record. Also the sriov plugin's DEL of a vDPA hand-over.
     pub fn detach(&self, req: &Request) -> Result<(), Error> {
-        let mut failures = Vec::new();
+        let mut failures = Failures::new();
         let record = self.records.load(req.container_id(), req.ifname())?;
         let pod_ns = open_pod_ns(req.netns(), &mut failures);
         match &record {
@@ -118,11 +109,11 @@ impl Vdpa {
     /// Remove the device-info file if it is recognisably this attachment's (exactly what ADD
     /// writes for the device); if its virtio netdev is in the pod, bring it home (its
     /// original name is unknown: it comes back under the vDPA device's name).
-    fn detach_without_record(&self, req: &Request, pod_ns: Option<&Netns>) -> Vec<String> {
+    fn detach_without_record(&self, req: &Request, pod_ns: Option<&Netns>) -> Failures {
         let Ok(conf) = req.parse_conf::<VdpaConf>() else {
-            return Vec::new(); // DEL must not fail on a config ADD would refuse
+            return Failures::new(); // DEL must not fail on a config ADD would refuse
         };
-        let mut failures = Vec::new();
+        let mut failures = Failures::new();
         let Ok(plan) = config::plan_for_teardown(&conf, &req.env.args) else {
             return failures;
         };
@@ -148,7 +139,7 @@ impl Vdpa {
         let _lock = match self.lock_device(name) {
             Ok(l) => l,
             Err(e) => {
-                failures.push(e.to_string());
+                failures.push(Failure::bare(name, e));
                 return failures;
             }
         };
@@ -164,9 +155,13 @@ impl Vdpa {
                 return failures;
             }
             Err(e) => {
-                failures.push(format!(
-                    "DEL without a record: cannot tell whether vDPA device {name} is another \
-                     attachment's, so it is left where it is: {e}"
+                failures.push(Failure::new(
+                    format!(
+                        "DEL without a record: cannot tell whether vDPA device {name} is \
+                         another attachment's, so it is left where it is"
+                    ),
+                    name,
+                    e,
                 ));
                 return failures;
             }
@@ -175,19 +170,19 @@ impl Vdpa {
             let ours = devinfo::vdpa_device_info(&found);
             let place = nfv_devinfo::place();
             if let Err(e) = nfv_devinfo::remove_if_ours(&place, path, &ours) {
-                failures.push(e.to_string());
+                failures.push(Failure::bare(name, e));
             }
         }
         let Some(ns) = pod_ns else {
             return failures; // the kernel brings the netdev back itself when the namespace dies
         };
         if let Some(kernel_device) = &found.device.virtio_device {
-            failures.extend(Vec::<String>::from(bring_home_as(
+            failures.extend(bring_home_as(
                 ns,
                 req.ifname(),
                 kernel_device,
                 &home_name(&found.device.name),
-            )));
+            ));
         }
         failures
     }
@@ -199,34 +194,23 @@ impl Vdpa {
     /// the lock of right now.
     pub fn collect_garbage(&self, req: &Request) -> Result<(), Error> {
         let valid = req.conf.valid_attachments.clone().unwrap_or_default();
-        let mut failures = Vec::new();
+        let mut failures = Failures::new();
         let stale = self.records.stale(&req.conf.name, &valid)?;
+        // Like DEL, GC tries every stale attachment: one it cannot tear down (its lock, the
+        // kernel, its record) is reported with the others at the end, never stops the rest.
         for r in stale {
-            // A device an ADD or DEL is working on right now is left to it (and to the next
-            // GC): waiting would tear down an ADD's attachment the moment it succeeded.
-            let Some(_lock) = self.try_lock_device(&r.device)? else {
-                nfv_cni::info!(
-                    "GC: vDPA device {} ({} / {}) is busy with an ADD or DEL: left for the \
-                     next GC",
-                    r.device,
-                    r.container_id,
-                    r.ifname
-                );
-                continue;
-            };
-            // Listed before the lock was taken: only the record as it is now counts.
-            if self.records.load(&r.container_id, &r.ifname).ok().flatten() != Some(r.clone()) {
-                continue;
-            }
-            let ns = Netns::open(&r.netns).ok();
-            let f = restore(&r, ns.as_ref());
-            if f.is_empty() {
-                self.records.remove(&r.container_id, &r.ifname)?;
-            } else {
-                failures.extend(f);
-            }
+            failures.extend(self.collect(&r));
         }
         finish("GC", failures, ipam::gc(req))
+    }
+
+    /// GC's teardown of one stale attachment; its failures.
+    fn collect(&self, r: &Record) -> Failures {
+        // Both plugins' locks of the device (see `lock.rs`).
+        let lock = |device: &str| self.try_lock_device(device);
+        collect_stale(&self.records, r, "vDPA device", lock, || {
+            restore(r, Netns::open(&r.netns).ok().as_ref())
+        })
     }
 }
 
@@ -241,10 +225,17 @@ mod tests {
         assert_eq!(home_name("a-very-long-vdpa-device-name"), "vdpanet");
     }
 
+    /// The failures, given as the sentences they print.
+    fn said(sentences: &[&str]) -> Failures {
+        let mut f = Failures::new();
+        f.extend(sentences.iter().map(|s| Failure::stated("", *s)));
+        f
+    }
+
     #[test]
     fn failures_are_joined_with_a_count() {
-        assert!(join_failures("DEL", vec![]).is_ok());
-        let e = join_failures("DEL", vec!["a".into(), "b".into()]).unwrap_err();
+        assert!(finish("DEL", said(&[]), Ok(())).is_ok());
+        let e = finish("DEL", said(&["a", "b"]), Ok(())).unwrap_err();
         assert_eq!(e.code, KERNEL_REFUSED);
         assert_eq!(e.msg, "DEL: 2 step(s) failed: a");
         assert_eq!(e.details, "a; b");
@@ -253,11 +244,11 @@ mod tests {
     #[test]
     fn ipam_alone_keeps_its_code_and_joins_the_others() {
         let ipam = || Err(Error::new(11, "busy"));
-        let e = finish("GC", vec![], ipam()).unwrap_err();
+        let e = finish("GC", said(&[]), ipam()).unwrap_err();
         assert_eq!((e.code, e.msg.as_str()), (11, "GC: IPAM: busy"));
-        let e = finish("DEL", vec!["x".into()], ipam()).unwrap_err();
+        let e = finish("DEL", said(&["x"]), ipam()).unwrap_err();
         assert_eq!(e.code, KERNEL_REFUSED);
         assert_eq!(e.details, "x; IPAM DEL: busy");
-        assert!(finish("DEL", vec![], Ok(())).is_ok());
+        assert!(finish("DEL", said(&[]), Ok(())).is_ok());
     }
 }

@@ -54,9 +54,11 @@ fn name_from_list(
     list: &[VdpaDev],
     selector: &Selector,
 ) -> Result<(String, Option<PciAddress>), Error> {
+    // The kernel names the parent as text: compared as an address, not as our spelling of it.
+    let parent_of = |d: &VdpaDev| d.pci_parent().and_then(|p| p.parse::<PciAddress>().ok());
     let hit = list.iter().find(|d| match selector {
         Selector::Name(n) => &d.name == n,
-        Selector::Parent(p) => d.pci_parent() == Some(p.to_string().as_str()),
+        Selector::Parent(p) => parent_of(d) == Some(*p),
         Selector::NameAndParent(n, _) => &d.name == n,
     });
     let Some(d) = hit else {
@@ -72,8 +74,7 @@ fn name_from_list(
             }
         )));
     };
-    let parent = d.pci_parent().and_then(|p| p.parse().ok());
-    Ok((d.name.clone(), parent))
+    Ok((d.name.clone(), parent_of(d)))
 }
 
 /// Find the device `selector` names: the name through `netlink` when given, the details from
@@ -235,6 +236,27 @@ mod tests {
         assert!(e.msg.contains("vdpa dev add"), "{}", e.msg);
         let e = find(&sysfs(), None, &Selector::Name("vdpa9".into()), None).unwrap_err();
         assert_eq!(e.code, DEVICE_UNUSABLE, "{}", e.msg);
+    }
+
+    /// The kernel's text for the parent is compared as an address: a spelling other than
+    /// ours (upper-case hex) still finds the device.
+    #[test]
+    fn a_parent_is_matched_as_an_address_not_as_text() {
+        let dev = |name: &str, parent: &str| VdpaDev {
+            name: name.into(),
+            mgmt_bus: Some("pci".into()),
+            mgmt_dev: parent.into(),
+            device_id: Some(1),
+            vendor_id: None,
+            max_vqs: None,
+            max_vq_size: None,
+        };
+        let list = [dev("vdpa0", "0000:AF:00.2"), dev("vdpa1", "0000:af:00.3")];
+        let (name, parent) = name_from_list(&list, &sel_parent("0000:af:00.2")).unwrap();
+        assert_eq!(name, "vdpa0");
+        assert_eq!(parent, Some("0000:af:00.2".parse().unwrap()));
+        let (name, _) = name_from_list(&list, &sel_parent("0000:AF:00.3")).unwrap();
+        assert_eq!(name, "vdpa1");
     }
 
     /// What the lab's 6.12 kernel answered (two vdpa_sim_net devices), decoded and used.

@@ -6,7 +6,6 @@
 use std::path::PathBuf;
 
 use nfv_podnet::HostNetdev;
-use nfv_records::AttachmentRecord;
 use serde::{Deserialize, Serialize};
 
 use crate::config::Mode;
@@ -78,23 +77,8 @@ pub fn store(dir: impl Into<PathBuf>) -> RecordStore {
     RecordStore::new(dir).versioned(RECORD_VERSION)
 }
 
-impl AttachmentRecord for Record {
-    fn container_id(&self) -> &str {
-        &self.container_id
-    }
-
-    fn ifname(&self) -> &str {
-        &self.ifname
-    }
-
-    fn device(&self) -> &str {
-        &self.device
-    }
-
-    fn network(&self) -> Option<&str> {
-        Some(self.network.as_str()).filter(|n| !n.is_empty())
-    }
-}
+// Keyed by the vDPA device's name.
+nfv_records::attachment_record!(Record, network);
 
 #[cfg(test)]
 mod tests {

@@ -14,11 +14,9 @@ use nfv_hostlocal::{allocate, release, DiskStore, IpamConfig, Owner};
 #[derive(Debug, Default, Clone, Copy)]
 pub struct HostLocal;
 
-/// The validated configuration of this invocation.
+/// The validated configuration of this invocation, from stdin as the runner parsed it.
 fn load(req: &Request) -> Result<IpamConfig, Error> {
-    let stdin: serde_json::Value = serde_json::from_slice(&req.stdin)
-        .map_err(|e| Error::new(code::DECODE, format!("network configuration: {e}")))?;
-    IpamConfig::load(&stdin, &req.env.args.0).map_err(config_error)
+    IpamConfig::load(&req.doc, &req.env.args.0).map_err(config_error)
 }
 
 /// `resolvConf` is read whole into the result. 64 KiB is some fifty times the largest real

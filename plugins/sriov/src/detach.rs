@@ -5,6 +5,7 @@
 use nfv_cni::{ipam, Error, Request};
 use nfv_netlink::{Netlink, Netns};
 use nfv_pci::PciAddress;
+use nfv_plugin::gc::collect_stale;
 use nfv_plugin::{Cause, Failure, Failures};
 
 use crate::adopt::{self, Adopted};
@@ -262,45 +263,14 @@ impl Sriov {
 
     /// GC's teardown of one stale attachment; its failures.
     fn collect(&self, r: &Record) -> Failures {
-        let device = r.device.as_str();
-        // A VF an ADD or DEL is working on right now is left to it (and to the next GC):
-        // waiting would tear down an ADD's attachment the moment it succeeded.
-        let _lock = match self.records.try_lock_device(device) {
-            Ok(Some(lock)) => lock,
-            Ok(None) => {
-                nfv_cni::info!(
-                    "GC: VF {} ({} / {}) is busy with an ADD or DEL: left for the next GC",
-                    r.device,
-                    r.container_id,
-                    r.ifname
-                );
-                return Failures::new();
+        let lock = |device: &str| self.records.try_lock_device(device);
+        collect_stale(&self.records, r, "VF", lock, || {
+            let ns = Netns::open(&r.netns).ok();
+            match Netlink::open() {
+                Ok(mut host) => restore::restore(&mut host, &self.sysfs, ns.as_ref(), r),
+                Err(e) => Failure::bare(r.device.as_str(), e).into(),
             }
-            Err(e) => return Failure::bare(device, e).into(),
-        };
-        // Listed before the lock was taken: only the record as it is now counts.
-        if self
-            .records
-            .load(&r.container_id, &r.ifname)
-            .ok()
-            .flatten()
-            .as_ref()
-            != Some(r)
-        {
-            return Failures::new();
-        }
-        let ns = Netns::open(&r.netns).ok();
-        let mut host = match Netlink::open() {
-            Ok(h) => h,
-            Err(e) => return Failure::bare(device, e).into(),
-        };
-        let mut failures = restore::restore(&mut host, &self.sysfs, ns.as_ref(), r);
-        if failures.is_empty() {
-            if let Err(e) = self.records.remove(&r.container_id, &r.ifname) {
-                failures.push(Failure::bare(device, e));
-            }
-        }
-        failures
+        })
     }
 }
 

@@ -6,7 +6,6 @@ use std::fmt;
 
 use nfv_netlink::{MacAddr, VfInfo, VfLinkState, VfSetting, VlanProto};
 use nfv_pci::PciAddress;
-use nfv_records::AttachmentRecord;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// Where the records live on a node.
@@ -139,6 +138,12 @@ impl VfAddress {
 
     /// The canonical form, `0000:01:10.2`.
     pub fn as_str(&self) -> &str {
+        &self.text
+    }
+}
+
+impl AsRef<str> for VfAddress {
+    fn as_ref(&self) -> &str {
         &self.text
     }
 }
@@ -289,24 +294,9 @@ impl Record {
 /// an error on load (code 5) and skipped by GC's listing.
 pub type RecordStore = nfv_records::RecordStore<Record>;
 
-impl AttachmentRecord for Record {
-    fn container_id(&self) -> &str {
-        &self.container_id
-    }
-
-    fn ifname(&self) -> &str {
-        &self.ifname
-    }
-
-    /// The VF's PCI address: the per-VF lock and [`RecordStore::holder_of`] are keyed by it.
-    fn device(&self) -> &str {
-        self.device.as_str()
-    }
-
-    fn network(&self) -> Option<&str> {
-        Some(self.network.as_str()).filter(|n| !n.is_empty())
-    }
-}
+// The VF's PCI address (its canonical text) keys the per-VF lock and
+// `RecordStore::holder_of`.
+nfv_records::attachment_record!(Record, network);
 
 #[cfg(test)]
 mod tests {

@@ -20,23 +20,19 @@ use serde_json::json;
 use sriov::CRASH_AT;
 
 /// The points ADD passes, in order.
-const ADD_POINTS: &[&str] = &[
-    "after-record",
-    "after-vf-settings",
-    "after-set-down",
-    "after-set-mac",
-    "after-move",
-    "after-mtu",
-    "after-up",
-    "after-ipam",
-    "after-addresses",
-];
+fn add_points() -> Vec<&'static str> {
+    // The middle ones are nfv-podnet's steps of giving the netdev to the pod.
+    let mut points = vec!["after-record", "after-vf-settings"];
+    points.extend_from_slice(nfv_podnet::give::STEPS);
+    points.extend(["after-ipam", "after-addresses"]);
+    points
+}
 
 /// The points ADD passes in userspace-driver mode (no netdev to move), in order.
 const USERSPACE_ADD_POINTS: &[&str] = &["after-record", "after-vf-settings", "after-ipam"];
 
 /// The points sriov's own part of a vDPA hand-off passes, in order; the vdpa code's follow
-/// (`nfv_vdpa::crash::VHOST_ADD_POINTS` / `VIRTIO_ADD_POINTS`, named in NFV_VDPA_CRASH_AT).
+/// (`nfv_vdpa::crash::VHOST_ADD_POINTS` / `virtio_add_points`, named in NFV_VDPA_CRASH_AT).
 const VDPA_ADD_POINTS: &[&str] = &["after-record", "after-vf-settings"];
 
 /// Everything DEL must put back, as one comparable value.
@@ -65,22 +61,17 @@ fn sigkill_at_every_add_step_then_del_leaves_the_host_as_before() {
         );
         return;
     }
-    for point in ADD_POINTS {
+    let add_points = add_points();
+    for point in &add_points {
         let node = sriov_node();
         install_lease_ipam(&node.dir);
-        {
-            // The VF starts up with a known MAC, like a VF netdev the node brought up.
-            let mut host = Netlink::open_in(&node.host).unwrap();
-            let vf = host.link_by_name("enp0s11v1").unwrap();
-            host.set_mac(vf.index, "02:00:00:cc:00:01".parse().unwrap())
-                .unwrap();
-            host.set_up(vf.index).unwrap();
-        }
+        // The VF starts up with a known MAC, like a VF netdev the node brought up.
+        node.known_netdev_up("enp0s11v1");
         let c = conf(json!({"mtu": 1400, "ipam": {"type": "lease-ipam"}}));
         add_killed_at_then_del(&node, &c, CRASH_AT, point, host_state);
     }
     nfv_testkit::reliability::report(json!({"kind": "crash", "plugin": "sriov", "mode": "netdev",
-        "points": ADD_POINTS, "outcome": "after SIGKILL at each point, DEL left the VF netdev, records and lease as before"}));
+        "points": add_points, "outcome": "after SIGKILL at each point, DEL left the VF netdev, records and lease as before"}));
 }
 
 #[test]
@@ -185,9 +176,9 @@ fn vdpa_hand_off_sigkill_at_every_add_step_then_del_leaves_the_host_as_before() 
     }
     // sriov's own points, then the vdpa code's (virtio mode: the netdev moves).
     let points = VDPA_ADD_POINTS.iter().map(|p| (CRASH_AT, *p)).chain(
-        nfv_vdpa::crash::VIRTIO_ADD_POINTS
-            .iter()
-            .map(|p| ("NFV_VDPA_CRASH_AT", *p)),
+        nfv_vdpa::crash::virtio_add_points()
+            .into_iter()
+            .map(|p| ("NFV_VDPA_CRASH_AT", p)),
     );
     for (var, point) in points {
         let node = sriov_node();
@@ -211,7 +202,7 @@ fn vdpa_hand_off_sigkill_at_every_add_step_then_del_leaves_the_host_as_before() 
     }
     nfv_testkit::reliability::report(
         json!({"kind": "crash", "plugin": "sriov", "mode": "vdpa hand-off",
-        "points": VDPA_ADD_POINTS.iter().chain(nfv_vdpa::crash::VIRTIO_ADD_POINTS).collect::<Vec<_>>(),
+        "points": VDPA_ADD_POINTS.iter().copied().chain(nfv_vdpa::crash::virtio_add_points()).collect::<Vec<_>>(),
         "outcome": "after SIGKILL at each of sriov's and the vdpa code's points, DEL left the host as before"}),
     );
     // Without a crash point the same build hands the VF off: the netdev moves, sriov's record

@@ -14,12 +14,12 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use common::{conf, is_root, sriov_node, Node, VF};
 use nfv_netlink::{Netlink, Netns};
 use nfv_testkit::storm::{
-    install_leases_ipam, leases, names, report, set_ipam_delay, together, Pods,
+    self, install_leases_ipam, leases, names, report, set_ipam_delay, wait_for, Contest, Pods, Tag,
 };
 use nfv_testkit::sysfs::link;
 use serde_json::{json, Value};
@@ -43,13 +43,8 @@ fn node_for(mode: Mode) -> Node {
         Mode::Vfio => bind_to_vfio(&node),
         Mode::VdpaVirtio => carry_vdpa(&node),
     }
-    {
-        let mut host = node.host_netlink();
-        if let Ok(l) = host.link_by_name(NETDEV) {
-            host.set_mac(l.index, "02:00:00:cc:00:01".parse().unwrap())
-                .unwrap();
-            host.set_up(l.index).unwrap();
-        }
+    if node.host_netlink().link_by_name(NETDEV).is_ok() {
+        node.known_netdev_up(NETDEV);
     }
     node
 }
@@ -85,48 +80,13 @@ fn carry_vdpa(node: &Node) {
     );
 }
 
-/// Where the device-info files go (the tree Multus uses).
-const DEVINFO_DIR: &str = "/run/k8s.cni.cncf.io/devinfo/cni";
-
-/// A prefix for container IDs (`t<n>-`) unique in this test process: the device-info files of
-/// every test share one directory. Dropped (at the end of a test, or when it fails half-way),
-/// it removes the device-info files its containers left.
-struct Tag(String);
-
-impl std::fmt::Display for Tag {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl Drop for Tag {
-    fn drop(&mut self) {
-        let prefix = devinfo_name(&self.0);
-        for n in names(Path::new(DEVINFO_DIR)) {
-            if n.starts_with(&prefix) {
-                let _ = std::fs::remove_file(Path::new(DEVINFO_DIR).join(n));
-            }
-        }
-    }
-}
-
 fn tag() -> Tag {
-    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    Tag(format!(
-        "t{}-",
-        N.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
-    ))
+    storm::tag("sriov")
 }
 
-/// The device-info file name for container `ctr` (or the prefix of those of a [`Tag`]).
-fn devinfo_name(ctr: &str) -> String {
-    format!("nfv-races-sriov-{}-{ctr}", std::process::id())
-}
-
-/// The device-info file a runtime would ask container `ctr` for: under the tree Multus uses,
-/// named for this process so parallel runs never meet.
+/// The device-info file a runtime would ask container `ctr` for (in the tree Multus uses).
 fn devinfo_path(ctr: &str) -> PathBuf {
-    Path::new(DEVINFO_DIR).join(format!("{}-net1-device.json", devinfo_name(ctr)))
+    storm::devinfo_path("sriov", ctr)
 }
 
 /// The config container `ctr` is added with: the same VF for everyone, its own device-info
@@ -142,11 +102,7 @@ fn conf_for(mode: Mode, ctr: &str) -> Value {
 
 /// Run `command` for `ctr` in pod namespace `netns`.
 fn run(node: &Node, command: &str, ctr: &str, netns: &Path, c: &Value) -> (i32, Value) {
-    let env = [
-        ("CNI_PATH", node.dir.join("bin").display().to_string()),
-        ("CNI_NETNS", netns.display().to_string()),
-    ];
-    node.cni_with(command, ctr, c, &env)
+    storm::run_in(node, command, ctr, netns, c)
 }
 
 fn records(node: &Node) -> Vec<String> {
@@ -183,106 +139,82 @@ fn held_by(node: &Node, ctr: &str, pod: &Netns) -> String {
 /// The node with nothing attached: the netdev at home as it was, no record, no lease, no
 /// device-info file of `ctrs`.
 fn at_rest(node: &Node, ctrs: &[String]) -> String {
-    let netdev = node
-        .host_netlink()
-        .link_by_name(NETDEV)
-        .ok()
-        .map(|l| (l.name, l.mac, l.mtu, l.admin_up));
-    let devinfo: Vec<&String> = ctrs.iter().filter(|c| devinfo_path(c).exists()).collect();
-    format!(
-        "netdev={netdev:?} records={:?} leases={:?} devinfo={devinfo:?}",
-        records(node),
-        leases(&node.dir)
-    )
+    storm::at_rest(node, NETDEV, records(node), devinfo_path, ctrs)
 }
 
 /// A losing ADD: code 123 naming the VF and the winner, and nothing of the loser left.
-fn assert_lost(node: &Node, round: usize, loser: &str, winner: &str, out: &(i32, Value)) {
+fn assert_lost(node: &Node, what: &str, loser: &str, winner: &str, out: &(i32, Value)) {
     let (code, err) = out;
-    assert_eq!(*code, 1, "round {round}: {loser}: {err}");
-    assert_eq!(err["code"], 123, "round {round}: {loser}: {err}");
+    assert_eq!(*code, 1, "{what}: {loser}: {err}");
+    assert_eq!(err["code"], 123, "{what}: {loser}: {err}");
     let msg = err["msg"].as_str().unwrap();
     assert!(
         msg.contains(VF) && msg.contains(&format!("container {winner} ")),
-        "round {round}: {loser}: the error names the VF and its holder: {msg}"
+        "{what}: {loser}: the error names the VF and its holder: {msg}"
     );
     let sriov = node.dir.join("varlib/cni/nfv-sriov");
     assert!(
         !sriov.join(format!("{loser}-net1.json")).exists()
             && !sriov.join(format!("vdpa/{loser}-net1.json")).exists(),
-        "round {round}: {loser} left a record"
+        "{what}: {loser} left a record"
     );
     assert!(
         !leases(&node.dir).contains(&format!("{loser}-net1")),
-        "round {round}: {loser} left a lease"
+        "{what}: {loser} left a lease"
     );
     assert!(
         !devinfo_path(loser).exists(),
-        "round {round}: {loser} left a device-info file"
+        "{what}: {loser} left a device-info file"
     );
 }
 
-/// `rounds` rounds of `n` ADDs for one VF at once, then the losers' DELs at once, then the
-/// winner's DEL.
-fn storm(mode: Mode, n: usize, rounds: usize) {
-    let node = node_for(mode);
-    let pods = Pods::new("sriovrace", n);
-    let rest = at_rest(&node, &[]);
-    let mut wins = vec![0usize; n];
-    let t = tag();
-    for round in 0..rounds {
-        let ctrs: Vec<String> = (0..n).map(|i| format!("{t}r{round}c{i}")).collect();
-        let added = together(n, |i| {
-            run(
-                &node,
-                "ADD",
-                &ctrs[i],
-                &pods.path(i),
-                &conf_for(mode, &ctrs[i]),
-            )
-        });
-        let won: Vec<usize> = (0..n).filter(|i| added[*i].0 == 0).collect();
-        assert_eq!(won.len(), 1, "round {round}: one ADD wins: {added:?}");
-        let w = won[0];
-        wins[w] += 1;
-        let winner = &ctrs[w];
-        assert_eq!(added[w].1["interfaces"][0]["pciID"], VF);
-        for i in (0..n).filter(|i| *i != w) {
-            assert_lost(&node, round, &ctrs[i], winner, &added[i]);
-        }
-        let held = held_by(&node, winner, &pods.open(w));
+/// sriov's side of a storm for the node's one VF in `mode`.
+struct ForOneVf<'a> {
+    node: &'a Node,
+    mode: Mode,
+}
+
+impl Contest for ForOneVf<'_> {
+    fn conf(&self, ctr: &str) -> Value {
+        conf_for(self.mode, ctr)
+    }
+
+    fn held_by(&self, ctr: &str, pod: &Netns) -> String {
+        held_by(self.node, ctr, pod)
+    }
+
+    fn at_rest(&self, ctrs: &[String]) -> String {
+        at_rest(self.node, ctrs)
+    }
+
+    fn assert_won(&self, what: &str, result: &Value, held: &str) {
+        assert_eq!(result["interfaces"][0]["pciID"], VF, "{what}: {result}");
         assert!(
             held.contains("record=Some") && held.contains("lease=true"),
-            "round {round}: {held}"
+            "{what}: {held}"
         );
-        if mode != Mode::Vfio {
-            assert!(held.starts_with("in_pod=Some"), "round {round}: {held}");
+        if self.mode != Mode::Vfio {
+            assert!(held.starts_with("in_pod=Some"), "{what}: {held}");
         }
-
-        let losers: Vec<usize> = (0..n).filter(|i| *i != w).collect();
-        let deleted = together(losers.len(), |j| {
-            let i = losers[j];
-            run(
-                &node,
-                "DEL",
-                &ctrs[i],
-                &pods.path(i),
-                &conf_for(mode, &ctrs[i]),
-            )
-        });
-        for (j, (code, out)) in deleted.iter().enumerate() {
-            assert_eq!(*code, 0, "round {round}: DEL of {}: {out}", ctrs[losers[j]]);
-        }
-        assert_eq!(
-            held_by(&node, winner, &pods.open(w)),
-            held,
-            "round {round}: the losers' DELs touched the winner's VF"
-        );
-
-        let (code, out) = run(&node, "DEL", winner, &pods.path(w), &conf_for(mode, winner));
-        assert_eq!(code, 0, "round {round}: DEL of the winner: {out}");
-        assert_eq!(at_rest(&node, &ctrs), rest, "round {round}: VF not back");
     }
+
+    fn assert_lost(&self, what: &str, loser: &str, winner: &str, out: &(i32, Value)) {
+        assert_lost(self.node, what, loser, winner, out)
+    }
+
+    fn record(&self, ctr: &str) -> PathBuf {
+        self.node
+            .dir
+            .join(format!("varlib/cni/nfv-sriov/{ctr}-net1.json"))
+    }
+}
+
+/// `rounds` rounds of `n` ADDs for one VF at once, then the losers' DELs at once, then the
+/// winner's DEL (nfv-testkit's [`storm::race`]).
+fn storm(mode: Mode, n: usize, rounds: usize) {
+    let node = node_for(mode);
+    let contest = ForOneVf { node: &node, mode };
+    let wins = storm::race(&node, &contest, "sriov", &format!("{mode:?}"), n, rounds);
     report(
         &format!("sriov {mode:?} mode: ADDs racing for one VF"),
         rounds,
@@ -367,7 +299,7 @@ fn a_loser_that_sees_no_netdev_is_told_who_holds_the_vf() {
         &pods.path(1),
         &conf_for(Mode::Netdev, &loser),
     );
-    assert_lost(&node, 0, &loser, &winner, &lost);
+    assert_lost(&node, "round 0", &loser, &winner, &lost);
     let (code, out) = run(
         &node,
         "DEL",
@@ -389,98 +321,14 @@ fn a_loser_that_sees_no_netdev_is_told_who_holds_the_vf() {
     assert_eq!(at_rest(&node, &[winner, loser]), rest);
 }
 
-/// Wait until `path` exists (an ADD got as far as writing its record).
-fn wait_for(path: &Path) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !path.exists() {
-        assert!(
-            Instant::now() < deadline,
-            "{} never appeared",
-            path.display()
-        );
-        std::thread::sleep(Duration::from_millis(2));
-    }
-}
-
 /// The winner's ADD is slowed down in IPAM (after its netdev moved); once it holds the VF,
 /// the loser's ADD and the loser's DEL (a runtime that gave up on the ADD) run while it is in
 /// flight. `shared`: the loser's pod namespace is the winner's.
 fn del_during_add(mode: Mode, rounds: usize, shared: bool) {
     let node = node_for(mode);
-    let pods = Pods::new("sriovdel", 2);
-    let loser_pod = pods.path(if shared { 0 } else { 1 });
-    let rest = at_rest(&node, &[]);
-    let mut overlapped = 0;
-    let t = tag();
-    // Every ADD's IPAM is slow; only the winner's gets that far.
-    set_ipam_delay(&node.dir, Some("0.3"));
-    for round in 0..rounds {
-        let (winner, loser) = (format!("{t}r{round}w"), format!("{t}r{round}l"));
-        let record = node
-            .dir
-            .join(format!("varlib/cni/nfv-sriov/{winner}-net1.json"));
-        let c = conf_for(mode, &loser);
-        let (added, lost, deleted, add_done, del_start) = std::thread::scope(|s| {
-            let add = s.spawn(|| {
-                let out = run(
-                    &node,
-                    "ADD",
-                    &winner,
-                    &pods.path(0),
-                    &conf_for(mode, &winner),
-                );
-                (out, Instant::now())
-            });
-            wait_for(&record);
-            let lose = s.spawn(|| run(&node, "ADD", &loser, &loser_pod, &c));
-            let del_start = Instant::now();
-            let deleted = run(&node, "DEL", &loser, &loser_pod, &c);
-            let (added, add_done) = add.join().unwrap();
-            (added, lose.join().unwrap(), deleted, add_done, del_start)
-        });
-        if del_start < add_done {
-            overlapped += 1;
-        }
-        assert_eq!(added.0, 0, "round {round}: the winner's ADD: {}", added.1);
-        assert_eq!(
-            deleted.0, 0,
-            "round {round}: the loser's DEL: {}",
-            deleted.1
-        );
-        assert_lost(&node, round, &loser, &winner, &lost);
-        let held = held_by(&node, &winner, &pods.open(0));
-        assert!(
-            held.contains("record=Some") && held.contains("lease=true"),
-            "round {round}: the winner lost its VF: {held}"
-        );
-        if mode != Mode::Vfio {
-            assert!(
-                held.starts_with("in_pod=Some"),
-                "round {round}: the winner lost its VF: {held}"
-            );
-        }
-        // The loser's DEL once more, now that the winner's ADD is done: still nothing taken.
-        let (code, out) = run(&node, "DEL", &loser, &loser_pod, &conf_for(mode, &loser));
-        assert_eq!(code, 0, "round {round}: {out}");
-        assert_eq!(
-            held_by(&node, &winner, &pods.open(0)),
-            held,
-            "round {round}"
-        );
-        let (code, out) = run(
-            &node,
-            "DEL",
-            &winner,
-            &pods.path(0),
-            &conf_for(mode, &winner),
-        );
-        assert_eq!(code, 0, "round {round}: DEL of the winner: {out}");
-        assert_eq!(at_rest(&node, &[winner, loser]), rest, "round {round}");
-    }
-    assert!(
-        overlapped > 0,
-        "no loser's DEL was issued during the winner's ADD"
-    );
+    let contest = ForOneVf { node: &node, mode };
+    let label = format!("{mode:?}");
+    let overlapped = storm::del_during_add(&node, &contest, "sriov", &label, rounds, shared);
     report(
         &format!(
             "sriov {mode:?} mode: the loser's DEL during the winner's ADD{}",
@@ -526,7 +374,7 @@ fn a_del_without_a_record_in_the_winners_netns_takes_nothing() {
         let ns = Netns::open(&pod).unwrap();
         let held = held_by(&node, ctr1, &ns);
         let lost = run(&node, "ADD", ctr2, &pod, &conf_for(mode, ctr2));
-        assert_lost(&node, 0, ctr2, ctr1, &lost);
+        assert_lost(&node, "round 0", ctr2, ctr1, &lost);
         let (code, out) = run(&node, "DEL", ctr2, &pod, &conf_for(mode, ctr2));
         assert_eq!(code, 0, "{mode:?}: {out}");
         assert_eq!(

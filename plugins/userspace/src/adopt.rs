@@ -18,13 +18,14 @@ use std::path::{Path, PathBuf};
 use nfv_cni::Error;
 use nfv_ovsdb::WaitUntil;
 use nfv_ovsdb::{Condition, Error as OvsdbError, Mutation, Mutator, Operation, Row, Uuid, Value};
+use nfv_plugin::{Failure, Failures};
 use nfv_safefs::{Kind, Problem, Removed};
 
 use crate::codes::from_ovsdb;
 use crate::config::{same_path, short_id, SocketFiles, UserspaceConf};
 use crate::places::Places;
 use crate::ports::{self, BridgeRow, DelTxn};
-use crate::sockdir;
+use crate::sockdir::{self, file_failure};
 use crate::vswitch::Vswitch;
 
 /// The prefix of every `external_ids` key this plugin writes.
@@ -348,7 +349,7 @@ pub fn remove_files(
     container_id: &str,
     ifname: &str,
     pod_uid: Option<&str>,
-    errors: &mut Vec<String>,
+    errors: &mut Failures,
 ) {
     let data = places.userspace_cni_data_file(short_id(container_id), ifname);
     match places.userspace_cni_data.open_parent(&data, None) {
@@ -370,16 +371,11 @@ pub fn remove_files(
     }
 }
 
-fn remove(
-    dir: &nfv_safefs::Dir,
-    name: &str,
-    kind: Kind,
-    errors: &mut Vec<String>,
-) -> Option<Removed> {
+fn remove(dir: &nfv_safefs::Dir, name: &str, kind: Kind, errors: &mut Failures) -> Option<Removed> {
     match dir.remove(name, kind) {
         Ok(r) => Some(r),
         Err(e) if matches!(e.problem, Problem::Io(_)) => {
-            errors.push(e.to_string());
+            errors.push(file_failure(e));
             None
         }
         Err(e) => {
@@ -389,10 +385,10 @@ fn remove(
     }
 }
 
-fn leave(e: nfv_safefs::FsError, errors: &mut Vec<String>) {
+fn leave(e: nfv_safefs::FsError, errors: &mut Failures) {
     match e.problem {
         _ if e.is_not_found() => {}
-        Problem::Io(_) => errors.push(e.to_string()),
+        Problem::Io(_) => errors.push(file_failure(e)),
         _ => nfv_cni::warn!("leaving it in place: {e}"),
     }
 }
@@ -401,7 +397,7 @@ fn leave(e: nfv_safefs::FsError, errors: &mut Vec<String>) {
 /// volume itself is too long): detach that mount, through a handle on the very directory
 /// reached without symlinks, then remove the directory once empty. A directory that is no
 /// mount point is only removed when empty.
-fn unmount_remap(places: &Places, dir: &Path, errors: &mut Vec<String>) {
+fn unmount_remap(places: &Places, dir: &Path, errors: &mut Failures) {
     let (parent, name) = match places.userspace_cni_remap.open_parent(dir, None) {
         Ok(p) => p,
         Err(e) => return leave(e, errors),
@@ -415,7 +411,11 @@ fn unmount_remap(places: &Places, dir: &Path, errors: &mut Vec<String>) {
                     dir.display()
                 ),
                 Err(nix::errno::Errno::EINVAL) => {} // not a mount point
-                Err(e) => errors.push(format!("unmounting {}: {e}", dir.display())),
+                Err(e) => errors.push(Failure::new(
+                    format!("unmounting {}", dir.display()),
+                    dir.display().to_string(),
+                    e,
+                )),
             }
         }
         Err(e) => return leave(e, errors),

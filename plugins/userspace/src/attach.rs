@@ -4,6 +4,7 @@
 
 use nfv_cni::result::Interface;
 use nfv_cni::{code, ipam, Error, Request, Success};
+use nfv_plugin::{Cause, Failure, Failures};
 
 use crate::codes::{self, from_ovsdb};
 use crate::config::{pod_mac, Plan, UserspaceConf};
@@ -110,7 +111,7 @@ pub fn add(req: &Request, places: &Places) -> Result<Success, Error> {
     });
     if let Err(e) = attached {
         nfv_cni::warn!("ADD failed, rolling back: {e}");
-        let mut errors = Vec::new();
+        let mut errors = Failures::new();
         let filter = ports::attachment_filter(&plan);
         // The failure may have broken the connection (a timeout mid-reply): retry on a new one.
         let removed = remove_ports(&mut vs, &filter).or_else(|first| {
@@ -119,8 +120,14 @@ pub fn add(req: &Request, places: &Places) -> Result<Success, Error> {
             remove_ports(&mut fresh, &filter)
         });
         if let Err(r) = removed {
-            errors.push(format!(
-                "removing the port: {r}; DEL or GC will remove it (it carries our external_ids)"
+            let later = "DEL or GC will remove it (it carries our external_ids)";
+            errors.push(Failure::new(
+                "removing the port",
+                &plan.port,
+                Cause::Then(
+                    Box::new(r.into()),
+                    Box::new(Failure::stated(&plan.port, later)),
+                ),
             ));
         }
         // A pod volume is never removed, only what ADD put there (and the link).

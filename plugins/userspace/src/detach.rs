@@ -7,6 +7,7 @@ use std::thread;
 use std::time::Duration;
 
 use nfv_cni::{ipam, Error, Request};
+use nfv_plugin::{Cause, Failure, Failures};
 
 use crate::adopt;
 use crate::codes::{self, from_ovsdb};
@@ -34,7 +35,8 @@ pub fn del(req: &Request, places: &Places) -> Result<(), Error> {
     let pod_uid = podvolume::pod_uid(req);
     let volume = podvolume::volume_path(pod_uid, &conf, places);
     let homes = conf.teardown_files(places, cid, ifname, volume.as_deref());
-    let mut errors: Vec<Error> = Vec::new();
+    let mut errors = Failures::new();
+    let port = format!("{cid}/{ifname}");
     match conf.ovsdb_socket(places) {
         Ok(socket) => {
             let timeout = conf.timeout().unwrap_or(DEFAULT_TIMEOUT);
@@ -50,18 +52,18 @@ pub fn del(req: &Request, places: &Places) -> Result<(), Error> {
                             (cid, ifname),
                             pod_uid,
                         ) {
-                            errors.push(e);
+                            errors.push(Failure::bare(&port, e));
                         }
                     }
                     Ok(_) => {}
-                    Err(e) => errors.push(e),
+                    Err(e) => errors.push(Failure::bare(&port, e)),
                 },
-                Err(e) => errors.push(e),
+                Err(e) => errors.push(Failure::bare(&port, e)),
             }
         }
         Err(e) => nfv_cni::warn!("DEL: {}; not talking to it", e.msg),
     }
-    let mut file_errors = Vec::new();
+    let mut file_errors = Failures::new();
     for files in &homes {
         sockdir::remove(places, files, &mut file_errors);
     }
@@ -91,13 +93,9 @@ pub fn del(req: &Request, places: &Places) -> Result<(), Error> {
             ),
         }
     }
-    errors.extend(
-        file_errors
-            .into_iter()
-            .map(|m| Error::new(codes::SOCKET_DIR, m)),
-    );
+    errors.extend(file_errors);
     if let Err(e) = ipam::del(req) {
-        errors.push(e);
+        errors.push(Failure::bare(&port, e));
     }
     combine(errors)
 }
@@ -107,7 +105,8 @@ pub fn del(req: &Request, places: &Places) -> Result<(), Error> {
 pub fn gc(req: &Request, places: &Places) -> Result<(), Error> {
     let conf: UserspaceConf = req.parse_conf()?;
     let valid = req.conf.valid_attachments.clone().unwrap_or_default();
-    let mut errors = Vec::new();
+    let mut errors = Failures::new();
+    let network = req.conf.name.as_str();
     let socket = match conf.ovsdb_socket(places) {
         Ok(s) => Some(s),
         Err(e) => {
@@ -124,7 +123,7 @@ pub fn gc(req: &Request, places: &Places) -> Result<(), Error> {
                 is_stale(&p.container_id, &p.ifname, &valid)
             }) {
                 Ok(removed) => {
-                    let mut file_errors = Vec::new();
+                    let mut file_errors = Failures::new();
                     for p in removed {
                         nfv_cni::info!(
                             "GC: removed port {} (container {} interface {})",
@@ -152,19 +151,15 @@ pub fn gc(req: &Request, places: &Places) -> Result<(), Error> {
                         let link = places.vhost_link(short_id(&p.container_id), &p.ifname);
                         sockdir::remove_link(places, &link, &mut file_errors);
                     }
-                    errors.extend(
-                        file_errors
-                            .into_iter()
-                            .map(|m| Error::new(codes::SOCKET_DIR, m)),
-                    );
+                    errors.extend(file_errors);
                 }
-                Err(e) => errors.push(e),
+                Err(e) => errors.push(Failure::bare(network, e)),
             }
         }
-        Some(Err(e)) => errors.push(e),
+        Some(Err(e)) => errors.push(Failure::bare(network, e)),
     }
     if let Err(e) = ipam::gc(req) {
-        errors.push(e);
+        errors.push(Failure::bare(network, e));
     }
     combine(errors)
 }
@@ -282,8 +277,18 @@ fn remove_empty_bridges(vs: &mut Vswitch, filter: &[(&str, &str)], held: &[nfv_o
     }
 }
 
-fn combine(errors: Vec<Error>) -> Result<(), Error> {
-    let mut it = errors.into_iter();
+/// A failure as the CNI error it reports: a CNI error as it came (OVSDB, IPAM), a file that
+/// could not be removed as code 113 with its sentence.
+fn into_error(f: Failure) -> Error {
+    match f.cause {
+        Cause::Cni(e) if f.step.is_empty() && f.context.is_empty() => e,
+        _ => Error::new(codes::SOCKET_DIR, f.to_string()),
+    }
+}
+
+/// The first failure with its code, the messages of the rest after it.
+fn combine(errors: Failures) -> Result<(), Error> {
+    let mut it = errors.into_iter().map(into_error);
     match it.next() {
         None => Ok(()),
         Some(first) => {
@@ -298,5 +303,47 @@ fn combine(errors: Vec<Error>) -> Result<(), Error> {
                 ))
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_first_failure_keeps_its_code_and_the_rest_follow_as_sentences() {
+        assert!(combine(Failures::new()).is_ok());
+        let unmount = Failure::new("unmounting /run/x", "/run/x", nix::errno::Errno::EBUSY);
+        let mut all = Failures::new();
+        all.push(Failure::bare(
+            "c/net1",
+            Error::new(110, "removing ports: refused"),
+        ));
+        all.push(unmount);
+        all.push(Failure::bare(
+            "c/net1",
+            Error::new(5, "IPAM").with_details("d"),
+        ));
+        let e = combine(all).unwrap_err();
+        assert_eq!(e.code, 110);
+        assert_eq!(
+            e.msg,
+            format!(
+                "removing ports: refused; also: unmounting /run/x: {}; IPAM",
+                nix::errno::Errno::EBUSY
+            )
+        );
+        let mut files = Failures::new();
+        files.push(Failure::new(
+            "unmounting /run/x",
+            "/run/x",
+            nix::errno::Errno::EBUSY,
+        ));
+        let e = combine(files).unwrap_err();
+        assert_eq!(e.code, codes::SOCKET_DIR);
+        assert_eq!(
+            e.msg,
+            format!("unmounting /run/x: {}", nix::errno::Errno::EBUSY)
+        );
     }
 }

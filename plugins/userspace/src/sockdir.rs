@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use nfv_cni::Error;
 use nfv_devinfo::{DeviceInfo, Layout, Memif, VhostUser, VhostUserMode};
+use nfv_plugin::{Failure, Failures};
 use nfv_safefs::{Dir, FsError, Kind, Place, Problem, Removed};
 use serde_json::{json, Value};
 
@@ -348,11 +349,16 @@ pub fn adopt_server_socket(
     })
 }
 
+/// A file or directory that could not be removed, the path as its device.
+pub(crate) fn file_failure(e: FsError) -> Failure {
+    Failure::bare(e.path.display().to_string(), e)
+}
+
 /// Removes `name` if it is of kind `kind`; gone is done; another kind is left alone (logged).
-fn remove_entry(dir: &Dir, name: &str, kind: Kind, errors: &mut Vec<String>) {
+fn remove_entry(dir: &Dir, name: &str, kind: Kind, errors: &mut Failures) {
     match dir.remove(name, kind) {
         Ok(Removed::Removed | Removed::Absent | Removed::NotEmpty) => {}
-        Err(e) if matches!(e.problem, Problem::Io(_)) => errors.push(e.to_string()),
+        Err(e) if matches!(e.problem, Problem::Io(_)) => errors.push(file_failure(e)),
         Err(e) => nfv_cni::warn!("leaving it in place: {e}"),
     }
 }
@@ -363,7 +369,7 @@ fn remove_entry(dir: &Dir, name: &str, kind: Kind, errors: &mut Vec<String>) {
 /// derived from config and identity (`files`). Already gone is fine. Anything of another kind
 /// is left where it is and logged, not an error: the pod may put anything in its directory,
 /// and must not make its own DEL fail forever. I/O failures are collected.
-pub fn remove(places: &Places, files: &SocketFiles, errors: &mut Vec<String>) {
+pub fn remove(places: &Places, files: &SocketFiles, errors: &mut Failures) {
     match open_existing(places, files) {
         Ok(Some(dir)) => {
             remove_entry(&dir, &files.port, Kind::Socket, errors);
@@ -377,7 +383,7 @@ pub fn remove(places: &Places, files: &SocketFiles, errors: &mut Vec<String>) {
             }
         }
         Ok(None) => {}
-        Err(e) => errors.push(e.msg),
+        Err(e) => errors.push(Failure::bare(files.dir.display().to_string(), e)),
     }
     if let Some(link) = &files.link {
         remove_link(places, link, errors);
@@ -385,11 +391,11 @@ pub fn remove(places: &Places, files: &SocketFiles, errors: &mut Vec<String>) {
 }
 
 /// Removes the short link `link` to a socket in a pod volume (a symlink only; gone is done).
-pub fn remove_link(places: &Places, link: &Path, errors: &mut Vec<String>) {
+pub fn remove_link(places: &Places, link: &Path, errors: &mut Failures) {
     match places.vhost_links.open_parent(link, None) {
         Ok((dir, name)) => remove_entry(&dir, &name, Kind::Symlink, errors),
         Err(e) if e.is_not_found() => {}
-        Err(e) if matches!(e.problem, Problem::Io(_)) => errors.push(e.to_string()),
+        Err(e) if matches!(e.problem, Problem::Io(_)) => errors.push(file_failure(e)),
         Err(e) => nfv_cni::warn!("leaving the link alone: {e}"),
     }
 }
@@ -451,7 +457,7 @@ pub fn remove_device_info(
     place: &nfv_devinfo::Place,
     path: &Path,
     plan: &Plan,
-    errors: &mut Vec<String>,
+    errors: &mut Failures,
 ) {
     remove_device_info_of(place, path, &[device_info(plan)], errors);
 }
@@ -462,13 +468,13 @@ pub fn remove_device_info_of(
     place: &nfv_devinfo::Place,
     path: &Path,
     ours: &[DeviceInfo],
-    errors: &mut Vec<String>,
+    errors: &mut Failures,
 ) {
     for info in ours {
         match nfv_devinfo::remove_if_ours(place, path, info) {
             Ok(nfv_devinfo::Removal::Left) => {}
             Ok(_) => return,
-            Err(e) => return errors.push(e.to_string()),
+            Err(e) => return errors.push(Failure::bare(path.display().to_string(), e)),
         }
     }
 }
@@ -539,7 +545,7 @@ mod tests {
         assert_eq!(json_mode & 0o777, 0o644);
         let _listener = UnixListener::bind(&p.socket_path).unwrap();
         assert!(exists(&places, &f).unwrap());
-        let mut errs = vec![];
+        let mut errs = Failures::new();
         remove(&places, &f, &mut errs);
         assert!(errs.is_empty(), "{errs:?}");
         assert!(!p.socket_dir.exists());
@@ -557,7 +563,7 @@ mod tests {
         // A regular file where the socket is, a directory where the pod JSON is.
         fs::write(&p.socket_path, b"not a socket").unwrap();
         fs::create_dir(p.socket_dir.join(pod_json_name(&p.port))).unwrap();
-        let mut errs = vec![];
+        let mut errs = Failures::new();
         remove(&places, &f, &mut errs);
         assert!(errs.is_empty(), "left alone, not an error: {errs:?}");
         assert_eq!(fs::read(&p.socket_path).unwrap(), b"not a socket");
@@ -621,7 +627,7 @@ mod tests {
         let e = create(&places, &f, None).unwrap_err();
         assert!(e.msg.contains("symbolic link"), "{}", e.msg);
         // DEL leaves it (and what it points to) alone.
-        let mut errs = vec![];
+        let mut errs = Failures::new();
         remove(&places, &f, &mut errs);
         assert!(errs.is_empty(), "{errs:?}");
         assert!(fs::symlink_metadata(&p.socket_dir)
@@ -677,7 +683,7 @@ mod tests {
             // 0444 as nadutils writes them (earlier releases wrote 0644).
             let mode = fs::metadata(&file).unwrap().permissions().mode() & 0o777;
             assert_eq!(mode, 0o444);
-            let mut errs = vec![];
+            let mut errs = Failures::new();
             remove_device_info(&place, &file, &p, &mut errs);
             remove_device_info(&place, &file, &p, &mut errs);
             assert!(errs.is_empty() && !file.exists(), "{errs:?}");

@@ -16,7 +16,7 @@ use common::{conf, is_root, vdpa_node, Node, VF};
 use nfv_netlink::{Netlink, Netns};
 use nfv_testkit::crash::{add_killed_at_then_del, cni_path, install_lease_ipam, json_files};
 use nfv_testkit::devinfo::{path_for_node, DevinfoDir};
-use nfv_vdpa::crash::{VHOST_ADD_POINTS, VIRTIO_ADD_POINTS};
+use nfv_vdpa::crash::{virtio_add_points, VHOST_ADD_POINTS};
 use serde_json::{json, Value};
 
 /// Everything DEL must put back, as one comparable value.
@@ -44,14 +44,8 @@ fn crash_then_del(mode: &str, points: &[&str], extra: Value) {
     for point in points {
         let node = vdpa_node();
         install_lease_ipam(&node.dir);
-        {
-            // The netdev starts up with a known MAC, like a virtio netdev the node brought up.
-            let mut host = Netlink::open_in(&node.host).unwrap();
-            let l = host.link_by_name("eth7").unwrap();
-            host.set_mac(l.index, "02:00:00:cc:00:01".parse().unwrap())
-                .unwrap();
-            host.set_up(l.index).unwrap();
-        }
+        // The netdev starts up with a known MAC, like a virtio netdev the node brought up.
+        node.known_netdev_up("eth7");
         let tree = DevinfoDir::for_node(&node);
         let mut c = conf(json!({"ipam": {"type": "lease-ipam"},
             "runtimeConfig": {"CNIDeviceInfoFile": tree.file("devinfo.json")}}));
@@ -76,7 +70,7 @@ fn sigkill_at_every_virtio_add_step_then_del_leaves_the_host_as_before() {
     }
     crash_then_del(
         "virtio",
-        VIRTIO_ADD_POINTS,
+        &virtio_add_points(),
         json!({"deviceID": VF, "mtu": 1400, "mac": "02:00:00:cc:00:09"}),
     );
 }

@@ -15,7 +15,7 @@ use nfv_cni::{Command, Plugin, Request};
 use nfv_netlink::{MacAddr, Netns};
 use nfv_pci::Sysfs;
 use nfv_testkit::devinfo::DevinfoDir;
-use nfv_testkit::{root_or_skip, Sandbox, IPAM_ADD_FAILS};
+use nfv_testkit::{root_or_skip, Sandbox};
 use nfv_vdpa::codes;
 use nfv_vdpa::Vdpa;
 use serde_json::{json, Value};
@@ -27,19 +27,19 @@ const PF: &str = "0000:00:0c.0";
 const NETDEV: &str = "eth5";
 
 /// One test's world: host namespace with the stand-in netdev, pod namespace, fake sysfs,
-/// state directory, scripted IPAM (nfv-testkit's [`Sandbox`], which it derefs to).
+/// state directory, scripted IPAM (nfv-testkit's [`World`](nfv_testkit::World), which it
+/// derefs to).
 struct World {
-    sb: Sandbox,
-    plugin: VdpaPlugin,
+    w: nfv_testkit::World<VdpaPlugin>,
     mac: MacAddr,
     /// Device-info files go in the real device-info tree (the only place they may go).
     tree: DevinfoDir,
 }
 
 impl std::ops::Deref for World {
-    type Target = Sandbox;
-    fn deref(&self) -> &Sandbox {
-        &self.sb
+    type Target = nfv_testkit::World<VdpaPlugin>;
+    fn deref(&self) -> &nfv_testkit::World<VdpaPlugin> {
+        &self.w
     }
 }
 
@@ -59,33 +59,17 @@ impl World {
             use_netlink: false,
             check_dev_nodes: false,
         });
-        let tree = DevinfoDir::new(&format!("vdpa-{tag}"));
         let w = World {
-            sb,
-            plugin,
+            w: nfv_testkit::World::new(sb, plugin),
             mac,
-            tree,
+            tree: DevinfoDir::new(&format!("vdpa-{tag}")),
         };
         w.install_ipam(false);
         w
     }
 
     fn request(&self, command: Command, container: &str, conf: Value) -> Request {
-        self.sb.request_on(command, container, "net1", &conf)
-    }
-
-    /// Run a verb with the thread inside the scratch host namespace.
-    fn run<T>(&self, f: impl FnOnce(&VdpaPlugin) -> T) -> T {
-        self.host.run_in(|| f(&self.plugin)).unwrap()
-    }
-
-    /// A scripted IPAM plugin: ADD prints a fixed result (or fails), every call is logged.
-    fn install_ipam(&self, fail_add: bool) {
-        self.sb.install_fake_ipam(if fail_add {
-            IPAM_ADD_FAILS
-        } else {
-            r#"echo '{"cniVersion":"1.0.0","ips":[{"address":"10.9.0.5/24","gateway":"10.9.0.1"}],"routes":[{"dst":"10.50.0.0/16","gw":"10.9.0.1"}]}'"#
-        });
+        self.w.request(command, container, &conf)
     }
 
     fn devinfo(&self) -> PathBuf {
@@ -426,6 +410,65 @@ fn gc_of_one_network_leaves_the_other_networks_devices_alone() {
     assert!(w.pod_nl().link_by_name("net1").is_ok());
     assert_eq!(w.plugin.records.all().unwrap(), vec![old]);
     w.run(|p| p.del(&w.request(Command::Del, "ctrB", net_b.clone())))
+        .unwrap();
+    assert!(w.plugin.records.all().unwrap().is_empty());
+    w.assert_home();
+}
+
+/// GC keeps going past an attachment it cannot tear down (its device's lock file cannot be
+/// opened), like DEL does: the other stale attachment is torn down and its record goes, and
+/// the failure is reported at the end. Both ways round, so it holds whichever record the
+/// directory lists first.
+#[test]
+fn gc_keeps_going_past_an_attachment_it_cannot_tear_down() {
+    if !root_or_skip("gc_keeps_going_past_an_attachment_it_cannot_tear_down") {
+        return;
+    }
+    let w = World::new("gcgoes");
+    let info_a = w.tree.file("a.json");
+    let vhost = w.conf(json!({"vdpaDevice": "vdpa0",
+        "runtimeConfig": {"CNIDeviceInfoFile": info_a}}));
+    let virtio = w.conf(json!({"vdpaDevice": "vdpa1"}));
+    let add = |ctr: &str, c: &Value| {
+        w.run(|p| p.add(&w.request(Command::Add, ctr, c.clone())))
+            .unwrap()
+    };
+    let mut gc = virtio.clone();
+    gc["cni.dev/valid-attachments"] = json!([]);
+    let broken_gc = |device: &str| {
+        let lock = w.dir.join("state").join(format!("{device}.lock"));
+        let _ = std::fs::remove_file(&lock);
+        std::fs::create_dir(&lock).unwrap();
+        let e = w
+            .run(|p| p.gc(&w.request(Command::Gc, "", gc.clone())))
+            .unwrap_err();
+        std::fs::remove_dir(&lock).unwrap();
+        assert_eq!(e.code, codes::KERNEL_REFUSED, "{e:?}");
+        assert!(e.msg.starts_with("GC: 1 step(s) failed: "), "{}", e.msg);
+        assert!(e.msg.contains(&format!("{device}.lock")), "{}", e.msg);
+        w.plugin
+            .records
+            .all()
+            .unwrap()
+            .into_iter()
+            .map(|r| r.container_id)
+            .collect::<Vec<_>>()
+    };
+    add("ctrA", &vhost);
+    add("ctrB", &virtio);
+    assert_eq!(broken_gc("vdpa0"), ["ctrA"], "only ctrA keeps its record");
+    w.assert_home();
+    assert!(info_a.exists(), "ctrA was not torn down");
+
+    add("ctrB", &virtio);
+    assert_eq!(broken_gc("vdpa1"), ["ctrB"], "only ctrB keeps its record");
+    assert!(!info_a.exists(), "ctrA was torn down");
+    assert!(
+        w.pod_nl().link_by_name("net1").is_ok(),
+        "ctrB's netdev stays"
+    );
+
+    w.run(|p| p.gc(&w.request(Command::Gc, "", gc.clone())))
         .unwrap();
     assert!(w.plugin.records.all().unwrap().is_empty());
     w.assert_home();

@@ -408,33 +408,79 @@ fn parse_conf_matches_keys_as_go_does() {
     }
     let stdin = br#"{"cniVersion":"1.0.0","name":"n","type":"sriov","DeviceID":"0000:01:10.0",
         "VLAN":100,"spoofChk":"on","somethingElse":true}"#;
-    let req = Request {
-        env: crate::env::from_lookup(&|k| {
-            [
-                ("CNI_COMMAND", "DEL"),
-                ("CNI_CONTAINERID", "c"),
-                ("CNI_IFNAME", "net1"),
-                ("CNI_PATH", "/p"),
-            ]
-            .iter()
-            .find(|(n, _)| *n == k)
-            .map(|(_, v)| v.to_string())
-        })
-        .unwrap(),
-        conf: NetConf::parse(stdin).unwrap(),
-        stdin: stdin.to_vec(),
-    };
+    let env = crate::env::from_lookup(&|k| {
+        [
+            ("CNI_COMMAND", "DEL"),
+            ("CNI_CONTAINERID", "c"),
+            ("CNI_IFNAME", "net1"),
+            ("CNI_PATH", "/p"),
+        ]
+        .iter()
+        .find(|(n, _)| *n == k)
+        .map(|(_, v)| v.to_string())
+    })
+    .unwrap();
+    let req = Request::new(env.clone(), stdin.to_vec()).unwrap();
     let c: Conf = req.parse_conf().unwrap();
     assert_eq!(c.device_id.as_deref(), Some("0000:01:10.0"));
     assert_eq!(c.vlan, Some(100));
     assert_eq!(c.spoofchk.as_deref(), Some("on"));
     // A wrong type is still refused, naming the field.
     let bad = br#"{"cniVersion":"1.0.0","name":"n","VLAN":"100"}"#;
-    let req = Request {
-        stdin: bad.to_vec(),
-        ..req
-    };
+    let req = Request::new(env, bad.to_vec()).unwrap();
     let e = req.parse_conf::<Conf>().unwrap_err();
     assert_eq!(e.code, 6);
     assert!(e.msg.contains("vlan"), "{}", e.msg);
+}
+
+/// stdin is parsed once: the plugin's own config is typed from the document the runner
+/// parsed (`Request::doc`), never from the bytes again, and the bytes stay as given for a
+/// delegate.
+#[test]
+fn the_plugin_types_its_config_from_the_document_parsed_once() {
+    #[derive(Debug, serde::Deserialize)]
+    struct Conf {
+        #[serde(default)]
+        vlan: Option<u16>,
+    }
+    /// What DEL saw: the typed VLAN, the document, the bytes.
+    type Seen = (Option<u16>, Value, Vec<u8>);
+    struct Reads(RefCell<Option<Seen>>);
+    impl Plugin for Reads {
+        fn add(&self, _: &Request) -> Result<Success, Error> {
+            Err(Error::new(code::INTERNAL, "not here"))
+        }
+        fn del(&self, req: &Request) -> Result<(), Error> {
+            let c: Conf = req.parse_conf()?;
+            *self.0.borrow_mut() = Some((c.vlan, req.doc.clone(), req.stdin.clone()));
+            Ok(())
+        }
+        fn check(&self, _: &Request) -> Result<(), Error> {
+            Ok(())
+        }
+    }
+    let stdin = r#"{"cniVersion":"1.0.0","name":"n","type":"t","VLAN":100}  "#;
+    let p = Reads(RefCell::new(None));
+    let get = |k: &str| match k {
+        "CNI_COMMAND" => Some("DEL".to_string()),
+        "CNI_CONTAINERID" => Some("c".into()),
+        "CNI_IFNAME" => Some("net1".into()),
+        "CNI_PATH" => Some("/p".into()),
+        _ => None,
+    };
+    let o = dispatch(&p, "", &get, &mut stdin.as_bytes());
+    assert_eq!(o.exit_code, 0, "{o:?}");
+    let (vlan, doc, bytes) = p.0.borrow_mut().take().unwrap();
+    assert_eq!(vlan, Some(100));
+    assert_eq!(
+        doc,
+        serde_json::json!({"cniVersion":"1.0.0","name":"n","type":"t","VLAN":100})
+    );
+    assert_eq!(bytes, stdin.as_bytes());
+    // What parse_conf reads is the document: another document, another config, whatever the
+    // bytes say.
+    let env = crate::env::from_lookup(&get).unwrap();
+    let mut req = Request::new(env, stdin.as_bytes().to_vec()).unwrap();
+    req.doc["VLAN"] = 200.into();
+    assert_eq!(req.parse_conf::<Conf>().unwrap().vlan, Some(200));
 }

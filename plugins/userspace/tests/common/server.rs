@@ -1,15 +1,11 @@
-//! A fake ovsdb-server on a unix socket: answers `transact` with `handler(kind, ops, nth of that
-//! kind)` and records every transaction, so a test can script the "server" and then check what
-//! the plugin sent. Connections are served one after the other.
+//! A fake ovsdb-server on a unix socket (nfv-testkit's, which serves connections one after the
+//! other): answers `transact` with `handler(kind, ops, nth of that kind)` and records every
+//! transaction, so a test can script the "server" and then check what the plugin sent.
 
 use std::collections::HashMap;
-use std::io::{Read, Write};
-use std::os::unix::net::UnixListener;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
-use std::thread;
 
-use nfv_ovsdb::stream::JsonStream;
 use serde_json::{json, Value};
 
 /// What kind of transaction the plugin sent, recognised from its operations.
@@ -85,57 +81,32 @@ impl FakeOvsdb {
     }
 
     fn serve(path: &Path, mut handler: Handler) -> FakeOvsdb {
-        let listener = UnixListener::bind(path).unwrap();
         let log: Log = Arc::new(Mutex::new(Vec::new()));
         let log2 = log.clone();
-        thread::spawn(move || {
-            let mut counts: HashMap<Kind, usize> = HashMap::new();
-            for conn in listener.incoming() {
-                let Ok(mut conn) = conn else { return };
-                let mut frames = JsonStream::new();
-                let mut buf = [0u8; 65536];
-                loop {
-                    let req = match frames.next_value() {
-                        Ok(Some(v)) => v,
-                        Ok(None) => match conn.read(&mut buf) {
-                            Ok(0) | Err(_) => break,
-                            Ok(n) => {
-                                frames.push(&buf[..n]);
-                                continue;
-                            }
-                        },
-                        Err(_) => break,
-                    };
-                    let result = match req["method"].as_str() {
-                        Some("transact") => {
-                            let ops: Vec<Value> = req["params"].as_array().unwrap()[1..].to_vec();
-                            let k = kind(&ops);
-                            let n = counts.entry(k).or_insert(0);
-                            *n += 1;
-                            log2.lock().unwrap().push((k, ops.clone()));
-                            handler(k, &ops, *n)
-                        }
-                        Some("list_dbs") => json!(["Open_vSwitch"]),
-                        // The plugin watches cur_cfg: answer with the scripted value, and
-                        // never send an update (so a low value means "vswitchd is stuck").
-                        Some("monitor") => {
-                            let k = Kind::CurCfg;
-                            let n = counts.entry(k).or_insert(0);
-                            *n += 1;
-                            log2.lock().unwrap().push((k, Vec::new()));
-                            let r = handler(k, &[], *n);
-                            let cfg = r[0]["rows"][0]["cur_cfg"].clone();
-                            json!({"Open_vSwitch": {"00000000-0000-0000-0000-0000000000a1":
-                                                    {"new": {"cur_cfg": cfg}}}})
-                        }
-                        other => panic!("unexpected method {other:?}"),
-                    };
-                    let reply = json!({"id": req["id"], "result": result, "error": null});
-                    if conn.write_all(reply.to_string().as_bytes()).is_err() {
-                        break;
-                    }
-                }
+        let mut counts: HashMap<Kind, usize> = HashMap::new();
+        nfv_testkit::ovsdb::serve(path, move |req| match req["method"].as_str() {
+            Some("transact") => {
+                let ops: Vec<Value> = req["params"].as_array().unwrap()[1..].to_vec();
+                let k = kind(&ops);
+                let n = counts.entry(k).or_insert(0);
+                *n += 1;
+                log2.lock().unwrap().push((k, ops.clone()));
+                handler(k, &ops, *n)
             }
+            Some("list_dbs") => json!(["Open_vSwitch"]),
+            // The plugin watches cur_cfg: answer with the scripted value, and never send an
+            // update (so a low value means "vswitchd is stuck").
+            Some("monitor") => {
+                let k = Kind::CurCfg;
+                let n = counts.entry(k).or_insert(0);
+                *n += 1;
+                log2.lock().unwrap().push((k, Vec::new()));
+                let r = handler(k, &[], *n);
+                let cfg = r[0]["rows"][0]["cur_cfg"].clone();
+                json!({"Open_vSwitch": {"00000000-0000-0000-0000-0000000000a1":
+                                        {"new": {"cur_cfg": cfg}}}})
+            }
+            other => panic!("unexpected method {other:?}"),
         });
         FakeOvsdb { log }
     }
