@@ -81,7 +81,9 @@ lab-shell: build
 ovs-e2e: build
 	@if [ -f conformance/ovs/e2e.sh ]; then bash conformance/ovs/e2e.sh; else echo "ovs-e2e: no userspace plugin yet"; fi
 
-## demo: the main job: attach real interfaces to pods (libcni, the lab's VFs, OVS-DPDK)
+## demo: the main job, for a person: step by step on the lab's VFs and vDPA devices and on OVS-DPDK,
+## the NAD, Multus's call, the result, the pod, the PF's VF line, traffic, DEL, the node as before
+## (DEMO_PAUSE=1: Enter between steps; DEMO_ONLY=sriov,vfio,vdpa,ovs: some parts; see conformance/demo.sh)
 demo: deps build
 	bash conformance/demo.sh
 
