@@ -81,7 +81,7 @@ demo_lab() {
   local cases=("$@") logs=$DEMO_LAB_OUT/share/logs res=$DEMO_LAB_OUT/share/results
   local i=0 labfd casefd='' t0 booted=0 rc=0 c lab_pid
   DEMO_PART=lab
-  demo_part "$title" "$text"
+  demo_part lab "$title" "$text"
   t0=$(now_s)
   if ! demo_lab_cases "${cases[@]}"; then
     demo_row "build the pods' Multus calls" FAILED "$(elapsed "$t0")"

@@ -24,10 +24,10 @@ DEMO_PART=""
 now_s() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$(now_s)" 'BEGIN { printf "%.1f", b - a }'; }
 
-demo_part() {  # demo_part NAME TEXT: a part's banner
+demo_part() {  # demo_part PART TITLE TEXT: a part's banner; PART names it in the summary
   DEMO_PART=$1
-  printf '\n%s==================== %s ====================%s\n' "$C_TITLE" "$1" "$C_OFF"
-  printf '%s%s%s\n' "$C_SAY" "$2" "$C_OFF" | fold -s -w 100
+  printf '\n%s==================== %s ====================%s\n' "$C_TITLE" "$2" "$C_OFF"
+  printf '%s%s%s\n' "$C_SAY" "$3" "$C_OFF" | fold -s -w 100
 }
 
 # demo_title NO TITLE TEXT: a step's heading and explanation.

@@ -53,7 +53,7 @@ demo_ovs_state() {
   $VSCTL --bare --columns=name list Interface | grep -v '^$' | sort | sed 's/^/interface /'
   find "$DEMO_OVS_SHARED" /run/nfv-cni -mindepth 1 2> /dev/null | sort
   find "$DEMO_OVS_IPAM" -type f 2> /dev/null | grep -v -e '/last_reserved_ip\.[0-9]*$' -e '/lock$' | sort
-  ip netns list | grep -E '^dpdk-vhost-[ab]( |$)' || true
+  ls /run/netns 2> /dev/null | grep -E '^dpdk-vhost-[ab]$' || true
   ip -br link show br-dpdk 2>/dev/null || true
 }
 
@@ -73,13 +73,14 @@ demo_ovs_setup() {
     return 1
   fi
   rm -rf "$DEMO_OVS_DIR"
-  for p in "$DEMO_OVS_IPAM" "$DEMO_OVS_SHARED" /var/lib/cni/networks /var/lib/cni; do
+  for p in "$DEMO_OVS_IPAM" "$DEMO_OVS_SHARED" /var/lib/cni/networks /var/lib/cni /run/openvswitch; do
     [ -e "$p" ] || DEMO_OVS_NEW+=("$p")
   done
   demo_note "ovsdb-server and ovs-vswitchd-dpdk with their database, logs and sockets in $DEMO_OVS_DIR (DPDK without hugepages)"
   DEMO_OVS_STARTED=1
   ovs_start "$DEMO_OVS_DIR" || return 1
-  demo_show $VSCTL get Open_vSwitch . ovs_version dpdk_version dpdk_initialized
+  demo_show "$OVS_VSWITCHD" --version
+  demo_show $VSCTL get Open_vSwitch . dpdk_version dpdk_initialized
   mkdir -p "$DEMO_OUT/multus"
   for p in "${DEMO_OVS_PODS[@]}"; do
     python3 "$ROOT/conformance/demo/multus_call.py" "$ROOT/conformance/demo/manifests/ovs-dpdk.yaml" "$p" \
@@ -127,8 +128,16 @@ demo_ovs_pods() {
     demo_note "ok: both ports are dpdkvhostuserclient on br-dpdk with VLAN tag 100"
 }
 
-demo_ovs_stats() {  # demo_ovs_stats PORT: rx and tx packets OVS counted
-  $VSCTL get Interface "$1" statistics:rx_packets statistics:tx_packets | tr '\n' ' '
+demo_ovs_stats() {  # demo_ovs_stats PORT: the packet and drop counters OVS keeps for it
+  local c
+  c=$($VSCTL get Interface "$1" statistics | grep -oE '\b(rx|tx)_(packets|dropped)=[0-9]+' | tr '\n' ' ')
+  echo "${c:-none yet (no link)}"
+}
+# demo_ovs_count PORT KEY: one counter (0 when OVS has none yet)
+demo_ovs_count() {
+  local v
+  v=$($VSCTL get Interface "$1" statistics | grep -oE "\\b$2=[0-9]+" | cut -d= -f2)
+  echo "${v:-0}"
 }
 
 demo_ovs_traffic() {
@@ -138,7 +147,11 @@ demo_ovs_traffic() {
     eval "s$p=\$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[\"interfaces\"][0][\"socketPath\"])' $d/multus/dpdk-vhost-$p.result)"
     eval "m$p=\$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[\"interfaces\"][0][\"mac\"])' $d/multus/dpdk-vhost-$p.result)"
   done
-  demo_note "OVS's counters before (rx tx): a $(demo_ovs_stats "$a")  b $(demo_ovs_stats "$b")"
+  demo_note "OVS's counters before: port a $(demo_ovs_stats "$a")"
+  demo_note "                      port b $(demo_ovs_stats "$b")"
+  local rxa0 rxb0 txa0 txb0
+  rxa0=$(demo_ovs_count "$a" rx_packets) txa0=$(demo_ovs_count "$a" tx_packets)
+  rxb0=$(demo_ovs_count "$b" rx_packets) txb0=$(demo_ovs_count "$b" tx_packets)
   tp="dpdk-testpmd -l 0-1 --no-pci --no-huge -m 64"
   rm -f "$d/cmdA" "$d/cmdB"
   mkfifo "$d/cmdA" "$d/cmdB"
@@ -173,10 +186,15 @@ demo_ovs_traffic() {
   [ "$up" = 1 ] || { demo_note "the vhost-user links did not come up; testpmd a said:"; tail -5 "$d/tpA.log" | sed 's/^/    /'; return 1; }
   st() { grep -A2 'Forward statistics for port 0' "$1" | grep -oP "$2-packets: +\K[0-9]+" | head -1; }
   demo_note "testpmd a: TX $(st "$d/tpA.log" TX), RX $(st "$d/tpA.log" RX); testpmd b: RX $(st "$d/tpB.log" RX), TX $(st "$d/tpB.log" TX)"
-  demo_note "OVS's counters after (rx tx): a $(demo_ovs_stats "$a")  b $(demo_ovs_stats "$b")"
-  demo_show $VSCTL get Interface "$a" statistics
+  demo_note "OVS's counters after:  port a $(demo_ovs_stats "$a")"
+  demo_note "                      port b $(demo_ovs_stats "$b")"
+  demo_note "(OVS's rx is what it received from the pod, its tx what it sent to the pod)"
+  local moved
+  moved=$(($(demo_ovs_count "$a" rx_packets) - rxa0))/$(($(demo_ovs_count "$b" tx_packets) - txb0))
+  moved=$moved/$(($(demo_ovs_count "$b" rx_packets) - rxb0))/$(($(demo_ovs_count "$a" tx_packets) - txa0))
   [ "$(st "$d/tpA.log" TX)/$(st "$d/tpB.log" RX)/$(st "$d/tpB.log" TX)/$(st "$d/tpA.log" RX)" = 128/128/128/128 ] &&
-    demo_note "ok: 128 packets a -> b and 128 back, none lost"
+    [ "$moved" = 128/128/128/128 ] &&
+    demo_note "ok: 128 packets a -> b and 128 back, none lost; OVS switched all 256 (rx a, tx b, rx b, tx a: $moved)"
 }
 
 demo_ovs_del() {
@@ -215,7 +233,7 @@ demo_ovs_cleanup() {
 
 demo_ovs() {
   DEMO_PART=ovs DEMO_PART_BROKEN=0
-  demo_part "OVS-DPDK: vhost-user ports from the userspace plugin" \
+  demo_part ovs "OVS-DPDK: vhost-user ports from the userspace plugin" \
     "Two DPDK pods on OVS-DPDK's br-dpdk, VLAN 100, in vhost-user client mode: the plugin makes each pod a port and a socket directory, each pod's testpmd creates its socket there, OVS connects and switches packets between them."
   demo_step "Start OVS-DPDK" "This machine's OVS-DPDK for the demo (Debian's openvswitch-switch-dpdk, installed when missing), as the OVS-DPDK tier runs it: no hugepages, no NIC, only vhost-user ports." demo_ovs_setup
   demo_step "The node before" "OVS has no bridge yet; the record of what this part may touch, for the comparison at the end." demo_ovs_before
