@@ -26,7 +26,7 @@ demo_lab_cases() {
   for c in "$@"; do cp "$ROOT/conformance/demo/guest/$c.sh" "$d/"; done
   cp "$ROOT"/conformance/demo/manifests/{sriov-netdev,sriov-vfio,vdpa}.yaml "$d/manifests/"
   # Every pod's call: the device plugin's allocation (a VF's PCI address) only the guest knows.
-  for m in sriov-netdev:cnf-a sriov-netdev:cnf-b sriov-vfio:dpdk-app vdpa:testpmd-vdpa vdpa:app-vdpa; do
+  for m in sriov-netdev:cnf-a sriov-netdev:cnf-b sriov-vfio:dpdk-app sriov-vfio:client vdpa:testpmd-vdpa vdpa:app-vdpa; do
     pod=${m#*:}
     local dev=@DEVICE_ID@
     [ "${m%%:*}" = vdpa ] && dev=
@@ -61,7 +61,12 @@ demo_render_line() {
     *) printf '  %s\n' "$l" ;;
   esac
 }
-demo_lab_line() { printf '%s[lab] %s%s\n' "$C_DIM" "$1" "$C_OFF"; }
+# lab.sh's own lines, dimmed; the log tail it adds under a failed case ("    | ...") is left out:
+# the steps' output above already showed it.
+demo_lab_line() {
+  case $1 in "    | "*) return 0 ;; esac
+  printf '%s[lab] %s%s\n' "$C_DIM" "$1" "$C_OFF"
+}
 
 # demo_drain FD HANDLER PARTIAL_VAR: render the complete lines readable on FD; a last line without
 # its newline yet waits in PARTIAL_VAR for the rest.
@@ -91,7 +96,7 @@ demo_lab() {
   rm -rf "$DEMO_LAB_OUT/share"
   demo_lab_line "setting up the lab (cached after the first run) and booting its QEMU guest: one boot for ${cases[*]}"
   # Its own session, so that the trap can stop lab.sh, QEMU and whatever set-up runs, together.
-  LAB_CASES_DIR=$DEMO_OUT/cases LAB_OUT=$DEMO_LAB_OUT setsid bash "$ROOT/conformance/lab/lab.sh" run "${cases[@]}" \
+  LAB_CASES_DIR=$DEMO_OUT/cases LAB_OUT=$DEMO_LAB_OUT LAB_BIN_DIR=$BIN_DIR setsid bash "$ROOT/conformance/lab/lab.sh" run "${cases[@]}" \
     > "$DEMO_OUT/lab.out" 2>&1 < /dev/null &
   lab_pid=$!
   LAB_PGID=$lab_pid

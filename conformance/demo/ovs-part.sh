@@ -53,7 +53,8 @@ demo_ovs_state() {
   $VSCTL --bare --columns=name list Interface | grep -v '^$' | sort | sed 's/^/interface /'
   find "$DEMO_OVS_SHARED" /run/nfv-cni -mindepth 1 2> /dev/null | sort
   find "$DEMO_OVS_IPAM" -type f 2> /dev/null | grep -v -e '/last_reserved_ip\.[0-9]*$' -e '/lock$' | sort
-  ls /run/netns 2> /dev/null | grep -E '^dpdk-vhost-[ab]$' || true
+  local n
+  for n in "${DEMO_OVS_PODS[@]}"; do [ -e "/run/netns/$n" ] && echo "netns $n"; done
   ip -br link show br-dpdk 2>/dev/null || true
 }
 

@@ -19,7 +19,7 @@ uptime_s() { cut -d' ' -f1 /proc/uptime; }
 say() { echo "@@demo say $*"; }
 # show CMD...: the command line, then its output; returns its status.
 show() {
-  echo "@@demo cmd $*"
+  if [ "$1" = sh ] && [ "$2" = -c ]; then echo "@@demo cmd $3"; else echo "@@demo cmd $*"; fi
   "$@" 2>&1
 }
 
@@ -70,12 +70,20 @@ expect() {
 
 # --- the node, as the demo compares it before and after -------------------------------------------
 # The lab's own state (PF, VFs as the PF sees them, drivers, vDPA devices, namespaces), the host's
-# links (name, MAC, MTU), and every file under the CNI state and device-info trees, except
-# host-local's last_reserved_ip.* and lock: kept on purpose, as the reference plugin keeps them.
+# links (name, MAC, MTU; by name: a VF netdev coming home gets a new ifindex), and every file under
+# the CNI state and device-info trees but the plugins' bookkeeping that stays on purpose (node_kept).
+DEMO_KEPT='/last_reserved_ip\.[0-9]+$|/lock$|/\.nfv-hostlocal/|/nfv-(sriov|vdpa)/[^/]+\.lock$'
 node_state() {
   lab_state
-  ip -j link show | jq -r '.[] | "link \(.ifname) \(.address) mtu \(.mtu)"'
-  find /var/lib/cni /run/k8s.cni.cncf.io -type f 2>/dev/null | grep -v -e '/last_reserved_ip\.[0-9]*$' -e '/lock$' | sort
+  ip -j link show | jq -r '.[] | "link \(.ifname) \(.address) mtu \(.mtu)"' | sort
+  find /var/lib/cni /run/k8s.cni.cncf.io -type f 2>/dev/null | grep -v -E "$DEMO_KEPT" | sort
+}
+# The files node_state leaves out: host-local's last_reserved_ip.* and lock (as the reference
+# plugin keeps them) and its owner index under .nfv-hostlocal/ (docs/design.md, host-local), the
+# per-device lock files of sriov and vdpa (flock targets are never removed: removing one races
+# with the next taker).
+node_kept() {
+  find /var/lib/cni /run/k8s.cni.cncf.io -type f 2>/dev/null | grep -E "$DEMO_KEPT" | sort
 }
 
 # --- Multus as the caller ---------------------------------------------------------------------------
