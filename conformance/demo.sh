@@ -63,8 +63,16 @@ demo_cleanup() {
   if [ "${DEMO_KEEP:-0}" = 1 ]; then echo "demo: kept $DEMO_OUT"; else rm -rf "$DEMO_OUT"; fi
 }
 trap demo_cleanup EXIT
-trap 'echo; echo "demo: interrupted; cleaning up"; exit 130' INT
-trap 'echo "demo: terminated; cleaning up"; exit 143' TERM
+# Interrupted: the table of what ran so far, then the cleanup (EXIT).
+demo_stop() {
+  echo
+  echo "demo: $1; cleaning up"
+  DEMO_FAILED=$((DEMO_FAILED + 1))
+  demo_summary
+  exit "$2"
+}
+trap 'demo_stop interrupted 130' INT
+trap 'demo_stop terminated 143' TERM
 
 printf '%snfv-cni demo%s: what the plugins do to a node and its pods, step by step, on real devices.\n' "$C_TITLE" "$C_OFF"
 echo "Parts: ${DEMO_ONLY//,/, }. Plugins from $BIN_DIR.$([ "$DEMO_PAUSE" = 1 ] && echo ' Pausing before each step: press Enter to go on.')"

@@ -87,6 +87,10 @@ demo_lab() {
   local i=0 labfd casefd='' t0 booted=0 rc=0 c lab_pid
   DEMO_PART=lab
   demo_part lab "$title" "$text"
+  DEMO_STEP_NO=$((DEMO_STEP_NO + 1))
+  demo_title "$DEMO_STEP_NO" "Set up the lab and boot its guest" \
+    "The lab's packages, guest kernel, modules and image are installed and built once and cached (minutes the first time, a second after). The guest boots under QEMU's TCG (no KVM needed) and brings its PF, 4 VFs and 2 vDPA devices to the lab's baseline."
+  demo_wait_enter
   t0=$(now_s)
   if ! demo_lab_cases "${cases[@]}"; then
     demo_row "build the pods' Multus calls" FAILED "$(elapsed "$t0")"
@@ -94,7 +98,7 @@ demo_lab() {
   fi
   : > "$DEMO_OUT/lab.out"
   rm -rf "$DEMO_LAB_OUT/share"
-  demo_lab_line "setting up the lab (cached after the first run) and booting its QEMU guest: one boot for ${cases[*]}"
+  demo_lab_line "one boot for ${cases[*]}"
   # Its own session, so that the trap can stop lab.sh, QEMU and whatever set-up runs, together.
   LAB_CASES_DIR=$DEMO_OUT/cases LAB_OUT=$DEMO_LAB_OUT LAB_BIN_DIR=$BIN_DIR setsid bash "$ROOT/conformance/lab/lab.sh" run "${cases[@]}" \
     > "$DEMO_OUT/lab.out" 2>&1 < /dev/null &
@@ -108,7 +112,7 @@ demo_lab() {
       if [ "$booted" = 0 ]; then
         booted=1
         DEMO_PART=lab
-        demo_row "set up the lab, boot the guest" ok "$(elapsed "$t0")"
+        demo_row "Set up the lab and boot its guest" ok "$(elapsed "$t0")"
       fi
       exec {casefd}< "$logs/${cases[$i]}.log"
       case ${cases[$i]} in
@@ -141,7 +145,7 @@ demo_lab() {
   exec {labfd}<&-
   [ -z "$casefd" ] || exec {casefd}<&-
   DEMO_PART=lab
-  [ "$booted" = 1 ] || demo_row "set up the lab, boot the guest" FAILED "$(elapsed "$t0")"
+  [ "$booted" = 1 ] || demo_row "Set up the lab and boot its guest" FAILED "$(elapsed "$t0")"
   for ((; i < ${#cases[@]}; i++)); do
     demo_row "${cases[$i]}: no verdict from the guest (see $DEMO_LAB_OUT)" FAILED 0
   done

@@ -17,6 +17,7 @@ else
 fi
 
 DEMO_ROWS=()      # "PART<TAB>TITLE<TAB>ok|FAILED|skipped<TAB>SECONDS", in order
+DEMO_T0=$(date +%s)
 DEMO_FAILED=0
 DEMO_STEP_NO=0
 DEMO_PART=""
@@ -114,6 +115,6 @@ demo_summary() {
     printf '%-4s %-8s %-62.62s %s%-8s%s %6ss\n' "$i" "$part" "$title" "$c" "$result" "$C_OFF" "$secs"
     total=$(awk -v a="$total" -v b="$secs" 'BEGIN { print a + b }')
   done
-  printf '%d steps, %d failed; %.0f s in the steps\n' "$i" "$DEMO_FAILED" "$total"
+  printf '%d steps, %d failed; %.0f s in the steps, %d s in all\n' "$i" "$DEMO_FAILED" "$total" "$(($(date +%s) - DEMO_T0))"
   [ "$DEMO_FAILED" = 0 ] && [ "$i" -gt 0 ]
 }

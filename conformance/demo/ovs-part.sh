@@ -15,6 +15,7 @@ source "$ROOT/conformance/ovs/ovs.sh"
 DEMO_OVS_DIR=/run/openvswitch/nfv-demo        # the NAD's ovsdbSocket is db.sock in it
 DEMO_OVS_SHARED=/var/lib/cni/usrspcni         # the NAD's sharedDir
 DEMO_OVS_IPAM=/var/lib/cni/networks/ovs-dpdk-net
+DEMO_OVS_INDEX=/var/lib/cni/networks/.nfv-hostlocal/ovs-dpdk-net   # host-local's owner index
 DEMO_OVS_PODS=(dpdk-vhost-a dpdk-vhost-b)
 DEMO_OVS_ADDED=()                              # pods whose ADD succeeded (DEL in the cleanup)
 DEMO_OVS_TP=()                                 # testpmd pids
@@ -74,7 +75,7 @@ demo_ovs_setup() {
     return 1
   fi
   rm -rf "$DEMO_OVS_DIR"
-  for p in "$DEMO_OVS_IPAM" "$DEMO_OVS_SHARED" /var/lib/cni/networks /var/lib/cni /run/openvswitch; do
+  for p in "$DEMO_OVS_IPAM" "$DEMO_OVS_INDEX" "${DEMO_OVS_INDEX%/*}" "$DEMO_OVS_SHARED" /var/lib/cni/networks /var/lib/cni /run/openvswitch; do
     [ -e "$p" ] || DEMO_OVS_NEW+=("$p")
   done
   demo_note "ovsdb-server and ovs-vswitchd-dpdk with their database, logs and sockets in $DEMO_OVS_DIR (DPDK without hugepages)"
@@ -224,10 +225,13 @@ demo_ovs_cleanup() {
   [ "$DEMO_OVS_STARTED" = 1 ] && ovs_stop
   DEMO_OVS_STARTED=0
   rm -rf "$DEMO_OVS_DIR" "/var/run/dpdk/demoa$$" "/var/run/dpdk/demob$$"
-  # Deepest first; host-local's directory for the network is the demo's alone, the others may
+  # Deepest first; host-local's directories for the network are the demo's alone, the others may
   # have gained other users' files meanwhile: removed only when empty.
   for p in "${DEMO_OVS_NEW[@]}"; do
-    if [ "$p" = "$DEMO_OVS_IPAM" ]; then rm -rf "$p"; else rmdir "$p" 2> /dev/null; fi
+    case $p in
+      "$DEMO_OVS_IPAM" | "$DEMO_OVS_INDEX") rm -rf "$p" ;;
+      *) rmdir "$p" 2> /dev/null ;;
+    esac
   done
   DEMO_OVS_NEW=()
 }
@@ -244,6 +248,6 @@ demo_ovs() {
   demo_step "What the pods have now" "OVS's view, and the pod's: where its DPDK app is to create the vhost-user socket." demo_ovs_pods
   demo_step "Traffic: testpmd over vhost-user, counted by OVS" "testpmd in each pod opens its socket (virtio_user, as a vhost-user server); pod a sends 128 packets to b, b returns each one; OVS counts them on both ports." demo_ovs_traffic
   demo_step_always "DEL: the pods go" "Multus calls DEL with the cached config and result; the plugin removes each port, br-dpdk with the last one, the socket directories and the leases." demo_ovs_del
-  demo_step_always "The node after" "The record from the start again, and the difference: none." demo_ovs_after
+  demo_step_always "The node after" "The record from the start again, compared with the first: the step fails unless they are the same." demo_ovs_after
   demo_ovs_cleanup
 }

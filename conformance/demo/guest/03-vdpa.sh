@@ -71,5 +71,5 @@ step "What Multus hands the plugin" "The calls for both pods, as the Multus repl
 step "ADD: the vdpa plugin attaches both devices" "vhost: nothing moves, the result names the device for the app. virtio: the device's netdev moves into the pod, renamed, with host-local's address and the NAD's MTU." add
 step "What the pods have now" "The char device for the DPDK pod, the virtio netdev in the kernel pod." pods
 step_always "DEL: the pods go" "The virtio netdev comes home under its own name, MAC and MTU; both addresses are released." del
-step_always "The node after" "The record from the start again, and the difference: none." node_after
+step_always "The node after" "The record from the start again, compared with the first: the step fails unless they are the same." node_after
 demo_exit
