@@ -41,6 +41,19 @@ if [ "$DEMO_PAUSE" = 1 ] && ! (: < /dev/tty) 2> /dev/null; then
   echo "demo: DEMO_PAUSE=1 needs a terminal to read Enter from; running without pauses"
   DEMO_PAUSE=0
 fi
+# What the host side needs itself (the lab and OVS parts install theirs): python3 and its yaml module
+# for the Multus replay tier's rules.
+need=()
+command -v python3 > /dev/null || need+=(python3)
+python3 -c 'import yaml' 2> /dev/null || need+=(python3-yaml)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "demo: installing ${need[*]} from Debian"
+  if ! apt-get -o DPkg::Lock::Timeout=600 -qq update ||
+    ! DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 -qq install -y --no-install-recommends "${need[@]}" > /dev/null; then
+    echo "demo: cannot install ${need[*]}"
+    exit 1
+  fi
+fi
 DEMO_OUT=$(mktemp -d /tmp/nfv-demo.XXXXXX)
 
 # shellcheck source=conformance/demo/lib.sh

@@ -60,16 +60,8 @@ demo_ovs_state() {
 }
 
 demo_ovs_setup() {
-  local p need=()
+  local p
   ovs_install || return 1
-  command -v python3 > /dev/null || need+=(python3)
-  python3 -c 'import yaml' 2> /dev/null || need+=(python3-yaml)
-  if [ ${#need[@]} -gt 0 ]; then
-    demo_note "installing ${need[*]} from Debian"
-    apt-get -o DPkg::Lock::Timeout=600 -qq update &&
-      DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 -qq install -y --no-install-recommends "${need[@]}" > /dev/null ||
-      return 1
-  fi
   if [ -f "$DEMO_OVS_DIR/ovsdb-server.pid" ] && kill -0 "$(cat "$DEMO_OVS_DIR/ovsdb-server.pid")" 2> /dev/null; then
     demo_note "another demo's OVS runs in $DEMO_OVS_DIR: stop it first"
     return 1

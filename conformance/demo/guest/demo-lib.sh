@@ -44,8 +44,9 @@ step() {
     echo "@@demo result skipped 0"
     return 0
   fi
-  _t0=$(uptime_s)
-  if _demo_pause && "$3"; then
+  _demo_pause || { echo "@@demo result FAILED 0"; _demo_broken=1 _demo_failed=1; return 0; }
+  _t0=$(uptime_s)   # after the pause: the table shows the step's own time, as on the host
+  if "$3"; then
     echo "@@demo result ok $(awk -v t="$_t0" '{ printf "%.1f", $1 - t }' /proc/uptime)"
   else
     echo "@@demo result FAILED $(awk -v t="$_t0" '{ printf "%.1f", $1 - t }' /proc/uptime)"
