@@ -157,7 +157,8 @@ demo_ovs_traffic() {
   ip netns exec dpdk-vhost-a $tp --file-prefix=demoa$$ --vdev="net_virtio_user0,path=$sa,server=1,queues=1,mac=$ma" -- \
     -i --forward-mode=rxonly --total-num-mbufs=2048 --nb-cores=1 --eth-peer=0,"$mb" < "$d/cmdA" > "$d/tpA.log" 2>&1 &
   DEMO_OVS_TP+=($!)
-  exec 7> "$d/cmdA" 8> "$d/cmdB"
+  # Read-write: opening a FIFO so never blocks, even when a testpmd died before opening its end.
+  exec 7<> "$d/cmdA" 8<> "$d/cmdB"
   $VSCTL --timeout=30 wait-until Interface "$a" link_state=up > /dev/null 2>&1 &&
     $VSCTL --timeout=30 wait-until Interface "$b" link_state=up > /dev/null 2>&1 && up=1
   if [ "$up" = 1 ]; then
@@ -175,6 +176,15 @@ demo_ovs_traffic() {
   echo quit >&7
   echo quit >&8
   exec 7>&- 8>&-
+  # testpmd quits within a second or two; one still waiting for its vhost-user peer (a link that
+  # never came up) never reads "quit": 15 s, then it is killed.
+  local p i
+  for i in $(seq 75); do
+    for p in "${DEMO_OVS_TP[@]}"; do kill -0 "$p" 2> /dev/null && break; p=; done
+    [ -n "$p" ] || break
+    sleep 0.2
+  done
+  for p in "${DEMO_OVS_TP[@]}"; do kill -9 "$p" 2> /dev/null && demo_note "testpmd $p did not quit within 15 s: killed"; done
   wait "${DEMO_OVS_TP[@]}" 2> /dev/null
   DEMO_OVS_TP=()
   [ "$up" = 1 ] || { demo_note "the vhost-user links did not come up; testpmd a said:"; tail -5 "$d/tpA.log" | sed 's/^/    /'; return 1; }
@@ -211,7 +221,7 @@ demo_ovs_after() {
 # the directories the demo created (the ones no pod of the demo left anything in).
 demo_ovs_cleanup() {
   local p
-  for p in "${DEMO_OVS_TP[@]}"; do kill "$p" 2> /dev/null; done
+  for p in "${DEMO_OVS_TP[@]}"; do kill -9 "$p" 2> /dev/null; done
   for p in "${DEMO_OVS_ADDED[@]}"; do demo_ovs_call DEL "$p" > /dev/null 2>&1; done
   for p in "${DEMO_OVS_PODS[@]}"; do ip netns del "$p" 2> /dev/null; done
   [ "$DEMO_OVS_STARTED" = 1 ] && ovs_stop
