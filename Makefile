@@ -87,6 +87,12 @@ ovs-e2e: build
 demo: deps build
 	bash conformance/demo.sh
 
+## demo-selftest: the demo's own test (no lab boot, about 10 s): the Multus calls it shows are the
+## replay tier's byte for byte; a failing step fails it, skips what needs it, tears down, leaves nothing
+.PHONY: demo-selftest
+demo-selftest: deps build
+	bash conformance/demo/selftest.sh
+
 ## reliability: regenerate docs/reliability.md from a bounded fuzz pass (FUZZ_SECONDS per
 ## target), every crash test and storm (their `reliability:` lines) and every hostile case of
 ## testdata/hostile/*.tsv run by name (about 25 minutes with the default fuzz time)
