@@ -90,9 +90,17 @@ ovs-e2e: build
 	@echo '== ovs-e2e: OVS-DPDK and two dpdk-testpmd pods through the userspace plugin (about 10 s)'
 	@if [ -f conformance/ovs/e2e.sh ]; then bash conformance/ovs/e2e.sh; else echo "ovs-e2e: no userspace plugin yet"; fi
 
-## demo: the main job: attach real interfaces to pods (libcni, the lab's VFs, OVS-DPDK)
+## demo: the main job, for a person: step by step on the lab's VFs and vDPA devices and on OVS-DPDK,
+## the NAD, Multus's call, the result, the pod, the PF's VF line, traffic, DEL, the node as before
+## (DEMO_PAUSE=1: Enter between steps; DEMO_ONLY=sriov,vfio,vdpa,ovs: some parts; see conformance/demo.sh)
 demo: deps build
 	bash conformance/demo.sh
+
+## demo-selftest: the demo's own test (no lab boot, about 10 s): the Multus calls it shows are the
+## replay tier's byte for byte; a failing step fails it, skips what needs it, tears down, leaves nothing
+.PHONY: demo-selftest
+demo-selftest: deps build
+	bash conformance/demo/selftest.sh
 
 ## reliability: regenerate docs/reliability.md from a bounded fuzz pass (FUZZ_SECONDS per
 ## target), every crash test and storm (their `reliability:` lines) and every hostile case of
