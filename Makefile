@@ -34,7 +34,7 @@ deps:
 	fi
 
 ## test: everything, as CI runs it
-test: deps build unit fuzz-short goldens-check conformance lab ovs-e2e deploy-check multus-replay runtime-e2e
+test: deps build unit fuzz-short goldens-check conformance lab ovs-e2e deploy-check multus-replay runtime-e2e demo-selftest
 	@echo '== test: every stage passed: deps build unit fuzz-short goldens-check conformance lab ovs-e2e deploy-check multus-replay runtime-e2e'
 
 ## unit: cargo's tests of every crate (unit, kernel tests in fresh netns, differential tests)
