@@ -123,6 +123,21 @@ code() { jget "$D/out" 'd.get("code")'; }
 our_ports() { $VSCTL --bare --columns=name find Port "external_ids:nfv-cni/network=$1" | grep -v '^$' || true; }
 
 # traffic OVS_MODE SOCK_A MAC_A PORT_A NS_A SOCK_B MAC_B PORT_B NS_B: 128 packets A->B->A
+# reap_testpmd: wait for the testpmd processes of TP_PIDS after "quit", at most 15 s: a testpmd
+# whose link never came up may never read its commands; it is killed then, so a broken link fails
+# the check instead of hanging the tier.
+reap_testpmd() {
+  local p i
+  for i in $(seq 150); do
+    for p in "${TP_PIDS[@]}"; do kill -0 "$p" 2>/dev/null && break; p=""; done
+    [ -z "$p" ] && break
+    sleep 0.1
+  done
+  for p in "${TP_PIDS[@]}"; do
+    kill -0 "$p" 2>/dev/null && { echo "  testpmd $p did not quit within 15 s: killed"; kill -9 "$p" 2>/dev/null; }
+  done
+  wait "${TP_PIDS[@]}" 2>/dev/null; TP_PIDS=()
+}
 # ($WRAP_A/$WRAP_B, when set, prefix each side's testpmd: a pod's own mount namespace)
 traffic() {
   local mode=$1 sa=$2 ma=$3 pa=$4 na=$5 sb=$6 mb=$7 pb=$8 nb=$9
@@ -150,7 +165,7 @@ traffic() {
     sleep 1
   fi
   echo quit >&7; echo quit >&8; exec 7>&- 8>&-
-  wait "${TP_PIDS[@]}" 2>/dev/null; TP_PIDS=()
+  reap_testpmd
   [ $up = 1 ] || { echo "  vhost-user link did not come up (tail of testpmd A):"; tail -5 "$D/tpA.log"; return 1; }
   st() { grep -A2 'Forward statistics for port 0' "$1" | grep -oP "$2-packets: +\K[0-9]+" | head -1; }
   local atx arx brx btx
@@ -396,7 +411,7 @@ pods_traffic() {
     sleep 1
   fi
   echo quit >&7; echo quit >&8; exec 7>&- 8>&-
-  wait "${TP_PIDS[@]}" 2>/dev/null; TP_PIDS=()
+  reap_testpmd
   [ $up = 1 ] || { echo "  link did not come up (tails of testpmd A, B, ovs-vswitchd.log):"; tail -5 "$D/tpA.log"
     tail -5 "$D/tpB.log"; grep -E 'WARN|ERR' "$OVS_DIR/ovs-vswitchd.log" | tail -5; return 1; }
   st() { grep -A2 'Accumulated forward statistics' "$1" | grep -oP "$2-packets: +\K[0-9]+" | head -1; }
