@@ -124,11 +124,33 @@ def peak_rss(suites):
     return out
 
 
-def sizes(static_dir, go_dir):
-    """{binary: bytes} of ours in static_dir and the Go peers in go_dir (None when absent)."""
+def linkage(path):
+    """"dynamic" when the ELF file at `path` has a program interpreter (PT_INTERP), else
+    "static"; None when it is not there or not a 64-bit little-endian ELF file."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(64)
+            if head[:6] != b"\x7fELF\x02\x01":
+                return None
+            phoff = int.from_bytes(head[32:40], "little")
+            phentsize = int.from_bytes(head[54:56], "little")
+            phnum = int.from_bytes(head[56:58], "little")
+            f.seek(phoff)
+            table = f.read(phentsize * phnum)
+    except OSError:
+        return None
+    types = [int.from_bytes(table[i * phentsize:i * phentsize + 4], "little") for i in range(phnum)]
+    return "dynamic" if 3 in types else "static"
+
+
+def sizes(static_dir, go_dir, dynamic_dir=None):
+    """{binary: bytes} of ours in static_dir (and `dynamic:<name>` in dynamic_dir, cargo's
+    glibc-linked build, for reference) and the Go peers in go_dir (None when absent)."""
     def size(path):
         return os.path.getsize(path) if os.path.isfile(path) else None
     out = {name: size(os.path.join(static_dir, name)) for name, _, _ in SIZE_PEERS}
+    if dynamic_dir:
+        out.update({f"dynamic:{name}": size(os.path.join(dynamic_dir, name)) for name, _, _ in SIZE_PEERS})
     out["go:host-local"] = size(os.path.join(go_dir, "host-local"))
     out["go:host-device"] = size(os.path.join(go_dir, "host-device"))
     return out
@@ -241,16 +263,18 @@ def detail(rows):
 
 def size_lines(targets, sz):
     lines = [
-        "| binary | ours (static) | Go peer | ours / peer | target (≤ ⅓ of the peer) | |",
-        "|---|---:|---:|---:|---:|---|",
+        "| binary | ours (static, shipped) | Go peer | ours / peer | target (≤ ⅓ of the peer) | "
+        "| ours dynamically linked, for reference |",
+        "|---|---:|---:|---:|---:|---|---:|",
     ]
     for t in targets:
+        name = t["what"][8:]
         peer = f"{t['peer']} {fmt_mb(t['peer_value'])}"
         if not t["peer_measured"]:
             peer += " (issue 14; not installed here)"
-        lines.append(f"| {t['what'][8:]} | {fmt_mb(t['ours'])} | {peer} | "
+        lines.append(f"| {name} | {fmt_mb(t['ours'])} | {peer} | "
                      f"{fmt_x(ratio(t['ours'], t['peer_value']))} | ≤ {fmt_mb(t['target'])} | "
-                     f"{verdict(t['met'])} |")
+                     f"{verdict(t['met'])} | {fmt_mb(sz.get('dynamic:' + name))} |")
     return lines
 
 
@@ -356,7 +380,10 @@ def render_md(doc):
         "",
         "## Binary sizes (issue 14 targets)",
         "",
-        f"Ours: the shipped static binaries (`make static`, {m.get('static_dir', '')}).",
+        f"Ours: the shipped static binaries (`make static`, {m.get('static_dir', '')}), glibc linked in;",
+        f"the last column is cargo's glibc-linked release build of the same code ({m.get('dynamic_dir', '-')}),",
+        "as `make build` or `cargo bench` last left it (what the issue's first figures measured).",
+        "Linkage of each: " + ", ".join(f"{k} {v}" for k, v in sorted(doc.get("linkage", {}).items())) + ".",
         "",
         *size_lines(doc["targets"]["size"], doc["sizes"]),
         "",
@@ -476,13 +503,19 @@ def build(samples_dir):
     order = ["sriov", "vdpa", "host-local", "userspace"]
     rows = [row_stats(r) for s in order if s in suites for r in suites[s]["rows"]]
     rss = peak_rss(suites)
-    sz = sizes(machine.get("static_dir", ""), machine.get("go_dir", "/usr/lib/cni"))
+    sz = sizes(machine.get("static_dir", ""), machine.get("go_dir", "/usr/lib/cni"),
+               machine.get("dynamic_dir"))
+    binaries = {name: os.path.join(machine.get("static_dir", ""), name) for name, _, _ in SIZE_PEERS}
+    binaries.update({f"go:{n}": os.path.join(machine.get("go_dir", "/usr/lib/cni"), n)
+                     for n in ("host-local", "host-device")})
+    links = {k: linkage(p) for k, p in binaries.items() if linkage(p)}
     fewest = min((r["leases"] for r in rows if "leases" in r), default=10)
     return {
         "machine": machine,
         "rows": rows,
         "sizes": sz,
         "rss": rss,
+        "linkage": links,
         "targets": {
             "size": size_targets(sz),
             "rss": rss_targets(rss, fewest),

@@ -5,7 +5,7 @@
 #
 #   bash bench/run.sh        (root; after `make static`: the shipped binaries are measured)
 #
-# Environment: NFV_BENCH_ITERS (rounds per row, default 50), HOSTLOCAL_BENCH_SIZES
+# Environment: NFV_BENCH_ITERS (rounds per row, default 100), HOSTLOCAL_BENCH_SIZES
 # (default 10,1000,10000,60000), STATIC_DIR (the binaries measured), NFV_BENCH_NO_DOCS=1
 # (leave docs/ and README.md alone: the report goes to target/bench/docs).
 set -euo pipefail
@@ -14,7 +14,7 @@ ROOT=$PWD
 OUT=$ROOT/target/bench
 STATIC_DIR=${STATIC_DIR:-$ROOT/target/x86_64-unknown-linux-gnu/release}
 GO_DIR=/usr/lib/cni
-export NFV_BENCH_OUT=$OUT NFV_BENCH_BIN_DIR=$STATIC_DIR NFV_BENCH_ITERS=${NFV_BENCH_ITERS:-50}
+export NFV_BENCH_OUT=$OUT NFV_BENCH_BIN_DIR=$STATIC_DIR NFV_BENCH_ITERS=${NFV_BENCH_ITERS:-100}
 export CARGO_INCREMENTAL=${CARGO_INCREMENTAL:-0}
 STEPS=8
 step=0
@@ -99,6 +99,7 @@ json.dump({
     "go_plugins": sh("dpkg-query", "-W", "-f=${Version}", "containernetworking-plugins"),
     "ovs": sh("dpkg-query", "-W", "-f=${Version}", "openvswitch-switch-dpdk"),
     "static_dir": os.path.relpath(static_dir),
+    "dynamic_dir": "target/release",
     "go_dir": go_dir,
     "load": f"{load_before} / {' '.join(open('/proc/loadavg').read().split()[:3])}",
     "date": time.strftime("%Y-%m-%d %H:%M", time.gmtime()),

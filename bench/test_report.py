@@ -48,6 +48,22 @@ def fixture_suites():
     }
 
 
+def fake_elf(d, interp):
+    """A 64-bit little-endian ELF header with two program headers: LOAD, and INTERP or NOTE."""
+    head = bytearray(64)
+    head[:6] = b"\x7fELF\x02\x01"
+    head[32:40] = (64).to_bytes(8, "little")     # e_phoff
+    head[54:56] = (56).to_bytes(2, "little")     # e_phentsize
+    head[56:58] = (2).to_bytes(2, "little")      # e_phnum
+    ph = bytearray(112)
+    ph[0:4] = (1).to_bytes(4, "little")          # PT_LOAD
+    ph[56:60] = (3 if interp else 4).to_bytes(4, "little")
+    path = os.path.join(d, f"elf-{interp}")
+    with open(path, "wb") as f:
+        f.write(bytes(head) + bytes(ph))
+    return path
+
+
 class Statistics(unittest.TestCase):
     def test_percentile_is_nearest_rank(self):
         xs = list(range(1, 101))  # 1..100
@@ -147,6 +163,13 @@ class Rendering(unittest.TestCase):
         self.assertIn("- size of sriov: 2.00 MB against ≤ 1.70 MB; 300 kB over (15% to cut)", md)
         self.assertIn("DEL median 3.00 ms at 10 leases", md)
         self.assertIn("(4 processes)", md)
+
+    def test_linkage_reads_the_program_headers(self):
+        self.assertEqual(report.linkage(os.path.join(self.dir.name, "static", "sriov")), None)  # zeros
+        self.assertEqual(report.linkage("/nonexistent"), None)
+        self.assertEqual(report.linkage("/bin/true"), "dynamic")
+        self.assertEqual(report.linkage(fake_elf(self.dir.name, interp=False)), "static")
+        self.assertEqual(report.linkage(fake_elf(self.dir.name, interp=True)), "dynamic")
 
     def test_svg_is_xml_with_a_line_per_side(self):
         svg = report.render_svg(self.doc["rows"])

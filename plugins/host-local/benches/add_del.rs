@@ -220,6 +220,19 @@ impl Plugin {
     }
 }
 
+/// `60000` as `60,000`.
+fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 fn main() {
     // `cargo bench` passes --bench; a filter argument is not used.
     let ours = samples::binary("host-local", env!("CARGO_BIN_EXE_host-local"));
@@ -290,7 +303,7 @@ fn main() {
         }
         rows.push(json!({
             "id": format!("host-local-{n}"),
-            "title": format!("host-local ADD+DEL at {n} leases"),
+            "title": format!("host-local ADD+DEL at {} leases", thousands(*n)),
             "leases": n, "processes": 2,
             "ours": o.series.json(), "peer": r.series.json(), "floor": fs.json(),
             "ours_del_after_reference_add": rebuild,

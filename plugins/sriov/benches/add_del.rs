@@ -41,6 +41,11 @@ fn main() {
     let our_path = samples::our_cni_path(env!("CARGO_BIN_EXE_sriov"));
     let peer = Path::new(GO).join("host-device");
     let node = sriov_node();
+    // The stand-in's other end up, so the VF has carrier in the pod as on a node whose PF has
+    // link: without it the sriov ADD waits out its 200 ms carrier wait before announcing.
+    let mut host_nl = node.host_netlink();
+    let peer_end = host_nl.link_by_name("vfpeer").unwrap();
+    host_nl.set_up(peer_end.index).unwrap();
     let ipam = |subnet: &str| json!({"type": "host-local", "subnet": subnet, "routes": [{"dst": "192.168.0.0/16"}]});
     // Different networks (so different lease directories): each host-local has its own.
     let ours_conf = conf(json!({"cniVersion": "1.0.0", "ipam": ipam("10.201.0.0/16")}));

@@ -46,6 +46,11 @@ fn main() {
     let our_path = samples::our_cni_path(env!("CARGO_BIN_EXE_vdpa"));
     let peer = Path::new(GO).join("host-device");
     let node = vdpa_node();
+    // The stand-in's other end up, so the virtio netdev has carrier in the pod as on a node whose PF has
+    // link: without it the sriov ADD waits out its 200 ms carrier wait before announcing.
+    let mut host_nl = node.host_netlink();
+    let peer_end = host_nl.link_by_name("eth7peer").unwrap();
+    host_nl.set_up(peer_end.index).unwrap();
     let virtio =
         conf(json!({"cniVersion": "1.0.0", "deviceID": VF, "ipam": ipam("10.201.0.0/16")}));
     let vhost = conf(json!({"cniVersion": "1.0.0", "name": "vdpa-vhost",
