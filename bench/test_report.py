@@ -25,7 +25,7 @@ def fixture_suites():
                 "ours": series("ours", [4.0, 5.0, 6.0], [2.0, 2.0, 3.0]),
                 "peer": series("go", [10.0, 12.0, 11.0], [5.0, 6.0, 4.0]),
                 "floor": series("floor", [0.5, 0.4, 0.6], [0.2, 0.2, 0.2]),
-                "wrapper": [1.0, 2.0, 3.0],
+                "wrapper": [1.0, 2.0, 3.0], "process": [0.5, 0.5, 0.5],
             }],
             "rss": {"sriov": {"add": [900, 1000], "del": [950, 800]},
                     "go:host-device": {"add": [4000], "del": [3900]}},
@@ -162,7 +162,12 @@ class Rendering(unittest.TestCase):
         self.assertIn("| vdpa | 0.60 MB | go:host-device 2.40 MB | 0.25× | ≤ 0.80 MB | met |", md)
         self.assertIn("- size of sriov: 2.00 MB against ≤ 1.70 MB; 300 kB over (15% to cut)", md)
         self.assertIn("DEL median 3.00 ms at 10 leases", md)
-        self.assertIn("(4 processes)", md)
+        # 2 wrapped calls of 2.0 + 2 IPAM processes of 0.5; 7.0 - 0.7 - 5.0 left
+        self.assertIn("| 6.30 | 5.00 (4 processes, wrapped) | 1.30 |", md)
+        # host-local rows: no samples of a bare process, the machine's 0.5 ms per process
+        self.assertIn("| hl 10 | 2.00 | 0.200 | 10.00× | ≤ 1.5× | **missed** | 1.80 | 1.00 (2 processes) | 0.800 |", md)
+        self.assertIn("meeting it needs 1.70 ms less, while process starts and the wrapper alone take 1.00 ms", md)
+        self.assertIn("meeting it needs 5.95 ms less, while process starts and the wrapper alone take 5.00 ms", md)
 
     def test_linkage_reads_the_program_headers(self):
         self.assertEqual(report.linkage(os.path.join(self.dir.name, "static", "sriov")), None)  # zeros

@@ -8,13 +8,24 @@
 #![allow(dead_code)]
 
 use std::path::PathBuf;
-use std::time::Duration;
+use std::process::Command;
+use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
 /// Milliseconds, the unit of every sample file.
 pub fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
+}
+
+/// A bare process: `/bin/true` spawned and waited for, what every plugin call costs before
+/// it does anything. Timed in the same rounds as the plugins, so the report can say how much
+/// of a call is process starts.
+pub fn bare_process() -> Duration {
+    let start = Instant::now();
+    let status = Command::new("/bin/true").status().expect("spawn /bin/true");
+    assert!(status.success());
+    start.elapsed()
 }
 
 /// ADD and DEL samples of one implementation, paired: `add[i]` and `del[i]` are one attachment.

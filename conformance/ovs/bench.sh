@@ -174,6 +174,9 @@ def timed(fn, verb, cid, into):
 sides = [("o", ours), ("i", intel), ("f", floor)]
 samples = {k: ([], []) for k, _ in sides}
 warm = ([], [])
+process = []  # a bare process (/bin/true spawned and waited for) per round
+def bare():
+    t = time.perf_counter(); subprocess.run(["/bin/true"], check=True); return (time.perf_counter() - t) * 1000
 print(f"ovs-bench: {n} rounds of the userspace plugin ({plugin}), the ovs-vsctl sequence, the floor", file=sys.stderr)
 for i in range(n + 5):
     for j in range(3):
@@ -182,6 +185,9 @@ for i in range(n + 5):
         cid = f"{k}{i:011d}abcd"
         timed(fn, "ADD", cid, add)
         timed(fn, "DEL", cid, dele)
+    p = bare()
+    if i >= 5:
+        process.append(p)
 left = subprocess.run(vsctl + ["list-ports", "br-bench"], capture_output=True, text=True).stdout.split()
 if left:
     sys.exit(f"ports left on br-bench: {left}")
@@ -201,6 +207,7 @@ doc = {"rows": [{
     "ours": series("userspace", "o"),
     "peer": series("ovs-vsctl sequence of userspace-cni", "i"),
     "floor": series("floor", "f"),
+    "process": process,
 }], "rss": rss}
 with open(out, "w") as f:
     json.dump(doc, f, indent=1)

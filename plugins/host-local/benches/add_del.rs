@@ -225,7 +225,7 @@ fn thousands(n: usize) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -281,7 +281,9 @@ fn main() {
     // Rounds interleave every size, both plugins and the floor, so load from elsewhere on the
     // machine hits all columns alike instead of skewing one row.
     eprintln!("bench host-local: {iters} rounds");
+    let mut process = Vec::new();
     for round in 0..iters {
+        process.push(ms(samples::bare_process()));
         for (_, o, r, f, fs) in at.iter_mut() {
             o.sample(round);
             r.sample(round);
@@ -306,7 +308,7 @@ fn main() {
             "title": format!("host-local ADD+DEL at {} leases", thousands(*n)),
             "leases": n, "processes": 2,
             "ours": o.series.json(), "peer": r.series.json(), "floor": fs.json(),
-            "ours_del_after_reference_add": rebuild,
+            "ours_del_after_reference_add": rebuild, "process": process,
         }));
         rss.insert(format!("host-local@{n}"), o.rss(&scratch));
         rss.insert(format!("go:host-local@{n}"), r.rss(&scratch));

@@ -71,7 +71,7 @@ fn main() {
         Series::new("Go host-device + host-local"),
         Series::new("floor"),
     );
-    let mut wrapper = Vec::new();
+    let (mut wrapper, mut process) = (Vec::new(), Vec::new());
     for i in 0..WARMUP + n {
         let keep = i >= WARMUP;
         for turn in 0..3 {
@@ -104,8 +104,10 @@ fn main() {
             }
         }
         let w = wrapped::wrapper_only(&node);
+        let p = samples::bare_process();
         if keep {
             wrapper.push(ms(w));
+            process.push(ms(p));
         }
     }
 
@@ -135,7 +137,7 @@ fn main() {
             "rows": [{
                 "id": "sriov-netdev", "processes": 4,
                 "title": "sriov netdev ADD+DEL + host-local (veth as the VF)",
-                "ours": o.json(), "peer": g.json(), "floor": f.json(), "wrapper": wrapper,
+                "ours": o.json(), "peer": g.json(), "floor": f.json(), "wrapper": wrapper, "process": process,
             }],
             "rss": rss,
         }),

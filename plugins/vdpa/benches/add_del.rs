@@ -78,7 +78,7 @@ fn main() {
     let mut g = Series::new("Go host-device + host-local");
     let mut fv = Series::new("floor");
     let mut fh = Series::new("floor");
-    let mut wrapper = Vec::new();
+    let (mut wrapper, mut process) = (Vec::new(), Vec::new());
     let ours_pair = |c: &Value, id: &str| {
         let a = wrapped::call(&node, &ours, "ADD", id, c, &our_path, false);
         let d = wrapped::call(&node, &ours, "DEL", id, c, &our_path, false);
@@ -132,8 +132,10 @@ fn main() {
             }
         }
         let w = wrapped::wrapper_only(&node);
+        let p = samples::bare_process();
         if keep {
             wrapper.push(ms(w));
+            process.push(ms(p));
         }
     }
 
@@ -159,9 +161,9 @@ fn main() {
         &json!({
             "rows": [
                 {"id": "vdpa-virtio", "processes": 4, "title": "vdpa virtio ADD+DEL + host-local (veth as the virtio netdev)",
-                 "ours": ov.json(), "peer": peer_json, "floor": fv.json(), "wrapper": wrapper},
+                 "ours": ov.json(), "peer": peer_json, "floor": fv.json(), "wrapper": wrapper, "process": process},
                 {"id": "vdpa-vhost", "processes": 4, "title": "vdpa vhost ADD+DEL + host-local (char device, nothing moves)",
-                 "ours": oh.json(), "peer": peer_json, "floor": fh.json(), "wrapper": wrapper},
+                 "ours": oh.json(), "peer": peer_json, "floor": fh.json(), "wrapper": wrapper, "process": process},
             ],
             "rss": rss,
         }),
