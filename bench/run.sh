@@ -38,8 +38,14 @@ run() {
 rm -rf "$OUT"; mkdir -p "$OUT"
 
 say "checking tools: GNU time, nsenter, python3, the Go plugins, our static binaries in $STATIC_DIR"
-if [ ! -x /usr/bin/time ]; then
-  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 -q install -y --no-install-recommends time >/dev/null
+# GNU time (peak RSS) and python3 (the report) are not in `make deps`' list: installed here.
+missing=()
+[ -x /usr/bin/time ] || missing+=(time)
+command -v python3 >/dev/null || missing+=(python3)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "bench:       installing ${missing[*]}"
+  apt-get -o DPkg::Lock::Timeout=600 -q update >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 -q install -y --no-install-recommends "${missing[@]}" >/dev/null
 fi
 for t in nsenter unshare python3 "$GO_DIR/host-local" "$GO_DIR/host-device"; do
   command -v "$t" >/dev/null || { echo "bench: $t missing (make deps installs it)" >&2; exit 1; }
