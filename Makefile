@@ -122,16 +122,11 @@ reliability: deps build
 	bash conformance/reliability/hostile.sh > target/reliability/hostile.tsv
 	python3 conformance/reliability/report.py docs/reliability.md
 
-## bench: ADD/DEL latency of ours and the reference side by side, with ratios
-bench: deps build
-	# host-local: ours and the reference at 10, 1,000, 10,000 and 60,000 leases (about 5 min)
-	$(CARGO) bench --locked -p host-local --bench add_del
-	# userspace: ADD+DEL against real OVS-DPDK, ours and the ovs-vsctl sequence of the Intel plugin
-	bash conformance/ovs/bench.sh
-	# sriov: ADD/DEL with a veth standing in for the VF (no reference sriov-cni here)
-	$(CARGO) bench --locked -p sriov --bench add_del
-	# vdpa: vhost (nothing moves) and virtio (a veth stands in for the virtio netdev)
-	$(CARGO) bench --locked -p vdpa --bench add_del
+## bench: every plugin beside the Go plugin a user would run and beside its floor (ADD+DEL
+## latency, p90/p99, ratios; binary sizes and peak RSS of the shipped static build), written to
+## docs/benchmarks.{md,json,svg} and README's bench section (bench/run.sh; about 15 min)
+bench: deps static
+	bash bench/run.sh
 
 ## static: the plugins and nfv-install, release, glibc linked in (run anywhere: any image, any
 ## node libc). Only the target's code gets the flag: build scripts and proc-macros stay dynamic.

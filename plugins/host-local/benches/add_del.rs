@@ -1,23 +1,35 @@
-//! ADD and DEL latency of our host-local and the reference side by side, at 10, 1,000, 10,000
-//! and 60,000 existing leases in a /16, as a runtime sees it (process spawn to exit).
+//! ADD and DEL latency of our host-local and the reference (Debian's Go plugin) side by side,
+//! at 10, 1,000, 10,000 and 60,000 existing leases in a /16, as a runtime sees it (process
+//! spawn to exit), next to the floor: the lease's file operations timed in this process
+//! (bench/rust/floor.rs). Then the peak RSS of a few calls of each at every size, and ours
+//! right after the reference changed the directory (our index is rebuilt then).
 //!
-//! `cargo bench -p host-local --bench add_del` (release build). Needs the reference plugin:
-//! `apt-get install containernetworking-plugins`. Environment:
-//! `HOSTLOCAL_BENCH_SIZES=10,1000` to pick sizes, `HOSTLOCAL_BENCH_ITERS=50` for our samples
-//! per size (the reference gets fewer at large sizes, where one call takes most of a second).
-//! A benchmark, not a test: it prints numbers and asserts nothing about speed.
+//! `cargo bench -p host-local --bench add_del` (release build; `make bench` runs it for the
+//! report). Needs the reference plugin: `apt-get install containernetworking-plugins`.
+//! Environment: `HOSTLOCAL_BENCH_SIZES=10,1000` to pick sizes, `NFV_BENCH_ITERS=50` for our
+//! samples per size (the reference gets fewer at large sizes, where one call takes most of a
+//! second), NFV_BENCH_BIN_DIR (the binary to measure), NFV_BENCH_OUT (host-local.json).
+//! A benchmark, not a test: it prints progress and asserts nothing about speed.
 
-// A benchmark binary: it prints its table on stdout and fails loudly on setup errors.
+// A benchmark binary: it fails loudly on setup errors.
 #![allow(clippy::print_stdout, clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::Write;
+#[path = "../../../bench/rust/samples.rs"]
+mod samples;
+
+use std::io::{Read, Write};
 use std::net::Ipv4Addr;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use samples::{ms, Series};
+use serde_json::{json, Value};
+
 const REFERENCE: &str = "/usr/lib/cni/host-local";
 const BASE: u32 = 0x0ac8_0000; // 10.200.0.0/16
+const RSS_ROUNDS: usize = 3;
 
 fn conf(data: &Path) -> String {
     format!(
@@ -26,10 +38,24 @@ fn conf(data: &Path) -> String {
     )
 }
 
-/// One plugin call; returns its wall time.
-fn call(bin: &Path, verb: &str, id: &str, conf: &str) -> Duration {
+/// One plugin call: its wall time, and with `rss` its peak RSS in KiB (GNU time's %M).
+fn call(
+    bin: &Path,
+    verb: &str,
+    id: &str,
+    conf: &str,
+    rss: Option<&Path>,
+) -> (Duration, Option<u64>) {
+    let mut cmd = match rss {
+        Some(out) => {
+            let mut c = Command::new("/usr/bin/time");
+            c.arg("-f").arg("%M").arg("-o").arg(out).arg(bin);
+            c
+        }
+        None => Command::new(bin),
+    };
     let start = Instant::now();
-    let mut child = Command::new(bin)
+    let mut child = cmd
         .env_clear()
         .env("CNI_COMMAND", verb)
         .env("CNI_CONTAINERID", id)
@@ -56,13 +82,28 @@ fn call(bin: &Path, verb: &str, id: &str, conf: &str) -> Duration {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    took
+    let kib = rss.map(|p| {
+        let mut s = String::new();
+        std::fs::File::open(p)
+            .unwrap()
+            .read_to_string(&mut s)
+            .unwrap();
+        s.trim()
+            .lines()
+            .last()
+            .and_then(|l| l.trim().parse().ok())
+            .unwrap()
+    });
+    (took, kib)
 }
 
 /// A data directory holding `n` leases, written directly in the on-disk format.
 fn populate(data: &Path, n: usize) {
     let _ = std::fs::remove_dir_all(data);
-    eprintln!("writing {n} leases into {}", data.display());
+    eprintln!(
+        "bench host-local: writing {n} leases into {}",
+        data.display()
+    );
     let dir = data.join("bench");
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("lock"), "").unwrap();
@@ -81,43 +122,78 @@ fn populate(data: &Path, n: usize) {
     let _ = Command::new("sync").status();
 }
 
-fn percentile(samples: &mut [Duration], p: f64) -> Duration {
-    samples.sort();
-    let idx = ((samples.len() as f64 - 1.0) * p).round() as usize;
-    samples[idx.min(samples.len() - 1)]
+/// The floor at `n` leases: host-local's file operations for one lease, in this process.
+/// ADD: lock (flock), the lease file created exclusively and written, last_reserved_ip.0;
+/// DEL: lock, unlink. Our index is ours; the floor knows the free address already.
+struct Floor {
+    dir: PathBuf,
+    ip: String,
 }
 
-#[derive(Clone, Copy)]
-struct Stats {
-    add_p50: Duration,
-    add_p99: Duration,
-    del_p50: Duration,
-    del_p99: Duration,
-    samples: usize,
+impl Floor {
+    fn new(data: &Path, n: usize) -> Floor {
+        populate(data, n);
+        Floor {
+            dir: data.join("bench"),
+            ip: Ipv4Addr::from(BASE + 2 + n as u32).to_string(),
+        }
+    }
+
+    fn locked(&self) -> std::fs::File {
+        let f = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(self.dir.join("lock"))
+            .unwrap();
+        f.lock().unwrap();
+        f
+    }
+
+    fn sample(&self, into: &mut Series) {
+        let t = Instant::now();
+        {
+            let _lock = self.locked();
+            let mut f = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(self.dir.join(&self.ip))
+                .unwrap();
+            f.write_all(b"floor\r\neth0").unwrap();
+            std::fs::write(self.dir.join("last_reserved_ip.0"), &self.ip).unwrap();
+        }
+        let add = t.elapsed();
+        let t = Instant::now();
+        {
+            let _lock = self.locked();
+            std::fs::remove_file(self.dir.join(&self.ip)).unwrap();
+        }
+        into.push(add, t.elapsed());
+    }
 }
 
 /// Samples of one plugin at one lease count.
-struct Series {
+struct Plugin {
     bin: PathBuf,
     conf: String,
     iters: usize,
-    adds: Vec<Duration>,
-    dels: Vec<Duration>,
+    series: Series,
 }
 
-impl Series {
-    fn new(bin: &Path, data: &Path, n: usize, iters: usize) -> Series {
+impl Plugin {
+    fn new(name: &str, bin: &Path, data: &Path, n: usize, iters: usize) -> Plugin {
         populate(data, n);
         let conf = conf(data);
         // Warm-up (our first call after the directory was written behind its back rebuilds the index).
-        call(bin, "ADD", "warmup", &conf);
-        call(bin, "DEL", "warmup", &conf);
-        Series {
+        call(bin, "ADD", "warmup", &conf, None);
+        call(bin, "DEL", "warmup", &conf, None);
+        Plugin {
             bin: bin.to_path_buf(),
             conf,
             iters,
-            adds: Vec::new(),
-            dels: Vec::new(),
+            series: Series::new(name),
         }
     }
 
@@ -127,32 +203,39 @@ impl Series {
             return;
         }
         let id = format!("probe-{round}");
-        self.adds.push(call(&self.bin, "ADD", &id, &self.conf));
-        self.dels.push(call(&self.bin, "DEL", &id, &self.conf));
+        let (a, _) = call(&self.bin, "ADD", &id, &self.conf, None);
+        let (d, _) = call(&self.bin, "DEL", &id, &self.conf, None);
+        self.series.push(a, d);
     }
 
-    fn stats(&mut self) -> Stats {
-        Stats {
-            add_p50: percentile(&mut self.adds, 0.50),
-            add_p99: percentile(&mut self.adds, 0.99),
-            del_p50: percentile(&mut self.dels, 0.50),
-            del_p99: percentile(&mut self.dels, 0.99),
-            samples: self.adds.len(),
+    /// Peak RSS of a few ADDs and DELs, KiB.
+    fn rss(&self, scratch: &Path) -> Value {
+        let (mut add, mut del) = (vec![], vec![]);
+        for i in 0..RSS_ROUNDS {
+            let id = format!("rss-{i}");
+            add.push(call(&self.bin, "ADD", &id, &self.conf, Some(scratch)).1);
+            del.push(call(&self.bin, "DEL", &id, &self.conf, Some(scratch)).1);
         }
+        json!({"add": add, "del": del})
     }
 }
 
-fn ms(d: Duration) -> String {
-    format!("{:.2}", d.as_secs_f64() * 1000.0)
-}
-
-fn ratio(a: Duration, b: Duration) -> String {
-    format!("{:.2}x", a.as_secs_f64() / b.as_secs_f64().max(1e-9))
+/// `60000` as `60,000`.
+fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
 fn main() {
     // `cargo bench` passes --bench; a filter argument is not used.
-    let ours = PathBuf::from(env!("CARGO_BIN_EXE_host-local"));
+    let ours = samples::binary("host-local", env!("CARGO_BIN_EXE_host-local"));
     let reference = PathBuf::from(REFERENCE);
     if !reference.is_file() {
         eprintln!("{REFERENCE} is missing: apt-get install containernetworking-plugins");
@@ -162,107 +245,74 @@ fn main() {
         .ok()
         .map(|s| s.split(',').filter_map(|x| x.trim().parse().ok()).collect())
         .unwrap_or_else(|| vec![10, 1_000, 10_000, 60_000]);
-    let iters: usize = std::env::var("HOSTLOCAL_BENCH_ITERS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(50);
+    let iters = samples::env_count("NFV_BENCH_ITERS", 50);
     let root = std::env::temp_dir().join(format!("nfv-host-local-bench-{}", std::process::id()));
-
-    println!("host-local ADD/DEL latency, ms per call (process spawn to exit), /16 network");
-    println!(
-        "{:>7} | {:>9} {:>9} {:>9} {:>9} | {:>9} {:>9} {:>9} {:>9} | {:>9} {:>9} | {:>5} {:>5}",
-        "leases",
-        "ours ADD",
-        "p99",
-        "ours DEL",
-        "p99",
-        "ref ADD",
-        "p99",
-        "ref DEL",
-        "p99",
-        "ADD ref/",
-        "DEL ref/",
-        "n ours",
-        "n ref"
+    eprintln!(
+        "bench host-local: ours ({}) and {REFERENCE} at {sizes:?} leases",
+        ours.display()
     );
-    // Rounds interleave every size and both plugins, so load from elsewhere on the machine
-    // hits all columns alike instead of skewing one row.
-    let mut series: Vec<(usize, Series, Series)> = sizes
+
+    let mut at: Vec<(usize, Plugin, Plugin, Floor, Series)> = sizes
         .iter()
         .map(|&n| {
             let ref_iters = match n {
                 0..=1_000 => iters,
-                1_001..=10_000 => iters.min(15),
-                _ => iters.min(8),
+                1_001..=10_000 => iters.min(20),
+                _ => iters.min(10),
             };
-            let o = Series::new(&ours, &root.join(format!("ours-{n}")), n, iters);
-            let r = Series::new(
+            let o = Plugin::new(
+                "host-local",
+                &ours,
+                &root.join(format!("ours-{n}")),
+                n,
+                iters,
+            );
+            let r = Plugin::new(
+                "Go host-local",
                 &reference,
                 &root.join(format!("reference-{n}")),
                 n,
                 ref_iters,
             );
-            (n, o, r)
+            let f = Floor::new(&root.join(format!("floor-{n}")), n);
+            (n, o, r, f, Series::new("floor"))
         })
         .collect();
+    // Rounds interleave every size, both plugins and the floor, so load from elsewhere on the
+    // machine hits all columns alike instead of skewing one row.
+    eprintln!("bench host-local: {iters} rounds");
+    let mut process = Vec::new();
     for round in 0..iters {
-        for (_, o, r) in series.iter_mut() {
+        process.push(ms(samples::bare_process()));
+        for (_, o, r, f, fs) in at.iter_mut() {
             o.sample(round);
             r.sample(round);
+            f.sample(fs);
         }
     }
-    let mut ours_base: Option<Stats> = None;
-    let mut flat = Vec::new();
-    for (n, o, r) in series.iter_mut() {
-        let (n, o, r) = (*n, o.stats(), r.stats());
-        println!(
-            "{:>7} | {:>9} {:>9} {:>9} {:>9} | {:>9} {:>9} {:>9} {:>9} | {:>9} {:>9} | {:>5} {:>5}",
-            n,
-            ms(o.add_p50),
-            ms(o.add_p99),
-            ms(o.del_p50),
-            ms(o.del_p99),
-            ms(r.add_p50),
-            ms(r.add_p99),
-            ms(r.del_p50),
-            ms(r.del_p99),
-            ratio(r.add_p50, o.add_p50),
-            ratio(r.del_p50, o.del_p50),
-            o.samples,
-            r.samples
-        );
-        let base = *ours_base.get_or_insert(o);
-        flat.push((
-            n,
-            ratio(o.add_p50, base.add_p50),
-            ratio(o.del_p50, base.del_p50),
-        ));
-    }
-    // Mixed operation: the reference changes the directory, so our next call rebuilds the index
-    // (reads every lease once, like each reference call does).
-    println!();
-    println!("ours right after a reference ADD on the same directory (index rebuild), ms:");
-    let mixed_iters = iters.min(5);
-    for (n, o, _) in series.iter() {
-        let mut dels = Vec::new();
-        for i in 0..mixed_iters {
+    eprintln!("bench host-local: memory rounds and ours after a reference ADD");
+    let scratch = root.join("rss.txt");
+    let mut rows = Vec::new();
+    let mut rss = serde_json::Map::new();
+    for (n, o, r, _, fs) in &at {
+        // Mixed operation: the reference changes the directory, so our next call rebuilds the
+        // index (reads every lease once, like each reference call does).
+        let mut rebuild = Vec::new();
+        for i in 0..iters.min(5) {
             let id = format!("mixed-{i}");
-            call(&reference, "ADD", &id, &o.conf);
-            dels.push(call(&ours, "DEL", &id, &o.conf));
+            call(&reference, "ADD", &id, &o.conf, None);
+            rebuild.push(ms(call(&ours, "DEL", &id, &o.conf, None).0));
         }
-        println!(
-            "{n:>7}: DEL p50 {} ({} samples)",
-            ms(percentile(&mut dels, 0.5)),
-            dels.len()
-        );
+        rows.push(json!({
+            "id": format!("host-local-{n}"),
+            "title": format!("host-local ADD+DEL at {} leases", thousands(*n)),
+            "leases": n, "processes": 2,
+            "ours": o.series.json(), "peer": r.series.json(), "floor": fs.json(),
+            "ours_del_after_reference_add": rebuild, "process": process,
+        }));
+        rss.insert(format!("host-local@{n}"), o.rss(&scratch));
+        rss.insert(format!("go:host-local@{n}"), r.rss(&scratch));
     }
-    println!();
-    println!(
-        "ours at n leases vs ours at {} leases (p50; the target is within 1.5x):",
-        sizes.first().copied().unwrap_or(0)
-    );
-    for (n, a, d) in flat {
-        println!("{n:>7}: ADD {a}  DEL {d}");
-    }
+    samples::write("host-local", &json!({"rows": rows, "rss": rss}));
     let _ = std::fs::remove_dir_all(&root);
 }
