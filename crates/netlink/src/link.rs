@@ -6,12 +6,11 @@ use netlink_packet_core::{NLM_F_CREATE, NLM_F_EXCL};
 use netlink_packet_route::link::{
     InfoData, InfoKind, InfoVeth, LinkAttribute, LinkFlags, LinkInfo, LinkMessage, Prop, State,
 };
-use netlink_packet_route::RouteNetlinkMessage;
 
 use crate::error::{Action, Error, Result};
 use crate::mac::MacAddr;
 use crate::netns::Netns;
-use crate::socket::{parse_reply, Expect, Netlink};
+use crate::socket::{parse_reply, Expect, Netlink, Reply, Request};
 
 /// Linux's IFNAMSIZ minus the terminating NUL.
 pub const MAX_IFNAME_LEN: usize = 15;
@@ -177,21 +176,18 @@ impl Netlink {
     }
 
     fn get_link_message(&mut self, msg: LinkMessage, op: &str) -> Result<LinkMessage> {
-        let replies = self.request(
-            RouteNetlinkMessage::GetLink(msg),
-            0,
-            Expect::One,
-            op,
-            &Action::GetLink,
-        )?;
+        let replies = self.request(Request::GetLink(msg), 0, Expect::One, op, &Action::GetLink)?;
         let raw = replies
             .first()
             .ok_or_else(|| Error::protocol(op, "no reply"))?;
         match parse_reply(raw, op)? {
-            RouteNetlinkMessage::NewLink(m) => Ok(m),
-            other => Err(Error::protocol(
+            Reply::NewLink(m) => Ok(m),
+            Reply::NewAddress(_) | Reply::NewRoute(_) | Reply::Other => Err(Error::protocol(
                 op,
-                format!("expected a link, got {other:?}"),
+                format!(
+                    "expected a link, got message type {}",
+                    crate::wire::read_u16(raw, 4).unwrap_or(0)
+                ),
             )),
         }
     }
@@ -210,7 +206,7 @@ impl Netlink {
     /// renamed to a name it carries as an alternative name (EEXIST).
     pub fn remove_alt_name(&mut self, index: u32, name: &str) -> Result<()> {
         self.request(
-            RouteNetlinkMessage::DelLinkProp(alt_name_message(index, name)),
+            Request::DelLinkProp(alt_name_message(index, name)),
             0,
             Expect::Ack,
             &format!("removing alternative name {name} from interface index {index}"),
@@ -240,7 +236,7 @@ impl Netlink {
     pub fn links(&mut self) -> Result<Vec<Link>> {
         let op = "listing interfaces";
         let replies = self.request(
-            RouteNetlinkMessage::GetLink(LinkMessage::default()),
+            Request::GetLink(LinkMessage::default()),
             0,
             Expect::Dump,
             op,
@@ -248,7 +244,7 @@ impl Netlink {
         )?;
         let mut out = Vec::with_capacity(replies.len());
         for raw in &replies {
-            if let RouteNetlinkMessage::NewLink(m) = parse_reply(raw, op)? {
+            if let Reply::NewLink(m) = parse_reply(raw, op)? {
                 out.push(Link::from_message(&m));
             }
         }
@@ -256,14 +252,8 @@ impl Netlink {
     }
 
     fn set_link(&mut self, msg: LinkMessage, op: &str, action: Action) -> Result<()> {
-        self.request(
-            RouteNetlinkMessage::SetLink(msg),
-            0,
-            Expect::Ack,
-            op,
-            &action,
-        )
-        .map(|_| ())
+        self.request(Request::SetLink(msg), 0, Expect::Ack, op, &action)
+            .map(|_| ())
     }
 
     /// Set a link administratively up.
@@ -400,7 +390,7 @@ impl Netlink {
     /// Delete a link (for a veth, both ends go).
     pub fn delete_link(&mut self, index: u32) -> Result<()> {
         self.request(
-            RouteNetlinkMessage::DelLink(set_link_message(index)),
+            Request::DelLink(set_link_message(index)),
             0,
             Expect::Ack,
             &format!("deleting interface index {index}"),
@@ -436,7 +426,7 @@ impl Netlink {
             LinkInfo::Data(InfoData::Veth(InfoVeth::Peer(peer_msg))),
         ]));
         self.request(
-            RouteNetlinkMessage::NewLink(msg),
+            Request::NewLink(msg),
             NLM_F_CREATE | NLM_F_EXCL,
             Expect::Ack,
             &format!("creating veth pair {name}/{peer}"),
@@ -486,7 +476,7 @@ mod tests {
         let mut msg = set_link_message(7);
         msg.header.flags = LinkFlags::Up;
         msg.header.change_mask = LinkFlags::Up;
-        let bytes = serialize(RouteNetlinkMessage::SetLink(msg), 5, 1);
+        let bytes = serialize(Request::SetLink(msg), 5, 1);
         let mut want = Vec::new();
         want.extend_from_slice(&32u32.to_ne_bytes()); // nlmsg_len
         want.extend_from_slice(&19u16.to_ne_bytes()); // RTM_SETLINK
