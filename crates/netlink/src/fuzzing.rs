@@ -4,7 +4,7 @@
 //! an API for plugins, so hidden from the docs; it only reaches code that is pure already.
 
 use crate::address::{address_from_message, Address};
-use crate::error::{Action, Result};
+use crate::error::{Action, Error, Result};
 use crate::link::Link;
 use crate::route::{route_from_message, Route};
 use crate::socket::{exchange, parse_reply, Expect, Reply, Transport};
@@ -91,7 +91,10 @@ pub enum Reading {
 pub fn read_route_reply(raw: &[u8]) -> Result<Reading> {
     let op = "reading a scripted reply";
     Ok(match parse_reply(raw, op)? {
-        Reply::NewLink(m) => Reading::Link(Box::new(Link::from_message(&m)), parse_vf_list(raw)),
+        Reply::NewLink(body) => Reading::Link(
+            Box::new(Link::from_reply(&body).map_err(|d| Error::protocol(op, d))?),
+            parse_vf_list(raw),
+        ),
         Reply::NewAddress(m) => Reading::Address(address_from_message(&m, op)?),
         Reply::NewRoute(m) => Reading::Route(route_from_message(&m)),
         _ => Reading::Other,

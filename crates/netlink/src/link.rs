@@ -8,6 +8,7 @@ use netlink_packet_route::link::{
 };
 
 use crate::error::{Action, Error, Result};
+use crate::link_reply;
 use crate::mac::MacAddr;
 use crate::netns::Netns;
 use crate::socket::{parse_reply, Expect, Netlink, Reply, Request};
@@ -69,53 +70,6 @@ pub struct Link {
     pub parent_bus: Option<String>,
 }
 
-impl Link {
-    pub(crate) fn from_message(msg: &LinkMessage) -> Link {
-        let mut link = Link {
-            index: msg.header.index,
-            name: String::new(),
-            mac: None,
-            permanent_mac: None,
-            mtu: None,
-            min_mtu: None,
-            max_mtu: None,
-            admin_up: msg.header.flags.contains(LinkFlags::Up),
-            oper_state: OperState::Unknown,
-            link_netns_id: None,
-            kind: None,
-            num_vfs: None,
-            parent_device: None,
-            parent_bus: None,
-        };
-        for attr in &msg.attributes {
-            match attr {
-                LinkAttribute::IfName(n) => link.name = n.clone(),
-                LinkAttribute::Address(a) if a.len() == 6 => link.mac = MacAddr::from_slice(a),
-                LinkAttribute::PermAddress(a) if a.len() == 6 => {
-                    link.permanent_mac = MacAddr::from_slice(a)
-                }
-                LinkAttribute::Mtu(m) => link.mtu = Some(*m),
-                LinkAttribute::MinMtu(m) => link.min_mtu = Some(*m),
-                LinkAttribute::MaxMtu(m) => link.max_mtu = Some(*m),
-                LinkAttribute::OperState(s) => link.oper_state = (*s).into(),
-                LinkAttribute::LinkNetNsId(id) => link.link_netns_id = Some(*id),
-                LinkAttribute::NumVf(n) => link.num_vfs = Some(*n),
-                LinkAttribute::ParentDevName(n) => link.parent_device = Some(n.clone()),
-                LinkAttribute::ParentDevBusName(n) => link.parent_bus = Some(n.clone()),
-                LinkAttribute::LinkInfo(infos) => {
-                    for info in infos {
-                        if let LinkInfo::Kind(k) = info {
-                            link.kind = Some(k.to_string());
-                        }
-                    }
-                }
-                _ => {}
-            }
-        }
-        link
-    }
-}
-
 /// Check an interface name before the kernel sees it, so the error names the rule. The same
 /// rule as `nfv_cni::validate_ifname`: both are tested against testdata/ifnames/names.tsv.
 pub fn validate_ifname(name: &str) -> Result<()> {
@@ -138,21 +92,6 @@ pub fn validate_ifname(name: &str) -> Result<()> {
     Ok(())
 }
 
-/// The alternative names a link message carries.
-fn alt_names_of(msg: &LinkMessage) -> Vec<String> {
-    let mut out = Vec::new();
-    for attr in &msg.attributes {
-        if let LinkAttribute::PropList(props) = attr {
-            for p in props {
-                if let Prop::AltIfName(n) = p {
-                    out.push(n.clone());
-                }
-            }
-        }
-    }
-    out
-}
-
 /// The request adding or removing alternative name `name` of link `index`.
 fn alt_name_message(index: u32, name: &str) -> LinkMessage {
     let mut msg = set_link_message(index);
@@ -171,11 +110,12 @@ fn set_link_message(index: u32) -> LinkMessage {
 
 impl Netlink {
     fn get_link(&mut self, msg: LinkMessage, op: &str) -> Result<Link> {
-        self.get_link_message(msg, op)
-            .map(|m| Link::from_message(&m))
+        let body = self.get_link_message(msg, op)?;
+        Link::from_reply(&body).map_err(|d| Error::protocol(op, d))
     }
 
-    fn get_link_message(&mut self, msg: LinkMessage, op: &str) -> Result<LinkMessage> {
+    /// The RTM_NEWLINK body answering a GETLINK.
+    fn get_link_message(&mut self, msg: LinkMessage, op: &str) -> Result<Vec<u8>> {
         let replies = self.request(Request::GetLink(msg), 0, Expect::One, op, &Action::GetLink)?;
         let raw = replies
             .first()
@@ -195,11 +135,9 @@ impl Netlink {
     /// The link's alternative names (IFLA_PROP_LIST; udev gives some, `ip link property add`
     /// too). They move with the link into another namespace.
     pub fn alt_names(&mut self, index: u32) -> Result<Vec<String>> {
-        let m = self.get_link_message(
-            set_link_message(index),
-            &format!("looking up interface index {index}"),
-        )?;
-        Ok(alt_names_of(&m))
+        let op = format!("looking up interface index {index}");
+        let body = self.get_link_message(set_link_message(index), &op)?;
+        link_reply::alt_names(&body).map_err(|d| Error::protocol(op, d))
     }
 
     /// Remove the alternative name `name` from the link (RTM_DELLINKPROP). A link cannot be
@@ -244,8 +182,8 @@ impl Netlink {
         )?;
         let mut out = Vec::with_capacity(replies.len());
         for raw in &replies {
-            if let Reply::NewLink(m) = parse_reply(raw, op)? {
-                out.push(Link::from_message(&m));
+            if let Reply::NewLink(body) = parse_reply(raw, op)? {
+                out.push(Link::from_reply(&body).map_err(|d| Error::protocol(op, d))?);
             }
         }
         Ok(out)
