@@ -119,10 +119,9 @@ bench: deps build
 ## static: the plugins and nfv-install, release, glibc linked in (run anywhere: any image, any
 ## node libc). Only the target's code gets the flag: build scripts and proc-macros stay dynamic.
 STATIC_TARGET := x86_64-unknown-linux-gnu
-# Non-PIE (relocation-model=static): no start-up self-relocation and no .rela.dyn; identical
-# code folding (lld --icf=all) merges the byte-identical functions monomorphisation leaves.
-# Why and what each saves: docs/design.md, "Binary size".
-STATIC_RUSTFLAGS := -C target-feature=+crt-static -C relocation-model=static -C link-arg=-Wl,--icf=all
+# Non-PIE (relocation-model=static): no start-up self-relocation and no .rela.dyn. Why, and
+# why not lld's --icf=all: docs/design.md, "Binary size".
+STATIC_RUSTFLAGS := -C target-feature=+crt-static -C relocation-model=static
 static:
 	RUSTFLAGS="$(STATIC_RUSTFLAGS)" $(CARGO) build --release --locked --target $(STATIC_TARGET) \
 	  $(addprefix -p ,$(PLUGINS)) -p nfv-installer --bins
