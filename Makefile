@@ -120,7 +120,7 @@ bench: deps build
 ## node libc). Only the target's code gets the flag: build scripts and proc-macros stay dynamic.
 STATIC_TARGET := x86_64-unknown-linux-gnu
 # Non-PIE (relocation-model=static): no start-up self-relocation and no .rela.dyn. Why, and
-# why not lld's --icf=all: docs/design.md, "Binary size".
+# why not lld's --icf=all: docs/design.md, "Binary size and memory".
 STATIC_RUSTFLAGS := -C target-feature=+crt-static -C relocation-model=static
 static:
 	RUSTFLAGS="$(STATIC_RUSTFLAGS)" $(CARGO) build --release --locked --target $(STATIC_TARGET) \

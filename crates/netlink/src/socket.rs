@@ -243,9 +243,9 @@ fn kernel_error(op: &str, action: &Action, code: i32, ext: Option<String>) -> Er
 
 /// The rtnetlink requests this crate sends. Its own type rather than netlink-packet-route's
 /// `RouteNetlinkMessage`: emitting and parsing through that enum links the code of every
-/// rtnetlink family (tc filters, neighbour tables, rules, ...) into each plugin, about
-/// 100 KiB of a plugin that only ever talks links, addresses and routes (docs/design.md,
-/// "Binary size").
+/// rtnetlink family (tc filters, neighbour tables, rules, ...) into each plugin, over 100 KiB
+/// (cargo bloat, opt-level 3) of a plugin that only ever talks links, addresses and routes
+/// (docs/design.md, "Binary size and memory").
 #[derive(Debug, Clone)]
 pub(crate) enum Request {
     NewLink(LinkMessage),
