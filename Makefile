@@ -13,7 +13,7 @@ APT := apt-get -o DPkg::Lock::Timeout=600 -q
 # goldens, the reference plugins as differential peers, iproute2 for namespaces.
 APT_PACKAGES := golang-go golang-github-appc-cni-dev containernetworking-plugins iproute2 util-linux procps
 
-.PHONY: all build deps test unit conformance goldens-check lab lab-shell ovs-e2e demo bench install lint clean reliability static dist image deploy-check multus-replay runtime-e2e fuzz fuzz-short
+.PHONY: all build deps test unit conformance goldens-check lab lab-shell ovs-e2e demo bench install lint clean reliability static dist image deploy-check multus-replay runtime-e2e fuzz fuzz-short sizes
 
 all: build
 
@@ -131,15 +131,23 @@ bench: deps static
 ## static: the plugins and nfv-install, release, glibc linked in (run anywhere: any image, any
 ## node libc). Only the target's code gets the flag: build scripts and proc-macros stay dynamic.
 STATIC_TARGET := x86_64-unknown-linux-gnu
+# Non-PIE (relocation-model=static): no start-up self-relocation and no .rela.dyn. Why, and
+# why not lld's --icf=all: docs/design.md, "Binary size and memory".
+STATIC_RUSTFLAGS := -C target-feature=+crt-static -C relocation-model=static
 static:
-	@echo '== static: the plugins and nfv-install with glibc linked in (cold: 4.5 min on a quiet machine, 11 min under load)'
-	RUSTFLAGS="-C target-feature=+crt-static" $(CARGO) build --release --locked --target $(STATIC_TARGET) \
+	@echo '== static: the plugins, nfv-install and nfvctl with glibc linked in (cold: 4.5 min on a quiet machine, 11 min under load)'
+	RUSTFLAGS="$(STATIC_RUSTFLAGS)" $(CARGO) build --release --locked --target $(STATIC_TARGET) \
 	  $(addprefix -p ,$(PLUGINS)) -p nfv-installer -p nfvctl --bins
 
 ## dist: target/dist/nfv-cni-<version>-x86_64-linux.tar.gz and SHA256SUMS (binaries checked static)
 dist: static
 	@echo '== dist: checking the binaries are static, packing the tarball and SHA256SUMS'
 	bash deployment/dist.sh
+
+## sizes: the shipped (static) binaries' sizes and peak RSS per call beside the Go plugins,
+## against issue #14's targets (deployment/sizes.sh; root for the RSS part)
+sizes: deps static
+	bash deployment/sizes.sh
 
 ## image: target/image/nfv-cni-<version>.oci.tar, FROM scratch, built by buildah with no registry
 image: dist

@@ -5,10 +5,10 @@ use std::net::IpAddr;
 use ipnetwork::IpNetwork;
 use netlink_packet_core::{NLM_F_CREATE, NLM_F_EXCL};
 use netlink_packet_route::address::{AddressAttribute, AddressMessage, AddressScope};
-use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
+use netlink_packet_route::AddressFamily;
 
 use crate::error::{Action, Error, Result};
-use crate::socket::{parse_reply, Expect, Netlink};
+use crate::socket::{parse_reply, Expect, Netlink, Reply, Request};
 
 /// One address as the kernel lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,7 +51,7 @@ impl Netlink {
     /// Add `net` (address/prefix) to link `index`. EEXIST ([`Error::is_exists`]) when present.
     pub fn add_address(&mut self, index: u32, net: IpNetwork) -> Result<()> {
         self.request(
-            RouteNetlinkMessage::NewAddress(address_message(index, net)),
+            Request::NewAddress(address_message(index, net)),
             NLM_F_CREATE | NLM_F_EXCL,
             Expect::Ack,
             &format!("adding address {net} to interface index {index}"),
@@ -63,7 +63,7 @@ impl Netlink {
     /// Remove `net` from link `index`. The kernel answers EADDRNOTAVAIL when it is not there.
     pub fn del_address(&mut self, index: u32, net: IpNetwork) -> Result<()> {
         self.request(
-            RouteNetlinkMessage::DelAddress(address_message(index, net)),
+            Request::DelAddress(address_message(index, net)),
             0,
             Expect::Ack,
             &format!("removing address {net} from interface index {index}"),
@@ -76,7 +76,7 @@ impl Netlink {
     pub fn addresses(&mut self, index: Option<u32>) -> Result<Vec<Address>> {
         let op = "listing addresses";
         let replies = self.request(
-            RouteNetlinkMessage::GetAddress(AddressMessage::default()),
+            Request::GetAddress(AddressMessage::default()),
             0,
             Expect::Dump,
             op,
@@ -84,7 +84,7 @@ impl Netlink {
         )?;
         let mut out = Vec::new();
         for raw in &replies {
-            let RouteNetlinkMessage::NewAddress(m) = parse_reply(raw, op)? else {
+            let Reply::NewAddress(m) = parse_reply(raw, op)? else {
                 continue;
             };
             if index.is_some_and(|i| i != m.header.index) {
@@ -127,7 +127,7 @@ mod tests {
     #[test]
     fn ipv4_message_has_local_and_broadcast() {
         let m = address_message(3, "10.1.2.3/24".parse().unwrap());
-        let bytes = serialize(RouteNetlinkMessage::NewAddress(m), 0x605, 1);
+        let bytes = serialize(Request::NewAddress(m), 0x605, 1);
         // ifaddrmsg: family AF_INET, prefix 24, flags 0, scope 0, index 3
         assert_eq!(&bytes[16..24], &[2, 24, 0, 0, 3, 0, 0, 0][..]);
         // IFA_ADDRESS(1), IFA_LOCAL(2), IFA_BROADCAST(4), each 8 bytes

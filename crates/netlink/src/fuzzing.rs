@@ -3,13 +3,11 @@
 //! readers the typed calls use turn each reply into a link, address, route or VF list. Not
 //! an API for plugins, so hidden from the docs; it only reaches code that is pure already.
 
-use netlink_packet_route::RouteNetlinkMessage;
-
 use crate::address::{address_from_message, Address};
-use crate::error::{Action, Result};
+use crate::error::{Action, Error, Result};
 use crate::link::Link;
 use crate::route::{route_from_message, Route};
-use crate::socket::{exchange, parse_reply, Expect, Transport};
+use crate::socket::{exchange, parse_reply, Expect, Reply, Transport};
 use crate::vf::{parse_vf_list, VfInfo};
 
 /// What the scripted request waits for, as the typed calls ask.
@@ -93,11 +91,12 @@ pub enum Reading {
 pub fn read_route_reply(raw: &[u8]) -> Result<Reading> {
     let op = "reading a scripted reply";
     Ok(match parse_reply(raw, op)? {
-        RouteNetlinkMessage::NewLink(m) => {
-            Reading::Link(Box::new(Link::from_message(&m)), parse_vf_list(raw))
-        }
-        RouteNetlinkMessage::NewAddress(m) => Reading::Address(address_from_message(&m, op)?),
-        RouteNetlinkMessage::NewRoute(m) => Reading::Route(route_from_message(&m)),
+        Reply::NewLink(body) => Reading::Link(
+            Box::new(Link::from_reply(&body).map_err(|d| Error::protocol(op, d))?),
+            parse_vf_list(raw),
+        ),
+        Reply::NewAddress(m) => Reading::Address(address_from_message(&m, op)?),
+        Reply::NewRoute(m) => Reading::Route(route_from_message(&m)),
         _ => Reading::Other,
     })
 }

@@ -19,6 +19,7 @@ mod error;
 #[doc(hidden)]
 pub mod fuzzing;
 mod link;
+mod link_reply;
 mod mac;
 pub mod netns;
 mod route;

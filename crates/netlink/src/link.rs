@@ -6,12 +6,12 @@ use netlink_packet_core::{NLM_F_CREATE, NLM_F_EXCL};
 use netlink_packet_route::link::{
     InfoData, InfoKind, InfoVeth, LinkAttribute, LinkFlags, LinkInfo, LinkMessage, Prop, State,
 };
-use netlink_packet_route::RouteNetlinkMessage;
 
 use crate::error::{Action, Error, Result};
+use crate::link_reply;
 use crate::mac::MacAddr;
 use crate::netns::Netns;
-use crate::socket::{parse_reply, Expect, Netlink};
+use crate::socket::{parse_reply, Expect, Netlink, Reply, Request};
 
 /// Linux's IFNAMSIZ minus the terminating NUL.
 pub const MAX_IFNAME_LEN: usize = 15;
@@ -70,53 +70,6 @@ pub struct Link {
     pub parent_bus: Option<String>,
 }
 
-impl Link {
-    pub(crate) fn from_message(msg: &LinkMessage) -> Link {
-        let mut link = Link {
-            index: msg.header.index,
-            name: String::new(),
-            mac: None,
-            permanent_mac: None,
-            mtu: None,
-            min_mtu: None,
-            max_mtu: None,
-            admin_up: msg.header.flags.contains(LinkFlags::Up),
-            oper_state: OperState::Unknown,
-            link_netns_id: None,
-            kind: None,
-            num_vfs: None,
-            parent_device: None,
-            parent_bus: None,
-        };
-        for attr in &msg.attributes {
-            match attr {
-                LinkAttribute::IfName(n) => link.name = n.clone(),
-                LinkAttribute::Address(a) if a.len() == 6 => link.mac = MacAddr::from_slice(a),
-                LinkAttribute::PermAddress(a) if a.len() == 6 => {
-                    link.permanent_mac = MacAddr::from_slice(a)
-                }
-                LinkAttribute::Mtu(m) => link.mtu = Some(*m),
-                LinkAttribute::MinMtu(m) => link.min_mtu = Some(*m),
-                LinkAttribute::MaxMtu(m) => link.max_mtu = Some(*m),
-                LinkAttribute::OperState(s) => link.oper_state = (*s).into(),
-                LinkAttribute::LinkNetNsId(id) => link.link_netns_id = Some(*id),
-                LinkAttribute::NumVf(n) => link.num_vfs = Some(*n),
-                LinkAttribute::ParentDevName(n) => link.parent_device = Some(n.clone()),
-                LinkAttribute::ParentDevBusName(n) => link.parent_bus = Some(n.clone()),
-                LinkAttribute::LinkInfo(infos) => {
-                    for info in infos {
-                        if let LinkInfo::Kind(k) = info {
-                            link.kind = Some(k.to_string());
-                        }
-                    }
-                }
-                _ => {}
-            }
-        }
-        link
-    }
-}
-
 /// Check an interface name before the kernel sees it, so the error names the rule. The same
 /// rule as `nfv_cni::validate_ifname`: both are tested against testdata/ifnames/names.tsv.
 pub fn validate_ifname(name: &str) -> Result<()> {
@@ -139,21 +92,6 @@ pub fn validate_ifname(name: &str) -> Result<()> {
     Ok(())
 }
 
-/// The alternative names a link message carries.
-fn alt_names_of(msg: &LinkMessage) -> Vec<String> {
-    let mut out = Vec::new();
-    for attr in &msg.attributes {
-        if let LinkAttribute::PropList(props) = attr {
-            for p in props {
-                if let Prop::AltIfName(n) = p {
-                    out.push(n.clone());
-                }
-            }
-        }
-    }
-    out
-}
-
 /// The request adding or removing alternative name `name` of link `index`.
 fn alt_name_message(index: u32, name: &str) -> LinkMessage {
     let mut msg = set_link_message(index);
@@ -172,26 +110,24 @@ fn set_link_message(index: u32) -> LinkMessage {
 
 impl Netlink {
     fn get_link(&mut self, msg: LinkMessage, op: &str) -> Result<Link> {
-        self.get_link_message(msg, op)
-            .map(|m| Link::from_message(&m))
+        let body = self.get_link_message(msg, op)?;
+        Link::from_reply(&body).map_err(|d| Error::protocol(op, d))
     }
 
-    fn get_link_message(&mut self, msg: LinkMessage, op: &str) -> Result<LinkMessage> {
-        let replies = self.request(
-            RouteNetlinkMessage::GetLink(msg),
-            0,
-            Expect::One,
-            op,
-            &Action::GetLink,
-        )?;
+    /// The RTM_NEWLINK body answering a GETLINK.
+    fn get_link_message(&mut self, msg: LinkMessage, op: &str) -> Result<Vec<u8>> {
+        let replies = self.request(Request::GetLink(msg), 0, Expect::One, op, &Action::GetLink)?;
         let raw = replies
             .first()
             .ok_or_else(|| Error::protocol(op, "no reply"))?;
         match parse_reply(raw, op)? {
-            RouteNetlinkMessage::NewLink(m) => Ok(m),
-            other => Err(Error::protocol(
+            Reply::NewLink(m) => Ok(m),
+            Reply::NewAddress(_) | Reply::NewRoute(_) | Reply::Other => Err(Error::protocol(
                 op,
-                format!("expected a link, got {other:?}"),
+                format!(
+                    "expected a link, got message type {}",
+                    crate::wire::read_u16(raw, 4).unwrap_or(0)
+                ),
             )),
         }
     }
@@ -199,18 +135,16 @@ impl Netlink {
     /// The link's alternative names (IFLA_PROP_LIST; udev gives some, `ip link property add`
     /// too). They move with the link into another namespace.
     pub fn alt_names(&mut self, index: u32) -> Result<Vec<String>> {
-        let m = self.get_link_message(
-            set_link_message(index),
-            &format!("looking up interface index {index}"),
-        )?;
-        Ok(alt_names_of(&m))
+        let op = format!("looking up interface index {index}");
+        let body = self.get_link_message(set_link_message(index), &op)?;
+        link_reply::alt_names(&body).map_err(|d| Error::protocol(op, d))
     }
 
     /// Remove the alternative name `name` from the link (RTM_DELLINKPROP). A link cannot be
     /// renamed to a name it carries as an alternative name (EEXIST).
     pub fn remove_alt_name(&mut self, index: u32, name: &str) -> Result<()> {
         self.request(
-            RouteNetlinkMessage::DelLinkProp(alt_name_message(index, name)),
+            Request::DelLinkProp(alt_name_message(index, name)),
             0,
             Expect::Ack,
             &format!("removing alternative name {name} from interface index {index}"),
@@ -240,7 +174,7 @@ impl Netlink {
     pub fn links(&mut self) -> Result<Vec<Link>> {
         let op = "listing interfaces";
         let replies = self.request(
-            RouteNetlinkMessage::GetLink(LinkMessage::default()),
+            Request::GetLink(LinkMessage::default()),
             0,
             Expect::Dump,
             op,
@@ -248,22 +182,16 @@ impl Netlink {
         )?;
         let mut out = Vec::with_capacity(replies.len());
         for raw in &replies {
-            if let RouteNetlinkMessage::NewLink(m) = parse_reply(raw, op)? {
-                out.push(Link::from_message(&m));
+            if let Reply::NewLink(body) = parse_reply(raw, op)? {
+                out.push(Link::from_reply(&body).map_err(|d| Error::protocol(op, d))?);
             }
         }
         Ok(out)
     }
 
     fn set_link(&mut self, msg: LinkMessage, op: &str, action: Action) -> Result<()> {
-        self.request(
-            RouteNetlinkMessage::SetLink(msg),
-            0,
-            Expect::Ack,
-            op,
-            &action,
-        )
-        .map(|_| ())
+        self.request(Request::SetLink(msg), 0, Expect::Ack, op, &action)
+            .map(|_| ())
     }
 
     /// Set a link administratively up.
@@ -400,7 +328,7 @@ impl Netlink {
     /// Delete a link (for a veth, both ends go).
     pub fn delete_link(&mut self, index: u32) -> Result<()> {
         self.request(
-            RouteNetlinkMessage::DelLink(set_link_message(index)),
+            Request::DelLink(set_link_message(index)),
             0,
             Expect::Ack,
             &format!("deleting interface index {index}"),
@@ -436,7 +364,7 @@ impl Netlink {
             LinkInfo::Data(InfoData::Veth(InfoVeth::Peer(peer_msg))),
         ]));
         self.request(
-            RouteNetlinkMessage::NewLink(msg),
+            Request::NewLink(msg),
             NLM_F_CREATE | NLM_F_EXCL,
             Expect::Ack,
             &format!("creating veth pair {name}/{peer}"),
@@ -486,7 +414,7 @@ mod tests {
         let mut msg = set_link_message(7);
         msg.header.flags = LinkFlags::Up;
         msg.header.change_mask = LinkFlags::Up;
-        let bytes = serialize(RouteNetlinkMessage::SetLink(msg), 5, 1);
+        let bytes = serialize(Request::SetLink(msg), 5, 1);
         let mut want = Vec::new();
         want.extend_from_slice(&32u32.to_ne_bytes()); // nlmsg_len
         want.extend_from_slice(&19u16.to_ne_bytes()); // RTM_SETLINK

@@ -8,10 +8,10 @@ use netlink_packet_route::route::{
     RouteAddress, RouteAttribute, RouteHeader, RouteMessage, RouteMetric, RouteProtocol,
     RouteScope, RouteType,
 };
-use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
+use netlink_packet_route::AddressFamily;
 
 use crate::error::{Action, Error, Result};
-use crate::socket::{parse_reply, Expect, Netlink};
+use crate::socket::{parse_reply, Expect, Netlink, Reply, Request};
 
 /// RT_TABLE_MAIN.
 pub const TABLE_MAIN: u32 = 254;
@@ -156,7 +156,7 @@ impl Netlink {
     /// Add a route. EEXIST ([`Error::is_exists`]) when the same route exists.
     pub fn add_route(&mut self, route: &Route) -> Result<()> {
         self.request(
-            RouteNetlinkMessage::NewRoute(route_message(route)),
+            Request::NewRoute(route_message(route)),
             NLM_F_CREATE | NLM_F_EXCL,
             Expect::Ack,
             &format!("adding route {}", describe(route)),
@@ -168,7 +168,7 @@ impl Netlink {
     /// Delete a route. ESRCH ([`Error::is_not_found`]) when there is none.
     pub fn del_route(&mut self, route: &Route) -> Result<()> {
         self.request(
-            RouteNetlinkMessage::DelRoute(route_message(route)),
+            Request::DelRoute(route_message(route)),
             0,
             Expect::Ack,
             &format!("deleting route {}", describe(route)),
@@ -181,7 +181,7 @@ impl Netlink {
     pub fn routes(&mut self) -> Result<Vec<Route>> {
         let op = "listing routes";
         let replies = self.request(
-            RouteNetlinkMessage::GetRoute(RouteMessage::default()),
+            Request::GetRoute(RouteMessage::default()),
             0,
             Expect::Dump,
             op,
@@ -189,7 +189,7 @@ impl Netlink {
         )?;
         let mut out = Vec::new();
         for raw in &replies {
-            let RouteNetlinkMessage::NewRoute(m) = parse_reply(raw, op)? else {
+            let Reply::NewRoute(m) = parse_reply(raw, op)? else {
                 continue;
             };
             if m.header.kind != RouteType::Unicast {

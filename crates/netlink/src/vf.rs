@@ -14,11 +14,10 @@ use netlink_packet_route::link::{
     VfInfoMac, VfInfoRate, VfInfoSpoofCheck, VfInfoTrust, VfInfoVlan, VfLinkState as NlVfLinkState,
     VfVlan, VfVlanInfo, VlanProtocol,
 };
-use netlink_packet_route::RouteNetlinkMessage;
 
 use crate::error::{Action, Error, Result, VfField};
 use crate::mac::MacAddr;
-use crate::socket::{Expect, Netlink};
+use crate::socket::{Expect, Netlink, Request};
 use crate::wire::{attributes, read_u32, NLMSG_HDR_LEN};
 
 const IFLA_VFINFO_LIST: u16 = 22;
@@ -362,7 +361,7 @@ impl Netlink {
     pub fn vfs(&mut self, pf_index: u32) -> Result<Vec<VfInfo>> {
         let op = format!("reading the VF list of interface index {pf_index}");
         let replies = self.request(
-            RouteNetlinkMessage::GetLink(vf_query_message(pf_index)),
+            Request::GetLink(vf_query_message(pf_index)),
             0,
             Expect::One,
             &op,
@@ -394,7 +393,7 @@ impl Netlink {
             setting.describe()
         );
         self.request(
-            RouteNetlinkMessage::SetLink(vf_setting_message(pf_index, vf, setting)),
+            Request::SetLink(vf_setting_message(pf_index, vf, setting)),
             0,
             Expect::Ack,
             &op,
@@ -445,11 +444,7 @@ mod tests {
     }
 
     fn built(setting: VfSetting) -> Vec<u8> {
-        serialize(
-            RouteNetlinkMessage::SetLink(vf_setting_message(4, 3, &setting)),
-            5,
-            9,
-        )
+        serialize(Request::SetLink(vf_setting_message(4, 3, &setting)), 5, 9)
     }
 
     #[test]
@@ -523,7 +518,7 @@ mod tests {
 
     #[test]
     fn query_message_asks_for_vfs() {
-        let got = serialize(RouteNetlinkMessage::GetLink(vf_query_message(4)), 1, 2);
+        let got = serialize(Request::GetLink(vf_query_message(4)), 1, 2);
         let ext = nla(29, &u32s(&[1])); // IFLA_EXT_MASK = RTEXT_FILTER_VF
         assert_eq!(&got[32..], &ext[..]);
         assert_eq!(u16::from_ne_bytes([got[4], got[5]]), 18); // RTM_GETLINK
