@@ -1,0 +1,200 @@
+"""Where one traced plugin call spends its time: `perf trace` output read into a breakdown by
+kind of work (netlink, files, fsync, namespaces, the announce's sockets, sleeps, start-up, the
+IPAM child...). Pure functions over the trace text, so bench/test_report.py checks them on
+fixed input; bench/trace.py and bench/rust/wrapped.rs record the traces, report.py renders.
+
+The trace is `perf trace -o FILE -- COMMAND` (syscall tracepoints: microseconds of overhead per
+call, not ptrace's tens). A line is one finished syscall, its start in ms since the trace began
+and its duration:
+
+         0.026 ( 0.001 ms): host-local/1933 brk()                          = 0x5623d1088000
+         3.667 (         ): host-local/5588 futex(uaddr: 0x620ba8, ...)    ...
+         3.667 ( 0.527 ms): host-local/5588  ... [continued]: futex())     = 0
+         6.388 (         ): host-local/5588 exit_group()                   = ?
+
+A process is the threads that carry its name (its comm after exec); its main thread is the
+first thread seen under that name. Every kind below sums the main thread only, so with the
+time outside syscalls (user code, page faults, waiting for a CPU) the kinds add up to the
+call's wall time; other threads (Go's runtime) are listed apart, in parallel with it.
+"""
+
+import re
+
+LINE = re.compile(r"^\s*(?P<ts>[\d.]+|\?) \(\s*(?:(?P<dur>[\d.]+) ms)?\s*\): "
+                  r"(?P<comm>[^ ]+?)/(?P<tid>\d+) +(?P<rest>.*)$")
+CONTINUED = re.compile(r"^\.\.\. \[continued\]: (?P<name>\w+)\(\)\)\s+= (?P<ret>.*)$")
+CALL = re.compile(r"^(?P<name>\w+)\((?P<args>.*?)\)\s+(?:= (?P<ret>.*)|\.\.\.)\s*$")
+FD = re.compile(r"\bfd: (\d+)")
+
+# Kinds of work, in the order the report lists them.
+NETLINK = "netlink"
+SOCKETS = "other sockets (the announce: ARP / NA)"
+NAMESPACES = "namespaces (setns, mount)"
+FSYNC = "fsync"
+LOCKS = "file locks (flock)"
+FILES = "files (open, read, write, stat, rename, unlink...)"
+SLEEPS = "sleeps and polls"
+STARTUP = "start-up and memory (exec, mmap, brk, mprotect, signals)"
+THREADS = "futex (threads handing work over)"
+CHILD = "starting and reaping processes and threads (clone, wait)"
+OTHER = "other syscalls"
+OUTSIDE = "outside syscalls (user code, page faults, run queue)"
+KINDS = [NETLINK, SOCKETS, NAMESPACES, FSYNC, LOCKS, FILES, SLEEPS, STARTUP, THREADS, CHILD, OTHER,
+         OUTSIDE]
+
+SOCKET_CALLS = {"socket", "bind", "connect", "setsockopt", "getsockopt", "getsockname", "sendto",
+                "sendmsg", "sendmmsg", "recvfrom", "recvmsg", "recvmmsg", "shutdown"}
+SENDS = {"sendto", "sendmsg", "sendmmsg"}
+BY_NAME = {}
+for _kind, _names in [
+    (NAMESPACES, "setns unshare mount umount2 pivot_root"),
+    (FSYNC, "fsync fdatasync syncfs sync_file_range sync"),
+    (LOCKS, "flock"),
+    (FILES, "open openat openat2 read write pread64 pwrite64 readv writev close close_range "
+            "newfstatat fstat stat lstat statx lseek getdents64 unlink unlinkat rename renameat "
+            "renameat2 mkdir mkdirat rmdir link linkat symlinkat readlink readlinkat fchmod "
+            "fchmodat fchown fchownat ftruncate access faccessat faccessat2 fcntl ioctl dup dup2 "
+            "dup3 pipe2 getcwd chdir fchdir utimensat statfs fstatfs copy_file_range sendfile"),
+    (SLEEPS, "nanosleep clock_nanosleep poll ppoll select pselect6 epoll_wait epoll_pwait "
+             "epoll_pwait2"),
+    (STARTUP, "execve execveat brk mmap munmap mremap mprotect madvise arch_prctl set_tid_address "
+              "set_robust_list rseq prlimit64 getrandom rt_sigaction rt_sigprocmask sigaltstack "
+              "rt_sigreturn sched_getaffinity uname exit exit_group"),
+    (THREADS, "futex sched_yield gettid tgkill"),
+    (CHILD, "clone clone3 fork vfork wait4 waitid"),
+]:
+    for _n in _names.split():
+        BY_NAME[_n] = _kind
+# Blocking calls a parent makes while its child runs (reading the child's stdout, waiting).
+WAITS = {"poll", "ppoll", "read", "wait4", "waitid", "epoll_wait", "epoll_pwait", "select",
+         "pselect6", "futex"}
+
+
+def parse(text):
+    """(events, exits): finished syscalls as dicts (comm, tid, name, args, ret, start, dur in
+    ms), and {tid: time of exit_group}. Calls still blocked when the trace ended, and lines
+    that are not syscalls, are left out."""
+    events, exits, entered = [], {}, {}
+    for line in text.splitlines():
+        m = LINE.match(line)
+        if not m:
+            continue
+        comm, tid, rest = m["comm"], int(m["tid"]), m["rest"].strip()
+        ts = None if m["ts"] == "?" else float(m["ts"])
+        c = CONTINUED.match(rest)
+        if c:
+            name, args, ret = c["name"], entered.pop((tid, c["name"]), ""), c["ret"].strip()
+        else:
+            c = CALL.match(rest)
+            if not c:
+                continue
+            name, args, ret = c["name"], c["args"], (c["ret"] or "").strip()
+            if name in ("exit_group", "exit") and ts is not None and tid not in exits:
+                exits[tid] = ts
+                continue
+            if m["dur"] is None:
+                entered[(tid, name)] = args
+                continue
+        if m["dur"] is None or ts is None:
+            continue
+        events.append({"comm": comm, "tid": tid, "name": name, "args": args, "ret": ret,
+                       "start": ts, "dur": float(m["dur"])})
+    return events, exits
+
+
+def process(events, exits, comm):
+    """The events of the process named `comm` (its main thread first seen), with its life span;
+    None when it is not in the trace."""
+    mine = [e for e in events if e["comm"] == comm]
+    if not mine:
+        return None
+    main = mine[0]["tid"]
+    start = min(e["start"] for e in mine if e["tid"] == main)
+    end = exits.get(main, max(e["start"] + e["dur"] for e in mine if e["tid"] == main))
+    return {"comm": comm, "main": main, "start": start, "end": end,
+            "events": [e for e in mine if e["tid"] == main],
+            "others": [e for e in mine if e["tid"] != main]}
+
+
+def classify(events, child=None):
+    """[(kind, event)] for a main thread's events. Socket calls go by the fd's socket family
+    (netlink or not), tracked from socket()'s result to close(); a blocking call made while
+    `child` (a process) runs is waiting for it."""
+    sockets, out = {}, []
+    for e in events:
+        fd = FD.search(e["args"])
+        fd = int(fd.group(1)) if fd else None
+        kind = BY_NAME.get(e["name"], OTHER)
+        if e["name"] == "socket":
+            kind = NETLINK if "family: NETLINK" in e["args"] else SOCKETS
+            if e["ret"].split(" ")[0].isdigit():
+                sockets[int(e["ret"].split(" ")[0])] = kind
+        elif fd is not None and fd in sockets:
+            kind = sockets[fd]
+            if e["name"] == "close":
+                del sockets[fd]
+        elif e["name"] in SOCKET_CALLS:
+            kind = SOCKETS
+        if (child is not None and e["name"] in WAITS
+                and e["start"] < child["end"] and e["start"] + e["dur"] > child["start"]):
+            kind = CHILD
+        out.append((kind, e))
+    return out
+
+
+def summarise(proc, child=None):
+    """{kind: {"ms", "calls"}} of a process's main thread, "outside syscalls" included, the
+    netlink sends, its five most costly syscalls, and its other threads' syscall time."""
+    kinds = {k: {"ms": 0.0, "calls": 0} for k in KINDS}
+    by_call, sends = {}, 0
+    for kind, e in classify(proc["events"], child):
+        kinds[kind]["ms"] += e["dur"]
+        kinds[kind]["calls"] += 1
+        if kind == NETLINK and e["name"] in SENDS:
+            sends += 1
+        t = by_call.setdefault(e["name"], [0.0, 0])
+        t[0] += e["dur"]
+        t[1] += 1
+    wall = proc["end"] - proc["start"]
+    kinds[OUTSIDE] = {"ms": max(0.0, wall - sum(v["ms"] for v in kinds.values())), "calls": 0}
+    top = sorted(by_call.items(), key=lambda kv: -kv[1][0])[:5]
+    return {
+        "process": proc["comm"],
+        "wall": wall,
+        "kinds": kinds,
+        "netlink_sends": sends,
+        "top": [{"name": n, "ms": t, "calls": c} for n, (t, c) in top],
+        "other_threads": {"ms": sum(e["dur"] for e in proc["others"]), "calls": len(proc["others"]),
+                          "threads": len({e["tid"] for e in proc["others"]})},
+    }
+
+
+def breakdown(text, plugin, ipam=None):
+    """One traced call of `plugin` (its comm) delegating to `ipam` (None: no child): the
+    plugin's wall time split by kind, with the IPAM child's own kinds folded in so the parts
+    add up to the call; the child's time and the plugin's alone kept beside. None when the
+    plugin is not in the trace."""
+    events, exits = parse(text)
+    p = process(events, exits, plugin)
+    if p is None:
+        return None
+    c = process(events, exits, ipam) if ipam and ipam != plugin else None
+    own = summarise(p, c)
+    out = {"process": plugin, "wall": own["wall"], "plugin": own, "child": None,
+           "kinds": {k: dict(v) for k, v in own["kinds"].items()},
+           "netlink_sends": own["netlink_sends"], "other_threads": dict(own["other_threads"])}
+    if c is not None:
+        child = summarise(c)
+        out["child"] = child
+        # The plugin's waiting covers the child's whole life: the child's parts replace it,
+        # and what is left of the wait is starting and reaping the process.
+        waited = own["kinds"][CHILD]["ms"]
+        for k, v in child["kinds"].items():
+            out["kinds"][k]["ms"] += v["ms"]
+            out["kinds"][k]["calls"] += v["calls"]
+        out["kinds"][CHILD]["ms"] = max(0.0, waited - child["wall"]) + child["kinds"][CHILD]["ms"]
+        out["netlink_sends"] += child["netlink_sends"]
+        out["other_threads"]["ms"] += child["other_threads"]["ms"]
+        out["other_threads"]["calls"] += child["other_threads"]["calls"]
+        out["other_threads"]["threads"] += child["other_threads"]["threads"]
+    return out
