@@ -33,14 +33,20 @@ NAMESPACES = "namespaces (setns, mount)"
 FSYNC = "fsync"
 LOCKS = "file locks (flock)"
 FILES = "files (open, read, write, stat, rename, unlink...)"
+PIPES = "stdin / stdout pipes (waiting for the other end)"
 SLEEPS = "sleeps and polls"
 STARTUP = "start-up and memory (exec, mmap, brk, mprotect, signals)"
 THREADS = "futex (threads handing work over)"
 CHILD = "starting and reaping processes and threads (clone, wait)"
 OTHER = "other syscalls"
 OUTSIDE = "outside syscalls (user code, page faults, run queue)"
-KINDS = [NETLINK, SOCKETS, NAMESPACES, FSYNC, LOCKS, FILES, SLEEPS, STARTUP, THREADS, CHILD, OTHER,
-         OUTSIDE]
+KINDS = [NETLINK, SOCKETS, NAMESPACES, FSYNC, LOCKS, FILES, PIPES, SLEEPS, STARTUP, THREADS, CHILD,
+         OTHER, OUTSIDE]
+# A word for each kind, where a syscall is named with it.
+SHORT = {NETLINK: "netlink", SOCKETS: "a socket, not netlink", NAMESPACES: "namespaces",
+         FSYNC: "a file", LOCKS: "a lock", FILES: "a file", PIPES: "a pipe", SLEEPS: "a wait",
+         STARTUP: "start-up", THREADS: "threads", CHILD: "a child process or thread",
+         OTHER: "other", OUTSIDE: "-"}
 
 SOCKET_CALLS = {"socket", "bind", "connect", "setsockopt", "getsockopt", "getsockname", "sendto",
                 "sendmsg", "sendmmsg", "recvfrom", "recvmsg", "recvmmsg", "shutdown"}
@@ -65,6 +71,9 @@ for _kind, _names in [
 ]:
     for _n in _names.split():
         BY_NAME[_n] = _kind
+# Calls on stdin, stdout and stderr, which are pipes to the runtime, or to the plugin for its
+# IPAM child: a read there waits for the writer.
+PIPE_CALLS = {"read", "write", "readv", "writev"}
 # Blocking calls a parent makes while its child runs (reading the child's stdout, waiting).
 WAITS = {"poll", "ppoll", "read", "wait4", "waitid", "epoll_wait", "epoll_pwait", "select",
          "pselect6", "futex"}
@@ -123,7 +132,8 @@ def classify(events, child=None):
     sockets, out = {}, []
     for e in events:
         fd = FD.search(e["args"])
-        fd = int(fd.group(1)) if fd else None
+        # perf leaves out arguments that are zero: a read without "fd:" reads fd 0.
+        fd = int(fd.group(1)) if fd else (0 if e["name"] in PIPE_CALLS else None)
         kind = BY_NAME.get(e["name"], OTHER)
         if e["name"] == "socket":
             kind = NETLINK if "family: NETLINK" in e["args"] else SOCKETS
@@ -135,6 +145,8 @@ def classify(events, child=None):
                 del sockets[fd]
         elif e["name"] in SOCKET_CALLS:
             kind = SOCKETS
+        elif kind == FILES and e["name"] in PIPE_CALLS and (fd in (0, 1, 2) or "<pipe:" in e["args"]):
+            kind = PIPES
         if (child is not None and e["name"] in WAITS
                 and e["start"] < child["end"] and e["start"] + e["dur"] > child["start"]):
             kind = CHILD
@@ -144,7 +156,8 @@ def classify(events, child=None):
 
 def summarise(proc, child=None):
     """{kind: {"ms", "calls"}} of a process's main thread, "outside syscalls" included, the
-    netlink sends, its five most costly syscalls, and its other threads' syscall time."""
+    netlink sends, its five most costly syscalls (by name and kind: a socket's close is not a
+    file's), and its other threads' syscall time."""
     kinds = {k: {"ms": 0.0, "calls": 0} for k in KINDS}
     by_call, sends = {}, 0
     for kind, e in classify(proc["events"], child):
@@ -152,9 +165,10 @@ def summarise(proc, child=None):
         kinds[kind]["calls"] += 1
         if kind == NETLINK and e["name"] in SENDS:
             sends += 1
-        t = by_call.setdefault(e["name"], [0.0, 0])
+        t = by_call.setdefault((e["name"], kind), [0.0, 0, 0.0])
         t[0] += e["dur"]
         t[1] += 1
+        t[2] = max(t[2], e["dur"])
     wall = proc["end"] - proc["start"]
     kinds[OUTSIDE] = {"ms": max(0.0, wall - sum(v["ms"] for v in kinds.values())), "calls": 0}
     top = sorted(by_call.items(), key=lambda kv: -kv[1][0])[:5]
@@ -163,7 +177,8 @@ def summarise(proc, child=None):
         "wall": wall,
         "kinds": kinds,
         "netlink_sends": sends,
-        "top": [{"name": n, "ms": t, "calls": c} for n, (t, c) in top],
+        "top": [{"name": n, "kind": k, "ms": t, "calls": c, "longest": m}
+                for (n, k), (t, c, m) in top],
         "other_threads": {"ms": sum(e["dur"] for e in proc["others"]), "calls": len(proc["others"]),
                           "threads": len({e["tid"] for e in proc["others"]})},
     }

@@ -6,8 +6,9 @@ bench/syscalls.py reads to say where the time of a host-local call goes.
 
 The stand-in is the host-local bench's (plugins/host-local/benches/add_del.rs): a data
 directory holding LEASES leases (default 10) of 10.200.0.0/16 in the on-disk format, each side
-its own. Three ADD+DEL rounds warm the page cache, the fourth is traced, as the wrapped benches
-trace theirs (bench/rust/wrapped.rs). Writes OUT_DIR/host-local-{ours,go}-{ADD,DEL}.txt.
+its own. Three ADD+DEL rounds warm the page cache, the next TRACED are traced, as the wrapped
+benches trace theirs (bench/rust/wrapped.rs); the report reads the call of median wall time.
+Writes OUT_DIR/host-local-{ours,go}-{ADD,DEL}.<n>.txt.
 """
 
 import ipaddress
@@ -18,6 +19,7 @@ import sys
 
 GO = "/usr/lib/cni/host-local"
 WARM = 3
+TRACED = 5
 BASE = ipaddress.IPv4Address("10.200.0.0")
 
 
@@ -55,10 +57,9 @@ def main(argv):
     for side, binary in (("ours", ours), ("go", GO)):
         data = os.path.join(out, f"data-{side}")
         populate(data, leases)
-        for i in range(WARM + 1):
-            traced = i == WARM
+        for i in range(WARM + TRACED):
             for verb in ("ADD", "DEL"):
-                trace = os.path.join(out, f"host-local-{side}-{verb}.txt") if traced else None
+                trace = os.path.join(out, f"host-local-{side}-{verb}.{i}.txt") if i >= WARM else None
                 call(binary, verb, f"{side}{i}", data, trace)
         shutil.rmtree(data)
     print(f"trace: host-local ADD and DEL at {leases} leases, ours and Go, in {out}")

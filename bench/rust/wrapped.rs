@@ -7,8 +7,8 @@
 //! [`wrapper_only`] times it around `/bin/true` so the report can show it.
 //!
 //! With `NFV_BENCH_TRACE=<dir>` (bench/run.sh sets it for one extra short run of the bench),
-//! one warm call per binary, kind of attachment and verb runs under `perf trace`, written to
-//! `<dir>/<binary>-<id without its digits>-<verb>.txt` for bench/syscalls.py: where the
+//! every warm call (after the bench's 3 warm-up rounds) runs under `perf trace`, written to
+//! `<dir>/<binary>-<id without its digits>-<verb>.<n>.txt` for bench/syscalls.py: where the
 //! plugin's own time goes. perf starts outside the wrapper (the wrapper's /sys is the fake
 //! one, without tracefs) and follows it down to the plugin and its IPAM child.
 
@@ -104,13 +104,13 @@ pub fn call(
     Took { wall, rss_kib }
 }
 
-/// Calls of each binary, kind and verb so far: the trace is of a warm call, not the first.
+/// Calls of each binary, kind and verb so far: warm calls are traced, not the first ones.
 static CALLS: Mutex<Vec<(String, usize)>> = Mutex::new(Vec::new());
-/// Which call of a kind is traced: the first one a bench keeps after its 3 warm-up rounds.
-const TRACED_CALL: usize = 3;
+/// The first traced call of a kind: the first one a bench keeps after its 3 warm-up rounds.
+const FIRST_TRACED: usize = 3;
 
-/// Where this call's `perf trace` goes, when tracing is asked for and this is the traced call
-/// of its binary, kind (the id without its round number) and verb.
+/// Where this call's `perf trace` goes, when tracing is asked for and this call of its binary,
+/// kind (the id without its round number) and verb is a warm one.
 fn trace_file(bin: &Path, verb: &str, id: &str, rss: bool) -> Option<std::path::PathBuf> {
     let dir = std::env::var_os("NFV_BENCH_TRACE")?;
     let name = bin.file_name()?.to_string_lossy().into_owned();
@@ -129,7 +129,7 @@ fn trace_file(bin: &Path, verb: &str, id: &str, rss: bool) -> Option<std::path::
             0
         }
     };
-    (seen == TRACED_CALL).then(|| Path::new(&dir).join(format!("{key}.txt")))
+    (seen >= FIRST_TRACED).then(|| Path::new(&dir).join(format!("{key}.{seen}.txt")))
 }
 
 /// The wrapper alone: nsenter, unshare, the two bind mounts and an exec of `/bin/true`.
