@@ -213,15 +213,15 @@ def trace_lines(breakdowns):
     if not breakdowns:
         return ["No traces in this run (perf trace missing or not permitted).", ""]
     out = [
-        "A few warm ADDs and DELs of each plugin, on the bench's own stand-ins, run under `perf",
-        "trace` (bench/trace.py for host-local; the wrapper's NFV_BENCH_TRACE for sriov and vdpa,",
-        "bench/rust/wrapped.rs); each column is the traced call of median wall time, split by",
-        "bench/syscalls.py: milliseconds (syscalls) on the",
-        "plugin's main thread and its IPAM child's, which add up to the call from exec to exit; the",
-        "plugin's wait for its IPAM child is replaced by the child's own parts. \"Outside syscalls\" is",
-        "user code, page faults and waiting for a CPU. perf adds a few µs per syscall, so a traced",
-        "call is slower than the medians above; the shares are what to read. Go's runtime threads",
-        "are shown apart: they run beside the main thread, not in its sum.",
+        "A few warm ADDs and DELs of each plugin on the bench's own stand-ins, run under `perf trace`",
+        "(bench/trace.py for host-local; the wrapper's NFV_BENCH_TRACE for sriov and vdpa,",
+        "bench/rust/wrapped.rs) and split by bench/syscalls.py. Each column is the traced call of",
+        "median wall time: milliseconds in syscalls (and their count) on the plugin's main thread,",
+        "which add up to the call from exec to exit. The IPAM child's whole run is inside \"starting",
+        "and waiting for child processes\" (its own parts: the host-local table and its costliest",
+        "calls below). \"Outside syscalls\" is user code, page faults and waiting for a CPU. perf",
+        "adds a few µs per syscall, so a traced call is slower than the medians above: read the",
+        "shares. Go's runtime threads are apart: they run beside the main thread, not in its sum.",
         "",
     ]
     for fam in TRACE_FAMILIES:
@@ -236,7 +236,7 @@ def trace_lines(breakdowns):
         b = [got[side][verb] for side, _, verb in cols]
         out.append("| **the call, exec to exit** | " + " | ".join(f"**{x['wall']:.2f}**" for x in b) + " |")
         if any(x["child"] for x in b):
-            out.append("| of which the IPAM child, exec to exit | " + " | ".join(
+            out.append("| the IPAM child, exec to exit (inside the waiting below) | " + " | ".join(
                 f"{x['child']['wall']:.2f}" if x["child"] else "-" for x in b) + " |")
         for kind in syscalls.KINDS:
             if not any(x["kinds"][kind]["ms"] >= 0.005 or x["kinds"][kind]["calls"] for x in b):

@@ -5,7 +5,9 @@
 
 SAMPLES_DIR holds what the bench programs wrote (host-local.json, sriov.json, vdpa.json,
 userspace.json: per-call milliseconds, ADD and DEL paired; peak RSS in KiB) and what run.sh
-collected (machine.json: the machine, versions, binary paths, the cost of a bare process).
+collected (machine.json: the machine, versions, binary paths, the cost of a bare process;
+baseline.json: the empty program built as ours, bench/baseline.py; trace/<family>/*.txt: perf
+traces of a few warm calls). The measured reasons built from the last two are bench/reasons.py's.
 Sizes are read here from the binaries themselves (the shipped static build and the Go peers),
 so whatever build sits in the static directory is what the report shows.
 

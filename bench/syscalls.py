@@ -15,7 +15,9 @@ and its duration:
 A process is the threads that carry its name (its comm after exec); its main thread is the
 first thread seen under that name. Every kind below sums the main thread only, so with the
 time outside syscalls (user code, page faults, waiting for a CPU) the kinds add up to the
-call's wall time; other threads (Go's runtime) are listed apart, in parallel with it.
+call's wall time; other threads (Go's runtime) are listed apart, in parallel with it. A
+plugin's blocking calls while its IPAM child runs are the kind "starting and waiting for
+child processes": the child is summarised on its own, beside (not inside) the plugin's sum.
 """
 
 import re
@@ -37,7 +39,7 @@ PIPES = "stdin / stdout pipes (waiting for the other end)"
 SLEEPS = "sleeps and polls"
 STARTUP = "start-up and memory (exec, mmap, brk, mprotect, signals)"
 THREADS = "futex (threads handing work over)"
-CHILD = "starting and reaping processes and threads (clone, wait)"
+CHILD = "starting and waiting for child processes and threads (clone, wait, their pipes)"
 OTHER = "other syscalls"
 OUTSIDE = "outside syscalls (user code, page faults, run queue)"
 KINDS = [NETLINK, SOCKETS, NAMESPACES, FSYNC, LOCKS, FILES, PIPES, SLEEPS, STARTUP, THREADS, CHILD,
@@ -81,8 +83,9 @@ WAITS = {"poll", "ppoll", "read", "wait4", "waitid", "epoll_wait", "epoll_pwait"
 
 def parse(text):
     """(events, exits): finished syscalls as dicts (comm, tid, name, args, ret, start, dur in
-    ms), and {tid: time of exit_group}. Calls still blocked when the trace ended, and lines
-    that are not syscalls, are left out."""
+    ms), and {tid: time of exit_group}. Calls still blocked when the trace ended, calls whose
+    entry this task did not make (a fork child's clone), and lines that are not syscalls, are
+    left out."""
     events, exits, entered = [], {}, {}
     for line in text.splitlines():
         m = LINE.match(line)
@@ -92,7 +95,11 @@ def parse(text):
         ts = None if m["ts"] == "?" else float(m["ts"])
         c = CONTINUED.match(rest)
         if c:
-            name, args, ret = c["name"], entered.pop((tid, c["name"]), ""), c["ret"].strip()
+            if (tid, c["name"]) not in entered:
+                # Entered in another task: a fork child's return from clone, timed from its
+                # parent's entry (perf prints a wrapped-around duration for it).
+                continue
+            name, args, ret = c["name"], entered.pop((tid, c["name"])), c["ret"].strip()
         else:
             c = CALL.match(rest)
             if not c:
@@ -186,30 +193,16 @@ def summarise(proc, child=None):
 
 def breakdown(text, plugin, ipam=None):
     """One traced call of `plugin` (its comm) delegating to `ipam` (None: no child): the
-    plugin's wall time split by kind, with the IPAM child's own kinds folded in so the parts
-    add up to the call; the child's time and the plugin's alone kept beside. None when the
-    plugin is not in the trace."""
+    plugin's wall time split by kind, its wait for the IPAM child one of them, so the parts add
+    up to the call; the child's own summary beside it. None when the plugin is not in the
+    trace."""
     events, exits = parse(text)
     p = process(events, exits, plugin)
     if p is None:
         return None
     c = process(events, exits, ipam) if ipam and ipam != plugin else None
     own = summarise(p, c)
-    out = {"process": plugin, "wall": own["wall"], "plugin": own, "child": None,
-           "kinds": {k: dict(v) for k, v in own["kinds"].items()},
-           "netlink_sends": own["netlink_sends"], "other_threads": dict(own["other_threads"])}
-    if c is not None:
-        child = summarise(c)
-        out["child"] = child
-        # The plugin's waiting covers the child's whole life: the child's parts replace it,
-        # and what is left of the wait is starting and reaping the process.
-        waited = own["kinds"][CHILD]["ms"]
-        for k, v in child["kinds"].items():
-            out["kinds"][k]["ms"] += v["ms"]
-            out["kinds"][k]["calls"] += v["calls"]
-        out["kinds"][CHILD]["ms"] = max(0.0, waited - child["wall"]) + child["kinds"][CHILD]["ms"]
-        out["netlink_sends"] += child["netlink_sends"]
-        out["other_threads"]["ms"] += child["other_threads"]["ms"]
-        out["other_threads"]["calls"] += child["other_threads"]["calls"]
-        out["other_threads"]["threads"] += child["other_threads"]["threads"]
-    return out
+    return {"process": plugin, "wall": own["wall"], "plugin": own,
+            "child": summarise(c) if c is not None else None,
+            "kinds": own["kinds"], "netlink_sends": own["netlink_sends"],
+            "other_threads": own["other_threads"]}
