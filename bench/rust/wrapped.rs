@@ -117,7 +117,10 @@ fn trace_file(bin: &Path, verb: &str, id: &str, rss: bool) -> Option<std::path::
     if rss || name == "true" {
         return None;
     }
-    let key = format!("{name}-{}-{verb}", id.trim_end_matches(|c: char| c.is_ascii_digit()));
+    let key = format!(
+        "{name}-{}-{verb}",
+        id.trim_end_matches(|c: char| c.is_ascii_digit())
+    );
     let mut calls = CALLS.lock().unwrap();
     let seen = match calls.iter_mut().find(|(k, _)| *k == key) {
         Some((_, n)) => {
