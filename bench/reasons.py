@@ -1,6 +1,6 @@
 """The measured reasons of docs/benchmarks.md: how much of each binary and each peak RSS is an
 empty Rust program built as ours (bench/baseline.py) and how much is ours above it, and where
-one traced call spends its time (bench/syscalls.py over bench/trace.py's and the wrapper's
+one traced call spends its time (bench/syscalls.py over bench/trace_hostlocal.py's and the wrapper's
 `perf trace` files). report.py builds the document; this module adds these parts to it.
 """
 
@@ -58,6 +58,15 @@ def representative(found):
     pick = dict(found[(len(found) - 1) // 2])
     pick["traced_walls"] = [b["wall"] for b in found]
     return pick
+
+
+def load_rss_parts(samples_dir):
+    """rss_parts.json of the run (bench/rss_parts.py), or None."""
+    path = os.path.join(samples_dir, "rss_parts.json")
+    if not os.path.exists(path):
+        return None
+    with open(path) as f:
+        return json.load(f)
 
 
 def load_breakdowns(trace_dir):
@@ -125,12 +134,21 @@ def fmt_kib(k):
     return "-" if k is None else f"{k:.0f} KiB"
 
 
-def miss_reason(t, s, unit):
+def miss_reason(t, s, unit, parts=None):
     """The sentence a size or RSS miss gets: the baseline's part, ours above it, what the
-    target leaves for our code."""
+    target leaves for our code; for RSS, what the process's memory is made of."""
     if s is None:
         return ""
-    fmt = fmt_mb if unit == "bytes" else fmt_kib
+    text = split_sentence(s, fmt_mb if unit == "bytes" else fmt_kib)
+    if unit == "kib":
+        label, part = rss_part_of(t.get("what", "")[len("peak RSS of "):], parts)
+        if part:
+            text += (f"; at its exit, {label} held {part['file']:.0f} of its {part['peak']:.0f} KiB as "
+                     f"file pages of the executable and {part['anon']:.0f} KiB anonymous")
+    return text
+
+
+def split_sentence(s, fmt):
     text = (f". Measured reason: {BASELINE_TITLE} is {fmt(s['baseline'])} of it, ours above that "
             f"{fmt(s['above'])}; ")
     if s["left"] is None:
@@ -157,7 +175,40 @@ def baseline_rows(baseline, unit):
             if peak else f"| {BASELINE_TITLE} (bench/baseline) | - | - | - | - | baseline |"]
 
 
-def split_lines(size_targets, rss_targets, baseline):
+def rss_part_of(name, parts):
+    """The rss_parts entry that shows what an RSS target's process is made of: host-local's
+    ADD, else the plugin's VERSION call (a call every plugin makes without a node)."""
+    if not parts:
+        return None, None
+    plugin = name.split("@")[0].split(" ")[0]
+    for label in (f"{plugin} ADD at 10 leases", f"{plugin} VERSION"):
+        if parts.get(label):
+            return label, parts[label]
+    return None, None
+
+
+def rss_parts_lines(parts):
+    """What each measured process's resident memory is made of, at its exit."""
+    if not parts:
+        return []
+    out = ["What the memory is made of (bench/rss_parts.py: /proc/PID/status with the process",
+           "held at its exit_group by strace, median of 3 calls). For a static binary the file",
+           "pages are its own executable's, mapped on faults (up to 64 KiB around each): RSS",
+           "follows the code a call runs, not its data. (The Go plugins are linked dynamically:",
+           "their file pages also hold libc.so's and the loader's.)",
+           "",
+           "| process | peak (VmHWM) | file pages (RssFile) | anonymous: heap, stacks, data (RssAnon) |",
+           "|---|---:|---:|---:|"]
+    for label, v in parts.items():
+        if v:
+            out.append(f"| {label} | {v['peak']:.0f} KiB | {v['file']:.0f} KiB ({v['file'] / v['peak'] * 100:.0f}%) | "
+                       f"{v['anon']:.0f} KiB |")
+        else:
+            out.append(f"| {label} | not caught at its exit | - | - |")
+    return out + [""]
+
+
+def split_lines(size_targets, rss_targets, baseline, parts=None):
     """The section on the size and RSS targets' reasons, measured in this run."""
     if not baseline:
         return ["No baseline was measured in this run (bench/baseline.py did not write baseline.json).", ""]
@@ -197,7 +248,7 @@ def split_lines(size_targets, rss_targets, baseline):
             out.append(f"| {t['what']} | {fmt(sp['ours'])} | {fmt(sp['baseline'])} | {fmt(sp['above'])} | "
                        f"≤ {fmt(sp['target'])} | {left} | {cut} |")
     out.append("")
-    return out
+    return out + rss_parts_lines(parts)
 
 
 # ---- time: where a traced call goes -------------------------------------------------------
@@ -214,7 +265,7 @@ def trace_lines(breakdowns):
         return ["No traces in this run (perf trace missing or not permitted).", ""]
     out = [
         "A few warm ADDs and DELs of each plugin on the bench's own stand-ins, run under `perf trace`",
-        "(bench/trace.py for host-local; the wrapper's NFV_BENCH_TRACE for sriov and vdpa,",
+        "(bench/trace_hostlocal.py for host-local; the wrapper's NFV_BENCH_TRACE for sriov and vdpa,",
         "bench/rust/wrapped.rs) and split by bench/syscalls.py. Each column is the traced call of",
         "median wall time: milliseconds in syscalls (and their count) on the plugin's main thread,",
         "which add up to the call from exec to exit. The IPAM child's whole run is inside \"starting",

@@ -6,8 +6,8 @@
 SAMPLES_DIR holds what the bench programs wrote (host-local.json, sriov.json, vdpa.json,
 userspace.json: per-call milliseconds, ADD and DEL paired; peak RSS in KiB) and what run.sh
 collected (machine.json: the machine, versions, binary paths, the cost of a bare process;
-baseline.json: the empty program built as ours, bench/baseline.py; trace/<family>/*.txt: perf
-traces of a few warm calls). The measured reasons built from the last two are bench/reasons.py's.
+baseline.json: the empty program built as ours, bench/baseline.py; rss_parts.json: what RSS is
+made of, bench/rss_parts.py; trace/<family>/*.txt: perf traces of a few warm calls). The measured reasons built from the last two are bench/reasons.py's.
 Sizes are read here from the binaries themselves (the shipped static build and the Go peers),
 so whatever build sits in the static directory is what the report shows.
 
@@ -429,7 +429,8 @@ def render_md(doc):
     if spawn:
         out += [f"A bare process measured once at the end of the run, outside the rounds: {fmt_ms(spawn)} ms.", ""]
     out += ["## Why the size and RSS targets are missed (measured in this run)", "",
-            *reasons.split_lines(doc["targets"]["size"], doc["targets"]["rss"], doc.get("baseline")),
+            *reasons.split_lines(doc["targets"]["size"], doc["targets"]["rss"], doc.get("baseline"),
+                                 doc.get("rss_parts")),
             "## Where the time of a call goes (perf trace, measured in this run)", "",
             *reasons.trace_lines(doc.get("time_breakdown"))]
     missed = [t for group in doc["targets"].values() for t in group if t["met"] is False]
@@ -463,7 +464,8 @@ def miss_reason(t, doc):
     base = doc.get("baseline")
     if t["what"].startswith("size"):
         return reasons.miss_reason(t, reasons.split(t["ours"], reasons.baseline_size(base), t["target"]), "bytes")
-    return reasons.miss_reason(t, reasons.split(t["ours"], reasons.baseline_rss(base), t["target"]), "kib")
+    return reasons.miss_reason(t, reasons.split(t["ours"], reasons.baseline_rss(base), t["target"]), "kib",
+                               doc.get("rss_parts"))
 
 
 def render_svg(rows):
@@ -567,6 +569,7 @@ def build(samples_dir):
         "linkage": links,
         "targets": targets,
         "baseline": baseline,
+        "rss_parts": reasons.load_rss_parts(samples_dir),
         "reasons": {
             "size": reasons.size_splits(targets["size"], baseline),
             "rss": reasons.rss_splits(targets["rss"], baseline),

@@ -1,7 +1,7 @@
 """Where one traced plugin call spends its time: `perf trace` output read into a breakdown by
 kind of work (netlink, files, fsync, namespaces, the announce's sockets, sleeps, start-up, the
 IPAM child...). Pure functions over the trace text, so bench/test_report.py checks them on
-fixed input; bench/trace.py and bench/rust/wrapped.rs record the traces, report.py renders.
+fixed input; bench/trace_hostlocal.py and bench/rust/wrapped.rs record the traces, report.py renders.
 
 The trace is `perf trace -o FILE -- COMMAND` (syscall tracepoints: microseconds of overhead per
 call, not ptrace's tens). A line is one finished syscall, its start in ms since the trace began

@@ -242,6 +242,24 @@ class Baseline(unittest.TestCase):
         self.assertIn("the target is 0.34 MB below the empty program alone, so no code of ours",
                       reasons.miss_reason({}, s, "bytes"))
 
+    def test_rss_misses_say_what_the_memory_is_made_of(self):
+        parts = {"the empty program": {"peak": 980, "file": 924, "anon": 56},
+                 "host-local ADD at 10 leases": {"peak": 1432, "file": 1356, "anon": 76},
+                 "sriov VERSION": {"peak": 1792, "file": 1716, "anon": 76},
+                 "vdpa VERSION": None}
+        self.assertEqual(reasons.rss_part_of("host-local@10", parts)[0], "host-local ADD at 10 leases")
+        self.assertEqual(reasons.rss_part_of("sriov", parts)[0], "sriov VERSION")
+        self.assertEqual(reasons.rss_part_of("vdpa (vhost)", parts), (None, None))  # not caught
+        s = reasons.split(1556, 924, 1284)
+        text = reasons.miss_reason({"what": "peak RSS of host-local@10"}, s, "kib", parts)
+        self.assertIn("ours above that 632 KiB; the target leaves 360 KiB for our code", text)
+        self.assertIn("at its exit, host-local ADD at 10 leases held 1356 of its 1432 KiB as file pages "
+                      "of the executable and 76 KiB anonymous", text)
+        lines = reasons.rss_parts_lines(parts)
+        self.assertIn("| sriov VERSION | 1792 KiB | 1716 KiB (96%) | 76 KiB |", lines)
+        self.assertIn("| vdpa VERSION | not caught at its exit | - | - |", lines)
+        self.assertEqual(reasons.rss_parts_lines(None), [])
+
     def test_profile_becomes_cargo_config(self):
         args, profile = baseline.profile_args(
             '[profile.release]\nlto = true\nopt-level = "z"\ncodegen-units = 1\n[profile.dev]\ndebug = 1\n')

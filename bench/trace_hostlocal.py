@@ -2,7 +2,7 @@
 """One warm host-local ADD and DEL, ours and Debian's Go one, under `perf trace`: the traces
 bench/syscalls.py reads to say where the time of a host-local call goes.
 
-    python3 bench/trace.py OUT_DIR OUR_BINARY [LEASES]      (make bench runs it)
+    python3 bench/trace_hostlocal.py OUT_DIR OUR_BINARY [LEASES]      (make bench runs it)
 
 The stand-in is the host-local bench's (plugins/host-local/benches/add_del.rs): a data
 directory holding LEASES leases (default 10) of 10.200.0.0/16 in the on-disk format, each side
@@ -17,6 +17,7 @@ import shutil
 import subprocess
 import sys
 
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 GO = "/usr/lib/cni/host-local"
 WARM = 3
 TRACED = 5
@@ -37,13 +38,19 @@ def populate(data, n):
             f.write(str(BASE + 1 + n))
 
 
-def call(binary, verb, cid, data, trace=None):
+def request(verb, cid, data):
+    """The stdin and environment of a host-local call on the data directory `data`."""
     conf = ('{"cniVersion":"1.0.0","name":"bench","type":"host-local","ipam":{"type":"host-local",'
             f'"dataDir":"{data}","subnet":"10.200.0.0/16"}}}}')
-    argv = [binary] if trace is None else ["perf", "trace", "-o", trace, "--", binary]
     env = {"CNI_COMMAND": verb, "CNI_CONTAINERID": cid, "CNI_NETNS": "/var/run/netns/bench",
            "CNI_IFNAME": "eth0", "CNI_PATH": "/usr/lib/cni", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}
-    r = subprocess.run(argv, input=conf.encode(), env=env, capture_output=True, timeout=60)
+    return conf.encode(), env
+
+
+def call(binary, verb, cid, data, trace=None):
+    conf, env = request(verb, cid, data)
+    argv = [binary] if trace is None else ["perf", "trace", "-o", trace, "--", binary]
+    r = subprocess.run(argv, input=conf, env=env, capture_output=True, timeout=60)
     if r.returncode != 0:
         sys.exit(f"trace: {binary} {verb} {cid} failed: {r.stdout[:400]!r} {r.stderr[:400]!r}")
 
