@@ -227,8 +227,8 @@ def split_lines(size_targets, rss_targets, baseline, parts=None):
     if s.get("bytes") and d.get("bytes"):
         out += [f"The same program linked dynamically (no RUSTFLAGS, as `make build`) is {fmt_mb(d['bytes'])}: linking",
                 f"glibc in statically adds {fmt_mb(s['bytes'] - d['bytes'])} of the {fmt_mb(s['bytes'])} "
-                f"(its start-up code pulls in gettext, iconv, locale loading and the static dlopen;",
-                "docs/design.md, \"Binary size and memory\"). Its peak RSS: "
+                "(what glibc's own start-up code pulls in, found once with the linker map: docs/design.md,",
+                "\"Binary size and memory\"). Its peak RSS: "
                 f"{fmt_kib(max(s.get('rss') or [0]))} static, {fmt_kib(max(d.get('rss') or [0]))} dynamic "
                 "(the loader and libc.so mapped).", ""]
     out += [
