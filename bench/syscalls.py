@@ -12,12 +12,13 @@ and its duration:
          3.667 ( 0.527 ms): host-local/5588  ... [continued]: futex())     = 0
          6.388 (         ): host-local/5588 exit_group()                   = ?
 
-A process is the threads that carry its name (its comm after exec); its main thread is the
-first thread seen under that name. Every kind below sums the main thread only, so with the
-time outside syscalls (user code, page faults, waiting for a CPU) the kinds add up to the
-call's wall time; other threads (Go's runtime) are listed apart, in parallel with it. A
-plugin's blocking calls while its IPAM child runs are the kind "starting and waiting for
-child processes": the child is summarised on its own, beside (not inside) the plugin's sum.
+A process is the task first seen under its name (its comm after exec), from its last exec to
+its exit, and the threads it clones; tasks are followed by id. Every kind below sums the main
+thread only, so with the time outside syscalls (user code, page faults, waiting for a CPU) the
+kinds add up to the call's wall time; other threads (Go's runtime, our IPAM pipe readers) are
+listed apart, in parallel with it. A plugin's blocking calls while its IPAM child runs are the
+kind "starting and waiting for child processes": the child is summarised on its own, beside
+(not inside) the plugin's sum.
 """
 
 import re
@@ -53,6 +54,7 @@ SHORT = {NETLINK: "netlink", SOCKETS: "a socket, not netlink", NAMESPACES: "name
 SOCKET_CALLS = {"socket", "bind", "connect", "setsockopt", "getsockopt", "getsockname", "sendto",
                 "sendmsg", "sendmmsg", "recvfrom", "recvmsg", "recvmmsg", "shutdown"}
 SENDS = {"sendto", "sendmsg", "sendmmsg"}
+CLONES = {"clone", "clone3", "fork", "vfork"}
 BY_NAME = {}
 for _kind, _names in [
     (NAMESPACES, "setns unshare mount umount2 pivot_root"),
@@ -82,11 +84,12 @@ WAITS = {"poll", "ppoll", "read", "wait4", "waitid", "epoll_wait", "epoll_pwait"
 
 
 def parse(text):
-    """(events, exits): finished syscalls as dicts (comm, tid, name, args, ret, start, dur in
-    ms), and {tid: time of exit_group}. Calls still blocked when the trace ended, calls whose
-    entry this task did not make (a fork child's clone), and lines that are not syscalls, are
-    left out."""
-    events, exits, entered = [], {}, {}
+    """(events, exits, execs): finished syscalls in the file's order as dicts (comm, tid, name,
+    args, ret, start, dur in ms); {tid: time of exit_group}; and {tid: index into events where
+    the task's last successful exec begins}. Calls still blocked when the trace ended, calls
+    whose entry this task did not make (a fork child's clone), and lines that are not syscalls,
+    are left out."""
+    events, exits, execs, entered = [], {}, {}, {}
     for line in text.splitlines():
         m = LINE.match(line)
         if not m:
@@ -94,6 +97,9 @@ def parse(text):
         comm, tid, rest = m["comm"], int(m["tid"]), m["rest"].strip()
         ts = None if m["ts"] == "?" else float(m["ts"])
         c = CONTINUED.match(rest)
+        if c and c["name"] == "execve" and ts is None and c["ret"].strip().startswith("0"):
+            execs[tid] = len(events)  # exec'd before the trace saw it enter: what follows is new
+            continue
         if c:
             if (tid, c["name"]) not in entered:
                 # Entered in another task: a fork child's return from clone, timed from its
@@ -113,23 +119,44 @@ def parse(text):
                 continue
         if m["dur"] is None or ts is None:
             continue
+        if name == "execve" and ret.startswith("0"):
+            execs[tid] = len(events)
         events.append({"comm": comm, "tid": tid, "name": name, "args": args, "ret": ret,
                        "start": ts, "dur": float(m["dur"])})
-    return events, exits
+    return events, exits, execs
 
 
-def process(events, exits, comm):
-    """The events of the process named `comm` (its main thread first seen), with its life span;
-    None when it is not in the trace."""
-    mine = [e for e in events if e["comm"] == comm]
+def process(parsed, comm, exclude=()):
+    """The process that first appears under the name `comm` (a task not in `exclude`): its
+    main thread's events from its last exec on, its life span, and its threads' events (tasks
+    it or its threads cloned that never exec'd); None when it is not in the trace.
+
+    Tasks are followed by id, not by the name perf prints beside them: perf sometimes labels a
+    task with a stale or unknown name (":30025/30025", or its parent's) after an exec."""
+    events, exits, execs = parsed
+    main = next((e["tid"] for e in events if e["comm"] == comm and e["tid"] not in exclude), None)
+    if main is None:
+        return None
+    first = execs.get(main, 0)
+    mine = [e for i, e in enumerate(events) if e["tid"] == main and i >= first]
     if not mine:
         return None
-    main = mine[0]["tid"]
-    start = min(e["start"] for e in mine if e["tid"] == main)
-    end = exits.get(main, max(e["start"] + e["dur"] for e in mine if e["tid"] == main))
-    return {"comm": comm, "main": main, "start": start, "end": end,
-            "events": [e for e in mine if e["tid"] == main],
-            "others": [e for e in mine if e["tid"] != main]}
+    threads, grew = set(), True
+    while grew:
+        grew = False
+        for i, e in enumerate(events):
+            if e["name"] not in CLONES or (e["tid"] != main and e["tid"] not in threads):
+                continue
+            if e["tid"] == main and i < first:
+                continue
+            new = e["ret"].split(" ")[0]
+            if new.isdigit() and int(new) not in execs and int(new) not in threads and int(new) != main:
+                threads.add(int(new))
+                grew = True
+    return {"comm": comm, "main": main, "start": mine[0]["start"],
+            "end": exits.get(main, max(e["start"] + e["dur"] for e in mine)),
+            "events": mine, "others": [e for e in events if e["tid"] in threads],
+            "threads": sorted(threads)}
 
 
 def classify(events, child=None):
@@ -187,7 +214,7 @@ def summarise(proc, child=None):
         "top": [{"name": n, "kind": k, "ms": t, "calls": c, "longest": m}
                 for (n, k), (t, c, m) in top],
         "other_threads": {"ms": sum(e["dur"] for e in proc["others"]), "calls": len(proc["others"]),
-                          "threads": len({e["tid"] for e in proc["others"]})},
+                          "threads": len(proc["threads"])},
     }
 
 
@@ -196,11 +223,11 @@ def breakdown(text, plugin, ipam=None):
     plugin's wall time split by kind, its wait for the IPAM child one of them, so the parts add
     up to the call; the child's own summary beside it. None when the plugin is not in the
     trace."""
-    events, exits = parse(text)
-    p = process(events, exits, plugin)
+    parsed = parse(text)
+    p = process(parsed, plugin)
     if p is None:
         return None
-    c = process(events, exits, ipam) if ipam and ipam != plugin else None
+    c = process(parsed, ipam, exclude={p["main"]}) if ipam else None
     own = summarise(p, c)
     return {"process": plugin, "wall": own["wall"], "plugin": own,
             "child": summarise(c) if c is not None else None,

@@ -17,9 +17,11 @@ import report
 import syscalls
 
 # One wrapped sriov call as `perf trace` prints it: the wrapper's shell execs the plugin, which
-# opens a netlink socket (one long send: the move), fsyncs its record, spawns its IPAM child and
-# polls its pipe while it runs, sends the announce on a packet socket whose close blocks, while
-# a second thread waits on a futex. Numbers chosen so every part is known (docstrings below).
+# opens a netlink socket (one long send: the move), fsyncs its record, starts a thread, spawns
+# its IPAM child (a dup2 before the child's exec; perf labels the child's last lines with an
+# unknown and then its parent's name) and polls its pipe while it runs, sends the announce on a
+# packet socket whose close blocks, while the thread waits on a futex. Numbers chosen so every
+# part is known (the tests below).
 TRACE = """\
          ? (         ): sh/100  ... [continued]: execve())                        = 0
      0.100 ( 0.050 ms): sh/100 brk()                                             = 0x1
@@ -28,13 +30,15 @@ TRACE = """\
      1.300 ( 2.000 ms): sriov/100 sendto(fd: 3<socket:[1]>, buff: 0x1, len: 52)  = 52
      3.400 ( 0.010 ms): sriov/100 recvfrom(fd: 3<socket:[1]>, ubuf: 0x1, size: 64) = 36
      3.500 ( 1.000 ms): sriov/100 fsync(fd: 4</var/lib/cni/x.tmp>)              = 0
+     4.000 ( 0.050 ms): sriov/100 clone3(uargs: 0x2, size: 88)                    = 102
      4.600 ( 0.500 ms): sriov/100 clone3(uargs: 0x1, size: 88)                    = 101
      4.600 (18446744073708.285 ms): host-local/101  ... [continued]: clone3())   = 0
+     4.700 ( 0.020 ms): sriov/101 dup2(oldfd: 5, newfd: 0)                       = 0
      5.000 ( 0.100 ms): host-local/101 execve(filename: 0x1)                      = 0
      5.200 (         ): sriov/100 poll(ufds: 0x1, nfds: 2)                        ...
      5.300 ( 0.500 ms): host-local/101 read(buf: 0x1, count: 8192)                = 172
-     5.900 ( 0.200 ms): host-local/101 openat(dfd: CWD, filename: 0x1, flags: RDONLY) = 5
-     6.500 (         ): host-local/101 exit_group()                               = ?
+     5.900 ( 0.200 ms): :101/101 openat(dfd: CWD, filename: 0x1, flags: RDONLY)  = 5
+     6.500 (         ): sriov/101 exit_group()                                    = ?
      5.200 ( 1.500 ms): sriov/100  ... [continued]: poll())                       = 1
      6.800 ( 0.010 ms): sriov/100 socket(family: PACKET, type: DGRAM|CLOEXEC)     = 6
      6.900 (         ): sriov/100 close(fd: 6)                                    ...
@@ -162,21 +166,29 @@ class Breakdown(unittest.TestCase):
         self.k = {k: v for k, v in self.b["kinds"].items()}
 
     def test_parse_keeps_finished_calls_and_exits(self):
-        events, exits = syscalls.parse(TRACE)
+        events, exits, execs = syscalls.parse(TRACE)
         self.assertEqual(exits, {101: 6.5, 100: 10.0})
         # the '?' line, entered-only lines, the child's clone (entered by its parent) and
         # exit_group are not events; continued ones are, with the arguments of their entry
-        self.assertEqual(len(events), 14)
+        self.assertEqual(len(events), 16)
+        self.assertEqual({t: events[i]["start"] for t, i in execs.items()}, {100: 1.0, 101: 5.0})
         close = [e for e in events if e["name"] == "close"][0]
         self.assertEqual((close["start"], close["dur"], close["args"]), (6.9, 3.0, "fd: 6"))
         self.assertNotIn(9.0, [e["start"] for e in events])  # still blocked at the end
 
     def test_process_runs_from_its_exec_to_its_exit(self):
-        events, exits = syscalls.parse(TRACE)
-        p = syscalls.process(events, exits, "sriov")
+        parsed = syscalls.parse(TRACE)
+        p = syscalls.process(parsed, "sriov")
         self.assertEqual((p["main"], p["start"], p["end"]), (100, 1.0, 10.0))
+        self.assertEqual(p["threads"], [102])       # 101 exec'd: a child process, not a thread
         self.assertEqual(len(p["others"]), 1)
-        self.assertIsNone(syscalls.process(events, exits, "vdpa"))
+        self.assertIsNone(syscalls.process(parsed, "vdpa"))
+
+    def test_tasks_are_followed_by_id_not_by_the_name_perf_prints(self):
+        c = syscalls.process(syscalls.parse(TRACE), "host-local", exclude={100})
+        self.assertEqual((c["main"], c["start"], c["end"]), (101, 5.0, 6.5))
+        # from its exec on (not the dup2 before it), whatever perf called it
+        self.assertEqual([e["name"] for e in c["events"]], ["execve", "read", "openat"])
 
     def test_kinds_add_up_to_the_call(self):
         self.assertAlmostEqual(self.b["wall"], 9.0)
@@ -192,10 +204,10 @@ class Breakdown(unittest.TestCase):
         self.assertAlmostEqual(self.k[syscalls.FSYNC]["ms"], 1.0)
 
     def test_the_wait_for_the_child_is_one_part_and_the_child_is_beside(self):
-        # clone3 0.5 + the poll of 1.5 while the child ran
-        self.assertAlmostEqual(self.k[syscalls.CHILD]["ms"], 2.0)
+        # the thread's clone3 0.05, the child's 0.5 and the poll of 1.5 while the child ran
+        self.assertAlmostEqual(self.k[syscalls.CHILD]["ms"], 2.05)
         self.assertAlmostEqual(self.k[syscalls.STARTUP]["ms"], 0.1)
-        self.assertAlmostEqual(self.k[syscalls.OUTSIDE]["ms"], 9.0 - 8.13)
+        self.assertAlmostEqual(self.k[syscalls.OUTSIDE]["ms"], 9.0 - 8.18)
         self.assertEqual(self.k[syscalls.PIPES]["calls"], 0)
         child = self.b["child"]
         self.assertAlmostEqual(child["wall"], 1.5)
@@ -350,8 +362,8 @@ class Rendering(unittest.TestCase):
         self.assertIn("| netlink | 2.02 (3, 1 sends) | 2.02 (3, 1 sends) |", md)
         self.assertIn("sriov + host-local DEL 9.00, 9.00", md)
         self.assertIn("Traced ADD+DEL: 18.00 ms, most of it other sockets (the announce: ARP / NA) "
-                      "6.02 ms, netlink 4.04 ms, starting and waiting for child processes and threads "
-                      "(clone, wait, their pipes) 4.00 ms", md)
+                      "6.02 ms, starting and waiting for child processes and threads (clone, wait, "
+                      "their pipes) 4.10 ms, netlink 4.04 ms", md)
         # host-local was not traced here: its misses say nothing about traces
         hl = [l for l in md.splitlines() if l.startswith("- hl 10: ours / floor")][0]
         self.assertNotIn("Traced", hl)
