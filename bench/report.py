@@ -5,7 +5,9 @@
 
 SAMPLES_DIR holds what the bench programs wrote (host-local.json, sriov.json, vdpa.json,
 userspace.json: per-call milliseconds, ADD and DEL paired; peak RSS in KiB) and what run.sh
-collected (machine.json: the machine, versions, binary paths, the cost of a bare process).
+collected (machine.json: the machine, versions, binary paths, the cost of a bare process;
+baseline.json: the empty program built as ours, bench/baseline.py; rss_parts.json: what RSS is
+made of, bench/rss_parts.py; trace/<family>/*.txt: perf traces of a few warm calls). The measured reasons built from the last two are bench/reasons.py's.
 Sizes are read here from the binaries themselves (the shipped static build and the Go peers),
 so whatever build sits in the static directory is what the report shows.
 
@@ -19,6 +21,8 @@ import math
 import os
 import statistics
 import sys
+
+import reasons
 
 MB = 1_000_000
 # Sizes of Go peers not installed here (issue 14's measurements), bytes.
@@ -295,7 +299,7 @@ def size_lines(targets, sz):
     return lines
 
 
-def rss_lines(targets, rss):
+def rss_lines(targets, rss, extra=()):
     lines = [
         "| process | peak RSS per call | Go host-local | ours / Go | target (≤ ⅓ of Go host-local) | |",
         "|---|---:|---:|---:|---:|---|",
@@ -304,6 +308,7 @@ def rss_lines(targets, rss):
         lines.append(f"| {t['what'][12:]} | {fmt_kib(t['ours'])} | {fmt_kib(t['peer_value'])} | "
                      f"{fmt_x(ratio(t['ours'], t['peer_value']))} | ≤ {fmt_kib(t['target'])} | "
                      f"{verdict(t['met'])} |")
+    lines += extra
     others = sorted(k for k in rss if k.startswith("go:") or "@" in k)
     if others:
         lines += ["", "Every memory round, highest of the rounds: " + ", ".join(
@@ -401,13 +406,14 @@ def render_md(doc):
         "Linkage of each: " + ", ".join(f"{k} {v}" for k, v in sorted(doc.get("linkage", {}).items())) + ".",
         "",
         *size_lines(doc["targets"]["size"], doc["sizes"]),
+        *reasons.baseline_rows(doc.get("baseline"), "bytes"),
         "",
         "## Peak RSS per call (issue 14 targets)",
         "",
         "`ru_maxrss` read by GNU time around the plugin alone (no IPAM child), the highest of",
         "every ADD and DEL of the memory rounds.",
         "",
-        *rss_lines(doc["targets"]["rss"], doc["rss"]),
+        *rss_lines(doc["targets"]["rss"], doc["rss"], reasons.baseline_rows(doc.get("baseline"), "kib")),
         "",
         "## ADD+DEL against the floor (issue 14 target: within 1.5×)",
         "",
@@ -422,9 +428,14 @@ def render_md(doc):
             "(sriov announces the pod's addresses; vdpa checks the device in sysfs and netlink).", ""]
     if spawn:
         out += [f"A bare process measured once at the end of the run, outside the rounds: {fmt_ms(spawn)} ms.", ""]
+    out += ["## Why the size and RSS targets are missed (measured in this run)", "",
+            *reasons.split_lines(doc["targets"]["size"], doc["targets"]["rss"], doc.get("baseline"),
+                                 doc.get("rss_parts")),
+            "## Where the time of a call goes (perf trace, measured in this run)", "",
+            *reasons.trace_lines(doc.get("time_breakdown"))]
     missed = [t for group in doc["targets"].values() for t in group if t["met"] is False]
     out += ["## Targets missed", ""]
-    out += [f"- {t['what']}: {describe_miss(t)}" for t in missed] or ["- none"]
+    out += [f"- {t['what']}: {describe_miss(t)}{miss_reason(t, doc)}" for t in missed] or ["- none"]
     out.append("")
     return "\n".join(out)
 
@@ -443,6 +454,18 @@ def describe_miss(t):
                 f"{(t['ours'] - t['target']) / 1000:.0f} kB over ({(1 - t['target'] / t['ours']) * 100:.0f}% to cut)")
     return (f"{fmt_kib(t['ours'])} against ≤ {fmt_kib(t['target'])}; "
             f"{t['ours'] - t['target']:.0f} KiB over")
+
+
+def miss_reason(t, doc):
+    """The measured reason appended to a miss: the baseline split for sizes and RSS, the traced
+    call's largest parts for time."""
+    if "ratio" in t:
+        return reasons.time_reason(t, doc.get("time_breakdown"))
+    base = doc.get("baseline")
+    if t["what"].startswith("size"):
+        return reasons.miss_reason(t, reasons.split(t["ours"], reasons.baseline_size(base), t["target"]), "bytes")
+    return reasons.miss_reason(t, reasons.split(t["ours"], reasons.baseline_rss(base), t["target"]), "kib",
+                               doc.get("rss_parts"))
 
 
 def render_svg(rows):
@@ -532,17 +555,26 @@ def build(samples_dir):
                      for n in ("host-local", "host-device")})
     links = {k: linkage(p) for k, p in binaries.items() if linkage(p)}
     fewest = min((r["leases"] for r in rows if "leases" in r), default=10)
+    baseline = reasons.load_baseline(samples_dir)
+    targets = {
+        "size": size_targets(sz),
+        "rss": rss_targets(rss, fewest),
+        "floor": floor_targets(rows, machine),
+    }
     return {
         "machine": machine,
         "rows": rows,
         "sizes": sz,
         "rss": rss,
         "linkage": links,
-        "targets": {
-            "size": size_targets(sz),
-            "rss": rss_targets(rss, fewest),
-            "floor": floor_targets(rows, machine),
+        "targets": targets,
+        "baseline": baseline,
+        "rss_parts": reasons.load_rss_parts(samples_dir),
+        "reasons": {
+            "size": reasons.size_splits(targets["size"], baseline),
+            "rss": reasons.rss_splits(targets["rss"], baseline),
         },
+        "time_breakdown": reasons.load_breakdowns(os.path.join(samples_dir, "trace")),
         "samples": suites,
     }
 

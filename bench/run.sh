@@ -16,7 +16,7 @@ STATIC_DIR=${STATIC_DIR:-$ROOT/target/x86_64-unknown-linux-gnu/release}
 GO_DIR=/usr/lib/cni
 export NFV_BENCH_OUT=$OUT NFV_BENCH_BIN_DIR=$STATIC_DIR NFV_BENCH_ITERS=${NFV_BENCH_ITERS:-100}
 export CARGO_INCREMENTAL=${CARGO_INCREMENTAL:-0}
-STEPS=8
+STEPS=10
 step=0
 started=$(date +%s)
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -37,11 +37,14 @@ run() {
 [ "$(id -u)" = 0 ] || { echo "bench: must run as root (namespaces, veths, OVS)" >&2; exit 1; }
 rm -rf "$OUT"; mkdir -p "$OUT"
 
-say "checking tools: GNU time, nsenter, python3, the Go plugins, our static binaries in $STATIC_DIR"
-# GNU time (peak RSS) and python3 (the report) are not in `make deps`' list: installed here.
+say "checking tools: GNU time, nsenter, python3, perf, strace, the Go plugins, our static binaries in $STATIC_DIR"
+# GNU time (peak RSS), python3 (the report), perf (where a call's time goes) and strace (what
+# RSS is made of) are not in `make deps`' list: installed here.
 missing=()
 [ -x /usr/bin/time ] || missing+=(time)
 command -v python3 >/dev/null || missing+=(python3)
+command -v perf >/dev/null || missing+=(linux-perf)
+command -v strace >/dev/null || missing+=(strace)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "bench:       installing ${missing[*]}"
   apt-get -o DPkg::Lock::Timeout=600 -q update >/dev/null
@@ -60,6 +63,10 @@ run selftest env PYTHONDONTWRITEBYTECODE=1 python3 -m unittest discover -s bench
 say "building the bench programs (cargo bench --no-run, release)"
 run build cargo bench --locked -p host-local -p sriov -p vdpa --no-run
 
+say "the baseline: an empty Rust program built as ours (bench/baseline), its size and peak RSS; what RSS is made of"
+run baseline python3 bench/baseline.py "$OUT"
+run rss-parts python3 bench/rss_parts.py "$OUT" "$STATIC_DIR"
+
 say "host-local: ours, Go host-local and the floor at ${HOSTLOCAL_BENCH_SIZES:-10,1000,10000,60000} leases (the longest step)"
 run host-local cargo bench --locked -p host-local --bench add_del
 
@@ -71,6 +78,20 @@ run vdpa cargo bench --locked -p vdpa --bench add_del
 
 say "userspace: against OVS-DPDK, the ovs-vsctl sequence of userspace-cni, the floor ($NFV_BENCH_ITERS rounds)"
 run userspace env N="$NFV_BENCH_ITERS" bash conformance/ovs/bench.sh
+
+say "where a call's time goes: a few warm calls of each under perf trace (bench/trace_hostlocal.py, NFV_BENCH_TRACE)"
+# After the timed steps, so tracing never overlaps them. A machine where perf trace cannot run
+# (no tracefs, a container) gets a report that says so instead of a failed bench.
+if perf trace -o /dev/null -- true >/dev/null 2>&1; then
+  mkdir -p "$OUT/trace/sriov" "$OUT/trace/vdpa"
+  run trace-host-local python3 bench/trace_hostlocal.py "$OUT/trace/host-local" "$STATIC_DIR/host-local"
+  run trace-sriov env NFV_BENCH_TRACE="$OUT/trace/sriov" NFV_BENCH_ITERS=3 NFV_BENCH_OUT="$OUT/trace/sriov" \
+    cargo bench --locked -p sriov --bench add_del
+  run trace-vdpa env NFV_BENCH_TRACE="$OUT/trace/vdpa" NFV_BENCH_ITERS=3 NFV_BENCH_OUT="$OUT/trace/vdpa" \
+    cargo bench --locked -p vdpa --bench add_del
+else
+  echo "bench:       perf trace does not work here (perf trace -o /dev/null -- true failed): no traces"
+fi
 
 say "the machine, the versions, a bare process's cost; writing the report"
 python3 - "$OUT/machine.json" "$STATIC_DIR" "$GO_DIR" "$load_before" "$started" <<'PY'

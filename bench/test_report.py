@@ -1,4 +1,6 @@
-"""Unit tests of bench/report.py on fixed input: statistics, targets, rendering, README.
+"""Unit tests of bench/report.py on fixed input: statistics, targets, rendering, README; and of
+the measured reasons: the baseline split (bench/reasons.py), the perf trace breakdown
+(bench/syscalls.py) and the baseline build's profile (bench/baseline.py).
 
     python3 -m unittest discover -s bench -p 'test_*.py'      (make bench runs it first)
 """
@@ -9,7 +11,42 @@ import tempfile
 import unittest
 import xml.etree.ElementTree as ET
 
+import baseline
+import reasons
 import report
+import syscalls
+
+# One wrapped sriov call as `perf trace` prints it: the wrapper's shell execs the plugin, which
+# opens a netlink socket (one long send: the move), fsyncs its record, starts a thread, spawns
+# its IPAM child (a dup2 before the child's exec; perf labels the child's last lines with an
+# unknown and then its parent's name) and polls its pipe while it runs, sends the announce on a
+# packet socket whose close blocks, while the thread waits on a futex. Numbers chosen so every
+# part is known (the tests below).
+TRACE = """\
+         ? (         ): sh/100  ... [continued]: execve())                        = 0
+     0.100 ( 0.050 ms): sh/100 brk()                                             = 0x1
+     1.000 ( 0.100 ms): sriov/100 execve(filename: 0x1, argv: 0x2, envp: 0x3)    = 0
+     1.200 ( 0.010 ms): sriov/100 socket(family: NETLINK, type: DGRAM|CLOEXEC)   = 3
+     1.300 ( 2.000 ms): sriov/100 sendto(fd: 3<socket:[1]>, buff: 0x1, len: 52)  = 52
+     3.400 ( 0.010 ms): sriov/100 recvfrom(fd: 3<socket:[1]>, ubuf: 0x1, size: 64) = 36
+     3.500 ( 1.000 ms): sriov/100 fsync(fd: 4</var/lib/cni/x.tmp>)              = 0
+     4.000 ( 0.050 ms): sriov/100 clone3(uargs: 0x2, size: 88)                    = 102
+     4.600 ( 0.500 ms): sriov/100 clone3(uargs: 0x1, size: 88)                    = 101
+     4.600 (18446744073708.285 ms): host-local/101  ... [continued]: clone3())   = 0
+     4.700 ( 0.020 ms): sriov/101 dup2(oldfd: 5, newfd: 0)                       = 0
+     5.000 ( 0.100 ms): host-local/101 execve(filename: 0x1)                      = 0
+     5.200 (         ): sriov/100 poll(ufds: 0x1, nfds: 2)                        ...
+     5.300 ( 0.500 ms): host-local/101 read(buf: 0x1, count: 8192)                = 172
+     5.900 ( 0.200 ms): :101/101 openat(dfd: CWD, filename: 0x1, flags: RDONLY)  = 5
+     6.500 (         ): sriov/101 exit_group()                                    = ?
+     5.200 ( 1.500 ms): sriov/100  ... [continued]: poll())                       = 1
+     6.800 ( 0.010 ms): sriov/100 socket(family: PACKET, type: DGRAM|CLOEXEC)     = 6
+     6.900 (         ): sriov/100 close(fd: 6)                                    ...
+     7.000 ( 0.100 ms): sriov/102 futex(uaddr: 0x1, op: WAIT|PRIVATE_FLAG)       = 0
+     6.900 ( 3.000 ms): sriov/100  ... [continued]: close())                      = 0
+     9.000 (         ): sriov/102 futex(uaddr: 0x2, op: WAIT|PRIVATE_FLAG)       ...
+    10.000 (         ): sriov/100 exit_group()                                    = ?
+"""
 
 
 def series(name, add, dele):
@@ -123,6 +160,134 @@ class Targets(unittest.TestCase):
         self.assertFalse(t[1]["met"])
 
 
+class Breakdown(unittest.TestCase):
+    def setUp(self):
+        self.b = syscalls.breakdown(TRACE, "sriov", "host-local")
+        self.k = {k: v for k, v in self.b["kinds"].items()}
+
+    def test_parse_keeps_finished_calls_and_exits(self):
+        events, exits, execs = syscalls.parse(TRACE)
+        self.assertEqual(exits, {101: 6.5, 100: 10.0})
+        # the '?' line, entered-only lines, the child's clone (entered by its parent) and
+        # exit_group are not events; continued ones are, with the arguments of their entry
+        self.assertEqual(len(events), 16)
+        self.assertEqual({t: events[i]["start"] for t, i in execs.items()}, {100: 1.0, 101: 5.0})
+        close = [e for e in events if e["name"] == "close"][0]
+        self.assertEqual((close["start"], close["dur"], close["args"]), (6.9, 3.0, "fd: 6"))
+        self.assertNotIn(9.0, [e["start"] for e in events])  # still blocked at the end
+
+    def test_process_runs_from_its_exec_to_its_exit(self):
+        parsed = syscalls.parse(TRACE)
+        p = syscalls.process(parsed, "sriov")
+        self.assertEqual((p["main"], p["start"], p["end"]), (100, 1.0, 10.0))
+        self.assertEqual(p["threads"], [102])       # 101 exec'd: a child process, not a thread
+        self.assertEqual(len(p["others"]), 1)
+        self.assertIsNone(syscalls.process(parsed, "vdpa"))
+
+    def test_tasks_are_followed_by_id_not_by_the_name_perf_prints(self):
+        c = syscalls.process(syscalls.parse(TRACE), "host-local", exclude={100})
+        self.assertEqual((c["main"], c["start"], c["end"]), (101, 5.0, 6.5))
+        # from its exec on (not the dup2 before it), whatever perf called it
+        self.assertEqual([e["name"] for e in c["events"]], ["execve", "read", "openat"])
+
+    def test_kinds_add_up_to_the_call(self):
+        self.assertAlmostEqual(self.b["wall"], 9.0)
+        self.assertAlmostEqual(sum(v["ms"] for v in self.k.values()), 9.0)
+
+    def test_sockets_go_by_their_family(self):
+        # socket + the 2 ms send + the reply; one send is one round trip
+        self.assertAlmostEqual(self.k[syscalls.NETLINK]["ms"], 2.02)
+        self.assertEqual(self.k[syscalls.NETLINK]["calls"], 3)
+        self.assertEqual(self.b["netlink_sends"], 1)
+        # the packet socket and its 3 ms close (the continued line's fd comes from its entry)
+        self.assertAlmostEqual(self.k[syscalls.SOCKETS]["ms"], 3.01)
+        self.assertAlmostEqual(self.k[syscalls.FSYNC]["ms"], 1.0)
+
+    def test_the_wait_for_the_child_is_one_part_and_the_child_is_beside(self):
+        # the thread's clone3 0.05, the child's 0.5 and the poll of 1.5 while the child ran
+        self.assertAlmostEqual(self.k[syscalls.CHILD]["ms"], 2.05)
+        self.assertAlmostEqual(self.k[syscalls.STARTUP]["ms"], 0.1)
+        self.assertAlmostEqual(self.k[syscalls.OUTSIDE]["ms"], 9.0 - 8.18)
+        self.assertEqual(self.k[syscalls.PIPES]["calls"], 0)
+        child = self.b["child"]
+        self.assertAlmostEqual(child["wall"], 1.5)
+        self.assertAlmostEqual(child["kinds"][syscalls.PIPES]["ms"], 0.5)  # fd 0, left out by perf
+        self.assertAlmostEqual(child["kinds"][syscalls.FILES]["ms"], 0.2)
+        self.assertAlmostEqual(child["kinds"][syscalls.OUTSIDE]["ms"], 0.7)
+
+    def test_other_threads_are_apart(self):
+        self.assertEqual(self.b["other_threads"], {"ms": 0.1, "calls": 1, "threads": 1})
+        self.assertEqual(self.k[syscalls.THREADS]["calls"], 0)
+
+    def test_costliest_calls_are_named_with_their_kind(self):
+        top = self.b["plugin"]["top"]
+        self.assertEqual((top[0]["name"], top[0]["kind"], top[0]["ms"]), ("close", syscalls.SOCKETS, 3.0))
+        self.assertEqual(top[1]["name"], "sendto")
+        self.assertIn("close (a socket, not netlink) 3.00 ms in 1", reasons.top_calls(self.b["plugin"]))
+
+    def test_no_plugin_no_breakdown(self):
+        self.assertIsNone(syscalls.breakdown(TRACE, "vdpa", "host-local"))
+        alone = syscalls.breakdown(TRACE, "host-local")
+        self.assertIsNone(alone["child"])
+        self.assertAlmostEqual(alone["wall"], 1.5)
+
+    def test_the_median_call_represents_several(self):
+        pick = reasons.representative([{"wall": 3.0}, {"wall": 1.0}, {"wall": 2.0}])
+        self.assertEqual(pick, {"wall": 2.0, "traced_walls": [1.0, 2.0, 3.0]})
+        self.assertEqual(reasons.representative([{"wall": 2.0}, {"wall": 1.0}])["wall"], 1.0)
+        self.assertIsNone(reasons.representative([]))
+
+
+class Baseline(unittest.TestCase):
+    def test_split_into_the_empty_program_and_ours(self):
+        s = reasons.split(2_270_000, 1_084_000, 1_700_000)
+        self.assertEqual((s["above"], s["left"]), (1_186_000, 616_000))
+        self.assertAlmostEqual(s["cut_of_ours"], 570_000 / 1_186_000)
+        self.assertIn("the target leaves 0.62 MB for our code, a cut of 48% of our own part",
+                      reasons.miss_reason({}, s, "bytes"))
+        self.assertIsNone(reasons.split(None, 1, 1))
+
+    def test_a_target_under_the_empty_program_says_no_code_can_meet_it(self):
+        s = reasons.split(1_490_000, 1_084_000, 740_000)
+        self.assertEqual(s["left"], -344_000)
+        self.assertIsNone(s["cut_of_ours"])
+        self.assertIn("the target is 0.34 MB below the empty program alone, so no code of ours",
+                      reasons.miss_reason({}, s, "bytes"))
+
+    def test_rss_misses_say_what_the_memory_is_made_of(self):
+        parts = {"the empty program": {"peak": 980, "file": 924, "anon": 56},
+                 "host-local ADD at 10 leases": {"peak": 1432, "file": 1356, "anon": 76},
+                 "sriov VERSION": {"peak": 1792, "file": 1716, "anon": 76},
+                 "vdpa VERSION": None}
+        self.assertEqual(reasons.rss_part_of("host-local@10", parts)[0], "host-local ADD at 10 leases")
+        self.assertEqual(reasons.rss_part_of("sriov", parts)[0], "sriov VERSION")
+        self.assertEqual(reasons.rss_part_of("vdpa (vhost)", parts), (None, None))  # not caught
+        s = reasons.split(1556, 924, 1284)
+        text = reasons.miss_reason({"what": "peak RSS of host-local@10"}, s, "kib", parts)
+        self.assertIn("ours above that 632 KiB; the target leaves 360 KiB for our code", text)
+        self.assertIn("at its exit, host-local ADD at 10 leases held 1356 of its 1432 KiB as file pages "
+                      "of the executable and 76 KiB anonymous", text)
+        lines = reasons.rss_parts_lines(parts)
+        self.assertIn("| sriov VERSION | 1792 KiB | 1716 KiB (96%) | 76 KiB |", lines)
+        self.assertIn("| vdpa VERSION | not caught at its exit | - | - |", lines)
+        self.assertEqual(reasons.rss_parts_lines(None), [])
+
+    def test_profile_becomes_cargo_config(self):
+        args, profile = baseline.profile_args(
+            '[profile.release]\nlto = true\nopt-level = "z"\ncodegen-units = 1\n[profile.dev]\ndebug = 1\n')
+        self.assertEqual(args, ["--config", "profile.release.codegen-units=1", "--config",
+                                "profile.release.lto=true", "--config", 'profile.release.opt-level="z"'])
+        self.assertEqual(profile["opt-level"], "z")
+        with self.assertRaises(ValueError):
+            baseline.profile_args('[profile.release.package.foo]\nopt-level = 3\n')
+
+    def test_the_workspace_profile_is_what_is_read(self):
+        with open(os.path.join(baseline.ROOT, "Cargo.toml")) as f:
+            _, profile = baseline.profile_args(f.read())
+        self.assertEqual(profile.get("panic"), "unwind")
+        self.assertIn("strip", profile)
+
+
 class Rendering(unittest.TestCase):
     def setUp(self):
         self.dir = tempfile.TemporaryDirectory()
@@ -141,6 +306,14 @@ class Rendering(unittest.TestCase):
         with open(os.path.join(d, "machine.json"), "w") as f:
             json.dump({"cpu": "Test CPU", "kernel": "6.1.0-test", "spawn_ms": 0.5,
                        "static_dir": os.path.join(d, "static"), "go_dir": os.path.join(d, "go")}, f)
+        with open(os.path.join(d, "baseline.json"), "w") as f:
+            json.dump({"profile": {"opt-level": "z"}, "rustflags": "-C x", "target": "t", "rounds": 2,
+                       "static": {"bytes": 400_000, "rss": [700, 800]},
+                       "dynamic": {"bytes": 100_000, "rss": [1500, 1600]}}, f)
+        os.makedirs(os.path.join(d, "trace", "sriov"))
+        for name in ("sriov-ours-ADD.3.txt", "sriov-ours-DEL.3.txt", "sriov-ours-DEL.4.txt"):
+            with open(os.path.join(d, "trace", "sriov", name), "w") as f:
+                f.write(TRACE)
         self.doc = report.build(d)
 
     def tearDown(self):
@@ -168,6 +341,40 @@ class Rendering(unittest.TestCase):
         self.assertIn("| hl 10 | 2.00 | 0.200 | 10.00× | ≤ 1.5× | **missed** | 1.80 | 1.00 (2 processes) | 0.800 |", md)
         self.assertIn("meeting it needs 1.70 ms less, while process starts and the wrapper alone take 1.00 ms", md)
         self.assertIn("meeting it needs 5.95 ms less, while process starts and the wrapper alone take 5.00 ms", md)
+
+    def test_the_empty_program_is_a_row_and_each_miss_is_split(self):
+        md = report.render_md(self.doc)
+        self.assertIn("| an empty Rust program, built as ours (bench/baseline) | 0.40 MB | - | - | - | "
+                      "baseline | 0.10 MB |", md)
+        self.assertIn("| an empty Rust program, built as ours (bench/baseline) | 0.78 MiB |", md)
+        self.assertIn("- size of sriov: 2.00 MB against ≤ 1.70 MB; 300 kB over (15% to cut). Measured "
+                      "reason: an empty Rust program, built as ours is 0.40 MB of it, ours above that "
+                      "1.60 MB; the target leaves 1.30 MB for our code, a cut of 19% of our own part", md)
+        # host-local@10 1300 KiB against 3600 / 3: 800 of it the empty program
+        self.assertIn("is 800 KiB of it, ours above that 500 KiB; the target leaves 400 KiB for our "
+                      "code, a cut of 20% of our own part", md)
+        self.assertIn("| size of sriov | 2.00 MB | 0.40 MB | 1.60 MB | ≤ 1.70 MB | 1.30 MB | 19% |", md)
+        self.assertIn("linking\nglibc in statically adds 0.30 MB of the 0.40 MB", md)
+
+    def test_time_misses_name_the_traced_parts(self):
+        md = report.render_md(self.doc)
+        self.assertIn("| **the call, exec to exit** | **9.00** | **9.00** |", md)
+        self.assertIn("| netlink | 2.02 (3, 1 sends) | 2.02 (3, 1 sends) |", md)
+        self.assertIn("sriov + host-local DEL 9.00, 9.00", md)
+        self.assertIn("Traced ADD+DEL: 18.00 ms, most of it other sockets (the announce: ARP / NA) "
+                      "6.02 ms, starting and waiting for child processes and threads (clone, wait, "
+                      "their pipes) 4.10 ms, netlink 4.04 ms", md)
+        # host-local was not traced here: its misses say nothing about traces
+        hl = [l for l in md.splitlines() if l.startswith("- hl 10: ours / floor")][0]
+        self.assertNotIn("Traced", hl)
+        self.assertEqual(self.doc["time_breakdown"]["sriov"]["ours"]["DEL"]["traced_walls"], [9.0, 9.0])
+
+    def test_without_baseline_or_traces_the_report_says_so(self):
+        doc = dict(self.doc, baseline=None, time_breakdown={})
+        md = report.render_md(doc)
+        self.assertIn("No baseline was measured in this run", md)
+        self.assertIn("No traces in this run", md)
+        self.assertIn("- size of sriov: 2.00 MB against ≤ 1.70 MB; 300 kB over (15% to cut)\n", md)
 
     def test_linkage_reads_the_program_headers(self):
         self.assertEqual(report.linkage(os.path.join(self.dir.name, "static", "sriov")), None)  # zeros

@@ -52,6 +52,24 @@ if [ -x "$DYNAMIC_DIR/host-local" ] && [ -x "$DYNAMIC_DIR/vdpa" ] && [ -x "$DYNA
   size_table "$DYNAMIC_DIR"
 fi
 
+# What every plugin carries before any code of ours: an empty Rust program built as ours
+# (bench/baseline.py: the workspace's release profile and make static's flags, read, not copied).
+if python3 bench/baseline.py target/sizes-baseline >/dev/null; then
+  python3 - target/sizes-baseline/baseline.json "$STATIC_DIR" <<'PY'
+import json, os, sys
+b = json.load(open(sys.argv[1]))
+s, d = b["static"], b["dynamic"]
+print(f"An empty Rust program, built as ours (bench/baseline): {s['bytes'] / 1e6:.2f} MB static "
+      f"({d['bytes'] / 1e6:.2f} MB linked dynamically), peak RSS {max(s['rss'])} KiB")
+print("Ours above it (static): " + ", ".join(
+    f"{n} {(os.path.getsize(os.path.join(sys.argv[2], n)) - s['bytes']) / 1e6:.2f} MB"
+    for n in ("host-local", "sriov", "vdpa", "userspace")))
+print()
+PY
+else
+  echo "sizes: the empty-program baseline did not build (bench/baseline.py); skipped" >&2
+fi
+
 if [ "$(id -u)" != 0 ]; then
   echo "Peak RSS: skipped (needs root for the network namespace)"
   exit 0

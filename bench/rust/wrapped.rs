@@ -5,12 +5,19 @@
 //!
 //! Ours and the Go peer go through this one function, so the wrapper costs both the same;
 //! [`wrapper_only`] times it around `/bin/true` so the report can show it.
+//!
+//! With `NFV_BENCH_TRACE=<dir>` (bench/run.sh sets it for one extra short run of the bench),
+//! every warm call (after the bench's 3 warm-up rounds) runs under `perf trace`, written to
+//! `<dir>/<binary>-<id without its digits>-<verb>.<n>.txt` for bench/syscalls.py: where the
+//! plugin's own time goes. perf starts outside the wrapper (the wrapper's /sys is the fake
+//! one, without tracefs) and follows it down to the plugin and its IPAM child.
 
 #![allow(dead_code)]
 
 use std::io::{Read, Write};
 use std::path::Path;
 use std::process::{Command, Stdio};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use nfv_testkit::Node;
@@ -47,8 +54,16 @@ pub fn call(
         bin.display()
     );
     let stdin = serde_json::to_vec(conf).unwrap();
+    let mut cmd = match trace_file(bin, verb, id, rss) {
+        Some(file) => {
+            let mut c = Command::new("perf");
+            c.args(["trace", "-o"]).arg(file).args(["--", "nsenter"]);
+            c
+        }
+        None => Command::new("nsenter"),
+    };
     let start = Instant::now();
-    let mut child = Command::new("nsenter")
+    let mut child = cmd
         .arg(format!("--net=/run/netns/{}", node.host_name))
         .args(["--", "unshare", "--mount", "--propagation", "private"])
         .args(["--", "sh", "-c"])
@@ -87,6 +102,37 @@ pub fn call(
             .unwrap_or_else(|| panic!("GNU time wrote {s:?}"))
     });
     Took { wall, rss_kib }
+}
+
+/// Calls of each binary, kind and verb so far: warm calls are traced, not the first ones.
+static CALLS: Mutex<Vec<(String, usize)>> = Mutex::new(Vec::new());
+/// The first traced call of a kind: the first one a bench keeps after its 3 warm-up rounds.
+const FIRST_TRACED: usize = 3;
+
+/// Where this call's `perf trace` goes, when tracing is asked for and this call of its binary,
+/// kind (the id without its round number) and verb is a warm one.
+fn trace_file(bin: &Path, verb: &str, id: &str, rss: bool) -> Option<std::path::PathBuf> {
+    let dir = std::env::var_os("NFV_BENCH_TRACE")?;
+    let name = bin.file_name()?.to_string_lossy().into_owned();
+    if rss || name == "true" {
+        return None;
+    }
+    let key = format!(
+        "{name}-{}-{verb}",
+        id.trim_end_matches(|c: char| c.is_ascii_digit())
+    );
+    let mut calls = CALLS.lock().unwrap();
+    let seen = match calls.iter_mut().find(|(k, _)| *k == key) {
+        Some((_, n)) => {
+            *n += 1;
+            *n - 1
+        }
+        None => {
+            calls.push((key.clone(), 1));
+            0
+        }
+    };
+    (seen >= FIRST_TRACED).then(|| Path::new(&dir).join(format!("{key}.{seen}.txt")))
 }
 
 /// The wrapper alone: nsenter, unshare, the two bind mounts and an exec of `/bin/true`.
