@@ -1,7 +1,6 @@
 //! The store: save, load, remove, all, holder_of, and the per-device lock (waiting or not).
 
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
+use std::fs::{self, File};
 use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -9,6 +8,8 @@ use std::time::{Duration, Instant};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
+
+use nfv_safefs::{Dir, FsError, Kind, Problem};
 
 use crate::error::StoreError;
 use crate::name::file_safe;
@@ -18,7 +19,7 @@ use crate::name::file_safe;
 /// or DEL holds the lock for milliseconds, so only a hung or stopped plugin waits this long.
 pub const LOCK_WAIT: Duration = Duration::from_secs(60);
 
-/// The most an outside reader ([`RecordStore::read_only`]) reads of one record: records are a
+/// The most the store (and an outside reader, [`RecordStore::read_only`]) reads of one record: records are a
 /// few hundred bytes; a file far larger is not one of ours.
 pub const MAX_RECORD_BYTES: u64 = 64 * 1024;
 
@@ -102,14 +103,46 @@ impl<R: AttachmentRecord> RecordStore<R> {
         &self.dir
     }
 
-    fn path(&self, container_id: &str, ifname: &str) -> Result<PathBuf, StoreError> {
+    /// The attachment's record file name (`<containerID>-<ifname>.json`) and its path.
+    fn path(&self, container_id: &str, ifname: &str) -> Result<(String, PathBuf), StoreError> {
         check_name("container ID", container_id)?;
         check_name("interface name", ifname)?;
-        Ok(self.dir.join(format!("{container_id}-{ifname}.json")))
+        let name = format!("{container_id}-{ifname}.json");
+        let path = self.dir.join(&name);
+        Ok((name, path))
     }
 
-    fn create_dir(&self) -> Result<(), StoreError> {
-        fs::create_dir_all(&self.dir).map_err(StoreError::io("creating", &self.dir))
+    /// The store's directory. Its parent is the plugin's own constant (`/var/lib/cni`, or a
+    /// test's scratch directory), opened as a trusted root (and created when `create`); the
+    /// store's directory below it, and every file in it, are reached without following a
+    /// symlink (docs/security.md). `None` when it does not exist and `create` is false.
+    fn open_dir(&self, create: bool) -> Result<Option<Dir>, StoreError> {
+        let (Some(parent), Some(name)) = (
+            self.dir.parent().filter(|p| !p.as_os_str().is_empty()),
+            self.dir.file_name().and_then(|n| n.to_str()),
+        ) else {
+            return Err(StoreError::BadName {
+                what: "record directory",
+                value: self.dir.display().to_string(),
+            });
+        };
+        let root = match Dir::open_trusted(parent) {
+            Ok(d) => d,
+            Err(e) if e.is_not_found() && create => {
+                fs::create_dir_all(parent).map_err(StoreError::io("creating", parent))?;
+                Dir::open_trusted(parent)?
+            }
+            Err(e) if e.is_not_found() => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        if create {
+            return Ok(Some(root.create_dir(name, 0o755)?.0));
+        }
+        match root.open_dir(name) {
+            Ok(d) => Ok(Some(d)),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// Take the per-device lock, waiting at most [`LOCK_WAIT`] for another holder to drop it.
@@ -162,29 +195,30 @@ impl<R: AttachmentRecord> RecordStore<R> {
 
     /// The device's lock file (`<device>.lock`), opened for locking.
     fn lock_file(&self, device: &str) -> Result<(File, PathBuf), StoreError> {
-        self.create_dir()?;
-        let path = self.dir.join(format!("{}.lock", file_safe(device)));
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(StoreError::io("opening", &path))?;
-        Ok((file, path))
+        let dir = self.dir_for_writing()?;
+        let name = format!("{}.lock", file_safe(device));
+        // A regular file, created if missing, never through a symlink; only flock'd.
+        let file = dir.open_append(&name, 0o600)?;
+        Ok((file, self.dir.join(name)))
+    }
+
+    fn dir_for_writing(&self) -> Result<Dir, StoreError> {
+        self.open_dir(true)?.ok_or_else(|| StoreError::BadName {
+            what: "record directory",
+            value: self.dir.display().to_string(),
+        })
     }
 
     /// Write a record atomically (temp file, fsync, rename), replacing the attachment's
     /// previous one.
     pub fn save(&self, record: &R) -> Result<(), StoreError> {
-        let path = self.path(record.container_id(), record.ifname())?;
-        self.create_dir()?;
-        let tmp = path.with_extension("json.tmp");
+        let (name, _) = self.path(record.container_id(), record.ifname())?;
         let body = serde_json::to_vec_pretty(record).map_err(StoreError::Encode)?;
-        let mut f = File::create(&tmp).map_err(StoreError::io("writing", &tmp))?;
-        f.write_all(&body)
-            .map_err(StoreError::io("writing", &tmp))?;
-        f.sync_all().map_err(StoreError::io("syncing", &tmp))?;
-        fs::rename(&tmp, &path).map_err(StoreError::io("renaming", &tmp))
+        let dir = self.dir_for_writing()?;
+        // An exclusively created temp file, synced, renamed over the record; an entry by the
+        // record's name that is not a regular file (a planted symlink) is refused.
+        dir.write_atomic(&name, &body, 0o644)?;
+        Ok(())
     }
 
     /// Decode one file; `warn` logs what is ignored (load does, the GC listing does not: it
@@ -234,43 +268,65 @@ impl<R: AttachmentRecord> RecordStore<R> {
     /// The attachment's record; `None` when there is none (or it is ignored, see
     /// [`versioned`](Self::versioned)).
     pub fn load(&self, container_id: &str, ifname: &str) -> Result<Option<R>, StoreError> {
-        let path = self.path(container_id, ifname)?;
-        match fs::read(&path) {
+        let (name, path) = self.path(container_id, ifname)?;
+        let Some(dir) = self.open_dir(false)? else {
+            return Ok(None);
+        };
+        match dir.read_bounded(&name, MAX_RECORD_BYTES) {
             Ok(b) => Ok(match self.decode(&path, &b, true)? {
                 Read::Record(r) => Some(r),
                 Read::Ignored => None,
             }),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(StoreError::io("reading", path)(e)),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => self.unreadable_file(e),
         }
+    }
+
+    /// A record file that cannot be read (not a regular file, too large, an I/O error):
+    /// ignored with a warning by stores that ignore unreadable records (DEL then works from
+    /// the config), else the error.
+    fn unreadable_file(&self, e: FsError) -> Result<Option<R>, StoreError> {
+        if self.ignore_unreadable {
+            nfv_cni::warn!("unreadable record ignored: {e}");
+            return Ok(None);
+        }
+        Err(e.into())
     }
 
     /// Remove the attachment's record; already gone is fine.
     pub fn remove(&self, container_id: &str, ifname: &str) -> Result<(), StoreError> {
-        let path = self.path(container_id, ifname)?;
-        match fs::remove_file(&path) {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(StoreError::io("removing", path)(e)),
+        let (name, _) = self.path(container_id, ifname)?;
+        let Some(dir) = self.open_dir(false)? else {
+            return Ok(());
+        };
+        // Only a regular file is removed. Anything else by that name (a planted symlink) is
+        // not a record of ours: it is left alone with a warning, and the attachment has no
+        // record any more, so DEL and GC go on.
+        match dir.remove(&name, Kind::File) {
+            Ok(_) => Ok(()),
+            Err(e) if matches!(e.problem, Problem::Symlink | Problem::WrongKind { .. }) => {
+                nfv_cni::warn!("not a record, left alone: {e}");
+                Ok(())
+            }
+            Err(e) => Err(e.into()),
         }
     }
 
     /// Every readable record of this store (for GC); files that cannot be read or decoded
     /// are skipped, whatever the policy: one bad file must not stop GC.
     pub fn all(&self) -> Result<Vec<R>, StoreError> {
-        let entries = match fs::read_dir(&self.dir) {
-            Ok(e) => e,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(StoreError::io("listing", &self.dir)(e)),
+        let Some(dir) = self.open_dir(false)? else {
+            return Ok(Vec::new());
         };
         let mut out = Vec::new();
-        for entry in entries.flatten() {
-            let p = entry.path();
-            if p.extension().is_none_or(|x| x != "json") {
+        for name in dir.names()? {
+            if !name.ends_with(".json") {
                 continue;
             }
-            let Ok(bytes) = fs::read(&p) else { continue };
-            if let Ok(Read::Record(r)) = self.decode(&p, &bytes, false) {
+            let Ok(bytes) = dir.read_bounded(&name, MAX_RECORD_BYTES) else {
+                continue;
+            };
+            if let Ok(Read::Record(r)) = self.decode(&dir.join(&name), &bytes, false) {
                 out.push(r);
             }
         }

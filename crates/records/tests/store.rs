@@ -324,3 +324,47 @@ fn the_read_only_listing_follows_no_link_and_reads_within_a_bound() {
     fs::remove_dir_all(&d).unwrap();
     fs::remove_dir_all(&outside).unwrap();
 }
+
+/// Our own state directory is root's, but the policy holds there too: a symlink planted where a
+/// record, its temp file or a lock would be is never followed, and a DEL that meets one still
+/// works from the config.
+#[test]
+fn planted_symlinks_in_the_store_are_never_followed() {
+    use std::os::unix::fs::symlink;
+    let d = scratch("symlinks");
+    let victim_dir = scratch("symlinks-victim");
+    fs::create_dir_all(&victim_dir).unwrap();
+    let victim = victim_dir.join("victim");
+    fs::write(&victim, b"untouched").unwrap();
+    let store = RecordStore::<Rec>::new(&d).versioned(1);
+    store.save(&rec("c0", "0000:01:10.0")).unwrap(); // the directory exists
+
+    // A record's name: save refuses to write through it, load ignores it (DEL then works from
+    // the config), remove leaves it and its target alone and succeeds.
+    symlink(&victim, d.join("c1-net1.json")).unwrap();
+    assert!(store.save(&rec("c1", "0000:01:10.1")).is_err());
+    assert_eq!(store.load("c1", "net1").unwrap(), None);
+    store.remove("c1", "net1").unwrap(); // not a record: left, and DEL goes on
+    assert!(fs::symlink_metadata(d.join("c1-net1.json"))
+        .unwrap()
+        .file_type()
+        .is_symlink());
+
+    // A lock file's name: the lock is refused rather than opened through the link.
+    symlink(&victim, d.join("0000:01:10.2.lock")).unwrap();
+    assert!(store.lock_device("0000:01:10.2").is_err());
+    assert!(store.try_lock_device("0000:01:10.2").is_err());
+
+    // The store's directory itself replaced by a link to elsewhere: nothing is written there.
+    let moved = scratch("symlinks-moved");
+    fs::rename(&d, &moved).unwrap();
+    symlink(&victim_dir, &d).unwrap();
+    assert!(store.save(&rec("c2", "0000:01:10.3")).is_err());
+    assert!(store.lock_device("0000:01:10.3").is_err());
+    assert_eq!(fs::read_dir(&victim_dir).unwrap().count(), 1);
+
+    assert_eq!(fs::read(&victim).unwrap(), b"untouched");
+    fs::remove_file(&d).unwrap();
+    fs::remove_dir_all(&moved).unwrap();
+    fs::remove_dir_all(&victim_dir).unwrap();
+}
