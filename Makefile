@@ -35,7 +35,7 @@ deps:
 
 ## test: everything, as CI runs it
 test: deps build unit fuzz-short goldens-check conformance lab ovs-e2e deploy-check multus-replay runtime-e2e demo-selftest
-	@echo '== test: every stage passed: deps build unit fuzz-short goldens-check conformance lab ovs-e2e deploy-check multus-replay runtime-e2e'
+	@echo '== test: every stage passed: $^'
 
 ## unit: cargo's tests of every crate (unit, kernel tests in fresh netns, differential tests)
 unit: deps
