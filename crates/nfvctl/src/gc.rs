@@ -9,6 +9,7 @@ use std::path::Path;
 
 use nfv_cni::Attachment;
 use nfv_hostlocal::gc::{LeaseVerdict, ValidOwners};
+use nfv_records::AttachmentRecord;
 use serde::Serialize;
 use serde_json::Value;
 use sriov::sriov_cni::files::{stale_caches, CacheVerdict};
@@ -136,6 +137,31 @@ fn networks(s: &Snapshot) -> BTreeSet<String> {
     n
 }
 
+/// One record store's share of the plan, chosen as its plugin's GC chooses
+/// ([`nfv_records::select_stale`]).
+fn plan_records<R: AttachmentRecord + Clone>(
+    plugin: &'static str,
+    records: &[R],
+    network: &str,
+    valid: &[Attachment],
+    teardown: &mut Vec<Step>,
+    left: &mut Vec<Step>,
+    what: impl Fn(&R) -> String,
+) {
+    let chosen = nfv_records::select_stale(records.iter().cloned(), network, valid);
+    for r in &chosen.stale {
+        teardown.push(step(plugin, r.container_id(), r.ifname(), what(r)));
+    }
+    for r in &chosen.unnamed {
+        left.push(step(
+            plugin,
+            r.container_id(),
+            r.ifname(),
+            LEFT_TO_DEL.into(),
+        ));
+    }
+}
+
 fn step(plugin: &'static str, container_id: &str, ifname: &str, what: String) -> Step {
     Step {
         plugin,
@@ -153,52 +179,49 @@ fn network_plan(s: &Snapshot, network: &str, valid: &[Attachment]) -> NetworkPla
     let mut teardown = Vec::new();
     let mut left = Vec::new();
 
-    let sriov = nfv_records::select_stale(s.sriov.iter().cloned(), network, valid);
-    for r in sriov.stale {
-        teardown.push(step(
-            SRIOV,
-            &r.container_id,
-            &r.ifname,
+    plan_records(
+        SRIOV,
+        &s.sriov,
+        network,
+        valid,
+        &mut teardown,
+        &mut left,
+        |r| {
             format!(
                 "restore VF {} ({} vf {}) as recorded and remove its record, {AT_RUN_TIME}",
                 r.device, r.pf_netdev, r.vf_index
-            ),
-        ));
-    }
-    for r in sriov.unnamed {
-        left.push(step(SRIOV, &r.container_id, &r.ifname, LEFT_TO_DEL.into()));
-    }
+            )
+        },
+    );
     // sriov's GC hands the network's stale hand-offs to the vdpa code first.
-    let handoffs = nfv_records::select_stale(s.sriov_vdpa.iter().cloned(), network, valid);
-    for r in handoffs.stale {
-        teardown.push(step(
-            SRIOV,
-            &r.container_id,
-            &r.ifname,
+    plan_records(
+        SRIOV,
+        &s.sriov_vdpa,
+        network,
+        valid,
+        &mut teardown,
+        &mut left,
+        |r| {
             format!(
                 "detach vDPA device {} (handed off by sriov) and remove its record, {AT_RUN_TIME}",
                 r.device
-            ),
-        ));
-    }
-    for r in handoffs.unnamed {
-        left.push(step(SRIOV, &r.container_id, &r.ifname, LEFT_TO_DEL.into()));
-    }
-    let vdpa = nfv_records::select_stale(s.vdpa.iter().cloned(), network, valid);
-    for r in vdpa.stale {
-        teardown.push(step(
-            VDPA,
-            &r.container_id,
-            &r.ifname,
+            )
+        },
+    );
+    plan_records(
+        VDPA,
+        &s.vdpa,
+        network,
+        valid,
+        &mut teardown,
+        &mut left,
+        |r| {
             format!(
                 "detach vDPA device {} and remove its record, {AT_RUN_TIME}",
                 r.device
-            ),
-        ));
-    }
-    for r in vdpa.unnamed {
-        left.push(step(VDPA, &r.container_id, &r.ifname, LEFT_TO_DEL.into()));
-    }
+            )
+        },
+    );
 
     let caches: Vec<(String, sriov::sriov_cni::Cache)> = s
         .sriov_cni
