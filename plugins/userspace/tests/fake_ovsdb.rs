@@ -10,43 +10,12 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
+use common::scripted::{bridge_row, ok_results, LOCAL, PORT};
 use common::{FakeOvsdb, Kind, OvsModel};
 use nfv_testkit::devinfo::DevinfoDir;
 use nfv_testkit::root_or_skip;
 use serde_json::{json, Value};
 use userspace::places::Places;
-
-const BRIDGE: &str = "00000000-0000-0000-0000-0000000000b1";
-const LOCAL: &str = "00000000-0000-0000-0000-0000000000b2";
-const PORT: &str = "00000000-0000-0000-0000-0000000000c1";
-
-/// Answers: a successful result for each op (inserts get uuids, selects rows).
-fn ok_results(ops: &[Value], next_cfg: i64) -> Value {
-    Value::Array(
-        ops.iter()
-            .map(|o| match o["op"].as_str().unwrap() {
-                "insert" => json!({"uuid": ["uuid", PORT]}),
-                "select" if o["columns"] == json!(["next_cfg"]) => {
-                    json!({"rows": [{"next_cfg": next_cfg}]})
-                }
-                "select" => json!({"rows": []}),
-                "mutate" | "update" | "delete" => json!({"count": 1}),
-                _ => json!({}),
-            })
-            .collect(),
-    )
-}
-
-fn bridge_row(ports: &[&str], ours: bool) -> Value {
-    let ext = if ours {
-        json!(["map", [["nfv-cni/created-by", "userspace"]]])
-    } else {
-        json!(["map", []])
-    };
-    json!({"_uuid": ["uuid", BRIDGE], "name": "br-t",
-           "ports": ["set", ports.iter().map(|p| json!(["uuid", p])).collect::<Vec<_>>()],
-           "external_ids": ext})
-}
 
 fn our_port_row(dir: &Path) -> Value {
     json!({"_uuid": ["uuid", PORT], "name": "c0ffee000000-net1",

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, dead_code, unused_imports)]
 
 pub mod ovs_model;
+pub mod scripted;
 pub mod server;
 
 use std::path::{Path, PathBuf};
