@@ -138,6 +138,26 @@ reap_testpmd() {
   done
   wait "${TP_PIDS[@]}" 2>/dev/null; TP_PIDS=()
 }
+# drive_pair PORT_A PORT_B BURSTS: with testpmd A and B started on $D/cmdA and $D/cmdB, wait
+# for both OVS ports' links, let B forward and A send BURSTS bursts, stop both and make them
+# quit (reap_testpmd); fails when a link never came up.
+drive_pair() {
+  exec 7>"$D/cmdA" 8>"$D/cmdB"
+  local up=0
+  $VSCTL --timeout=20 wait-until Interface "$1" link_state=up >/dev/null 2>&1 &&
+    $VSCTL --timeout=20 wait-until Interface "$2" link_state=up >/dev/null 2>&1 && up=1
+  if [ $up = 1 ]; then
+    sleep 1                     # link_state=up can precede the last vring being enabled
+    echo start >&8
+    echo "start tx_first $3" >&7
+    sleep 2
+    echo stop >&7; echo stop >&8
+    sleep 1
+  fi
+  echo quit >&7; echo quit >&8; exec 7>&- 8>&-
+  reap_testpmd
+  [ $up = 1 ]
+}
 # ($WRAP_A/$WRAP_B, when set, prefix each side's testpmd: a pod's own mount namespace)
 traffic() {
   local mode=$1 sa=$2 ma=$3 pa=$4 na=$5 sb=$6 mb=$7 pb=$8 nb=$9
@@ -152,21 +172,7 @@ traffic() {
     -i --forward-mode=rxonly --total-num-mbufs=2048 --nb-cores=1 --eth-peer=0,$mb \
     <"$D/cmdA" >"$D/tpA.log" 2>&1 &
   TP_PIDS+=($!)
-  exec 7>"$D/cmdA" 8>"$D/cmdB"
-  local up=0
-  $VSCTL --timeout=20 wait-until Interface "$pa" link_state=up >/dev/null 2>&1 &&
-    $VSCTL --timeout=20 wait-until Interface "$pb" link_state=up >/dev/null 2>&1 && up=1
-  if [ $up = 1 ]; then
-    sleep 1                     # link_state=up can precede the last vring being enabled
-    echo start >&8
-    echo "start tx_first 4" >&7
-    sleep 2
-    echo stop >&7; echo stop >&8
-    sleep 1
-  fi
-  echo quit >&7; echo quit >&8; exec 7>&- 8>&-
-  reap_testpmd
-  [ $up = 1 ] || { echo "  vhost-user link did not come up (tail of testpmd A):"; tail -5 "$D/tpA.log"; return 1; }
+  drive_pair "$pa" "$pb" 4 || { echo "  vhost-user link did not come up (tail of testpmd A):"; tail -5 "$D/tpA.log"; return 1; }
   st() { grep -A2 'Forward statistics for port 0' "$1" | grep -oP "$2-packets: +\K[0-9]+" | head -1; }
   local atx arx brx btx
   atx=$(st "$D/tpA.log" TX); arx=$(st "$D/tpA.log" RX); brx=$(st "$D/tpB.log" RX); btx=$(st "$D/tpB.log" TX)
@@ -398,21 +404,7 @@ pods_traffic() {
   ip netns exec "$na" $tp --file-prefix=pa$$ $eal_a -- -i --forward-mode=rxonly --total-num-mbufs=2048 \
     --nb-cores=1 --eth-peer=0,$mb $q_a <"$D/cmdA" >"$D/tpA.log" 2>&1 &
   TP_PIDS+=($!)
-  exec 7>"$D/cmdA" 8>"$D/cmdB"
-  local up=0
-  $VSCTL --timeout=20 wait-until Interface "$pa" link_state=up >/dev/null 2>&1 &&
-    $VSCTL --timeout=20 wait-until Interface "$pb" link_state=up >/dev/null 2>&1 && up=1
-  if [ $up = 1 ]; then
-    sleep 1
-    echo start >&8
-    echo "start tx_first $bursts" >&7
-    sleep 2
-    echo stop >&7; echo stop >&8
-    sleep 1
-  fi
-  echo quit >&7; echo quit >&8; exec 7>&- 8>&-
-  reap_testpmd
-  [ $up = 1 ] || { echo "  link did not come up (tails of testpmd A, B, ovs-vswitchd.log):"; tail -5 "$D/tpA.log"
+  drive_pair "$pa" "$pb" "$bursts" || { echo "  link did not come up (tails of testpmd A, B, ovs-vswitchd.log):"; tail -5 "$D/tpA.log"
     tail -5 "$D/tpB.log"; grep -E 'WARN|ERR' "$OVS_DIR/ovs-vswitchd.log" | tail -5; return 1; }
   st() { grep -A2 'Accumulated forward statistics' "$1" | grep -oP "$2-packets: +\K[0-9]+" | head -1; }
   local atx arx brx btx
